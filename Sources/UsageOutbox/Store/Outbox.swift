@@ -1,0 +1,170 @@
+/// A durable outbox of usage events in an SQLite file.
+///
+/// Open one per database file and share it across the app. Appends return
+/// once the events are committed and synced (with the default durability),
+/// and appends from many tasks at once share one transaction and one sync.
+///
+/// ```swift
+/// let outbox = try Outbox(path: "/var/lib/myapp/outbox.sqlite")
+/// try await outbox.append(
+///     UsageEvent(customerId: "A-1001", usageIdentifier: "api-calls",
+///                usageDate: "2026-11-29T10:00:00Z", quantity: 1),
+///     meter: "api-calls")
+/// ```
+///
+/// To commit a business change and its usage events together, see
+/// `write(_:)`.
+public final class Outbox: Sendable {
+    public let configuration: OutboxConfiguration
+    let database: DatabaseQueue
+    private let appendSignal: AppendSignal
+
+    /// Opens (creating and migrating as needed) the outbox at `configuration.path`.
+    /// Throws `OutboxError` when the file is not an outbox, is corrupt, is
+    /// locked, or has a newer schema than this library knows.
+    public init(_ configuration: OutboxConfiguration) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        let connection: SQLiteConnection
+        do {
+            connection = try DatabaseSetup.open(configuration)
+        } catch let error as SQLiteError {
+            throw OutboxError(error, path: configuration.path, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+        }
+        let signal = AppendSignal()
+        appendSignal = signal
+        database = DatabaseQueue(connection: connection, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds) { _ in
+            signal.notify()
+        }
+    }
+
+    func notifyAppended() {
+        appendSignal.notify()
+    }
+
+    public convenience init(path: String) throws {
+        try self.init(OutboxConfiguration(path: path))
+    }
+
+    /// Closes the database connection; later calls throw `.closed`.
+    public func close() {
+        database.close()
+        appendSignal.finishAll()
+    }
+
+    // MARK: Appending
+
+    /// Appends one event. Returns its id once the event is durable.
+    @discardableResult
+    public func append(_ event: UsageEvent, meter: String) async throws -> EventID {
+        try await append(jsonEvents: [event.jsonText], meter: meter)[0]
+    }
+
+    /// Appends events, all or none. Returns their ids once they are durable.
+    @discardableResult
+    public func append(contentsOf events: [UsageEvent], meter: String) async throws -> [EventID] {
+        try await append(jsonEvents: events.map(\.jsonText), meter: meter)
+    }
+
+    /// Appends one event given as JSON text, validated against the contract
+    /// and stored exactly as given.
+    @discardableResult
+    public func append(json: String, meter: String) async throws -> EventID {
+        try await append(jsonEvents: [json], meter: meter)[0]
+    }
+
+    /// Appends events given as JSON texts (one object each), all or none.
+    /// Invalid events throw `OutboxError` with code `.invalidInput`, listing
+    /// each one's position (counting from 1) and reason.
+    @discardableResult
+    public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
+        try MeterName.validate(meter)
+        let events = try Outbox.prepare(jsonEvents, eventIdField: configuration.eventIdField)
+        let eventIdField = configuration.eventIdField
+        return try await database.write { context in
+            try OutboxTransaction.insert(events, meter: meter, eventIdField: eventIdField, into: context)
+        }
+    }
+
+    /// Runs `body` in a write transaction on the outbox's database and commits
+    /// it, with everything `body` did, when it returns; if it throws, all of
+    /// it is rolled back. This is the transactional outbox: write your own
+    /// tables and append the usage events they cause, atomically.
+    ///
+    /// ```swift
+    /// try await outbox.write { tx in
+    ///     try tx.execute("INSERT INTO orders (id, customer) VALUES (?1, ?2)", .text(id), .text(customer))
+    ///     try tx.append(UsageEvent(...), meter: "orders")
+    /// }
+    /// ```
+    /// `body` runs on the outbox's database thread; keep it short and never
+    /// block in it on other work. Open the outbox with `allowForeignTables`
+    /// when the file also holds your tables.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (OutboxTransaction) throws -> T) async throws -> T {
+        let eventIdField = configuration.eventIdField
+        return try await database.write { context in
+            try body(OutboxTransaction(context: context, eventIdField: eventIdField))
+        }
+    }
+
+    /// A stream that yields after each commit that appended events, for a
+    /// dispatcher running in the same process to start at once instead of
+    /// waiting for its next poll.
+    public func appendNotifications() -> AsyncStream<Void> {
+        appendSignal.stream()
+    }
+
+    /// Validates events off the database thread, so the write itself only inserts.
+    static func prepare(_ jsonEvents: [String], eventIdField: String?) throws -> [PreparedEvent] {
+        if jsonEvents.isEmpty {
+            throw OutboxError(.invalidInput, "no events to append", problems: [EventProblem(position: .input, reason: "the input holds no events")])
+        }
+        let parser = EventParser(eventIdField: eventIdField)
+        var problems: [EventProblem] = []
+        var prepared: [PreparedEvent] = []
+        prepared.reserveCapacity(jsonEvents.count)
+        for (index, json) in jsonEvents.enumerated() {
+            var text = json
+            let outcome = text.withUTF8 { parser.parseSingle($0, position: .element(index + 1)) }
+            switch outcome {
+            case .success(let event): prepared.append(PreparedEvent(text: text, range: event.range, hasEventIdField: event.hasEventIdField))
+            case .failure(let problem): problems.append(problem)
+            }
+        }
+        if !problems.isEmpty {
+            throw OutboxError.invalidEvents(problems, total: problems.count)
+        }
+        return prepared
+    }
+}
+
+/// An event validated by `Outbox.prepare`: its text, and where its object lies in it.
+struct PreparedEvent: Sendable {
+    var text: String
+    let range: Range<Int>
+    let hasEventIdField: Bool
+}
+
+extension OutboxError {
+    static func invalidEvents(_ problems: [EventProblem], total: Int) -> OutboxError {
+        let noun = total == 1 ? "event is" : "events are"
+        return OutboxError(.invalidInput, "\(total) \(noun) invalid; nothing was appended", hint: "fix the events listed and append them again",
+                           problems: problems, problemCount: total)
+    }
+}
+
+extension EventParser {
+    /// Validates one event given on its own.
+    func parseSingle(_ bytes: UnsafeBufferPointer<UInt8>, position: EventProblem.Position) -> Result<EventValidator.Result, EventProblem> {
+        var scanner = JSONScanner(bytes)
+        scanner.skipWhitespace()
+        do {
+            let result = try validator.validateObject(&scanner)
+            scanner.skipWhitespace()
+            if !scanner.isAtEnd { return .failure(EventProblem(position: position, reason: "unexpected text after the event's closing '}'")) }
+            return result.problems.isEmpty ? .success(result) : .failure(EventProblem(position: position, reason: result.problems.joined(separator: "; ")))
+        } catch {
+            return .failure(EventProblem(position: position, reason: error.message))
+        }
+    }
+}

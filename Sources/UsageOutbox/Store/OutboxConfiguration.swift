@@ -1,0 +1,58 @@
+/// How an outbox database is opened.
+public struct OutboxConfiguration: Sendable {
+    /// How hard each commit pushes to stable storage.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// `synchronous=FULL`: every commit is synced before it returns, so an
+        /// append that returned survives a power cut. The default.
+        case full
+        /// `synchronous=NORMAL`: commits are synced at checkpoints only. A
+        /// crash of the process loses nothing, but a power cut or kernel panic
+        /// can lose the last commits before a checkpoint: appends that had
+        /// returned. Several times faster for single appends.
+        case normal
+    }
+
+    /// The database file; created with mode 0600 when missing.
+    public var path: String
+    public var durability: Durability
+    /// How long a write waits for another connection's lock before failing.
+    public var busyTimeoutMilliseconds: Int
+    /// When set, each appended event that lacks this field gets it, holding
+    /// the event's id (a UUIDv7), so Mediation can de-duplicate on it.
+    public var eventIdField: String?
+    /// Allow opening a file that already holds other tables (the app's own),
+    /// adding the outbox tables beside them: the transactional outbox. When
+    /// false such a file is refused as "not an outbox", so a mistyped path
+    /// cannot write into another application's database.
+    public var allowForeignTables: Bool
+
+    public init(
+        path: String,
+        durability: Durability = .full,
+        busyTimeoutMilliseconds: Int = 5000,
+        eventIdField: String? = nil,
+        allowForeignTables: Bool = false
+    ) {
+        self.path = path
+        self.durability = durability
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        self.eventIdField = eventIdField
+        self.allowForeignTables = allowForeignTables
+    }
+
+    func validate() throws {
+        if path.isEmpty {
+            throw OutboxError(.invalidConfiguration, "the database path is empty", hint: "pass --db PATH or set OUTBOX_DB")
+        }
+        if busyTimeoutMilliseconds < 0 {
+            throw OutboxError(.invalidConfiguration, "the busy timeout must not be negative")
+        }
+        if let field = eventIdField {
+            let isPlain = !field.isEmpty && field.utf8.count <= 128
+                && field.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0.value != 0x7F }
+            if !isPlain {
+                throw OutboxError(.invalidConfiguration, "the event id field name must be 1 to 128 printable characters without quotes or backslashes")
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// A write transaction on the outbox's database, handed to `Outbox.write`.
+/// Valid only inside that closure.
+///
+/// Run your own SQL through `execute` or `connection`, and append usage events
+/// with `append`: all of it commits together, or none of it does.
+public struct OutboxTransaction {
+    let context: WriteContext
+    let eventIdField: String?
+
+    /// The connection, for statements beyond `execute` (queries, loops).
+    /// Use bound parameters, never string interpolation, for values.
+    public var connection: SQLiteConnection { context.connection }
+
+    /// Runs one statement with bound parameters.
+    public func execute(_ sql: String, _ arguments: SQLiteValue...) throws {
+        let statement = try connection.cached(sql)
+        try statement.bind(arguments)
+        try statement.run()
+    }
+
+    @discardableResult
+    public func append(_ event: UsageEvent, meter: String) throws -> EventID {
+        try append(jsonEvents: [event.jsonText], meter: meter)[0]
+    }
+
+    @discardableResult
+    public func append(contentsOf events: [UsageEvent], meter: String) throws -> [EventID] {
+        try append(jsonEvents: events.map(\.jsonText), meter: meter)
+    }
+
+    @discardableResult
+    public func append(json: String, meter: String) throws -> EventID {
+        try append(jsonEvents: [json], meter: meter)[0]
+    }
+
+    @discardableResult
+    public func append(jsonEvents: [String], meter: String) throws -> [EventID] {
+        try MeterName.validate(meter)
+        let events = try Outbox.prepare(jsonEvents, eventIdField: eventIdField)
+        return try OutboxTransaction.insert(events, meter: meter, eventIdField: eventIdField, into: context)
+    }
+
+    /// Inserts events validated by `Outbox.prepare`.
+    static func insert(_ events: [PreparedEvent], meter: String, eventIdField: String?, into context: WriteContext) throws -> [EventID] {
+        var inserter = try EventInserter(connection: context.connection, meter: meter, eventIdField: eventIdField)
+        var ids: [EventID] = []
+        ids.reserveCapacity(events.count)
+        for event in events {
+            var text = event.text
+            let id = try text.withUTF8 { bytes in
+                try inserter.insert(UnsafeBufferPointer(rebasing: bytes[event.range]), hasEventIdField: event.hasEventIdField)
+            }
+            ids.append(id)
+        }
+        context.adjust(meter) { counts in
+            counts.appended += ids.count
+            counts.pending += ids.count
+        }
+        return ids
+    }
+}
