@@ -305,7 +305,7 @@ struct JSONSyntaxError: Error, Equatable {
         switch reason {
         case .unexpectedEnd(let expected): "truncated JSON: expected \(expected) but the input ended"
         case .unexpectedByte(let byte, let expected): "invalid JSON: expected \(expected), found \(JSONSyntaxError.describe(byte))"
-        case .invalidLiteral: "invalid JSON: misspelled true, false or null"
+        case .invalidLiteral: "invalid JSON: expected a value, found a bare word (only true, false and null are allowed)"
         case .invalidNumber: "invalid JSON number"
         case .nonFiniteNumber: "NaN and Infinity are not JSON numbers"
         case .unterminatedString: "truncated JSON: a string is not closed"

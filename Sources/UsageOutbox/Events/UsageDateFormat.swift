@@ -7,6 +7,9 @@ enum UsageDateFormat {
     /// Returns nil when `text` is a valid date-time, else why it is not.
     static func problem(in text: UnsafeBufferPointer<UInt8>) -> String? {
         let count = text.count
+        if count == 10, text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-") {
+            return "needs a time: write it like 2024-05-01T12:00:00Z (a date alone is not accepted)"
+        }
         guard count >= 19 else { return "is not a date-time like 2024-05-01T12:00:00Z" }
         func digits(_ at: Int, _ length: Int) -> Int? {
             var value = 0

@@ -61,7 +61,8 @@ extension RequiredField {
 
 /// A JSON value, for the extra fields of a `UsageEvent`.
 public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
-                                ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral {
+                                ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral,
+                                ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
     case string(String)
     case number(Double)
     case integer(Int64)
@@ -75,6 +76,15 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
     public init(floatLiteral value: Double) { self = .number(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(nilLiteral: ()) { self = .null }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(Dictionary(elements, uniquingKeysWith: { $1 })) }
+
+    /// Compact JSON text; object keys are sorted, so output is deterministic.
+    public var jsonText: String {
+        var output = ""
+        write(to: &output)
+        return output
+    }
 
     func write(to output: inout String) {
         switch self {

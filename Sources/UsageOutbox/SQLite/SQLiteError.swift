@@ -56,6 +56,12 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var isCorruption: Bool { resultCode == SQLITE_CORRUPT || resultCode == SQLITE_NOTADB }
     public var isDiskFull: Bool { resultCode == SQLITE_FULL }
 
+    /// A failure of the database file or its storage, rather than of a statement.
+    public var isDatabaseFailure: Bool {
+        [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_FULL, SQLITE_IOERR,
+         SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_NOMEM, SQLITE_PROTOCOL].contains(resultCode)
+    }
+
     public var description: String {
         var text = "\(codeName) (\(extendedCode)): \(message)"
         if let sql { text += " [while running: \(sql)]" }

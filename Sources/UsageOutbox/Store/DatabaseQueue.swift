@@ -30,6 +30,19 @@ final class DatabaseQueue: Sendable {
     // Touched only on `queue`.
     private nonisolated(unsafe) var connection: SQLiteConnection?
     private let afterCommit: @Sendable (StateCounts) -> Void
+    private let transactionsCommitted = Atomic<Int>(0)
+    private let unitsCommitted = Atomic<Int>(0)
+
+    /// How well group commit is doing: units per transaction.
+    struct Statistics: Sendable, CustomStringConvertible {
+        let transactions: Int
+        let unitsCommitted: Int
+        var description: String { "\(unitsCommitted) writes in \(transactions) transactions" }
+    }
+
+    var statistics: Statistics {
+        Statistics(transactions: transactionsCommitted.load(ordering: .relaxed), unitsCommitted: unitsCommitted.load(ordering: .relaxed))
+    }
 
     /// Most units one transaction takes; bounds its duration under a flood.
     private static let maxUnitsPerGroup = 4096
@@ -171,6 +184,10 @@ final class DatabaseQueue: Sendable {
             return
         }
         let appendedCounts = context.committedCounts
+        if anySucceeded {
+            transactionsCommitted.add(1, ordering: .relaxed)
+            unitsCommitted.add(errors.count { $0 == nil }, ordering: .relaxed)
+        }
         for (unit, error) in zip(units, errors) {
             unit.complete(error)
         }
@@ -179,8 +196,11 @@ final class DatabaseQueue: Sendable {
         }
     }
 
+    /// Failures of the database itself become `OutboxError`s a person can act
+    /// on; an app's own SQL errors (a constraint, a typo) stay `SQLiteError`s,
+    /// so the app can match them.
     private func translate(_ error: Error) -> Error {
-        if let sqlite = error as? SQLiteError {
+        if let sqlite = error as? SQLiteError, sqlite.isDatabaseFailure {
             return OutboxError(sqlite, path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         }
         return error

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import UsageOutbox
+
+struct AppendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append usage events to the outbox, all or nothing.",
+        discussion: """
+            Reads one JSON object, a JSON array of objects, or NDJSON (one object per line) \
+            from --file or stdin. Each event needs CustomerId and UsageIdentifier (non-empty \
+            strings), UsageDate (like 2026-11-29T10:00:00Z) and Quantity (a number); every \
+            other field is kept and forwarded as given.
+
+            If any event is invalid, nothing is appended: each one is reported with its line \
+            or array position and the reason, and the exit code is 65. On success the events \
+            are durable before the command exits.
+
+            Example:  outbox append --meter api-calls --file events.ndjson
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The Zuora meter's global id the events belong to.", valueName: "meter"))
+    var meter: String
+
+    @Option(name: .long, help: ArgumentHelp("Read events from this file instead of stdin.", valueName: "path"))
+    var file: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write each event's id into this field when the event lacks it (for Mediation's Event Id de-duplication). Default: $OUTBOX_EVENT_ID_FIELD.", valueName: "name"))
+    var eventIdField: String?
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            try MeterName.validate(meter)
+            let input = try InputSource(path: file)
+            defer { input.close() }
+            if input.isTerminal {
+                Stderr.print("reading events from the terminal; end with Ctrl-D (or pass --file PATH)")
+            }
+            let outbox = try database.open(eventIdField: eventIdField ?? ProcessInfo.processInfo.environment["OUTBOX_EVENT_ID_FIELD"])
+            defer { outbox.close() }
+            let progress = ProgressDisplay(title: "appending", totalBytes: input.size, unit: "events")
+            let appended = try await outbox.appendStream(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
+                progress.update(bytes: bytes, count: events)
+            }
+            progress.finish()
+            if output.json {
+                Stdout.print(JSONValue.object(["appended": .integer(Int64(appended)), "meter": .string(meter)]).jsonText)
+            } else {
+                Stderr.print("appended \(appended) event\(appended == 1 ? "" : "s") to meter \(meter) in \(database.path)")
+            }
+        }
+    }
+}
+
+/// Where `append` reads from: a file, or stdin.
+struct InputSource {
+    let fileDescriptor: Int32
+    let ownsDescriptor: Bool
+    /// Size in bytes when known (a regular file), for the progress display.
+    let size: Int?
+
+    init(path: String?) throws {
+        if let path {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw CommandFailure("cannot open --file \(path): \(String(cString: strerror(errno)))",
+                                     hint: "check the path, or pipe the events on stdin", exitCode: Exit.usage)
+            }
+            fileDescriptor = fd
+            ownsDescriptor = true
+        } else {
+            fileDescriptor = STDIN_FILENO
+            ownsDescriptor = false
+        }
+        var info = stat()
+        if fstat(fileDescriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+            size = Int(info.st_size)
+        } else {
+            size = nil
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw CommandFailure("--file \(path ?? "-") is a directory", hint: "pass a file of events", exitCode: Exit.usage)
+        }
+    }
+
+    var isTerminal: Bool { isatty(fileDescriptor) != 0 }
+
+    func close() {
+        if ownsDescriptor { _ = Foundation.close(fileDescriptor) }
+    }
+}

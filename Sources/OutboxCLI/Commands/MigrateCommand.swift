@@ -1,0 +1,24 @@
+import ArgumentParser
+import UsageOutbox
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Create the outbox database, or bring its schema up to date, and do nothing else."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let outbox = try database.open()
+            outbox.close()
+            if output.json {
+                Stdout.print(JSONValue.object(["schema_version": .integer(Int64(Migration.latestVersion)), "db": .string(database.path)]).jsonText)
+            } else {
+                Stderr.print("\(database.path) is at schema version \(Migration.latestVersion)")
+            }
+        }
+    }
+}

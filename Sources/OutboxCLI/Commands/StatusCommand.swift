@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import UsageOutbox
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show how many events are pending, in flight, failed, sent and dead, per meter, and what is holding them back."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let outbox = try database.open()
+            defer { outbox.close() }
+            let now = WallClock.nowMilliseconds()
+            let status = try await outbox.status(now: now)
+            if output.json {
+                Stdout.print(StatusReport.json(status).jsonText)
+            } else {
+                Stdout.print(StatusReport.text(status, path: database.path, now: now))
+            }
+        }
+    }
+}
+
+/// Renders `OutboxStatus` for people and for scripts.
+enum StatusReport {
+    static func counts(_ counts: StateCounts) -> [String: JSONValue] {
+        ["pending": .integer(Int64(counts.pending)), "inflight": .integer(Int64(counts.inflight)),
+         "failed": .integer(Int64(counts.failed)), "sent": .integer(Int64(counts.sent)), "dead": .integer(Int64(counts.dead))]
+    }
+
+    static func json(_ status: OutboxStatus) -> JSONValue {
+        var object = counts(status.totals)
+        object["oldest_pending_age_seconds"] = status.oldestPendingAgeSeconds.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
+        object["next_retry_at"] = status.nextRetryAt.map { .string(RFC3339.format(unixMilliseconds: $0)) } ?? .null
+        object["appended"] = .integer(Int64(status.totals.appended))
+        object["purged"] = .integer(Int64(status.totals.purged))
+        var meters: [String: JSONValue] = [:]
+        for (name, meter) in status.meters {
+            var entry = counts(meter.counts)
+            entry["appended"] = .integer(Int64(meter.counts.appended))
+            entry["purged"] = .integer(Int64(meter.counts.purged))
+            entry["last_status"] = meter.lastStatus.map { .integer(Int64($0)) } ?? .null
+            entry["last_error"] = meter.lastError.map { .string($0) } ?? .null
+            entry["last_error_at"] = meter.lastErrorAt.map { .string(RFC3339.format(unixMilliseconds: $0)) } ?? .null
+            meters[name] = .object(entry)
+        }
+        object["meters"] = .object(meters)
+        return .object(object)
+    }
+
+    static func text(_ status: OutboxStatus, path: String, now: Int64) -> String {
+        var lines = ["outbox \(path)"]
+        let header = ["", "pending", "inflight", "failed", "sent", "dead"]
+        var rows = [["total"] + [status.totals.pending, status.totals.inflight, status.totals.failed, status.totals.sent, status.totals.dead].map { ProgressDisplay.group($0) }]
+        for name in status.meters.keys.sorted() {
+            let c = status.meters[name]!.counts
+            rows.append(["  " + name] + [c.pending, c.inflight, c.failed, c.sent, c.dead].map { ProgressDisplay.group($0) })
+        }
+        lines += Table.render(header: header, rows: rows, rightAligned: Set(1...5))
+        if let age = status.oldestPendingAgeSeconds {
+            lines.append("oldest undelivered event: \(ProgressDisplay.duration(age)) old")
+        } else if status.totals.appended == 0 {
+            lines.append("no events yet: append some with `outbox append --meter METER --file events.ndjson`")
+        } else {
+            lines.append("nothing left to deliver")
+        }
+        if let next = status.nextRetryAt {
+            let wait = Double(next - now) / 1000
+            lines.append("next retry: \(wait <= 0 ? "due now" : "in " + ProgressDisplay.duration(wait)) (\(RFC3339.formatSeconds(unixMilliseconds: next)))")
+        }
+        for name in status.meters.keys.sorted() {
+            let meter = status.meters[name]!
+            guard let error = meter.lastError, let at = meter.lastErrorAt else { continue }
+            let code = meter.lastStatus.map { "\($0) " } ?? ""
+            lines.append("meter \(name): \(code)\(error) since \(RFC3339.formatSeconds(unixMilliseconds: at))")
+        }
+        if status.totals.dead > 0 {
+            lines.append("\(status.totals.dead) dead letter\(status.totals.dead == 1 ? "" : "s"): see `outbox dead-letters list`")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Plain aligned columns.
+enum Table {
+    static func render(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
+        let all = [header] + rows
+        let widths = (0..<header.count).map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return rightAligned.contains(column) ? padding + cell : cell + padding
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+    }
+}
