@@ -59,6 +59,7 @@ let package = Package(
             name: "ZuoraMock",
             dependencies: [
                 "HTTPServing",
+                "UsageOutbox",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

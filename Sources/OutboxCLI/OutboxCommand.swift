@@ -16,6 +16,8 @@ struct OutboxCommand: AsyncParsableCommand {
             AppendCommand.self,
             StatusCommand.self,
             MigrateCommand.self,
+            DrainCommand.self,
+            MockZuoraCommand.self,
         ]
     )
 }

@@ -47,6 +47,7 @@ enum StatusReport {
             entry["last_status"] = meter.lastStatus.map { .integer(Int64($0)) } ?? .null
             entry["last_error"] = meter.lastError.map { .string($0) } ?? .null
             entry["last_error_at"] = meter.lastErrorAt.map { .string(RFC3339.format(unixMilliseconds: $0)) } ?? .null
+            entry["last_success_at"] = meter.lastSuccessAt.map { .string(RFC3339.format(unixMilliseconds: $0)) } ?? .null
             meters[name] = .object(entry)
         }
         object["meters"] = .object(meters)
@@ -75,7 +76,8 @@ enum StatusReport {
         }
         for name in status.meters.keys.sorted() {
             let meter = status.meters[name]!
-            guard let error = meter.lastError, let at = meter.lastErrorAt else { continue }
+            // Only a failure newer than the last success is a current problem.
+            guard let error = meter.lastError, let at = meter.lastErrorAt, at > (meter.lastSuccessAt ?? 0) else { continue }
             let code = meter.lastStatus.map { "\($0) " } ?? ""
             lines.append("meter \(name): \(code)\(error) since \(RFC3339.formatSeconds(unixMilliseconds: at))")
         }

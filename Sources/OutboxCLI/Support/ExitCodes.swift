@@ -27,7 +27,7 @@ struct CommandFailure: Error {
 
 enum Stderr {
     static func print(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        TerminalOutput.writeLine(line)
     }
 
     static var isTerminal: Bool { isatty(STDERR_FILENO) != 0 }

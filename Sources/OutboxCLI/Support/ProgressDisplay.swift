@@ -48,7 +48,10 @@ final class ProgressDisplay: Sendable {
 
     func finish() {
         let drew = state.withLock { $0.drewOnTerminal }
-        if drew { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        if drew {
+            TerminalOutput.progressLineActive.store(false, ordering: .relaxed)
+            TerminalOutput.writeRaw("\r\u{1B}[2K")
+        }
     }
 
     private func render(_ state: State, elapsed: Double) -> String {
@@ -73,9 +76,10 @@ final class ProgressDisplay: Sendable {
 
     private func draw(_ line: String) {
         if onTerminal {
-            FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+            TerminalOutput.progressLineActive.store(true, ordering: .relaxed)
+            TerminalOutput.writeRaw("\r\u{1B}[2K\(line)")
         } else {
-            Stderr.print(line)
+            TerminalOutput.writeLine(line)
         }
     }
 

@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import OutboxDispatcher
+import ServiceLifecycle
+import UsageOutbox
+
+/// Runs a dispatcher under a ServiceGroup, so SIGTERM and SIGINT trigger a
+/// graceful shutdown, with a progress display for `--once`.
+struct DrainRunner {
+    let dispatcher: Dispatcher
+    let outbox: Outbox
+    let logger: Logger
+    let metricsPort: Int?
+
+    func run(once: Bool, maxTime: Duration, showProgress: Bool) async throws -> DrainSummary {
+        let total = try await outbox.undeliveredCount()
+        let progress = ProgressDisplay(title: "draining", unit: "events", enabled: showProgress)
+        let work = DrainService(dispatcher: dispatcher, once: once, maxTime: maxTime)
+        var services: [any Service] = [work, ProgressService(dispatcher: dispatcher, progress: progress, total: total)]
+        if let metricsPort {
+            services.append(try await MetricsService.start(port: metricsPort, outbox: outbox, dispatcher: dispatcher, logger: logger))
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: services.enumerated().map { index, service in
+                // The drain ending (--once) ends the group; the helpers follow it.
+                .init(service: service, successTerminationBehavior: index == 0 ? .gracefullyShutdownGroup : .ignore)
+            },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        progress.finish()
+        var summary = work.result ?? dispatcher.summary
+        summary.remaining = try await outbox.undeliveredCount()
+        return summary
+    }
+}
+
+/// The dispatcher as the group's main service.
+final class DrainService: Service, @unchecked Sendable {
+    let dispatcher: Dispatcher
+    let once: Bool
+    let maxTime: Duration
+    // Written once by run() before the group finishes, read after.
+    private(set) var result: DrainSummary?
+
+    init(dispatcher: Dispatcher, once: Bool, maxTime: Duration) {
+        self.dispatcher = dispatcher
+        self.once = once
+        self.maxTime = maxTime
+    }
+
+    func run() async throws {
+        if once {
+            result = try await dispatcher.drainOnce(maxTime: maxTime)
+        } else {
+            try await dispatcher.run()
+            result = dispatcher.summary
+        }
+    }
+}
+
+/// Redraws the progress display until the group shuts down.
+struct ProgressService: Service {
+    let dispatcher: Dispatcher
+    let progress: ProgressDisplay
+    let total: Int
+
+    func run() async throws {
+        // Ends quietly when the group shuts down: cancellation is its stop signal.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let summary = dispatcher.summary
+                progress.update(count: summary.sent + summary.dead, total: total)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}

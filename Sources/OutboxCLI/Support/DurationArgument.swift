@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+
+/// A duration written like `90s`, `15m`, `12h` or `7d` (a bare number is seconds).
+struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertible {
+    let seconds: Double
+    let text: String
+
+    init(seconds: Double) {
+        self.seconds = seconds
+        self.text = "\(Int(seconds))s"
+    }
+
+    init?(argument: String) {
+        guard let parsed = DurationArgument.parse(argument) else { return nil }
+        seconds = parsed
+        text = argument
+    }
+
+    static func parse(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let last = trimmed.last else { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        let (number, multiplier): (Substring, Double) = units[last].map { (trimmed.dropLast(), $0) } ?? (Substring(trimmed), 1)
+        guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
+        return value * multiplier
+    }
+
+    var description: String { text }
+    static var defaultCompletionKind: CompletionKind { .default }
+}

@@ -1,0 +1,61 @@
+/// Reads how long a 429 or 503 asks us to wait: `Retry-After` (delay-seconds
+/// or an HTTP date), else `ratelimit-reset` (seconds). Pure: `now` is passed in.
+public enum RetryAfter {
+    /// Longest wait honoured; a larger value is treated as this (a typo or a
+    /// clock error on the server must not park the queue for days).
+    public static let maximumSeconds: Double = 3600
+
+    /// Seconds to wait, or nil when the answer says nothing usable.
+    public static func seconds(retryAfter: String?, rateLimitReset: String?, nowUnixSeconds: Double) -> Double? {
+        if let value = retryAfter?.trimmingWhitespace(), !value.isEmpty {
+            if let seconds = Double(value), seconds.isFinite, seconds >= 0 {
+                return min(seconds, maximumSeconds)
+            }
+            if let date = HTTPDate.parse(value) {
+                return min(max(0, date - nowUnixSeconds), maximumSeconds)
+            }
+        }
+        if let value = rateLimitReset?.trimmingWhitespace(), let seconds = Double(value), seconds.isFinite, seconds >= 0 {
+            return min(seconds, maximumSeconds)
+        }
+        return nil
+    }
+}
+
+/// IMF-fixdate, the HTTP date format (`Sun, 06 Nov 1994 08:49:37 GMT`).
+enum HTTPDate {
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// Unix seconds, or nil if `text` is not an IMF-fixdate.
+    static func parse(_ text: String) -> Double? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
+              let day = Int(parts[1]), let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int(parts[3])
+        else { return nil }
+        let clock = parts[4].split(separator: ":")
+        guard clock.count == 3, let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),
+              (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        let days = daysFromCivil(year: year, month: monthIndex + 1, day: day)
+        return Double(days * 86_400 + hour * 3600 + minute * 60 + second)
+    }
+
+    /// Howard Hinnant's civil-to-days algorithm.
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,123 @@
+import AsyncHTTPClient
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UsageOutbox
+
+/// Forwards events from a store to Zuora's `POST /usage/bulk/{meter}`.
+///
+/// Run it inside your app as a ServiceLifecycle `Service` (it stops claiming
+/// on graceful shutdown, finishes its in-flight requests, and returns), or
+/// call `drainOnce(maxTime:)` to empty the queue and return, as
+/// `outbox drain --once` does.
+///
+/// ```swift
+/// let dispatcher = try Dispatcher(outbox: outbox, configuration: .init(
+///     baseURL: "https://rest.zuora.com", credentials: .oauth(clientID: id, clientSecret: Secret(secret)),
+///     logger: logger))
+/// let group = ServiceGroup(services: [dispatcher, myHTTPServer], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+public final class Dispatcher: Service, Sendable {
+    public let configuration: DispatcherConfiguration
+    private let store: any DispatchStore
+    private let wakeSource: AsyncStream<Void>?
+    private let counters = DrainCounters()
+    private let gate = RateLimitGate()
+    private let metrics = DispatcherMetrics()
+    private let lastRun = Mutex<(refreshes: Int, rateLimitWaits: Int)>((0, 0))
+
+    /// A dispatcher over any store. `wakeOnAppend` lets appends in this
+    /// process start a send at once instead of at the next poll.
+    public init(store: any DispatchStore, configuration: DispatcherConfiguration, wakeOnAppend: AsyncStream<Void>? = nil) throws {
+        try configuration.validate()
+        self.store = store
+        self.configuration = configuration
+        self.wakeSource = wakeOnAppend
+    }
+
+    /// A dispatcher over an SQLite outbox in this process, woken by its appends.
+    public convenience init(outbox: Outbox, configuration: DispatcherConfiguration) throws {
+        try self.init(store: outbox, configuration: configuration, wakeOnAppend: outbox.appendNotifications())
+    }
+
+    /// Runs until graceful shutdown (or cancellation): then stops claiming,
+    /// lets in-flight requests finish, releases what it had not sent, and returns.
+    public func run() async throws {
+        let stop = StopFlag()
+        let wake = WakeSignal()
+        try await withGracefulShutdownHandler {
+            _ = try await runWorkers(stop: stop, wake: wake, deadline: nil)
+        } onGracefulShutdown: {
+            stop.set()
+            wake.wakeAll()
+        }
+    }
+
+    /// Drains until nothing is pending, in flight or failed (waiting out
+    /// backoffs and rate limits), or until `maxTime` has passed. Dead
+    /// letters do not count as remaining.
+    public func drainOnce(maxTime: Duration) async throws -> DrainSummary {
+        let stop = StopFlag()
+        let wake = WakeSignal()
+        return try await withGracefulShutdownHandler {
+            try await runWorkers(stop: stop, wake: wake, deadline: .now + maxTime)
+        } onGracefulShutdown: {
+            stop.set()
+            wake.wakeAll()
+        }
+    }
+
+    /// Totals since this dispatcher was created.
+    public var summary: DrainSummary {
+        var summary = counters.summary()
+        let last = lastRun.withLock { $0 }
+        summary.tokenRefreshes = last.refreshes
+        summary.rateLimitWaits = gate.holdCount
+        return summary
+    }
+
+    private func runWorkers(stop: StopFlag, wake: WakeSignal, deadline: ContinuousClock.Instant?) async throws -> DrainSummary {
+        let http = ZuoraClient.makeHTTPClient(configuration: configuration)
+        let client: ZuoraClient
+        do {
+            client = try ZuoraClient(configuration: configuration, http: http)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        let delivery = BatchDelivery(store: store, client: client, configuration: configuration, gate: gate,
+                                     counters: counters, stop: stop, metrics: metrics)
+        let loop = WorkerLoop(store: store, delivery: delivery, configuration: configuration, gate: gate,
+                              stop: stop, wake: wake, deadline: deadline)
+        await withTaskGroup(of: Void.self) { group in
+            if let wakeSource {
+                group.addTask {
+                    for await _ in wakeSource {
+                        if stop.isSet { break }
+                        wake.wakeAll()
+                    }
+                }
+            }
+            for worker in 0..<configuration.concurrency {
+                group.addTask { await loop.run(worker: worker) }
+            }
+            // Workers return on stop, on the deadline, or when `--once` is done.
+            for _ in 0..<configuration.concurrency { await group.next() }
+            group.cancelAll()
+        }
+        let refreshes = await client.tokens.refreshCount
+        lastRun.withLock { $0.refreshes += refreshes }
+        try? await http.shutdown()
+        var summary = self.summary
+        summary.remaining = (try? await store.undeliveredCount()) ?? -1
+        return summary
+    }
+}
+
+/// Set once, read by every worker.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
+}

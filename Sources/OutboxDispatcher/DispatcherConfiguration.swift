@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+
+/// Everything that shapes a dispatcher. Defaults are the safe production
+/// values from Zuora's documented limits (API Sandbox: 1,000 events, 1 MB).
+public struct DispatcherConfiguration: Sendable {
+    /// `https://rest.zuora.com` and the like; `http://` only for loopback
+    /// hosts unless `allowInsecureHTTP`.
+    public var baseURL: String
+    public var credentials: ZuoraCredentials
+    /// Events per request, 1...10,000.
+    public var batchSize = 1000
+    /// Bytes per request body before compression, up to 4 MiB.
+    public var maxBatchBytes = 1_048_576
+    /// Requests in flight at once.
+    public var concurrency = 4
+    public var gzip = true
+    public var entityIDs: String?
+    public var orgIDs: String?
+    /// 0 retries transient failures forever; N dead-letters an event after N
+    /// failed attempts.
+    public var maxAttempts = 0
+    /// How long a claim holds before another dispatcher may take it over.
+    public var leaseSeconds: Double = 60
+    public var requestTimeoutSeconds: Double = 30
+    public var connectTimeoutSeconds: Double = 10
+    public var backoff = BackoffPolicy()
+    /// How often an idle dispatcher looks for events appended by other
+    /// processes (in-process appends wake it at once).
+    public var pollIntervalSeconds: Double = 0.5
+    /// Send a bearer token over plain HTTP to a non-loopback host.
+    public var allowInsecureHTTP = false
+    /// Start of every `Zuora-Track-Id`.
+    public var trackIDPrefix = "outbox"
+    /// Names this dispatcher's leases; unique per process by default.
+    public var owner: String
+    public var logger: Logger
+
+    public init(baseURL: String, credentials: ZuoraCredentials, owner: String? = nil, logger: Logger = Logger(label: "outbox.dispatcher", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.baseURL = baseURL
+        self.credentials = credentials
+        self.owner = owner ?? DispatcherConfiguration.makeOwner()
+        self.logger = logger
+    }
+
+    static func makeOwner() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<8).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }.joined()
+        return "dispatcher-\(getpid())-\(random)"
+    }
+
+    /// Checks every value against its range; the message names the option.
+    public func validate() throws {
+        func fail(_ message: String, hint: String? = nil) throws -> Never { throw DispatcherConfigurationError(message, hint: hint) }
+        guard (1...10_000).contains(batchSize) else { try fail("--batch-size must be between 1 and 10000 (Zuora's per-call maximum), got \(batchSize)") }
+        guard (1024...4_194_304).contains(maxBatchBytes) else { try fail("--max-batch-bytes must be between 1024 and 4194304 (4 MiB, Zuora's maximum), got \(maxBatchBytes)") }
+        guard (1...64).contains(concurrency) else { try fail("--concurrency must be between 1 and 64 (Zuora allows 40 concurrent requests per tenant), got \(concurrency)") }
+        guard maxAttempts >= 0 else { try fail("--max-attempts must be 0 (retry forever) or more, got \(maxAttempts)") }
+        guard requestTimeoutSeconds > 0, connectTimeoutSeconds > 0 else { try fail("timeouts must be positive") }
+        guard leaseSeconds > requestTimeoutSeconds else {
+            try fail("--lease (\(Int(leaseSeconds))s) must be longer than the request timeout (\(Int(requestTimeoutSeconds))s)",
+                     hint: "otherwise another dispatcher could take over a batch that is still being sent")
+        }
+        guard backoff.baseSeconds > 0, backoff.capSeconds >= backoff.baseSeconds else {
+            try fail("the backoff base must be positive and no larger than its cap")
+        }
+        guard pollIntervalSeconds > 0 else { try fail("the poll interval must be positive") }
+        if let entityIDs, !HeaderValue.isSafe(entityIDs) { try fail("--entity-ids holds characters not allowed in an HTTP header") }
+        if let orgIDs, !HeaderValue.isSafe(orgIDs) { try fail("--org-ids holds characters not allowed in an HTTP header") }
+        _ = try ZuoraEndpoint(baseURL: baseURL, allowInsecureHTTP: allowInsecureHTTP)
+    }
+}
+
+public struct DispatcherConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public let hint: String?
+
+    public init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { hint.map { "\(message)\n\($0)" } ?? message }
+}
+
+enum HeaderValue {
+    static func isSafe(_ value: String) -> Bool {
+        !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }
+    }
+}
+
+/// A validated Zuora base URL.
+public struct ZuoraEndpoint: Sendable, Equatable {
+    public let scheme: String
+    public let host: String
+    /// `scheme://host[:port][/path]` without a trailing slash.
+    public let base: String
+
+    public init(baseURL: String, allowInsecureHTTP: Bool) throws {
+        var text = baseURL.trimmingCharacters(in: [" "])
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let schemeEnd = text.range(of: "://") else {
+            throw DispatcherConfigurationError("the Zuora base URL \"\(baseURL)\" has no scheme", hint: "write it like https://rest.zuora.com")
+        }
+        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "https" || scheme == "http" else {
+            throw DispatcherConfigurationError("the Zuora base URL must use https:// (got \(scheme)://)")
+        }
+        let authority = text[schemeEnd.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        guard !authority.isEmpty, !authority.contains("@") else {
+            throw DispatcherConfigurationError("the Zuora base URL \"\(baseURL)\" has no host (or holds credentials, which belong in the environment)")
+        }
+        let host: String
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+        } else {
+            host = String(authority.split(separator: ":").first ?? "")
+        }
+        if scheme == "http" && !allowInsecureHTTP && !ZuoraEndpoint.isLoopback(host) {
+            throw DispatcherConfigurationError("refusing to send a bearer token over plain http:// to \(host)",
+                                               hint: "use https://, or pass --allow-insecure-http if this host is on a trusted network")
+        }
+        self.scheme = scheme
+        self.host = host
+        self.base = text
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let lowered = host.lowercased()
+        return lowered == "localhost" || lowered.hasPrefix("127.") || lowered == "::1"
+    }
+}

@@ -1,0 +1,53 @@
+/// How the Zuora mock behaves: what it accepts, and which faults it injects.
+/// Every knob can also be changed while it runs (`ZuoraMockServer.update`).
+public struct MockConfiguration: Sendable {
+    // Authentication
+    public var clientID = "mock-client-id"
+    public var clientSecret = "mock-client-secret"
+    /// Fixed bearer tokens always accepted (for `ZUORA_BEARER_TOKEN`).
+    public var staticTokens: Set<String> = ["mock-static-token"]
+    /// Lifetime of tokens from `/oauth/token`.
+    public var tokenLifetimeSeconds: Double = 3600
+
+    // What it accepts
+    /// When set, only these meters exist; others get 404.
+    public var knownMeters: Set<String>? = nil
+    /// Meters that always get 404.
+    public var unknownMeters: Set<String> = []
+    /// Largest JSON body (after decompression), like Zuora's per-call limit.
+    public var maxBodyBytes = 4_194_304
+    public var maxEventsPerRequest = 10_000
+    /// Events whose CustomerId starts with this are rejected (400), as a
+    /// meter's business rule would. Negative quantities are rejected too.
+    public var rejectCustomerPrefix = "INVALID"
+    /// Field holding the event id, used to count duplicates.
+    public var eventIdField: String? = "EventId"
+
+    // Faults
+    /// Share of usage requests answered 500.
+    public var failureRate = 0.0
+    /// Share of usage requests whose connection is closed without an answer.
+    public var dropRate = 0.0
+    /// Share of usage requests that never get an answer (the client times out).
+    public var hangRate = 0.0
+    /// Share of usage requests answered 429 with `Retry-After`.
+    public var rateLimitRate = 0.0
+    /// Seconds announced in `Retry-After` (and `ratelimit-reset`).
+    public var retryAfterSeconds = 1
+    /// Send the wait as an HTTP date instead of seconds.
+    public var retryAfterAsHTTPDate = false
+    /// Answer rate limits with 503 instead of 429.
+    public var rateLimitWith503 = false
+    /// Delay before each usage answer, in milliseconds.
+    public var delayMilliseconds = 0
+    /// Answer every usage request 500 (Zuora down).
+    public var down = false
+    /// Seed for the fault dice, for reproducible runs.
+    public var seed: UInt64? = nil
+
+    /// Append every accepted event to this NDJSON file
+    /// (`{"meter": ..., "event": <as received>}`), written before the 200.
+    public var recordFile: String? = nil
+
+    public init() {}
+}

@@ -1,0 +1,258 @@
+import CompressNIO
+import Foundation
+import HTTPServing
+import NIOCore
+import UsageOutbox
+
+/// A Zuora-compatible server for tests, the demo, and users' own integration
+/// tests: `/oauth/token` and `/usage/bulk/{meter}` with the documented
+/// answers (200, 400, 401, 404, 413, 429, 500), fault knobs, and a record of
+/// every event it accepted, exactly as received.
+public final class ZuoraMockServer: Sendable {
+    private let server: LoopbackHTTPServer
+    let state: MockState
+
+    /// A grace for requests already in flight when a 429 was sent.
+    static let retryAfterGraceSeconds = 0.25
+
+    private init(server: LoopbackHTTPServer, state: MockState) {
+        self.server = server
+        self.state = state
+    }
+
+    /// Starts the mock on `host:port` (port 0 picks a free one).
+    public static func start(_ configuration: MockConfiguration = MockConfiguration(), host: String = "127.0.0.1", port: Int = 0) async throws -> ZuoraMockServer {
+        let state = try MockState(configuration: configuration)
+        let server = try await LoopbackHTTPServer.start(host: host, port: port, maxBodyBytes: 64 << 20) { request in
+            await ZuoraMockServer.handle(request, state: state)
+        }
+        return ZuoraMockServer(server: server, state: state)
+    }
+
+    public var port: Int { server.port }
+    public var baseURL: String { server.baseURL }
+
+    public var statistics: MockStatistics { state.inner.withLock { $0.statistics } }
+
+    /// Every event accepted for `meter`, as received, in arrival order.
+    public func acceptedEvents(meter: String) -> [String] {
+        state.inner.withLock { $0.accepted[meter] ?? [] }
+    }
+
+    public func allAcceptedEvents() -> [String: [String]] {
+        state.inner.withLock { $0.accepted }
+    }
+
+    /// Changes knobs while running (a test turning faults on and off).
+    public func update(_ change: (inout MockConfiguration) -> Void) {
+        state.inner.withLock { change(&$0.configuration) }
+    }
+
+    public func shutdown() async {
+        await server.shutdown()
+        state.inner.withLock { $0.record?.closeFile() }
+    }
+
+    // MARK: Routing
+
+    static func handle(_ request: ServerRequest, state: MockState) async -> ServerReply {
+        switch (request.method, request.path) {
+        case ("POST", "/oauth/token"):
+            return token(request, state: state)
+        case ("POST", let path) where path.hasPrefix("/usage/bulk/"):
+            let meter = String(path.dropFirst("/usage/bulk/".count)).removingPercentEncoding ?? ""
+            return await usage(request, meter: meter, state: state)
+        case ("GET", "/_mock/stats"):
+            let statistics = state.inner.withLock { $0.statistics }
+            let data = (try? JSONEncoder().encode(statistics)) ?? Data("{}".utf8)
+            return .json(200, String(decoding: data, as: UTF8.self))
+        default:
+            return .json(404, #"{"success":false,"reasons":[{"code":50000040,"message":"Not found"}]}"#)
+        }
+    }
+
+    static func token(_ request: ServerRequest, state: MockState) -> ServerReply {
+        let form = FormBody.parse(request.body)
+        return state.inner.withLock { inner -> ServerReply in
+            inner.statistics.tokenRequests += 1
+            guard form["grant_type"] == "client_credentials" else {
+                return .json(400, #"{"error":"unsupported_grant_type"}"#)
+            }
+            guard form["client_id"] == inner.configuration.clientID, form["client_secret"] == inner.configuration.clientSecret else {
+                return .json(401, #"{"error":"invalid_client","error_description":"Bad client credentials"}"#)
+            }
+            inner.tokenCounter += 1
+            let token = "mock-token-\(inner.tokenCounter)-\(UInt32.random(in: 0...UInt32.max, using: &inner.random))"
+            let lifetime = inner.configuration.tokenLifetimeSeconds
+            inner.tokens[token] = Date().timeIntervalSince1970 + lifetime
+            return .json(200, #"{"access_token":"\#(token)","token_type":"bearer","expires_in":\#(Int(lifetime.rounded(.up))),"scope":"entity.1","jti":"\#(inner.tokenCounter)"}"#)
+        }
+    }
+
+    static func usage(_ request: ServerRequest, meter: String, state: MockState) async -> ServerReply {
+        let now = Date().timeIntervalSince1970
+        let requestID = UUID().uuidString.lowercased()
+        let trackID = request.header("Zuora-Track-Id")
+        var common: [(String, String)] = [("Zuora-Request-Id", requestID)]
+        if let trackID { common.append(("Zuora-Track-Id", trackID)) }
+
+        // Checks and dice under the lock; sleeping and parsing outside it.
+        enum Gate { case reply(ServerReply), hang, proceed(delay: Int) }
+        let gate: Gate = state.inner.withLock { inner in
+            let configuration = inner.configuration
+            inner.statistics.usageRequests += 1
+            if now < inner.holdUntil {
+                if now > inner.holdAnnouncedAt + retryAfterGraceSeconds { inner.statistics.retryAfterViolations += 1 }
+                inner.statistics.rateLimited += 1
+                return .reply(rateLimitReply(seconds: max(1, Int((inner.holdUntil - now).rounded(.up))), configuration: configuration, common: common))
+            }
+            let token = request.header("Authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+            let tokenValid = token.map { configuration.staticTokens.contains($0) || (inner.tokens[$0].map { $0 > now } ?? false) } ?? false
+            guard tokenValid else {
+                inner.statistics.unauthorizedRequests += 1
+                return .reply(.json(401, #"{"success":false,"reasons":[{"code":90000011,"message":"Authentication error: invalid or expired token"}]}"#, headers: common))
+            }
+            if configuration.unknownMeters.contains(meter) || !(configuration.knownMeters?.contains(meter) ?? true) || meter.isEmpty {
+                return .reply(.json(404, #"{"success":false,"reasons":[{"code":50000040,"message":"Meter not found"}]}"#, headers: common))
+            }
+            if configuration.down {
+                inner.statistics.injectedFailures += 1
+                return .reply(.json(500, #"{"success":false,"reasons":[{"code":50000000,"message":"Internal server error"}]}"#, headers: common))
+            }
+            let roll = Double.random(in: 0..<1, using: &inner.random)
+            var threshold = configuration.dropRate
+            if roll < threshold {
+                inner.statistics.injectedDrops += 1
+                return .reply(.dropConnection)
+            }
+            threshold += configuration.hangRate
+            if roll < threshold {
+                inner.statistics.injectedHangs += 1
+                return .hang
+            }
+            threshold += configuration.failureRate
+            if roll < threshold {
+                inner.statistics.injectedFailures += 1
+                return .reply(.json(500, #"{"success":false,"reasons":[{"code":50000000,"message":"Internal server error"}]}"#, headers: common))
+            }
+            threshold += configuration.rateLimitRate
+            if roll < threshold {
+                inner.statistics.rateLimited += 1
+                inner.holdUntil = now + Double(configuration.retryAfterSeconds)
+                inner.holdAnnouncedAt = now
+                return .reply(rateLimitReply(seconds: configuration.retryAfterSeconds, configuration: configuration, common: common))
+            }
+            return .proceed(delay: configuration.delayMilliseconds)
+        }
+        switch gate {
+        case .reply(let reply):
+            return reply
+        case .hang:
+            try? await Task.sleep(for: .seconds(600))
+            return .dropConnection
+        case .proceed(let delay):
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
+        }
+
+        var body = request.body
+        let gzipped = request.header("Content-Encoding")?.lowercased() == "gzip"
+        if gzipped {
+            var buffer = ByteBuffer(bytes: body)
+            guard let inflated = try? buffer.decompress(with: .gzip(), maxSize: 64 << 20) else {
+                return .json(400, #"{"success":false,"reasons":[{"code":53100020,"message":"Request body is not valid gzip"}]}"#, headers: common)
+            }
+            body = Array(inflated.readableBytesView)
+        }
+        let configuration = state.inner.withLock { inner in
+            if gzipped { inner.statistics.gzipRequests += 1 }
+            return inner.configuration
+        }
+        if body.count > configuration.maxBodyBytes {
+            return .json(413, #"{"success":false,"reasons":[{"code":53100413,"message":"Payload too large"}]}"#, headers: common)
+        }
+        guard let ranges = JSONArrayElements.ranges(in: body),
+              let parsed = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        else {
+            return rejected("Request body is not valid JSON", state: state, common: common)
+        }
+        let events = (parsed as? [Any]) ?? [parsed]
+        if events.count > configuration.maxEventsPerRequest {
+            return .json(413, #"{"success":false,"reasons":[{"code":53100413,"message":"Too many events in one request"}]}"#, headers: common)
+        }
+        if events.isEmpty { return rejected("No events in the request", state: state, common: common) }
+        for (event, range) in zip(events, ranges) {
+            if let problem = MockEventRules.problem(text: body[range], value: event, rejectCustomerPrefix: configuration.rejectCustomerPrefix) {
+                return rejected("Invalid usage event in the request: \(problem)", state: state, common: common)
+            }
+        }
+        let texts = ranges.map { String(decoding: body[$0], as: UTF8.self) }
+        let identities: [String] = zip(events, texts).map { event, text in
+            // Identity per meter: the event id field when present, else the text.
+            if let field = configuration.eventIdField, let id = (event as? [String: Any])?[field] as? String { return meter + "\u{0}" + id }
+            return meter + "\u{0}" + text
+        }
+        state.inner.withLock { inner in
+            inner.statistics.acceptedRequests += 1
+            inner.statistics.acceptedEvents += texts.count
+            inner.statistics.largestBatch = max(inner.statistics.largestBatch, texts.count)
+            inner.statistics.acceptedByMeter[meter, default: 0] += texts.count
+            inner.accepted[meter, default: []].append(contentsOf: texts)
+            for identity in identities {
+                let times = inner.seen[identity, default: 0]
+                if times > 0 { inner.statistics.duplicateEvents += 1 }
+                inner.seen[identity] = times + 1
+            }
+            if let record = inner.record {
+                var lines = ""
+                let quotedMeter = JSONValue.string(meter).jsonText
+                for text in texts { lines += "{\"meter\":\(quotedMeter),\"event\":\(text)}\n" }
+                record.write(Data(lines.utf8))
+            }
+        }
+        return .json(200, #"{"success":true,"message":"\#(texts.count) events ingested"}"#, headers: common)
+    }
+
+    private static func rejected(_ message: String, state: MockState, common: [(String, String)]) -> ServerReply {
+        state.inner.withLock { $0.statistics.rejectedRequests += 1 }
+        let text = JSONValue.object([
+            "success": false, "processId": .string(UUID().uuidString),
+            "reasons": [["code": 53100320, "message": .string(message)]],
+        ]).jsonText
+        return .json(400, text, headers: common)
+    }
+
+    private static func rateLimitReply(seconds: Int, configuration: MockConfiguration, common: [(String, String)]) -> ServerReply {
+        var headers = common
+        if configuration.retryAfterAsHTTPDate {
+            headers.append(("Retry-After", HTTPDateFormat.format(Date().addingTimeInterval(Double(seconds)))))
+        } else {
+            headers.append(("Retry-After", String(seconds)))
+        }
+        headers += [("ratelimit-limit", "600"), ("ratelimit-remaining", "0"), ("ratelimit-reset", String(seconds))]
+        let status = configuration.rateLimitWith503 ? 503 : 429
+        return .json(status, #"{"success":false,"reasons":[{"code":50000429,"message":"Too many requests"}]}"#, headers: headers)
+    }
+}
+
+enum FormBody {
+    static func parse(_ body: [UInt8]) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            let key = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
+            fields[key] = value
+        }
+        return fields
+    }
+}
+
+enum HTTPDateFormat {
+    static func format(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+}
