@@ -25,12 +25,15 @@ public final class Dispatcher: Service, Sendable {
     private let counters = DrainCounters()
     private let gate = RateLimitGate()
     private let metrics = DispatcherMetrics()
-    private let lastRun = Mutex<(refreshes: Int, rateLimitWaits: Int)>((0, 0))
+    private let tokens: TokenProvider
 
     /// A dispatcher over any store. `wakeOnAppend` lets appends in this
     /// process start a send at once instead of at the next poll.
     public init(store: any DispatchStore, configuration: DispatcherConfiguration, wakeOnAppend: AsyncStream<Void>? = nil) throws {
         try configuration.validate()
+        let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
+        tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint,
+                               timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
         self.store = store
         self.configuration = configuration
         self.wakeSource = wakeOnAppend
@@ -71,8 +74,7 @@ public final class Dispatcher: Service, Sendable {
     /// Totals since this dispatcher was created.
     public var summary: DrainSummary {
         var summary = counters.summary()
-        let last = lastRun.withLock { $0 }
-        summary.tokenRefreshes = last.refreshes
+        summary.tokenRefreshes = tokens.refreshCount
         summary.rateLimitWaits = gate.holdCount
         return summary
     }
@@ -81,7 +83,7 @@ public final class Dispatcher: Service, Sendable {
         let http = ZuoraClient.makeHTTPClient(configuration: configuration)
         let client: ZuoraClient
         do {
-            client = try ZuoraClient(configuration: configuration, http: http)
+            client = try ZuoraClient(configuration: configuration, http: http, tokens: tokens)
         } catch {
             try? await http.shutdown()
             throw error
@@ -106,8 +108,6 @@ public final class Dispatcher: Service, Sendable {
             for _ in 0..<configuration.concurrency { await group.next() }
             group.cancelAll()
         }
-        let refreshes = await client.tokens.refreshCount
-        lastRun.withLock { $0.refreshes += refreshes }
         try? await http.shutdown()
         var summary = self.summary
         summary.remaining = (try? await store.undeliveredCount()) ?? -1

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import Synchronization
 
 /// Hands out bearer tokens. With OAuth it caches one token and refreshes it
 /// shortly before it expires; however many requests need a token at once,
@@ -16,17 +17,20 @@ actor TokenProvider {
 
     private let credentials: ZuoraCredentials
     private let tokenURL: String
-    private let client: HTTPClient
     private let timeout: TimeAmount
     private let logger: Logger
     private var current: Token?
     private var refreshing: Task<Token, Error>?
-    private(set) var refreshCount = 0
+    private let refreshes = Atomic<Int>(0)
 
-    init(credentials: ZuoraCredentials, endpoint: ZuoraEndpoint, client: HTTPClient, timeoutSeconds: Double, logger: Logger) {
+    /// Tokens fetched so far.
+    nonisolated var refreshCount: Int { refreshes.load(ordering: .relaxed) }
+
+    /// One provider lives as long as its dispatcher, so a token outlives the
+    /// HTTP client of one run; each call passes the client to fetch with.
+    init(credentials: ZuoraCredentials, endpoint: ZuoraEndpoint, timeoutSeconds: Double, logger: Logger) {
         self.credentials = credentials
         self.tokenURL = endpoint.base + "/oauth/token"
-        self.client = client
         self.timeout = .milliseconds(Int64(timeoutSeconds * 1000))
         self.logger = logger
         if case .bearer(let token) = credentials {
@@ -35,36 +39,36 @@ actor TokenProvider {
     }
 
     /// A token to use now.
-    func token() async throws -> Token {
+    func token(client: HTTPClient) async throws -> Token {
         if let current, current.refreshAt.map({ ContinuousClock.now < $0 }) ?? true {
             return current
         }
-        return try await refresh()
+        return try await refresh(client: client)
     }
 
     /// Zuora answered 401 with `token`: drop it (unless a newer one already
     /// replaced it) and fetch another.
-    func tokenRejected(_ token: Token) async throws -> Token {
+    func tokenRejected(_ token: Token, client: HTTPClient) async throws -> Token {
         guard case .oauth = credentials else {
             throw TokenError.rejected("Zuora rejected the fixed bearer token (HTTP 401)", hint: "set a valid ZUORA_BEARER_TOKEN, or use ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET")
         }
         if current == token { current = nil }
-        return try await self.token()
+        return try await self.token(client: client)
     }
 
-    private func refresh() async throws -> Token {
+    private func refresh(client: HTTPClient) async throws -> Token {
         if let refreshing { return try await refreshing.value }
         guard case .oauth(let clientID, let clientSecret) = credentials else {
             throw TokenError.rejected("no bearer token", hint: nil)
         }
-        let task = Task { [client, tokenURL, timeout, logger] in
+        let task = Task { [tokenURL, timeout, logger] in
             try await TokenProvider.fetch(clientID: clientID, clientSecret: clientSecret, url: tokenURL, client: client, timeout: timeout, logger: logger)
         }
         refreshing = task
         defer { refreshing = nil }
         let token = try await task.value
         current = token
-        refreshCount += 1
+        refreshes.add(1, ordering: .relaxed)
         Counter(label: "outbox_token_refreshes_total").increment()
         return token
     }

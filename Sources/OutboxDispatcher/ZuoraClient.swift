@@ -39,15 +39,14 @@ final class ZuoraClient: Sendable {
     private let entityIDs: String?
     private let orgIDs: String?
 
-    init(configuration: DispatcherConfiguration, http: HTTPClient) throws {
+    init(configuration: DispatcherConfiguration, http: HTTPClient, tokens: TokenProvider) throws {
         self.http = http
+        self.tokens = tokens
         endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         timeout = .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000))
         gzip = configuration.gzip
         entityIDs = configuration.entityIDs
         orgIDs = configuration.orgIDs
-        tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint, client: http,
-                               timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
     }
 
     /// An HTTP client set up for Zuora: pooled connections, connect and read
@@ -68,7 +67,7 @@ final class ZuoraClient: Sendable {
     func send(meter: String, body: RequestBody, trackID: String, logger: Logger) async -> (outcome: SendOutcome, requests: Int) {
         var token: TokenProvider.Token
         do {
-            token = try await tokens.token()
+            token = try await tokens.token(client: http)
         } catch let error as TokenError {
             return (.tokenFailed(error), 0)
         } catch {
@@ -78,7 +77,7 @@ final class ZuoraClient: Sendable {
         guard case .answered(let answer) = first, answer.status == 401 else { return (first, 1) }
         logger.warning("Zuora answered 401; fetching a new token and resending once", metadata: ["meter": "\(meter)", "track_id": "\(trackID)"])
         do {
-            token = try await tokens.tokenRejected(token)
+            token = try await tokens.tokenRejected(token, client: http)
         } catch let error as TokenError {
             return (.tokenFailed(error), 1)
         } catch {

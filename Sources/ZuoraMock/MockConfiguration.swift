@@ -20,6 +20,11 @@ public struct MockConfiguration: Sendable {
     /// Events whose CustomerId starts with this are rejected (400), as a
     /// meter's business rule would. Negative quantities are rejected too.
     public var rejectCustomerPrefix = "INVALID"
+    /// Meters that always get 403 (a permission problem).
+    public var forbiddenMeters: Set<String> = []
+    /// Reject bad batches with `200 {"success": false}` instead of 400, as
+    /// Zuora's error-handling guide says can happen.
+    public var rejectWith200 = false
     /// Field holding the event id, used to count duplicates.
     public var eventIdField: String? = "EventId"
 

@@ -48,6 +48,12 @@ public final class ZuoraMockServer: Sendable {
         state.inner.withLock { change(&$0.configuration) }
     }
 
+    /// Forgets every issued token: the next usage request with one gets 401
+    /// (a token revoked or expired early).
+    public func revokeTokens() {
+        state.inner.withLock { $0.tokens.removeAll() }
+    }
+
     public func shutdown() async {
         await server.shutdown()
         state.inner.withLock { $0.record?.closeFile() }
@@ -104,7 +110,7 @@ public final class ZuoraMockServer: Sendable {
             if now < inner.holdUntil {
                 if now > inner.holdAnnouncedAt + retryAfterGraceSeconds { inner.statistics.retryAfterViolations += 1 }
                 inner.statistics.rateLimited += 1
-                return .reply(rateLimitReply(seconds: max(1, Int((inner.holdUntil - now).rounded(.up))), configuration: configuration, common: common))
+                return .reply(rateLimitReply(seconds: max(1, Int((inner.holdUntil - now).rounded(.up))), until: inner.holdUntil, configuration: configuration, common: common))
             }
             let token = request.header("Authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
             let tokenValid = token.map { configuration.staticTokens.contains($0) || (inner.tokens[$0].map { $0 > now } ?? false) } ?? false
@@ -114,6 +120,9 @@ public final class ZuoraMockServer: Sendable {
             }
             if configuration.unknownMeters.contains(meter) || !(configuration.knownMeters?.contains(meter) ?? true) || meter.isEmpty {
                 return .reply(.json(404, #"{"success":false,"reasons":[{"code":50000040,"message":"Meter not found"}]}"#, headers: common))
+            }
+            if configuration.forbiddenMeters.contains(meter) {
+                return .reply(.json(403, #"{"success":false,"reasons":[{"code":50000030,"message":"Permission denied"}]}"#, headers: common))
             }
             if configuration.down {
                 inner.statistics.injectedFailures += 1
@@ -138,9 +147,13 @@ public final class ZuoraMockServer: Sendable {
             threshold += configuration.rateLimitRate
             if roll < threshold {
                 inner.statistics.rateLimited += 1
-                inner.holdUntil = now + Double(configuration.retryAfterSeconds)
+                // An HTTP date has whole seconds: announce (and hold until) a
+                // whole second, so the client can honour exactly what it was told.
+                inner.holdUntil = configuration.retryAfterAsHTTPDate
+                    ? (now + Double(configuration.retryAfterSeconds)).rounded(.up)
+                    : now + Double(configuration.retryAfterSeconds)
                 inner.holdAnnouncedAt = now
-                return .reply(rateLimitReply(seconds: configuration.retryAfterSeconds, configuration: configuration, common: common))
+                return .reply(rateLimitReply(seconds: configuration.retryAfterSeconds, until: inner.holdUntil, configuration: configuration, common: common))
             }
             return .proceed(delay: configuration.delayMilliseconds)
         }
@@ -213,18 +226,21 @@ public final class ZuoraMockServer: Sendable {
     }
 
     private static func rejected(_ message: String, state: MockState, common: [(String, String)]) -> ServerReply {
-        state.inner.withLock { $0.statistics.rejectedRequests += 1 }
+        let with200 = state.inner.withLock { inner in
+            inner.statistics.rejectedRequests += 1
+            return inner.configuration.rejectWith200
+        }
         let text = JSONValue.object([
             "success": false, "processId": .string(UUID().uuidString),
             "reasons": [["code": 53100320, "message": .string(message)]],
         ]).jsonText
-        return .json(400, text, headers: common)
+        return .json(with200 ? 200 : 400, text, headers: common)
     }
 
-    private static func rateLimitReply(seconds: Int, configuration: MockConfiguration, common: [(String, String)]) -> ServerReply {
+    private static func rateLimitReply(seconds: Int, until: Double, configuration: MockConfiguration, common: [(String, String)]) -> ServerReply {
         var headers = common
         if configuration.retryAfterAsHTTPDate {
-            headers.append(("Retry-After", HTTPDateFormat.format(Date().addingTimeInterval(Double(seconds)))))
+            headers.append(("Retry-After", HTTPDateFormat.format(Date(timeIntervalSince1970: until.rounded(.up)))))
         } else {
             headers.append(("Retry-After", String(seconds)))
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What to do with Zuora's answer to one batch: the contract's table as a
 /// pure function, apart from the I/O that follows it.
 public enum DeliveryDecision: Equatable, Sendable {
@@ -42,25 +44,14 @@ public enum ResponseClassifier {
     }
 }
 
-/// Finds a top-level `"success": false` in a JSON body without decoding it.
+/// Finds a top-level `"success": false` in a JSON body.
 enum SuccessFlag {
     static func isExplicitlyFalse(_ body: [UInt8]) -> Bool {
-        // Cheap pre-check: most 2xx bodies are {"success":true,...}.
-        guard body.count < 1 << 20, let range = find(Array("\"success\"".utf8), in: body) else { return false }
-        var index = range.upperBound
-        while index < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[index]) { index += 1 }
-        guard index < body.count, body[index] == UInt8(ascii: ":") else { return false }
-        index += 1
-        while index < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[index]) { index += 1 }
-        let falseBytes = Array("false".utf8)
-        return body.count - index >= falseBytes.count && Array(body[index..<(index + falseBytes.count)]) == falseBytes
-    }
-
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
-        guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if Array(haystack[start..<(start + needle.count)]) == needle { return start..<(start + needle.count) }
-        }
-        return nil
+        // Most 2xx bodies never mention it; skip the parse for those.
+        guard body.count < 1 << 20, body.contains(UInt8(ascii: "s")),
+              let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let success = object["success"]
+        else { return false }
+        return (success as? Bool) == false
     }
 }

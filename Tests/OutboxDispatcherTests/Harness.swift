@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import OutboxDispatcher
+import Synchronization
+import UsageOutbox
+import ZuoraMock
+
+/// An outbox in a temporary file and a mock Zuora on a loopback port, with
+/// a dispatcher configuration tuned for fast tests (short backoffs, polls and
+/// timeouts). Everything goes over real HTTP and real SQLite.
+struct Harness {
+    let directory: String
+    let path: String
+    let outbox: Outbox
+    let mock: ZuoraMockServer
+    let logs: LogCapture
+
+    static func with<R>(mock configuration: MockConfiguration = MockConfiguration(), _ body: (Harness) async throws -> R) async throws -> R {
+        let directory = NSTemporaryDirectory() + "outbox-dispatch-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/outbox.sqlite"
+        let outbox = try Outbox(path: path)
+        let mock = try await ZuoraMockServer.start(configuration)
+        let harness = Harness(directory: directory, path: path, outbox: outbox, mock: mock, logs: LogCapture())
+        do {
+            let result = try await body(harness)
+            await mock.shutdown()
+            outbox.close()
+            return result
+        } catch {
+            await mock.shutdown()
+            outbox.close()
+            throw error
+        }
+    }
+
+    var oauth: ZuoraCredentials {
+        .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret"))
+    }
+
+    func configuration(_ tweak: (inout DispatcherConfiguration) -> Void = { _ in }) -> DispatcherConfiguration {
+        var configuration = DispatcherConfiguration(baseURL: mock.baseURL, credentials: oauth, logger: logs.logger())
+        configuration.backoff = BackoffPolicy(baseSeconds: 0.02, capSeconds: 0.2)
+        configuration.pollIntervalSeconds = 0.05
+        configuration.requestTimeoutSeconds = 2
+        configuration.leaseSeconds = 5
+        tweak(&configuration)
+        return configuration
+    }
+
+    func dispatcher(store: (any DispatchStore)? = nil, _ tweak: (inout DispatcherConfiguration) -> Void = { _ in }) throws -> Dispatcher {
+        try Dispatcher(store: store ?? outbox, configuration: configuration(tweak))
+    }
+
+    /// Appends `count` events to `meter`; customers named `prefix-N`.
+    @discardableResult
+    func append(_ count: Int, meter: String = "m", prefix: String = "C", quantity: (Int) -> Double = { Double($0 % 7) }) async throws -> [String] {
+        let texts = (0..<count).map { index in
+            UsageEvent(customerId: "\(prefix)-\(index)", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: quantity(index)).jsonText
+        }
+        try await outbox.append(jsonEvents: texts, meter: meter)
+        return texts
+    }
+
+    func status() async throws -> OutboxStatus { try await outbox.status() }
+}
+
+/// Collects every log line (all levels, metadata included) for inspection.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func logger() -> Logger {
+        var logger = Logger(label: "test") { _ in CapturingHandler(capture: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+    var text: String { all.joined(separator: "\n") }
+
+    struct CapturingHandler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var metadataProvider: Logger.MetadataProvider?
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            capture.append("\(event.level) \(event.message) \(merged)")
+        }
+    }
+}
