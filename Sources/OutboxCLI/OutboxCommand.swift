@@ -13,10 +13,14 @@ struct OutboxCommand: AsyncParsableCommand {
             """,
         version: OutboxVersion.current,
         subcommands: [
+            DemoCommand.self,
             AppendCommand.self,
             StatusCommand.self,
             MigrateCommand.self,
             DrainCommand.self,
+            DeadLettersCommand.self,
+            PurgeCommand.self,
+            VerifyCommand.self,
             MockZuoraCommand.self,
         ]
     )

@@ -11,8 +11,10 @@ struct LoggingOptions: ParsableArguments {
 
     /// Installs the stderr handler (once per process) and returns a logger.
     func bootstrap(label: String = "outbox") -> Logger {
-        let level = logLevel
-        let format = logFormat
+        LoggingOptions.bootstrap(level: logLevel, format: logFormat, label: label)
+    }
+
+    static func bootstrap(level: Logger.Level, format: StderrLogHandler.Format, label: String) -> Logger {
         LoggingOptions.once.withLock { done in
             guard !done else { return }
             done = true

@@ -70,6 +70,8 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
     case null
     case array([JSONValue])
     case object([String: JSONValue])
+    /// Text already known to be valid JSON (a stored event), written verbatim.
+    case rawJSON(String)
 
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .integer(value) }
@@ -121,6 +123,8 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
                 value.write(to: &output)
             }
             output += "]"
+        case .rawJSON(let text):
+            output += text
         case .object(let members):
             output += "{"
             for (index, key) in members.keys.sorted().enumerated() {
