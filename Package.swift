@@ -87,6 +87,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "OutboxCLITests",
+            dependencies: ["UsageOutbox"]
+        ),
+        .testTarget(
             name: "OutboxDispatcherTests",
             dependencies: [
                 "OutboxDispatcher", "ZuoraMock", "UsageOutbox",

@@ -89,6 +89,9 @@ struct DrainCommand: AsyncParsableCommand {
         try await reportingFailures {
             let logger = logging.bootstrap(label: "outbox.drain")
             let settings = try dispatcherConfiguration(logger: logger)
+            // Metrics objects bind to the backend when they are created, so
+            // the backend must be in place before the dispatcher exists.
+            if metricsPort != nil { _ = PrometheusMetricsBootstrap.registry() }
             let outbox = try database.open()
             defer { outbox.close() }
             let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)

@@ -1,0 +1,145 @@
+import Foundation
+@testable import UsageOutbox
+
+/// Runs the real `outbox` binary as a subprocess, as scripts and operators do.
+enum CLI {
+    /// The binary next to the test bundle (same build folder), or `$OUTBOX_BINARY`.
+    static let binary: String = {
+        if let override = ProcessInfo.processInfo.environment["OUTBOX_BINARY"] { return override }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("outbox").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/outbox").path
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs to completion. The environment starts empty but for PATH, so a
+    /// developer's own ZUORA_* variables never leak into a test.
+    @discardableResult
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, directory: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    /// Starts a long-running command; the caller stops it.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, stdout: FileHandle, stderr: FileHandle) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return (process, out.fileHandleForReading, err.fileHandleForReading)
+    }
+
+    static func json(_ text: String) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+}
+
+/// `outbox mock-zuora` in its own process, on a free port.
+final class MockProcess {
+    let process: Process
+    let baseURL: String
+
+    init(_ extra: [String] = []) throws {
+        let (process, stdout, _) = try CLI.start(["mock-zuora", "--port", "0", "--log-level", "error"] + extra)
+        self.process = process
+        // Its first stdout line is the base URL.
+        var line = Data()
+        while true {
+            let byte = stdout.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        baseURL = String(decoding: line, as: UTF8.self)
+    }
+
+    var environment: [String: String] {
+        ["ZUORA_BASE_URL": baseURL, "ZUORA_CLIENT_ID": "mock-client-id", "ZUORA_CLIENT_SECRET": "mock-client-secret"]
+    }
+
+    func statistics() throws -> [String: Any] {
+        CLI.json(try LoopbackGET.fetch(baseURL + "/_mock/stats")) ?? [:]
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { stop() } }
+}
+
+func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
+    let path = NSTemporaryDirectory() + "outbox-cli-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
+}
+
+func ndjson(_ count: Int, prefix: String = "C", badAt: Set<Int> = []) -> String {
+    (0..<count).map { index in
+        badAt.contains(index)
+            ? #"{"CustomerId":"\#(prefix)-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":"many"}"#
+            : #"{"CustomerId":"\#(prefix)-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(index % 9)}"#
+    }.joined(separator: "\n") + "\n"
+}
+
+/// A minimal HTTP/1.1 GET over a loopback socket (Foundation on Linux has no
+/// URL loading without libcurl).
+enum LoopbackGET {
+    static func fetch(_ url: String) throws -> String {
+        guard let parsed = URLComponents(string: url), let port = parsed.port else { throw CocoaError(.fileReadInvalidFileName) }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CocoaError(.fileReadUnknown) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw CocoaError(.fileReadNoSuchFile) }
+        let request = "GET \(parsed.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var response = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { return "" }
+        return String(text[split.upperBound...])
+    }
+}
