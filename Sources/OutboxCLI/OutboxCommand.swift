@@ -21,6 +21,8 @@ struct OutboxCommand: AsyncParsableCommand {
             DeadLettersCommand.self,
             PurgeCommand.self,
             VerifyCommand.self,
+            BackupCommand.self,
+            ConfigCommand.self,
             MockZuoraCommand.self,
         ]
     )

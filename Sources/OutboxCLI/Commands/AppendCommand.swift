@@ -40,7 +40,8 @@ struct AppendCommand: AsyncParsableCommand {
             if input.isTerminal {
                 Stderr.print("reading events from the terminal; end with Ctrl-D (or pass --file PATH)")
             }
-            let outbox = try database.open(eventIdField: eventIdField ?? ProcessInfo.processInfo.environment["OUTBOX_EVENT_ID_FIELD"])
+            let settings = try await database.resolve()
+            let outbox = try settings.open(eventIdField: eventIdField)
             defer { outbox.close() }
             let progress = ProgressDisplay(title: "appending", totalBytes: input.size, unit: "events")
             let appended = try await outbox.appendStream(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
@@ -50,7 +51,7 @@ struct AppendCommand: AsyncParsableCommand {
             if output.json {
                 Stdout.print(JSONValue.object(["appended": .integer(Int64(appended)), "meter": .string(meter)]).jsonText)
             } else {
-                Stderr.print("appended \(appended) event\(appended == 1 ? "" : "s") to meter \(meter) in \(database.path)")
+                Stderr.print("appended \(appended) event\(appended == 1 ? "" : "s") to meter \(meter) in \(settings.path.value)")
             }
         }
     }

@@ -55,7 +55,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try database.open()
+                let outbox = try await database.open()
                 defer { outbox.close() }
                 let letters = try await outbox.deadLetters(meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan), limit: limit)
                 if output.json {
@@ -88,7 +88,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try database.open()
+                let outbox = try await database.open()
                 defer { outbox.close() }
                 guard let letter = try await outbox.deadLetter(id: id) else {
                     throw CommandFailure("no dead letter with id \(id)", hint: "list them with `outbox dead-letters list`", exitCode: Exit.invalidData)
@@ -129,7 +129,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try database.open()
+                let outbox = try await database.open()
                 defer { outbox.close() }
                 let count = try await outbox.retryDeadLetters(DeadLetterSelection(ids: all ? nil : ids, meter: meter))
                 if output.json {
@@ -158,7 +158,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try database.open()
+                let outbox = try await database.open()
                 defer { outbox.close() }
                 let selection = DeadLetterSelection(ids: ids.isEmpty ? nil : ids, meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan))
                 let count = try await outbox.purgeDeadLetters(selection)
@@ -182,7 +182,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try database.open()
+                let outbox = try await database.open()
                 defer { outbox.close() }
                 let letters = try await outbox.deadLetters(meter: meter, limit: Int.max)
                 let text = letters.map(\.event).joined(separator: "\n") + (letters.isEmpty ? "" : "\n")

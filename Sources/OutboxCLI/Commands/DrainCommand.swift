@@ -31,72 +31,31 @@ struct DrainCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --once, give up after this many seconds (exit 75 if events remain).", valueName: "seconds"))
     var maxTime: Double = 300
 
-    @Option(name: .long, help: ArgumentHelp("Zuora's REST base URL, e.g. https://rest.zuora.com. Default: $ZUORA_BASE_URL.", valueName: "url"))
-    var baseURL: String?
-
-    @Option(name: .long, help: ArgumentHelp("Events per request, 1 to 10000 (default 1000, $OUTBOX_BATCH_SIZE).", valueName: "n"))
-    var batchSize: Int?
-
-    @Option(name: .long, help: ArgumentHelp("Bytes per request body before compression, up to 4194304 (default 1048576, $OUTBOX_MAX_BATCH_BYTES).", valueName: "bytes"))
-    var maxBatchBytes: Int?
-
-    @Option(name: .long, help: ArgumentHelp("Requests in flight at once (default 4, $OUTBOX_CONCURRENCY).", valueName: "n"))
-    var concurrency: Int?
-
-    @Flag(inversion: .prefixedNo, help: "Gzip request bodies (default on, $OUTBOX_GZIP).")
-    var gzip: Bool?
-
-    @Option(name: .long, help: ArgumentHelp("Zuora-Entity-Ids header, for multi-entity tenants ($ZUORA_ENTITY_IDS).", valueName: "ids"))
-    var entityIds: String?
-
-    @Option(name: .long, help: ArgumentHelp("Zuora-Org-Ids header, for multi-org tenants ($ZUORA_ORG_IDS).", valueName: "ids"))
-    var orgIds: String?
-
-    @Option(name: .long, help: ArgumentHelp("Dead-letter an event after this many failed attempts; 0 retries transient failures forever (default, $OUTBOX_MAX_ATTEMPTS).", valueName: "n"))
-    var maxAttempts: Int?
-
-    @Option(name: .long, help: ArgumentHelp("How long a claim holds before another dispatcher may take it over (default 60s, $OUTBOX_LEASE).", valueName: "duration"))
-    var lease: DurationArgument?
-
-    @Option(name: .long, help: ArgumentHelp("Per-request timeout (default 30s, $OUTBOX_REQUEST_TIMEOUT); must be shorter than --lease.", valueName: "duration"))
-    var requestTimeout: DurationArgument?
-
-    @Option(name: .long, help: ArgumentHelp("First retry waits up to this; each retry doubles it (default 1s, $OUTBOX_BACKOFF_BASE).", valueName: "duration"))
-    var backoffBase: DurationArgument?
-
-    @Option(name: .long, help: ArgumentHelp("No retry waits longer than this (default 5m, $OUTBOX_BACKOFF_CAP).", valueName: "duration"))
-    var backoffCap: DurationArgument?
-
-    @Option(name: .long, help: ArgumentHelp("How often an idle drain looks for new events (default 0.5s).", valueName: "duration"))
-    var pollInterval: DurationArgument?
-
-    @Flag(name: .long, help: "Allow an http:// base URL on a non-loopback host (sends the token in clear text).")
-    var allowInsecureHttp = false
-
-    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics on this port at /metrics.", valueName: "port"))
-    var metricsPort: Int?
-
+    @OptionGroup var options: DrainOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard maxTime > 0 else { throw ValidationError("--max-time must be positive") }
-        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be between 0 and 65535") }
     }
 
     func run() async throws {
         try await reportingFailures {
-            let logger = logging.bootstrap(label: "outbox.drain")
-            let settings = try dispatcherConfiguration(logger: logger)
+            let databaseSettings = try await database.resolve()
+            let logger = try logging.bootstrap(label: "outbox.drain", file: databaseSettings.file)
+            let drainSettings = try DrainSettings(options, file: databaseSettings.file)
+            let settings = try drainSettings.dispatcherConfiguration(logger: logger)
+            let metricsPort = drainSettings.metricsPort.value
             // Metrics objects bind to the backend when they are created, so
             // the backend must be in place before the dispatcher exists.
-            if metricsPort != nil { _ = PrometheusMetricsBootstrap.registry() }
-            let outbox = try database.open()
+            if metricsPort >= 0 { _ = PrometheusMetricsBootstrap.registry() }
+            let outbox = try databaseSettings.open()
             defer { outbox.close() }
             let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
             let started = ContinuousClock.now
-            let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort)
+            let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort >= 0 ? metricsPort : nil,
+                                                purgeSentAfter: drainSettings.purgeSentAfter.value)
                 .run(once: once, maxTime: .milliseconds(Int64(maxTime * 1000)), showProgress: once)
             report(summary, elapsed: started.duration(to: .now))
             if once && summary.remaining > 0 {
@@ -123,49 +82,6 @@ struct DrainCommand: AsyncParsableCommand {
                 "elapsed_seconds": .number((seconds * 1000).rounded() / 1000),
             ]).jsonText)
         }
-    }
-
-    /// Flags, then environment, then defaults.
-    func dispatcherConfiguration(logger: Logger) throws -> DispatcherConfiguration {
-        guard let base = baseURL ?? Environment.string("ZUORA_BASE_URL") else {
-            throw CommandFailure("ZUORA_BASE_URL is not set (nor --base-url)",
-                                 hint: "export ZUORA_BASE_URL=https://rest.zuora.com (or your tenant's URL); `outbox mock-zuora` serves a local one",
-                                 exitCode: Exit.usage)
-        }
-        let credentials: ZuoraCredentials?
-        do {
-            credentials = try ZuoraCredentials.fromEnvironment(Environment.values) { path in
-                do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-                    throw CommandFailure("cannot read the secret file \(path)", hint: "check the *_FILE variable and the file's permissions", exitCode: Exit.usage)
-                }
-            }
-        } catch let error as DispatcherConfigurationError {
-            throw CommandFailure(error.message, hint: error.hint, exitCode: Exit.usage)
-        }
-        guard let credentials else {
-            throw CommandFailure("no Zuora credentials: set ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET (OAuth), or ZUORA_BEARER_TOKEN",
-                                 hint: "credentials are read from the environment only, never from arguments", exitCode: Exit.usage)
-        }
-        var settings = DispatcherConfiguration(baseURL: base, credentials: credentials, logger: logger)
-        settings.batchSize = try batchSize ?? Environment.int("OUTBOX_BATCH_SIZE") ?? settings.batchSize
-        settings.maxBatchBytes = try maxBatchBytes ?? Environment.int("OUTBOX_MAX_BATCH_BYTES") ?? settings.maxBatchBytes
-        settings.concurrency = try concurrency ?? Environment.int("OUTBOX_CONCURRENCY") ?? settings.concurrency
-        settings.gzip = try gzip ?? Environment.bool("OUTBOX_GZIP") ?? settings.gzip
-        settings.entityIDs = entityIds ?? Environment.string("ZUORA_ENTITY_IDS")
-        settings.orgIDs = orgIds ?? Environment.string("ZUORA_ORG_IDS")
-        settings.maxAttempts = try maxAttempts ?? Environment.int("OUTBOX_MAX_ATTEMPTS") ?? settings.maxAttempts
-        settings.leaseSeconds = try lease?.seconds ?? Environment.duration("OUTBOX_LEASE") ?? settings.leaseSeconds
-        settings.requestTimeoutSeconds = try requestTimeout?.seconds ?? Environment.duration("OUTBOX_REQUEST_TIMEOUT") ?? settings.requestTimeoutSeconds
-        settings.backoff.baseSeconds = try backoffBase?.seconds ?? Environment.duration("OUTBOX_BACKOFF_BASE") ?? settings.backoff.baseSeconds
-        settings.backoff.capSeconds = try backoffCap?.seconds ?? Environment.duration("OUTBOX_BACKOFF_CAP") ?? settings.backoff.capSeconds
-        settings.pollIntervalSeconds = pollInterval?.seconds ?? settings.pollIntervalSeconds
-        settings.allowInsecureHTTP = try allowInsecureHttp || (Environment.bool("OUTBOX_ALLOW_INSECURE_HTTP") ?? false)
-        do {
-            try settings.validate()
-        } catch let error as DispatcherConfigurationError {
-            throw CommandFailure(error.message, hint: error.hint, exitCode: Exit.usage)
-        }
-        return settings
     }
 }
 

@@ -11,12 +11,16 @@ struct DrainRunner {
     let outbox: Outbox
     let logger: Logger
     let metricsPort: Int?
+    let purgeSentAfter: Double?
 
     func run(once: Bool, maxTime: Duration, showProgress: Bool) async throws -> DrainSummary {
         let total = try await outbox.undeliveredCount()
         let progress = ProgressDisplay(title: "draining", unit: "events", enabled: showProgress)
         let work = DrainService(dispatcher: dispatcher, once: once, maxTime: maxTime)
         var services: [any Service] = [work, ProgressService(dispatcher: dispatcher, progress: progress, total: total)]
+        if let purgeSentAfter, !once {
+            services.append(PurgeService(outbox: outbox, retentionSeconds: purgeSentAfter, logger: logger))
+        }
         if let metricsPort {
             services.append(try await MetricsService.start(port: metricsPort, outbox: outbox, dispatcher: dispatcher, logger: logger))
         }
@@ -72,6 +76,30 @@ struct ProgressService: Service {
                 let summary = dispatcher.summary
                 progress.update(count: summary.sent + summary.dead, total: total)
                 try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}
+
+/// Purges sent events past their retention, once an hour, while a drain runs.
+struct PurgeService: Service {
+    let outbox: Outbox
+    let retentionSeconds: Double
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let cutoff = WallClock.nowMilliseconds() - Int64(retentionSeconds * 1000)
+                    let result = try await outbox.purgeSent(before: cutoff)
+                    if result.purged > 0 {
+                        logger.info("purged sent events", metadata: ["count": "\(result.purged)", "bytes_freed": "\(result.bytesFreed)"])
+                    }
+                } catch {
+                    logger.error("scheduled purge failed; will try again in an hour", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: .seconds(3600))
             }
         }
     }

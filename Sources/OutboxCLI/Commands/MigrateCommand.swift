@@ -12,12 +12,13 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let outbox = try database.open()
+            let settings = try await database.resolve()
+            let outbox = try settings.open()
             outbox.close()
             if output.json {
-                Stdout.print(JSONValue.object(["schema_version": .integer(Int64(Migration.latestVersion)), "db": .string(database.path)]).jsonText)
+                Stdout.print(JSONValue.object(["schema_version": .integer(Int64(Migration.latestVersion)), "db": .string(settings.path.value)]).jsonText)
             } else {
-                Stderr.print("\(database.path) is at schema version \(Migration.latestVersion)")
+                Stderr.print("\(settings.path.value) is at schema version \(Migration.latestVersion)")
             }
         }
     }

@@ -75,7 +75,7 @@ struct MockZuoraCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let logger = logging.bootstrap(label: "outbox.mock-zuora")
+            let logger = try logging.bootstrap(label: "outbox.mock-zuora")
             var configuration = MockConfiguration()
             configuration.tokenLifetimeSeconds = tokenLifetime.seconds
             configuration.unknownMeters = Set(unknownMeter)

@@ -16,7 +16,7 @@ struct PurgeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let outbox = try database.open()
+            let outbox = try await database.open()
             defer { outbox.close() }
             let result = try await outbox.purgeSent(before: WallClock.nowMilliseconds() - Int64(sentOlderThan.seconds * 1000))
             if output.json {

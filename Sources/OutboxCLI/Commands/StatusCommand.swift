@@ -13,14 +13,15 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let outbox = try database.open()
+            let settings = try await database.resolve()
+            let outbox = try settings.open()
             defer { outbox.close() }
             let now = WallClock.nowMilliseconds()
             let status = try await outbox.status(now: now)
             if output.json {
                 Stdout.print(StatusReport.json(status).jsonText)
             } else {
-                Stdout.print(StatusReport.text(status, path: database.path, now: now))
+                Stdout.print(StatusReport.text(status, path: settings.path.value, now: now))
             }
         }
     }

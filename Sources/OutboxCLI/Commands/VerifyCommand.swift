@@ -13,7 +13,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let outbox = try database.open()
+            let settings = try await database.resolve()
+            let outbox = try settings.open()
             defer { outbox.close() }
             let report = try await outbox.verify()
             if output.json {
@@ -36,7 +37,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 Stdout.print("quick_check: \(report.integrity.joined(separator: "; "))")
             }
             if !report.isIntact {
-                throw CommandFailure("SQLite's quick_check found damage in \(database.path)",
+                throw CommandFailure("SQLite's quick_check found damage in \(settings.path.value)",
                                      hint: "stop writers, copy the file, and restore from a backup", exitCode: Exit.database)
             }
             if !report.isConsistent {

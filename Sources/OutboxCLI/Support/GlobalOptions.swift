@@ -4,32 +4,54 @@ import UsageOutbox
 
 /// Options every command that opens the database takes.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The outbox database file.", discussion: "Default: $OUTBOX_DB, else ./outbox.sqlite. Created and migrated as needed.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The outbox database file.", discussion: "Default: $OUTBOX_DB, else the config file's \"db\", else ./outbox.sqlite. Created and migrated as needed.", valueName: "path"))
     var db: String?
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait for another process's write lock, in milliseconds.", valueName: "ms"))
-    var busyTimeout: Int = 5000
+    @Option(name: .long, help: ArgumentHelp("How long to wait for another process's write lock, in milliseconds (default 5000, $OUTBOX_BUSY_TIMEOUT).", valueName: "ms"))
+    var busyTimeout: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Commit durability: full (sync every commit; survives power loss) or normal (faster; a power cut may lose the last commits).", valueName: "full|normal"))
-    var durability: OutboxConfiguration.Durability = .full
+    @Option(name: .long, help: ArgumentHelp("Commit durability: full (sync every commit; survives power loss; default) or normal (faster; a power cut may lose the last commits). $OUTBOX_DURABILITY.", valueName: "full|normal"))
+    var durability: OutboxConfiguration.Durability?
 
-    var path: String {
-        if let db, !db.isEmpty { return db }
-        if let env = ProcessInfo.processInfo.environment["OUTBOX_DB"], !env.isEmpty { return env }
-        return "./outbox.sqlite"
-    }
-
-    func configuration(eventIdField: String? = nil) -> OutboxConfiguration {
-        OutboxConfiguration(path: path, durability: durability, busyTimeoutMilliseconds: busyTimeout,
-                            eventIdField: eventIdField, allowForeignTables: false)
-    }
-
-    func open(eventIdField: String? = nil) throws -> Outbox {
-        try Outbox(configuration(eventIdField: eventIdField))
-    }
+    @Option(name: .long, help: ArgumentHelp("A JSON config file of option values (default: $OUTBOX_CONFIG). Flags and environment override it.", valueName: "path"))
+    var config: String?
 
     func validate() throws {
-        guard busyTimeout >= 0 else { throw ValidationError("--busy-timeout must be 0 or more milliseconds") }
+        if let busyTimeout, busyTimeout < 0 { throw ValidationError("--busy-timeout must be 0 or more milliseconds") }
+    }
+
+    /// The settings in effect: flags, then environment, then config file, then defaults.
+    func resolve() async throws -> DatabaseSettings {
+        let file = try await ConfigFile.load(path: config)
+        let path = try Resolved.resolve(flag: db, environment: Environment.string("OUTBOX_DB"), file: file.string("db"), default: "./outbox.sqlite")
+        let busy = try Resolved.resolve(flag: busyTimeout, environment: Environment.int("OUTBOX_BUSY_TIMEOUT"), file: file.int("busy-timeout"), default: 5000)
+        let durabilityText = try Resolved.resolve(flag: durability?.rawValue, environment: Environment.string("OUTBOX_DURABILITY"),
+                                                  file: file.string("durability"), default: "full")
+        guard let level = OutboxConfiguration.Durability(rawValue: durabilityText.value) else {
+            throw CommandFailure("durability must be full or normal, got \(durabilityText.value) (from \(durabilityText.source))", exitCode: Exit.usage)
+        }
+        let eventIdField = try Resolved.resolve(flag: nil as String?, environment: Environment.string("OUTBOX_EVENT_ID_FIELD"),
+                                                file: file.string("event-id-field"), default: "")
+        return DatabaseSettings(file: file, path: path, busyTimeout: busy, durability: Resolved(value: level, source: durabilityText.source),
+                                eventIdField: eventIdField)
+    }
+
+    func open(eventIdField: String? = nil) async throws -> Outbox {
+        try await resolve().open(eventIdField: eventIdField)
+    }
+}
+
+struct DatabaseSettings {
+    let file: ConfigFile
+    let path: Resolved<String>
+    let busyTimeout: Resolved<Int>
+    let durability: Resolved<OutboxConfiguration.Durability>
+    let eventIdField: Resolved<String>
+
+    func open(eventIdField explicit: String? = nil) throws -> Outbox {
+        let field = explicit ?? (eventIdField.value.isEmpty ? nil : eventIdField.value)
+        return try Outbox(OutboxConfiguration(path: path.value, durability: durability.value, busyTimeoutMilliseconds: busyTimeout.value,
+                                              eventIdField: field, allowForeignTables: false))
     }
 }
 
