@@ -39,6 +39,10 @@ public struct MockConfiguration: Sendable {
     public var rateLimitRate = 0.0
     /// Seconds announced in `Retry-After` (and `ratelimit-reset`).
     public var retryAfterSeconds = 1
+    /// A request arriving this soon after a 429 was sent is not counted as
+    /// a Retry-After violation: it may have been sent before the client saw
+    /// the 429. Raise it on loaded machines.
+    public var retryAfterGraceSeconds = 0.25
     /// Send the wait as an HTTP date instead of seconds.
     public var retryAfterAsHTTPDate = false
     /// Answer rate limits with 503 instead of 429.

@@ -12,9 +12,6 @@ public final class ZuoraMockServer: Sendable {
     private let server: LoopbackHTTPServer
     let state: MockState
 
-    /// A grace for requests already in flight when a 429 was sent.
-    static let retryAfterGraceSeconds = 0.25
-
     private init(server: LoopbackHTTPServer, state: MockState) {
         self.server = server
         self.state = state
@@ -108,7 +105,7 @@ public final class ZuoraMockServer: Sendable {
             let configuration = inner.configuration
             inner.statistics.usageRequests += 1
             if now < inner.holdUntil {
-                if now > inner.holdAnnouncedAt + retryAfterGraceSeconds { inner.statistics.retryAfterViolations += 1 }
+                if now > inner.holdAnnouncedAt + configuration.retryAfterGraceSeconds { inner.statistics.retryAfterViolations += 1 }
                 inner.statistics.rateLimited += 1
                 return .reply(rateLimitReply(seconds: max(1, Int((inner.holdUntil - now).rounded(.up))), until: inner.holdUntil, configuration: configuration, common: common))
             }

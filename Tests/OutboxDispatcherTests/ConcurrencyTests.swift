@@ -92,7 +92,7 @@ struct ConcurrencyTests {
                     group.addTask { try await dispatcher.run() }
                     try await Task.sleep(for: .milliseconds(200))
                     try await h.append(10)
-                    let deadline = ContinuousClock.now + .seconds(5)
+                    let deadline = ContinuousClock.now + .seconds(15)
                     while h.mock.statistics.acceptedEvents < 10 && ContinuousClock.now < deadline {
                         try await Task.sleep(for: .milliseconds(20))
                     }

@@ -43,8 +43,11 @@ struct Harness {
         var configuration = DispatcherConfiguration(baseURL: mock.baseURL, credentials: oauth, logger: logs.logger())
         configuration.backoff = BackoffPolicy(baseSeconds: 0.02, capSeconds: 0.2)
         configuration.pollIntervalSeconds = 0.05
-        configuration.requestTimeoutSeconds = 2
-        configuration.leaseSeconds = 5
+        // Generous: the suite runs tests in parallel on small machines, and a
+        // timeout under load is a (legitimate) transient failure that would
+        // spend attempts in tests that count them.
+        configuration.requestTimeoutSeconds = 10
+        configuration.leaseSeconds = 30
         tweak(&configuration)
         return configuration
     }
