@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "outbox", targets: ["OutboxCLI"]),
+        .executable(name: "outbox-bench", targets: ["OutboxBench"]),
         .library(name: "UsageOutbox", targets: ["UsageOutbox"]),
         .library(name: "OutboxDispatcher", targets: ["OutboxDispatcher"]),
         .library(name: "ZuoraMock", targets: ["ZuoraMock"]),
@@ -82,6 +83,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
+        ),
+        .executableTarget(
+            name: "OutboxBench",
+            dependencies: ["UsageOutbox", "CSQLite"],
+            path: "Sources/OutboxBench"
         ),
         .testTarget(
             name: "UsageOutboxTests",

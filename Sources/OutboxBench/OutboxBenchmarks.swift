@@ -1,0 +1,91 @@
+import Foundation
+import UsageOutbox
+
+/// The outbox's own figures, measured the way an app or a script would see them.
+enum OutboxBenchmarks {
+    /// `outbox append --file` of `count` NDJSON events: events per second.
+    static func cliAppend(count: Int, directory: String) throws -> Double {
+        let input = directory + "/append.ndjson"
+        try Workload.ndjson(count: count, path: input)
+        let run = try Workload.outbox(["append", "--meter", "api-calls", "--file", input, "--db", directory + "/cli-append.sqlite"])
+        guard run.status == 0 else { throw BenchError("outbox append failed: \(run.stderr)") }
+        return Double(count) / run.seconds
+    }
+
+    /// `Outbox.append(contentsOf:)` in chunks of `chunk` typed events.
+    static func libraryAppend(count: Int, chunk: Int = 1000, directory: String) async throws -> Double {
+        let outbox = try Outbox(path: directory + "/lib-append.sqlite")
+        defer { outbox.close() }
+        let events = (0..<chunk).map { index in
+            UsageEvent(customerId: "C-\(index)", usageIdentifier: "api-calls", usageDate: "2026-11-29T10:00:00Z", quantity: Double(index % 97))
+        }
+        let clock = Stopwatch()
+        var done = 0
+        while done < count {
+            try await outbox.append(contentsOf: Array(events.prefix(count - done)), meter: "api-calls")
+            done += min(chunk, count - done)
+        }
+        return Double(count) / clock.seconds
+    }
+
+    /// `tasks` concurrent tasks, each appending `perTask` single events, so
+    /// group commit can share syncs: events per second.
+    static func groupCommit(tasks: Int, perTask: Int, directory: String) async throws -> (rate: Double, transactions: Int) {
+        let outbox = try Outbox(path: directory + "/group.sqlite")
+        defer { outbox.close() }
+        let clock = Stopwatch()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    for index in 0..<perTask {
+                        try await outbox.append(json: #"{"CustomerId":"T\#(task)-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, meter: "api-calls")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let rate = Double(tasks * perTask) / clock.seconds
+        let status = try await outbox.status()
+        guard status.totals.appended == tasks * perTask else { throw BenchError("group commit lost events: \(status.totals.appended)") }
+        return (rate, 0)
+    }
+
+    /// One task appending single events: one transaction and one sync each.
+    static func singleAppends(count: Int, directory: String) async throws -> Double {
+        let outbox = try Outbox(path: directory + "/single.sqlite")
+        defer { outbox.close() }
+        let clock = Stopwatch()
+        for index in 0..<count {
+            try await outbox.append(json: #"{"CustomerId":"S-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, meter: "api-calls")
+        }
+        return Double(count) / clock.seconds
+    }
+
+    /// Median seconds per claim of `batch` events (claim, then mark them
+    /// sent, as a drain does) with `waiting` events in the queue.
+    static func claimCost(waiting: Int, batch: Int, claims: Int, directory: String) async throws -> Double {
+        let path = directory + "/claim-\(waiting).sqlite"
+        let input = directory + "/claim-\(waiting).ndjson"
+        try Workload.ndjson(count: waiting, path: input)
+        let run = try Workload.outbox(["append", "--meter", "api-calls", "--file", input, "--db", path])
+        guard run.status == 0 else { throw BenchError("append for the claim benchmark failed: \(run.stderr)") }
+        try? FileManager.default.removeItem(atPath: input)
+        let outbox = try Outbox(path: path)
+        defer { outbox.close() }
+        var samples: [Double] = []
+        for _ in 0..<claims {
+            let now = WallClock.nowMilliseconds()
+            let clock = Stopwatch()
+            let events = try await outbox.claim(meter: "api-calls", owner: "bench", limit: batch, maxBytes: 4 << 20, leaseUntil: now + 60_000, now: now)
+            samples.append(clock.seconds)
+            guard events.count == batch else { throw BenchError("claimed \(events.count), expected \(batch)") }
+            _ = try await outbox.markSent(events.map(\.rowID), meter: "api-calls", owner: "bench", status: 200, trackID: "bench", now: now)
+        }
+        return samples.sorted()[samples.count / 2]
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
