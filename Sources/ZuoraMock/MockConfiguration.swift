@@ -54,8 +54,8 @@ public struct MockConfiguration: Sendable {
     /// Seed for the fault dice, for reproducible runs.
     public var seed: UInt64? = nil
 
-    /// Append every accepted event to this NDJSON file
-    /// (`{"meter": ..., "event": <as received>}`), written before the 200.
+    /// Append every accepted event to this NDJSON file, written before the
+    /// 200: `{"meter": "...", "event": "<the event's text as received, as a JSON string>"}`.
     public var recordFile: String? = nil
 
     public init() {}

@@ -215,7 +215,9 @@ public final class ZuoraMockServer: Sendable {
             if let record = inner.record {
                 var lines = ""
                 let quotedMeter = JSONValue.string(meter).jsonText
-                for text in texts { lines += "{\"meter\":\(quotedMeter),\"event\":\(text)}\n" }
+                // The raw text as a JSON string: one line per event even when
+                // the event was pretty-printed, and exactly the bytes received.
+                for text in texts { lines += "{\"meter\":\(quotedMeter),\"event\":\(JSONValue.string(text).jsonText)}\n" }
                 record.write(Data(lines.utf8))
             }
         }

@@ -27,6 +27,11 @@ enum CLI {
     /// developer's own ZUORA_* variables never leak into a test.
     @discardableResult
     static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, directory: String? = nil) throws -> Result {
+        try run(arguments, environment: environment, stdinData: stdin.map { Data($0.utf8) }, directory: directory)
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdinData: Data?, directory: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -37,8 +42,11 @@ enum CLI {
         process.standardError = err
         process.standardInput = input
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
+        // Feed stdin from another thread: a large input would otherwise fill
+        // the pipe while the child waits on its own full stdout pipe.
+        let writer = input.fileHandleForWriting
+        let feeding = Thread { if let stdinData { writer.write(stdinData) }; try? writer.close() }
+        feeding.start()
         let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
         let stderrData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -59,6 +67,10 @@ enum CLI {
         return (process, out.fileHandleForReading, err.fileHandleForReading)
     }
 
+    static func jsonArray(_ text: String) -> [[String: Any]] {
+        ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]]) ?? []
+    }
+
     static func json(_ text: String) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
     }
@@ -69,8 +81,11 @@ final class MockProcess {
     let process: Process
     let baseURL: String
 
+    let recordFile: String
+
     init(_ extra: [String] = []) throws {
-        let (process, stdout, _) = try CLI.start(["mock-zuora", "--port", "0", "--log-level", "error"] + extra)
+        recordFile = NSTemporaryDirectory() + "outbox-mock-record-" + UUID().uuidString + ".ndjson"
+        let (process, stdout, _) = try CLI.start(["mock-zuora", "--port", "0", "--log-level", "error", "--record", recordFile] + extra)
         self.process = process
         // Its first stdout line is the base URL.
         var line = Data()
@@ -90,9 +105,21 @@ final class MockProcess {
         CLI.json(try LoopbackGET.fetch(baseURL + "/_mock/stats")) ?? [:]
     }
 
+    /// Accepted events per meter, each exactly as the mock received it.
+    func recorded() throws -> [String: [String]] {
+        let text = (try? String(contentsOfFile: recordFile, encoding: .utf8)) ?? ""
+        var byMeter: [String: [String]] = [:]
+        for line in text.split(separator: "\n") {
+            guard let object = CLI.json(String(line)), let meter = object["meter"] as? String, let event = object["event"] as? String else { continue }
+            byMeter[meter, default: []].append(event)
+        }
+        return byMeter
+    }
+
     func stop() {
         process.terminate()
         process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: recordFile)
     }
 
     deinit { if process.isRunning { stop() } }

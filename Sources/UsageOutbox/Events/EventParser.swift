@@ -167,3 +167,19 @@ struct EventParser {
         return count
     }
 }
+
+extension EventParser {
+    /// Validates one event given on its own.
+    func parseSingle(_ bytes: UnsafeBufferPointer<UInt8>, position: EventProblem.Position) -> Result<EventValidator.Result, EventProblem> {
+        var scanner = JSONScanner(bytes)
+        scanner.skipWhitespace()
+        do {
+            let result = try validator.validateObject(&scanner)
+            scanner.skipWhitespace()
+            if !scanner.isAtEnd { return .failure(EventProblem(position: position, reason: "unexpected text after the event's closing '}'")) }
+            return result.problems.isEmpty ? .success(result) : .failure(EventProblem(position: position, reason: result.problems.joined(separator: "; ")))
+        } catch {
+            return .failure(EventProblem(position: position, reason: error.message))
+        }
+    }
+}

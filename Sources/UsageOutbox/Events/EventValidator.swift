@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Checks one usage event object against the contract, in one pass over its
 /// bytes, without building a dictionary:
 /// - `CustomerId` and `UsageIdentifier`: non-empty strings;
@@ -7,6 +13,13 @@
 struct EventValidator {
     /// A field name (UTF-8) the dispatcher writes the event id into, when set.
     let eventIdField: [UInt8]?
+    /// Reused for every object, so validating allocates nothing per event.
+    /// A validator is used by one thread at a time.
+    let keys = KeySet()
+
+    init(eventIdField: [UInt8]?) {
+        self.eventIdField = eventIdField
+    }
 
     struct Result {
         /// Byte range of the whole object, `{` to `}`.
@@ -27,7 +40,7 @@ struct EventValidator {
                           problems: ["expected a JSON object, found \(kind)"])
         }
         scanner.index += 1
-        var keys = KeySet()
+        keys.reset()
         var problems: [String] = []
         var seen = RequiredFields()
         var hasEventIdField = false
@@ -40,21 +53,21 @@ struct EventValidator {
                 scanner.skipWhitespace()
                 guard scanner.current == UInt8(ascii: "\"") else { throw scanner.unexpected(expected: "a string key") }
                 let (keyRange, keyHasEscapes) = try scanner.scanString()
-                let key: KeySet.Key = keyHasEscapes
-                    ? .decoded(JSONStringDecoding.decode(UnsafeBufferPointer(rebasing: scanner.bytes[keyRange])))
-                    : .raw(keyRange)
                 scanner.skipWhitespace()
                 try scanner.expect(UInt8(ascii: ":"), "':' after a key")
                 scanner.skipWhitespace()
 
-                let isDuplicate = !keys.insert(key, in: scanner.bytes)
+                let decodedKey = keyHasEscapes ? JSONStringDecoding.decode(UnsafeBufferPointer(rebasing: scanner.bytes[keyRange])) : nil
+                let (isDuplicate, field, isEventIdField) = withKeyBytes(decodedKey, keyRange, scanner.bytes) { key in
+                    (!keys.insert(key, rawRange: decodedKey == nil ? keyRange : nil, in: scanner.bytes),
+                     RequiredField(keyBytes: key),
+                     eventIdField.map { ByteCompare.equal(key, $0) } ?? false)
+                }
                 if isDuplicate {
-                    problems.append("duplicate key \"\(keys.text(of: key, in: scanner.bytes))\"")
+                    let text = withKeyBytes(decodedKey, keyRange, scanner.bytes) { String(decoding: $0.prefix(64), as: UTF8.self) }
+                    problems.append("duplicate key \"\(text)\"")
                 }
-                let field = keys.withBytes(of: key, in: scanner.bytes) { RequiredField(keyBytes: $0) }
-                if let eventIdField, keys.withBytes(of: key, in: scanner.bytes, { $0.elementsEqual(eventIdField) }) {
-                    hasEventIdField = true
-                }
+                if isEventIdField { hasEventIdField = true }
                 if let field, !isDuplicate {
                     seen.insert(field)
                     if let problem = try check(field, &scanner) { problems.append(problem) }
@@ -80,6 +93,11 @@ struct EventValidator {
             problems.append("missing required field \(missing.name)")
         }
         return Result(range: start..<scanner.index, hasEventIdField: hasEventIdField, problems: problems)
+    }
+
+    private func withKeyBytes<R>(_ decoded: [UInt8]?, _ range: Range<Int>, _ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let decoded { return decoded.withUnsafeBufferPointer(body) }
+        return body(UnsafeBufferPointer(rebasing: bytes[range]))
     }
 
     /// Checks the value of a required field; returns a problem or nil.
@@ -143,13 +161,18 @@ enum RequiredField: CaseIterable {
     init?(keyBytes: UnsafeBufferPointer<UInt8>) {
         // Compare by length first: nearly every key is rejected there.
         switch keyBytes.count {
-        case 10 where keyBytes.elementsEqual("CustomerId".utf8): self = .customerId
-        case 15 where keyBytes.elementsEqual("UsageIdentifier".utf8): self = .usageIdentifier
-        case 9 where keyBytes.elementsEqual("UsageDate".utf8): self = .usageDate
-        case 8 where keyBytes.elementsEqual("Quantity".utf8): self = .quantity
+        case 10 where ByteCompare.equal(keyBytes, RequiredField.customerIdBytes): self = .customerId
+        case 15 where ByteCompare.equal(keyBytes, RequiredField.usageIdentifierBytes): self = .usageIdentifier
+        case 9 where ByteCompare.equal(keyBytes, RequiredField.usageDateBytes): self = .usageDate
+        case 8 where ByteCompare.equal(keyBytes, RequiredField.quantityBytes): self = .quantity
         default: return nil
         }
     }
+
+    static let customerIdBytes = Array("CustomerId".utf8)
+    static let usageIdentifierBytes = Array("UsageIdentifier".utf8)
+    static let usageDateBytes = Array("UsageDate".utf8)
+    static let quantityBytes = Array("Quantity".utf8)
 }
 
 struct RequiredFields {
@@ -173,43 +196,50 @@ struct RequiredFields {
 
 /// The keys of one object, for duplicate detection. Linear for the usual
 /// handful of keys, hashed once an object has many, so a hostile object with
-/// thousands of keys stays linear time overall.
-struct KeySet {
-    enum Key {
-        case raw(Range<Int>)
-        case decoded([UInt8])
-    }
-
-    private var keys: [Key] = []
+/// thousands of keys stays linear time overall. Reused across objects.
+final class KeySet {
+    /// Unescaped keys, as ranges of the input; escaped keys, decoded.
+    private var raw: [Range<Int>] = []
+    private var decoded: [[UInt8]] = []
     private var hashed: Set<[UInt8]>? = nil
     private static let hashThreshold = 24
 
-    func withBytes<R>(of key: Key, in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        switch key {
-        case .raw(let range): body(UnsafeBufferPointer(rebasing: bytes[range]))
-        case .decoded(let array): array.withUnsafeBufferPointer(body)
-        }
+    init() {
+        raw.reserveCapacity(KeySet.hashThreshold)
     }
 
-    func text(of key: Key, in bytes: UnsafeBufferPointer<UInt8>) -> String {
-        withBytes(of: key, in: bytes) { String(decoding: $0.prefix(64), as: UTF8.self) }
+    func reset() {
+        raw.removeAll(keepingCapacity: true)
+        if !decoded.isEmpty { decoded.removeAll() }
+        hashed = nil
     }
 
-    /// Inserts `key`; returns false when it was already there.
-    mutating func insert(_ key: Key, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Inserts `key` (whose text lies at `rawRange` of `bytes` when it had no
+    /// escapes); returns false when it was already there.
+    func insert(_ key: UnsafeBufferPointer<UInt8>, rawRange: Range<Int>?, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         if hashed != nil {
-            let array = withBytes(of: key, in: bytes) { Array($0) }
-            return hashed!.insert(array).inserted
+            return hashed!.insert(Array(key)).inserted
         }
-        let isNew = withBytes(of: key, in: bytes) { new in
-            keys.allSatisfy { existing in withBytes(of: existing, in: bytes) { !$0.elementsEqual(new) } }
-        }
-        guard isNew else { return false }
-        keys.append(key)
-        if keys.count > KeySet.hashThreshold {
-            hashed = Set(keys.map { withBytes(of: $0, in: bytes) { Array($0) } })
-            keys = []
+        for range in raw where ByteCompare.equal(UnsafeBufferPointer(rebasing: bytes[range]), key) { return false }
+        for existing in decoded where existing.withUnsafeBufferPointer({ ByteCompare.equal($0, key) }) { return false }
+        if let rawRange { raw.append(rawRange) } else { decoded.append(Array(key)) }
+        if raw.count + decoded.count > KeySet.hashThreshold {
+            var set = Set(decoded)
+            for range in raw { set.insert(Array(bytes[range])) }
+            hashed = set
         }
         return true
+    }
+}
+
+enum ByteCompare {
+    @inline(__always)
+    static func equal(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        lhs.count == rhs.count && (lhs.count == 0 || memcmp(lhs.baseAddress!, rhs.baseAddress!, lhs.count) == 0)
+    }
+
+    @inline(__always)
+    static func equal(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: [UInt8]) -> Bool {
+        rhs.withUnsafeBufferPointer { equal(lhs, $0) }
     }
 }

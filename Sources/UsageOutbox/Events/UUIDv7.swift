@@ -9,8 +9,10 @@ struct UUIDv7Generator {
     private var low: UInt64 = 0   // rand_b: 62 bits
     private var random = SystemRandomNumberGenerator()
 
-    /// Writes the next id's 36-character text form into `output`.
-    mutating func next(millisecond now: UInt64, into output: UnsafeMutableRawBufferPointer) {
+    /// Writes the next id's 36-character text form into `output`, and
+    /// returns its 128 bits.
+    @discardableResult
+    mutating func next(millisecond now: UInt64, into output: UnsafeMutableRawBufferPointer) -> (UInt64, UInt64) {
         if now > lastMillisecond {
             lastMillisecond = now
             high = UInt16.random(in: 0...0x7FF, using: &random)  // top bit clear: room to count
@@ -31,6 +33,7 @@ struct UUIDv7Generator {
         let mostSignificant = timestamp << 16 | 0x7000 | UInt64(high & 0xFFF)
         let leastSignificant = 0x8000_0000_0000_0000 | low
         UUIDv7Generator.format(mostSignificant, leastSignificant, into: output)
+        return (mostSignificant, leastSignificant)
     }
 
     mutating func next(millisecond now: UInt64) -> String {

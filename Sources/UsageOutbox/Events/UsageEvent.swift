@@ -32,6 +32,7 @@ public struct UsageEvent: Sendable, Equatable {
     /// The event's JSON text.
     public var jsonText: String {
         var output = "{\"CustomerId\":"
+        output.reserveCapacity(128 + customerId.utf8.count + usageIdentifier.utf8.count)
         JSONValue.string(customerId).write(to: &output)
         output += ",\"UsageIdentifier\":"
         JSONValue.string(usageIdentifier).write(to: &output)
@@ -92,17 +93,22 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
         switch self {
         case .string(let text):
             output += "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": output += "\\\""
-                case "\\": output += "\\\\"
-                case "\n": output += "\\n"
-                case "\r": output += "\\r"
-                case "\t": output += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: output.unicodeScalars.append(scalar)
+            // Fast path: most strings need no escaping and are copied whole.
+            if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                output += text
+            } else {
+                for scalar in text.unicodeScalars {
+                    switch scalar {
+                    case "\"": output += "\\\""
+                    case "\\": output += "\\\\"
+                    case "\n": output += "\\n"
+                    case "\r": output += "\\r"
+                    case "\t": output += "\\t"
+                    case _ where scalar.value < 0x20:
+                        let hex = String(scalar.value, radix: 16)
+                        output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    default: output.unicodeScalars.append(scalar)
+                    }
                 }
             }
             output += "\""

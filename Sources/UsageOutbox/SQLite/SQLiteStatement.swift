@@ -27,6 +27,12 @@ public final class SQLiteStatement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// Resets for another step, keeping the bound values (a loop that binds
+    /// only what changes per row).
+    public func resetKeepingBindings() {
+        sqlite3_reset(handle)
+    }
+
     // MARK: Binding (1-based indexes, as in SQLite)
 
     public func bind(_ value: Int64, at index: Int32) throws {

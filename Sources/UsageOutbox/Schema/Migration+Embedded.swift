@@ -32,8 +32,10 @@ CREATE TABLE outbox_events (
 -- Claims read this index only: it holds the rows still to deliver, ordered by
 -- when they are due, so a claim costs the same with 1k or 1M rows waiting.
 -- An inflight row's next_attempt_at is its lease expiry, so expired leases are
--- found by the same range scan.
-CREATE INDEX outbox_events_due ON outbox_events (meter, next_attempt_at) WHERE state IN (0, 1, 2);
+-- found by the same range scan. "state < 3" (pending, inflight, failed) rather
+-- than "state IN (0, 1, 2)": SQLite evaluates a 3-element IN list through an
+-- ephemeral table on every insert, which cost a third of the append time.
+CREATE INDEX outbox_events_due ON outbox_events (meter, next_attempt_at) WHERE state < 3;
 
 -- Dead letters are few; these keep the operator's queries off the big table.
 CREATE INDEX outbox_events_dead ON outbox_events (meter, dead_at) WHERE state = 4;

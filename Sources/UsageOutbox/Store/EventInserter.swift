@@ -7,7 +7,6 @@ struct EventInserter {
         """
 
     private let statement: SQLiteStatement
-    private let meter: String
     private let now: Int64
     /// `{"<field>":"` when events get their id written into a field.
     private let idFieldPrefix: [UInt8]?
@@ -17,27 +16,28 @@ struct EventInserter {
 
     init(connection: SQLiteConnection, meter: String, eventIdField: String?, now: Int64 = WallClock.nowMilliseconds()) throws {
         statement = try connection.cached(EventInserter.insertSQL)
-        self.meter = meter
         self.now = now
         idFieldPrefix = eventIdField.map { Array("{\"\($0)\":\"".utf8) }
+        // Bound once: the same for every row of this inserter.
+        try statement.bind(meter, at: 2)
+        try statement.bind(now, at: 4)
     }
 
     /// Inserts one event; returns its id.
     @discardableResult
     mutating func insert(_ body: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool) throws -> EventID {
         try withUnsafeTemporaryAllocation(byteCount: 36, alignment: 1) { idBytes in
-            try insert(body, hasEventIdField: hasEventIdField, idBytes: idBytes)
-            return EventID(String(decoding: UnsafeRawBufferPointer(idBytes), as: UTF8.self))
+            let bits = try insert(body, hasEventIdField: hasEventIdField, idBytes: idBytes)
+            return EventID(high: bits.0, low: bits.1)
         }
     }
 
     /// Inserts one event, writing its id's 36 characters into `idBytes`
     /// (bulk appends use this to skip building a String per event).
-    mutating func insert(_ body: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, idBytes: UnsafeMutableRawBufferPointer) throws {
-        generator.next(millisecond: UInt64(max(0, now)), into: idBytes)
+    @discardableResult
+    mutating func insert(_ body: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, idBytes: UnsafeMutableRawBufferPointer) throws -> (UInt64, UInt64) {
+        let bits = generator.next(millisecond: UInt64(max(0, now)), into: idBytes)
         try statement.bindTextNoCopy(UnsafeRawBufferPointer(idBytes), at: 1)
-        try statement.bind(meter, at: 2)
-        try statement.bind(now, at: 4)
         if let idFieldPrefix, !hasEventIdField {
             // {"field":"<id>", then the event without its opening brace.
             scratch.removeAll(keepingCapacity: true)
@@ -50,22 +50,58 @@ struct EventInserter {
             try step(body: UnsafeRawBufferPointer(body))
         }
         count += 1
+        return bits
     }
 
     /// Binds the body without copying and steps while the bytes are valid.
     private func step(body: UnsafeRawBufferPointer) throws {
-        defer { statement.reset() }
+        defer { statement.resetKeepingBindings() }
         try statement.bindBlobNoCopy(body, at: 3)
         try statement.step()
     }
 }
 
-/// An event's stable id: a UUIDv7 in its 36-character text form.
+/// An event's stable id: a UUIDv7. Its text form (36 characters) is what
+/// the database, the CLI and the event id field hold; the 128 bits are kept
+/// so that returning ids costs no allocation per event.
 public struct EventID: Hashable, Sendable, CustomStringConvertible, Codable {
-    public let value: String
-    public init(_ value: String) { self.value = value }
+    let high: UInt64
+    let low: UInt64
+
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Parses the text form; nil when it is not a UUID.
+    public init?(_ text: String) {
+        let hex = text.filter { $0 != "-" }
+        guard text.utf8.count == 36, hex.count == 32, let high = UInt64(hex.prefix(16), radix: 16), let low = UInt64(hex.suffix(16), radix: 16) else { return nil }
+        self.init(high: high, low: low)
+    }
+
+    /// The 36-character text form.
+    public var value: String {
+        withUnsafeTemporaryAllocation(byteCount: 36, alignment: 1) { buffer in
+            UUIDv7Generator.format(high, low, into: buffer)
+            return String(decoding: UnsafeRawBufferPointer(buffer), as: UTF8.self)
+        }
+    }
+
     public var description: String { value }
-    static let empty = EventID("")
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = EventID(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a UUID: \(text)"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
 }
 
 /// Meter ids go into the request path, so they are held to a safe alphabet.

@@ -19,7 +19,7 @@ extension Outbox: DispatchStore {
             while try meters.step() { names.append(meters.string(0)) }
             for meter in names {
                 let due = try connection.scalarInt(
-                    "SELECT 1 FROM outbox_events WHERE meter = ?1 AND state IN (0, 1, 2) AND next_attempt_at <= ?2 LIMIT 1",
+                    "SELECT 1 FROM outbox_events WHERE meter = ?1 AND state < 3 AND next_attempt_at <= ?2 LIMIT 1",
                     .text(meter), .integer(now))
                 if due != nil { return true }
             }
@@ -41,7 +41,7 @@ extension Outbox: DispatchStore {
                        row_number() OVER (ORDER BY next_attempt_at, id) AS position
                 FROM (
                     SELECT id, body, next_attempt_at FROM outbox_events
-                    WHERE meter = ?4 AND state IN (0, 1, 2) AND next_attempt_at <= ?3
+                    WHERE meter = ?4 AND state < 3 AND next_attempt_at <= ?3
                     ORDER BY next_attempt_at, id
                     LIMIT ?5
                 )
@@ -228,7 +228,7 @@ extension Outbox: DispatchStore {
             var earliest: Int64?
             for meter in names {
                 // min() over the due index's leading columns: one seek per meter.
-                if let due = try connection.scalarInt("SELECT min(next_attempt_at) FROM outbox_events WHERE meter = ?1 AND state IN (0, 1, 2)", .text(meter)) {
+                if let due = try connection.scalarInt("SELECT min(next_attempt_at) FROM outbox_events WHERE meter = ?1 AND state < 3", .text(meter)) {
                     earliest = min(earliest ?? due, due)
                 }
             }

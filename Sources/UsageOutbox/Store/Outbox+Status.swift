@@ -57,13 +57,13 @@ enum OutboxStatusQuery {
             // undelivered row's id: the smallest id is the oldest event.
             if let oldest = try connection.scalarInt("""
                 SELECT created_at FROM outbox_events WHERE id = (
-                    SELECT min(id) FROM outbox_events INDEXED BY outbox_events_due WHERE state IN (0, 1, 2))
+                    SELECT min(id) FROM outbox_events INDEXED BY outbox_events_due WHERE state < 3)
                 """) {
                 oldestAge = max(0, Double(now - oldest) / 1000)
             }
         }
         if totals.failed > 0 {
-            nextRetry = try connection.scalarInt("SELECT min(next_attempt_at) FROM outbox_events INDEXED BY outbox_events_due WHERE state IN (0, 1, 2) AND state = 2")
+            nextRetry = try connection.scalarInt("SELECT min(next_attempt_at) FROM outbox_events INDEXED BY outbox_events_due WHERE state < 3 AND state = 2")
         }
         return OutboxStatus(totals: totals, meters: meters, oldestPendingAgeSeconds: oldestAge, nextRetryAt: nextRetry)
     }
