@@ -47,7 +47,7 @@ enum OutboxBenchmarks {
         let rate = Double(tasks * perTask) / clock.seconds
         let status = try await outbox.status()
         guard status.totals.appended == tasks * perTask else { throw BenchError("group commit lost events: \(status.totals.appended)") }
-        return (rate, 0)
+        return (rate, outbox.writeStatistics.transactions)
     }
 
     /// One task appending single events: one transaction and one sync each.
@@ -64,13 +64,15 @@ enum OutboxBenchmarks {
     /// Median seconds per claim of `batch` events (claim, then mark them
     /// sent, as a drain does) with `waiting` events in the queue.
     static func claimCost(waiting: Int, batch: Int, claims: Int, directory: String) async throws -> Double {
+        // Measured with synchronous=NORMAL: this isolates the query (an fsync
+        // per claim would dominate both sides and hide what the backlog costs).
         let path = directory + "/claim-\(waiting).sqlite"
         let input = directory + "/claim-\(waiting).ndjson"
         try Workload.ndjson(count: waiting, path: input)
         let run = try Workload.outbox(["append", "--meter", "api-calls", "--file", input, "--db", path])
         guard run.status == 0 else { throw BenchError("append for the claim benchmark failed: \(run.stderr)") }
         try? FileManager.default.removeItem(atPath: input)
-        let outbox = try Outbox(path: path)
+        let outbox = try Outbox(OutboxConfiguration(path: path, durability: .normal))
         defer { outbox.close() }
         var samples: [Double] = []
         for _ in 0..<claims {

@@ -90,9 +90,11 @@ struct ConcurrencyTests {
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await dispatcher.run() }
-                    try await Task.sleep(for: .milliseconds(200))
+                    // Long enough for the workers to find nothing and go to
+                    // sleep for their 30 s poll: only the append can wake them.
+                    try await Task.sleep(for: .seconds(1))
                     try await h.append(10)
-                    let deadline = ContinuousClock.now + .seconds(15)
+                    let deadline = ContinuousClock.now + .seconds(10)
                     while h.mock.statistics.acceptedEvents < 10 && ContinuousClock.now < deadline {
                         try await Task.sleep(for: .milliseconds(20))
                     }

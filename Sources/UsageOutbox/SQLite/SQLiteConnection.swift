@@ -91,6 +91,14 @@ public final class SQLiteConnection {
         if code != SQLITE_OK { throw SQLiteError(connection: handle, code: code, sql: sql) }
     }
 
+    /// Runs one parameterless statement through the statement cache (for
+    /// the transaction statements a busy writer runs thousands of times).
+    public func executeCached(_ sql: String) throws {
+        let statement = try cached(sql)
+        defer { statement.resetKeepingBindings() }
+        try statement.run()
+    }
+
     /// Runs a statement with positional parameters (cached).
     public func execute(_ sql: String, _ arguments: SQLiteValue...) throws {
         let statement = try cached(sql)

@@ -11,10 +11,11 @@ struct EventInserter {
     /// `{"<field>":"` when events get their id written into a field.
     private let idFieldPrefix: [UInt8]?
     private var scratch: [UInt8] = []
-    private var generator = UUIDv7Generator()
+    private let ids: IDGenerator
     private(set) var count = 0
 
-    init(connection: SQLiteConnection, meter: String, eventIdField: String?, now: Int64 = WallClock.nowMilliseconds()) throws {
+    init(connection: SQLiteConnection, meter: String, eventIdField: String?, ids: IDGenerator, now: Int64 = WallClock.nowMilliseconds()) throws {
+        self.ids = ids
         statement = try connection.cached(EventInserter.insertSQL)
         self.now = now
         idFieldPrefix = eventIdField.map { Array("{\"\($0)\":\"".utf8) }
@@ -36,7 +37,7 @@ struct EventInserter {
     /// (bulk appends use this to skip building a String per event).
     @discardableResult
     mutating func insert(_ body: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, idBytes: UnsafeMutableRawBufferPointer) throws -> (UInt64, UInt64) {
-        let bits = generator.next(millisecond: UInt64(max(0, now)), into: idBytes)
+        let bits = ids.generator.next(millisecond: UInt64(max(0, now)), into: idBytes)
         try statement.bindTextNoCopy(UnsafeRawBufferPointer(idBytes), at: 1)
         if let idFieldPrefix, !hasEventIdField {
             // {"field":"<id>", then the event without its opening brace.
@@ -59,6 +60,13 @@ struct EventInserter {
         try statement.bindBlobNoCopy(body, at: 3)
         try statement.step()
     }
+}
+
+/// The id generator of one database connection: seeded from the system's
+/// random source once per millisecond, not once per append. Used only on the
+/// connection's queue.
+final class IDGenerator: @unchecked Sendable {
+    var generator = UUIDv7Generator()
 }
 
 /// An event's stable id: a UUIDv7. Its text form (36 characters) is what

@@ -19,10 +19,11 @@ extension Outbox {
     ) async throws -> Int {
         try MeterName.validate(meter)
         let eventIdField = configuration.eventIdField
+        let ids = database.ids
         let appended = try await database.withConnection { connection in
             let reader = InputReader(fileDescriptor: fileDescriptor)
             return try connection.writeTransaction {
-                var session = try BulkAppendSession(connection: connection, meter: meter, eventIdField: eventIdField, reader: reader, progress: progress)
+                var session = try BulkAppendSession(connection: connection, meter: meter, eventIdField: eventIdField, ids: ids, reader: reader, progress: progress)
                 try session.run()
                 if session.problemCount > 0 {
                     throw OutboxError.invalidEvents(session.problems, total: session.problemCount)
@@ -52,8 +53,8 @@ struct BulkAppendSession {
     var problemCount = 0
     private var eventsSeen = 0
 
-    init(connection: SQLiteConnection, meter: String, eventIdField: String?, reader: InputReader, progress: (@Sendable (Int, Int) -> Void)?) throws {
-        inserter = try EventInserter(connection: connection, meter: meter, eventIdField: eventIdField)
+    init(connection: SQLiteConnection, meter: String, eventIdField: String?, ids: IDGenerator, reader: InputReader, progress: (@Sendable (Int, Int) -> Void)?) throws {
+        inserter = try EventInserter(connection: connection, meter: meter, eventIdField: eventIdField, ids: ids)
         parser = EventParser(eventIdField: eventIdField)
         self.reader = reader
         self.progress = progress

@@ -27,51 +27,69 @@ extension Outbox: DispatchStore {
         }
     }
 
-    /// One statement: the inner query walks the due index in due order and
-    /// keeps a running total of body sizes, so the claim stops at the byte
-    /// budget; `claimed_from = state` keeps each row's previous state (SET
-    /// reads old values) for the counters.
-    static let claimSQL = """
-        UPDATE outbox_events
-        SET claimed_from = state, state = 1, lease_owner = ?1, next_attempt_at = ?2, updated_at = ?3
-        WHERE id IN (
-            SELECT id FROM (
-                SELECT id,
-                       sum(length(body) + 1) OVER (ORDER BY next_attempt_at, id ROWS UNBOUNDED PRECEDING) AS array_bytes,
-                       row_number() OVER (ORDER BY next_attempt_at, id) AS position
-                FROM (
-                    SELECT id, body, next_attempt_at FROM outbox_events
-                    WHERE meter = ?4 AND state < 3 AND next_attempt_at <= ?3
-                    ORDER BY next_attempt_at, id
-                    LIMIT ?5
-                )
-            )
-            WHERE array_bytes + 1 <= ?6 OR position = 1
-        )
-        RETURNING id, event_id, body, attempts, claimed_from
+    /// The due events of a meter, in due order, from the due index alone
+    /// (a range scan: the same cost with 1k or 1M waiting).
+    static let dueSQL = """
+        SELECT id, event_id, body, attempts, state FROM outbox_events
+        WHERE meter = ?1 AND state < 3 AND next_attempt_at <= ?2
+        ORDER BY next_attempt_at, id
+        LIMIT ?3
         """
 
+    /// Takes the chosen rows under a lease. `claimed_from = state` keeps each
+    /// row's previous state (SET reads the old values) for `release`.
+    static let leaseSQL = """
+        UPDATE outbox_events
+        SET claimed_from = state, state = 1, lease_owner = ?1, next_attempt_at = ?2, updated_at = ?3
+        WHERE id IN (SELECT value FROM json_each(?4)) AND state < 3
+        RETURNING id
+        """
+
+    /// Reads the due rows, stops at the byte budget (the first event always
+    /// goes, however large, so that Zuora's 413 can dead-letter it), then
+    /// leases them with `UPDATE ... RETURNING`, all inside one
+    /// `BEGIN IMMEDIATE` transaction, so no other claim can interleave.
+    ///
+    /// Measured on 1M waiting events: this costs about half of one UPDATE
+    /// whose subquery computes the byte budget with a window function and
+    /// returns the bodies (the window sorts the rows; RETURNING buffers them).
     public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64) async throws -> [ClaimedEvent] {
-        try await database.write { context in
-            let statement = try context.connection.cached(Outbox.claimSQL)
-            defer { statement.reset() }
-            try statement.bind(owner, at: 1)
-            try statement.bind(leaseUntil, at: 2)
-            try statement.bind(now, at: 3)
-            try statement.bind(meter, at: 4)
-            try statement.bind(limit, at: 5)
-            try statement.bind(maxBytes, at: 6)
+        try await database.write(isolated: false) { context in
+            let connection = context.connection
+            let due = try connection.cached(Outbox.dueSQL)
+            defer { due.reset() }
+            try due.bind(meter, at: 1)
+            try due.bind(now, at: 2)
+            try due.bind(limit, at: 3)
             var events: [ClaimedEvent] = []
-            var fromPending = 0
-            var fromFailed = 0
-            while try statement.step() {
-                events.append(ClaimedEvent(rowID: statement.int64(0), eventID: statement.string(1), body: statement.bytes(2), attempts: statement.int(3)))
-                switch statement.int64(4) {
-                case EventState.pending.rawValue: fromPending += 1
-                case EventState.failed.rawValue: fromFailed += 1
-                default: break  // an expired lease taken over: inflight stays inflight
-                }
+            var states: [Int64] = []
+            var arrayBytes = 1  // "[" and "]" less one comma
+            while try due.step() {
+                let size = due.withBytes(2) { $0.count } + 1
+                if !events.isEmpty && arrayBytes + size > maxBytes { break }
+                arrayBytes += size
+                events.append(ClaimedEvent(rowID: due.int64(0), eventID: due.string(1), body: due.bytes(2), attempts: due.int(3)))
+                states.append(due.int64(4))
             }
+            due.reset()
+            guard !events.isEmpty else { return [] }
+
+            let lease = try connection.cached(Outbox.leaseSQL)
+            defer { lease.reset() }
+            try lease.bind(owner, at: 1)
+            try lease.bind(leaseUntil, at: 2)
+            try lease.bind(now, at: 3)
+            try lease.bind(Outbox.jsonArray(events.map(\.rowID)), at: 4)
+            var leased = 0
+            while try lease.step() { leased += 1 }
+            // One write transaction: nothing can have changed the rows
+            // between the read and the update. If it did, give up the claim.
+            guard leased == events.count else {
+                throw OutboxError(.storage, "claim leased \(leased) of the \(events.count) rows it read in the same transaction",
+                                  hint: "the database may be damaged; run `outbox verify`")
+            }
+            let fromPending = states.count { $0 == EventState.pending.rawValue }
+            let fromFailed = states.count { $0 == EventState.failed.rawValue }
             if fromPending + fromFailed > 0 {
                 context.adjust(meter) { counts in
                     counts.move(fromPending, from: .pending, to: .inflight)
@@ -84,7 +102,7 @@ extension Outbox: DispatchStore {
 
     public func renewLease(_ rowIDs: [Int64], owner: String, until: Int64, now: Int64) async throws -> Set<Int64> {
         let ids = Outbox.jsonArray(rowIDs)
-        return try await database.write { context in
+        return try await database.write(isolated: false) { context in
             let statement = try context.connection.cached("""
                 UPDATE outbox_events SET next_attempt_at = ?1, updated_at = ?2
                 WHERE id IN (SELECT value FROM json_each(?3)) AND state = 1 AND lease_owner = ?4
@@ -103,19 +121,19 @@ extension Outbox: DispatchStore {
 
     public func markSent(_ rowIDs: [Int64], meter: String, owner: String, status: Int, trackID: String, now: Int64) async throws -> Int {
         let ids = Outbox.jsonArray(rowIDs)
-        return try await database.write { context in
+        return try await database.write(isolated: false) { context in
             let connection = context.connection
             let statement = try connection.cached("""
                 UPDATE outbox_events
-                SET state = 3, lease_owner = NULL, sent_at = ?1, updated_at = ?1, last_status = ?2, track_id = ?3
-                WHERE id IN (SELECT value FROM json_each(?4)) AND state = 1 AND lease_owner = ?5
+                SET state = 3, lease_owner = NULL, sent_at = ?1, updated_at = ?1
+                WHERE id IN (SELECT value FROM json_each(?2)) AND state = 1 AND lease_owner = ?3
                 """)
             defer { statement.reset() }
+            // Status and track id are not stored on sent rows: a sent row is
+            // written twice per delivery, and the request log has both.
             try statement.bind(now, at: 1)
-            try statement.bind(status, at: 2)
-            try statement.bind(trackID, at: 3)
-            try statement.bind(ids, at: 4)
-            try statement.bind(owner, at: 5)
+            try statement.bind(ids, at: 2)
+            try statement.bind(owner, at: 3)
             try statement.run()
             let changed = connection.changes
             context.adjust(meter) { $0.move(changed, from: .inflight, to: .sent) }
@@ -127,7 +145,7 @@ extension Outbox: DispatchStore {
     public func markFailed(_ rowIDs: [Int64], meter: String, owner: String, failure: DeliveryFailure, retryAt: Int64,
                            spendAttempt: Bool, maxAttempts: Int, now: Int64) async throws -> MarkResult {
         let ids = Outbox.jsonArray(rowIDs)
-        return try await database.write { context in
+        return try await database.write(isolated: false) { context in
             let connection = context.connection
             // ?6 is 1 when an attempt is spent; a row gives up when it reaches ?7 (> 0).
             let statement = try connection.cached("""
@@ -169,7 +187,7 @@ extension Outbox: DispatchStore {
 
     public func markDead(_ rowIDs: [Int64], meter: String, owner: String, failure: DeliveryFailure, now: Int64) async throws -> Int {
         let ids = Outbox.jsonArray(rowIDs)
-        return try await database.write { context in
+        return try await database.write(isolated: false) { context in
             let connection = context.connection
             let statement = try connection.cached("""
                 UPDATE outbox_events
@@ -194,7 +212,7 @@ extension Outbox: DispatchStore {
 
     public func release(_ rowIDs: [Int64], meter: String, owner: String, now: Int64) async throws -> Int {
         let ids = Outbox.jsonArray(rowIDs)
-        return try await database.write { context in
+        return try await database.write(isolated: false) { context in
             let statement = try context.connection.cached("""
                 UPDATE outbox_events
                 SET state = CASE claimed_from WHEN 2 THEN 2 ELSE 0 END, lease_owner = NULL,

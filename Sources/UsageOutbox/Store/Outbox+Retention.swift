@@ -18,7 +18,7 @@ extension Outbox {
         let sizeBefore = try await databaseSize()
         var purged = 0
         while true {
-            let deleted = try await database.write { context in
+            let deleted = try await database.write(isolated: false) { context in
                 let connection = context.connection
                 let statement = try connection.cached("""
                     DELETE FROM outbox_events WHERE id IN (

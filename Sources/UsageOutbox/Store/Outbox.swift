@@ -81,7 +81,9 @@ public final class Outbox: Sendable {
         try MeterName.validate(meter)
         let events = try Outbox.prepare(jsonEvents, eventIdField: configuration.eventIdField)
         let eventIdField = configuration.eventIdField
-        return try await database.write { context in
+        // Validated already: only the database itself can fail it, so it
+        // needs no savepoint of its own.
+        return try await database.write(isolated: false) { context in
             try OutboxTransaction.insert(events, meter: meter, eventIdField: eventIdField, into: context)
         }
     }
@@ -105,6 +107,13 @@ public final class Outbox: Sendable {
         return try await database.write { context in
             try body(OutboxTransaction(context: context, eventIdField: eventIdField))
         }
+    }
+
+    /// How group commit is doing: writes committed, and the transactions
+    /// (syncs) they took.
+    public var writeStatistics: (writes: Int, transactions: Int) {
+        let statistics = database.statistics
+        return (statistics.unitsCommitted, statistics.transactions)
     }
 
     /// A stream that yields after each commit that appended events, for a

@@ -42,7 +42,7 @@ public struct OutboxTransaction {
 
     /// Inserts events validated by `Outbox.prepare`.
     static func insert(_ events: [PreparedEvent], meter: String, eventIdField: String?, into context: WriteContext) throws -> [EventID] {
-        var inserter = try EventInserter(connection: context.connection, meter: meter, eventIdField: eventIdField)
+        var inserter = try EventInserter(connection: context.connection, meter: meter, eventIdField: eventIdField, ids: context.ids)
         var ids: [EventID] = []
         ids.reserveCapacity(events.count)
         for event in events {

@@ -3,11 +3,13 @@
 /// kept only if the unit succeeds, and written once per transaction.
 final class WriteContext {
     let connection: SQLiteConnection
+    let ids: IDGenerator
     private var unitDeltas: [String: StateCounts] = [:]
     private var keptDeltas: [String: StateCounts] = [:]
 
-    init(connection: SQLiteConnection) {
+    init(connection: SQLiteConnection, ids: IDGenerator) {
         self.connection = connection
+        self.ids = ids
     }
 
     /// Records a change to a meter's counters, made by the current unit.
