@@ -42,6 +42,7 @@ final class DatabaseQueue: Sendable {
     private nonisolated(unsafe) var connection: SQLiteConnection?
     /// Event ids for every write on this connection (used on `queue` only).
     let ids = IDGenerator()
+    private let gather = GatherSignal()
     private let afterCommit: @Sendable (StateCounts) -> Void
     private let transactionsCommitted = Atomic<Int>(0)
     private let unitsCommitted = Atomic<Int>(0)
@@ -112,13 +113,14 @@ final class DatabaseQueue: Sendable {
     }
 
     private func enqueue(_ unit: WriteUnit) {
-        let outcome: (schedule: Bool, closed: Bool) = state.withLock { state in
-            if state.closed { return (false, true) }
+        let outcome: (schedule: Bool, closed: Bool, queued: Int) = state.withLock { state in
+            if state.closed { return (false, true, 0) }
             state.pending.append(unit)
-            if state.groupScheduled { return (false, false) }
+            if state.groupScheduled { return (false, false, state.pending.count) }
             state.groupScheduled = true
-            return (true, false)
+            return (true, false, state.pending.count)
         }
+        gather.queued(outcome.queued)
         if outcome.closed {
             unit.complete(OutboxError(.closed, "the outbox is closed"))
         } else if outcome.schedule {
@@ -136,6 +138,7 @@ final class DatabaseQueue: Sendable {
             state.lastGroupSize = taken.count
             return taken
         }
+        gather.drained()
         if !units.isEmpty {
             commit(units)
         }
@@ -156,11 +159,7 @@ final class DatabaseQueue: Sendable {
     private func gatherConcurrentWriters() {
         let (waiting, target) = state.withLock { ($0.pending.count, $0.lastGroupSize) }
         guard target >= 4, waiting < target else { return }
-        let deadline = DispatchTime.now().uptimeNanoseconds + 200_000
-        while DispatchTime.now().uptimeNanoseconds < deadline {
-            if state.withLock({ $0.pending.count }) >= target { return }
-            usleep(20)
-        }
+        gather.wait(forQueued: target, current: waiting, microseconds: 200)
     }
 
     private func commit(_ units: [WriteUnit]) {
