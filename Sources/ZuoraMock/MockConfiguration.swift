@@ -8,6 +8,10 @@ public struct MockConfiguration: Sendable {
     public var staticTokens: Set<String> = ["mock-static-token"]
     /// Lifetime of tokens from `/oauth/token`.
     public var tokenLifetimeSeconds: Double = 3600
+    /// Share of the announced lifetime a token really lasts: below 1, tokens
+    /// die before the client expects (revoked, or clocks apart), so requests
+    /// meet 401s mid-drain.
+    public var tokenValidityFraction: Double = 1
 
     // What it accepts
     /// When set, only these meters exist; others get 404.

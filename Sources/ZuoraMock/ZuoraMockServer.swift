@@ -87,7 +87,7 @@ public final class ZuoraMockServer: Sendable {
             inner.tokenCounter += 1
             let token = "mock-token-\(inner.tokenCounter)-\(UInt32.random(in: 0...UInt32.max, using: &inner.random))"
             let lifetime = inner.configuration.tokenLifetimeSeconds
-            inner.tokens[token] = Date().timeIntervalSince1970 + lifetime
+            inner.tokens[token] = Date().timeIntervalSince1970 + lifetime * inner.configuration.tokenValidityFraction
             return .json(200, #"{"access_token":"\#(token)","token_type":"bearer","expires_in":\#(Int(lifetime.rounded(.up))),"scope":"entity.1","jti":"\#(inner.tokenCounter)"}"#)
         }
     }

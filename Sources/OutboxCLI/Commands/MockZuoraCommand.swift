@@ -27,6 +27,9 @@ struct MockZuoraCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Lifetime of issued tokens.", valueName: "duration"))
     var tokenLifetime: DurationArgument = DurationArgument(seconds: 3600)
 
+    @Option(name: .long, help: ArgumentHelp("Share of the announced lifetime tokens really last (below 1: 401s mid-drain).", valueName: "fraction"))
+    var tokenValidityFraction: Double = 1
+
     @Option(name: .long, help: ArgumentHelp("Answer 404 for this meter (repeatable).", valueName: "meter"))
     var unknownMeter: [String] = []
 
@@ -50,6 +53,9 @@ struct MockZuoraCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Seconds announced in Retry-After.", valueName: "seconds"))
     var retryAfter: Int = 1
+
+    @Option(name: .long, help: ArgumentHelp("Requests this soon after a 429 are not counted as Retry-After violations (they may have been in flight).", valueName: "seconds"))
+    var retryAfterGrace: Double = 0.25
 
     @Option(name: .long, help: ArgumentHelp("Delay before each usage answer.", valueName: "ms"))
     var delayMs: Int = 0
@@ -78,6 +84,7 @@ struct MockZuoraCommand: AsyncParsableCommand {
             let logger = try logging.bootstrap(label: "outbox.mock-zuora")
             var configuration = MockConfiguration()
             configuration.tokenLifetimeSeconds = tokenLifetime.seconds
+            configuration.tokenValidityFraction = tokenValidityFraction
             configuration.unknownMeters = Set(unknownMeter)
             configuration.knownMeters = knownMeter.isEmpty ? nil : Set(knownMeter)
             configuration.maxBodyBytes = maxBodyBytes
@@ -86,6 +93,7 @@ struct MockZuoraCommand: AsyncParsableCommand {
             configuration.hangRate = hangRate
             configuration.rateLimitRate = rateLimitRate
             configuration.retryAfterSeconds = retryAfter
+            configuration.retryAfterGraceSeconds = retryAfterGrace
             configuration.delayMilliseconds = delayMs
             configuration.down = down
             configuration.recordFile = record
