@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "UsageOutbox", targets: ["UsageOutbox"]),
         .library(name: "OutboxDispatcher", targets: ["OutboxDispatcher"]),
         .library(name: "ZuoraMock", targets: ["ZuoraMock"]),
+        .library(name: "OutboxPostgres", targets: ["OutboxPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -36,6 +38,16 @@ let package = Package(
             dependencies: ["CSQLite"],
             resources: [],
             linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
+        // The PostgreSQL store lives apart, so an app that only uses SQLite
+        // never builds postgres-nio.
+        .target(
+            name: "OutboxPostgres",
+            dependencies: [
+                "UsageOutbox",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "HTTPServing",
@@ -74,6 +86,7 @@ let package = Package(
             dependencies: [
                 "UsageOutbox",
                 "OutboxDispatcher",
+                "OutboxPostgres",
                 "ZuoraMock",
                 "HTTPServing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -101,7 +114,8 @@ let package = Package(
         .testTarget(
             name: "OutboxDispatcherTests",
             dependencies: [
-                "OutboxDispatcher", "ZuoraMock", "UsageOutbox",
+                "OutboxDispatcher", "ZuoraMock", "UsageOutbox", "OutboxPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -39,8 +39,9 @@ public final class Dispatcher: Service, Sendable {
         self.wakeSource = wakeOnAppend
     }
 
-    /// A dispatcher over an SQLite outbox in this process, woken by its appends.
-    public convenience init(outbox: Outbox, configuration: DispatcherConfiguration) throws {
+    /// A dispatcher over an outbox in this process (SQLite or PostgreSQL),
+    /// woken by appends made through it.
+    public convenience init(outbox: any OutboxStore, configuration: DispatcherConfiguration) throws {
         try self.init(store: outbox, configuration: configuration, wakeOnAppend: outbox.appendNotifications())
     }
 

@@ -7,8 +7,8 @@ import ZuoraMock
 @testable import OutboxDispatcher
 
 struct ConcurrencyTests {
-    @Test func oneTokenRequestHowEverManyRequestsNeedOne() async throws {
-        try await Harness.with { h in
+    @Test(arguments: StoreKind.available) func oneTokenRequestHowEverManyRequestsNeedOne(kind: StoreKind) async throws {
+        try await Harness.with(kind) { h in
             for meter in (0..<8).map({ "meter-\($0)" }) { try await h.append(50, meter: meter) }
             let summary = try await h.dispatcher { $0.concurrency = 16; $0.batchSize = 10 }.drainOnce(maxTime: .seconds(30))
             #expect(summary.sent == 400)
@@ -17,8 +17,8 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test func anExpiredLeaseFromACrashedDispatcherIsClaimedAgain() async throws {
-        try await Harness.with { h in
+    @Test(arguments: StoreKind.available) func anExpiredLeaseFromACrashedDispatcherIsClaimedAgain(kind: StoreKind) async throws {
+        try await Harness.with(kind) { h in
             let texts = try await h.append(100)
             // A dispatcher claims everything, then "crashes": it never marks anything.
             let now = WallClock.nowMilliseconds()
@@ -41,18 +41,18 @@ struct ConcurrencyTests {
     }
 
     /// Two dispatchers with their own connections (as two processes would
-    /// have) drain one file at once: no event may be sent twice.
-    @Test func twoDispatchersOnOneFileNeverDoubleSend() async throws {
-        try await Harness.with { h in
+    /// have) drain one store at once: no event may be sent twice.
+    @Test(arguments: StoreKind.available) func twoDispatchersOnOneStoreNeverDoubleSend(kind: StoreKind) async throws {
+        try await Harness.with(kind) { h in
             var texts: [String] = []
             for meter in ["a", "b"] { texts += try await h.append(6000, meter: meter) }
-            let second = try Outbox(path: h.path)
-            defer { second.close() }
+            let second = try await h.openAnother()
             let one = try h.dispatcher { $0.batchSize = 200; $0.concurrency = 3 }
             let two = try h.dispatcher(store: second) { $0.batchSize = 200; $0.concurrency = 3 }
             async let first = one.drainOnce(maxTime: .seconds(60))
             async let other = two.drainOnce(maxTime: .seconds(60))
             let (a, b) = try await (first, other)
+            await second.close()
             #expect(a.sent + b.sent == 12_000)
             #expect(a.sent > 0 && b.sent > 0, "both dispatchers should have worked: \(a.sent) / \(b.sent)")
             let stats = h.mock.statistics
@@ -62,10 +62,10 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test func gracefulShutdownFinishesInFlightWorkAndLeavesNothingClaimed() async throws {
+    @Test(arguments: StoreKind.available) func gracefulShutdownFinishesInFlightWorkAndLeavesNothingClaimed(kind: StoreKind) async throws {
         var configuration = MockConfiguration()
         configuration.delayMilliseconds = 150
-        try await Harness.with(mock: configuration) { h in
+        try await Harness.with(kind, mock: configuration) { h in
             try await h.append(5000)
             let dispatcher = try h.dispatcher { $0.batchSize = 100; $0.concurrency = 2 }
             try await testGracefulShutdown { trigger in
@@ -84,8 +84,8 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test func wakesOnAnInProcessAppendWithoutWaitingForThePoll() async throws {
-        try await Harness.with { h in
+    @Test(arguments: StoreKind.available) func wakesOnAnInProcessAppendWithoutWaitingForThePoll(kind: StoreKind) async throws {
+        try await Harness.with(kind) { h in
             let dispatcher = try Dispatcher(outbox: h.outbox, configuration: h.configuration { $0.pollIntervalSeconds = 30 })
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -109,7 +109,7 @@ struct ConcurrencyTests {
 
 struct SecretTests {
     @Test func secretsNeverAppearInLogsOrTheDatabase() async throws {
-        try await Harness.with { h in
+        try await Harness.with(.sqlite) { h in
             try await h.append(20)
             _ = try await h.dispatcher().drainOnce(maxTime: .seconds(10))
             // A failing run too: refused credentials log an error.
@@ -121,8 +121,9 @@ struct SecretTests {
             for secret in ["mock-client-secret", "wrong-secret-value", "mock-token-"] {
                 #expect(!logs.contains(secret), "\(secret) leaked into the logs")
             }
-            h.outbox.close()
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: h.path)) + ((try? Data(contentsOf: URL(fileURLWithPath: h.path + "-wal"))) ?? Data())
+            await h.outbox.close()
+            let path = h.place.location
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path)) + ((try? Data(contentsOf: URL(fileURLWithPath: path + "-wal"))) ?? Data())
             for secret in ["mock-client-secret", "wrong-secret-value", "mock-token-"] {
                 #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) is in the database file")
             }

@@ -6,8 +6,8 @@ import ZuoraMock
 
 /// The answer table, end to end: real SQLite, real HTTP to the mock.
 struct DeliveryTests {
-    @Test func deliversEveryEventOnceAcrossMetersExactlyAsAppended() async throws {
-        try await Harness.with { h in
+    @Test(arguments: StoreKind.available) func deliversEveryEventOnceAcrossMetersExactlyAsAppended(kind: StoreKind) async throws {
+        try await Harness.with(kind) { h in
             var appended: [String: [String]] = [:]
             for meter in ["api-calls", "storage", "seats"] {
                 appended[meter] = try await h.append(2500, meter: meter)
@@ -30,8 +30,8 @@ struct DeliveryTests {
         }
     }
 
-    @Test func respectsTheByteBudgetAndSendsPlainJSONWithNoGzip() async throws {
-        try await Harness.with { h in
+    @Test(arguments: StoreKind.available) func respectsTheByteBudgetAndSendsPlainJSONWithNoGzip(kind: StoreKind) async throws {
+        try await Harness.with(kind) { h in
             try await h.append(300)
             let summary = try await h.dispatcher { $0.maxBatchBytes = 4096; $0.gzip = false }.drainOnce(maxTime: .seconds(30))
             #expect(summary.sent == 300)
@@ -43,11 +43,11 @@ struct DeliveryTests {
         }
     }
 
-    @Test(arguments: [false, true])
-    func bisectsARejectedBatchDownToThePoisonEvents(rejectWith200: Bool) async throws {
+    @Test(arguments: StoreKind.available, [false, true])
+    func bisectsARejectedBatchDownToThePoisonEvents(kind: StoreKind, rejectWith200: Bool) async throws {
         var configuration = MockConfiguration()
         configuration.rejectWith200 = rejectWith200
-        try await Harness.with(mock: configuration) { h in
+        try await Harness.with(kind, mock: configuration) { h in
             let n = 1000
             let poison: Set<Int> = [17, 500, 983]
             let texts = try await h.append(n, quantity: { poison.contains($0) ? -1 : 1 })
@@ -68,8 +68,8 @@ struct DeliveryTests {
         }
     }
 
-    @Test func fetchesANewTokenOnA401AndResendsOnce() async throws {
-        try await Harness.with { h in
+    @Test(arguments: StoreKind.available) func fetchesANewTokenOnA401AndResendsOnce(kind: StoreKind) async throws {
+        try await Harness.with(kind) { h in
             try await h.append(10)
             let dispatcher = try h.dispatcher()
             #expect(try await dispatcher.drainOnce(maxTime: .seconds(10)).sent == 10)
@@ -84,8 +84,8 @@ struct DeliveryTests {
         }
     }
 
-    @Test func aRefusedTokenIsAConfigurationProblemNeverADeadLetter() async throws {
-        try await Harness.with { h in
+    @Test(arguments: StoreKind.available) func aRefusedTokenIsAConfigurationProblemNeverADeadLetter(kind: StoreKind) async throws {
+        try await Harness.with(kind) { h in
             try await h.append(5)
             let summary = try await h.dispatcher { $0.credentials = .bearer(Secret("wrong-token")); $0.maxAttempts = 1 }
                 .drainOnce(maxTime: .milliseconds(600))
@@ -97,11 +97,11 @@ struct DeliveryTests {
         }
     }
 
-    @Test(arguments: [403, 404])
-    func permissionAndUnknownMeterAreRetriedNotDeadLettered(status: Int) async throws {
+    @Test(arguments: StoreKind.available, [403, 404])
+    func permissionAndUnknownMeterAreRetriedNotDeadLettered(kind: StoreKind, status: Int) async throws {
         var configuration = MockConfiguration()
         if status == 403 { configuration.forbiddenMeters = ["m"] } else { configuration.unknownMeters = ["m"] }
-        try await Harness.with(mock: configuration) { h in
+        try await Harness.with(kind, mock: configuration) { h in
             try await h.append(20)
             let dispatcher = try h.dispatcher { $0.maxAttempts = 1 }
             let first = try await dispatcher.drainOnce(maxTime: .milliseconds(700))
@@ -117,10 +117,10 @@ struct DeliveryTests {
         }
     }
 
-    @Test func splitsOversizedBatchesAndDeadLettersAnEventTooLargeAlone() async throws {
+    @Test(arguments: StoreKind.available) func splitsOversizedBatchesAndDeadLettersAnEventTooLargeAlone(kind: StoreKind) async throws {
         var configuration = MockConfiguration()
         configuration.maxBodyBytes = 3000
-        try await Harness.with(mock: configuration) { h in
+        try await Harness.with(kind, mock: configuration) { h in
             try await h.append(200)
             let huge = #"{"CustomerId":"big","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"pad":"\#(String(repeating: "x", count: 5000))"}"#
             try await h.outbox.append(json: huge, meter: "m")
@@ -131,8 +131,8 @@ struct DeliveryTests {
         }
     }
 
-    @Test(arguments: [false, true])
-    func honoursRetryAfterForEveryRequest(asHTTPDate: Bool) async throws {
+    @Test(arguments: StoreKind.available, [false, true])
+    func honoursRetryAfterForEveryRequest(kind: StoreKind, asHTTPDate: Bool) async throws {
         var configuration = MockConfiguration()
         configuration.rateLimitRate = 0.3
         // A client that ignored Retry-After would retry within the 0.2 s
@@ -142,7 +142,7 @@ struct DeliveryTests {
         configuration.retryAfterAsHTTPDate = asHTTPDate
         configuration.rateLimitWith503 = asHTTPDate
         configuration.seed = 42
-        try await Harness.with(mock: configuration) { h in
+        try await Harness.with(kind, mock: configuration) { h in
             try await h.append(1000)
             let started = ContinuousClock.now
             let summary = try await h.dispatcher { $0.batchSize = 100; $0.concurrency = 4 }.drainOnce(maxTime: .seconds(90))
@@ -156,13 +156,13 @@ struct DeliveryTests {
         }
     }
 
-    @Test func survivesServerErrorsDropsAndTimeoutsWithoutLosingOrDeadLettering() async throws {
+    @Test(arguments: StoreKind.available) func survivesServerErrorsDropsAndTimeoutsWithoutLosingOrDeadLettering(kind: StoreKind) async throws {
         var configuration = MockConfiguration()
         configuration.failureRate = 0.3
         configuration.dropRate = 0.1
         configuration.hangRate = 0.03
         configuration.seed = 7
-        try await Harness.with(mock: configuration) { h in
+        try await Harness.with(kind, mock: configuration) { h in
             let texts = try await h.append(3000)
             let summary = try await h.dispatcher { $0.batchSize = 100; $0.requestTimeoutSeconds = 0.5; $0.leaseSeconds = 3 }
                 .drainOnce(maxTime: .seconds(120))
@@ -175,34 +175,34 @@ struct DeliveryTests {
         }
     }
 
-    @Test func givesUpAfterMaxAttemptsWithAReasonThatSaysSo() async throws {
+    @Test(arguments: StoreKind.available) func givesUpAfterMaxAttemptsWithAReasonThatSaysSo(kind: StoreKind) async throws {
         var configuration = MockConfiguration()
         configuration.down = true
-        try await Harness.with(mock: configuration) { h in
+        try await Harness.with(kind, mock: configuration) { h in
             try await h.append(5)
             let summary = try await h.dispatcher { $0.maxAttempts = 3 }.drainOnce(maxTime: .seconds(20))
             #expect(summary.dead == 5 && summary.remaining == 0)
-            let connection = try SQLiteConnection(path: h.path)
-            let reason = try connection.scalarString("SELECT last_error FROM outbox_events WHERE state = 4 LIMIT 1")
-            #expect(reason?.hasPrefix("gave up after 3 attempts") == true, "\(reason ?? "nil")")
-            #expect(try connection.scalarInt("SELECT max(attempts) FROM outbox_events") == 3)
+            let letters = try await h.outbox.deadLetters(meter: "m", deadBefore: nil, limit: 10)
+            #expect(letters.count == 5)
+            #expect(letters.allSatisfy { $0.reason.hasPrefix("gave up after 3 attempts") && $0.attempts == 3 && $0.status == 500 },
+                    "\(letters.first?.reason ?? "none")")
         }
     }
 
-    @Test func zuoraDownForAWholeRunLosesNothingAndBacksOffWithinTheCap() async throws {
+    @Test(arguments: StoreKind.available) func zuoraDownForAWholeRunLosesNothingAndBacksOffWithinTheCap(kind: StoreKind) async throws {
         var configuration = MockConfiguration()
         configuration.down = true
-        try await Harness.with(mock: configuration) { h in
+        try await Harness.with(kind, mock: configuration) { h in
             try await h.append(50)
             let summary = try await h.dispatcher { $0.backoff = BackoffPolicy(baseSeconds: 0.05, capSeconds: 0.3) }
                 .drainOnce(maxTime: .seconds(4))
             #expect(summary.sent == 0 && summary.dead == 0 && summary.remaining == 50)
-            let connection = try SQLiteConnection(path: h.path)
-            let longestWait = try connection.scalarInt("SELECT max(next_attempt_at - updated_at) FROM outbox_events WHERE state = 2") ?? 0
-            #expect(longestWait <= 300, "a retry was scheduled \(longestWait) ms out, past the 300 ms cap")
-            #expect(try connection.scalarInt("SELECT min(attempts) FROM outbox_events") ?? 0 >= 1)
-            #expect(summary.requests >= 2, "it kept retrying")
             let status = try await h.status()
+            let nextRetry = try #require(status.nextRetryAt)
+            let wait = nextRetry - WallClock.nowMilliseconds()
+            #expect(wait <= 300, "a retry was scheduled \(wait) ms out, past the 300 ms cap")
+            #expect(status.meters["m"]?.lastStatus == 500)
+            #expect(summary.requests >= 2, "it kept retrying")
             #expect(status.totals.undelivered == 50 && status.totals.isConserved)
             // Zuora comes back: everything goes through.
             h.mock.update { $0.down = false }

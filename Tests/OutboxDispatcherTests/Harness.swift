@@ -5,35 +5,38 @@ import Synchronization
 import UsageOutbox
 import ZuoraMock
 
-/// An outbox in a temporary file and a mock Zuora on a loopback port, with
-/// a dispatcher configuration tuned for fast tests (short backoffs, polls and
-/// timeouts). Everything goes over real HTTP and real SQLite.
+/// An outbox (a temporary SQLite file, or a fresh PostgreSQL database) and a
+/// mock Zuora on a loopback port, with a dispatcher configuration tuned for
+/// fast tests (short backoffs, polls and timeouts). Everything goes over real
+/// HTTP and a real database.
 struct Harness {
-    let directory: String
-    let path: String
-    let outbox: Outbox
+    let kind: StoreKind
+    let place: TestStore
+    let outbox: any OutboxStore
     let mock: ZuoraMockServer
     let logs: LogCapture
 
-    static func with<R>(mock configuration: MockConfiguration = MockConfiguration(), _ body: (Harness) async throws -> R) async throws -> R {
-        let directory = NSTemporaryDirectory() + "outbox-dispatch-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/outbox.sqlite"
-        let outbox = try Outbox(path: path)
+    static func with<R>(_ kind: StoreKind = .sqlite, mock configuration: MockConfiguration = MockConfiguration(), _ body: (Harness) async throws -> R) async throws -> R {
+        let place = try await TestStore.make(kind)
+        let outbox = try await place.open()
         let mock = try await ZuoraMockServer.start(configuration)
-        let harness = Harness(directory: directory, path: path, outbox: outbox, mock: mock, logs: LogCapture())
+        let harness = Harness(kind: kind, place: place, outbox: outbox, mock: mock, logs: LogCapture())
         do {
             let result = try await body(harness)
             await mock.shutdown()
-            outbox.close()
+            await outbox.close()
+            await place.remove()
             return result
         } catch {
             await mock.shutdown()
-            outbox.close()
+            await outbox.close()
+            await place.remove()
             throw error
         }
     }
+
+    /// Another connection to the same store, as another process would have.
+    func openAnother() async throws -> any OutboxStore { try await place.open() }
 
     var oauth: ZuoraCredentials {
         .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret"))

@@ -41,17 +41,17 @@ struct AppendCommand: AsyncParsableCommand {
                 Stderr.print("reading events from the terminal; end with Ctrl-D (or pass --file PATH)")
             }
             let settings = try await database.resolve()
-            let outbox = try settings.open(eventIdField: eventIdField)
-            defer { outbox.close() }
-            let progress = ProgressDisplay(title: "appending", totalBytes: input.size, unit: "events")
-            let appended = try await outbox.appendStream(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
-                progress.update(bytes: bytes, count: events)
-            }
-            progress.finish()
-            if output.json {
-                Stdout.print(JSONValue.object(["appended": .integer(Int64(appended)), "meter": .string(meter)]).jsonText)
-            } else {
-                Stderr.print("appended \(appended) event\(appended == 1 ? "" : "s") to meter \(meter) in \(settings.path.value)")
+            try await settings.withStore(eventIdField: eventIdField) { outbox in
+                let progress = ProgressDisplay(title: "appending", totalBytes: input.size, unit: "events")
+                let appended = try await outbox.appendStream(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
+                    progress.update(bytes: bytes, count: events)
+                }
+                progress.finish()
+                if output.json {
+                    Stdout.print(JSONValue.object(["appended": .integer(Int64(appended)), "meter": .string(meter)]).jsonText)
+                } else {
+                    Stderr.print("appended \(appended) event\(appended == 1 ? "" : "s") to meter \(meter) in \(settings.displayLocation)")
+                }
             }
         }
     }

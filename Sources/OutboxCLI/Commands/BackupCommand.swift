@@ -27,19 +27,24 @@ struct BackupCommand: AsyncParsableCommand {
                 throw CommandFailure("cannot create \(to): \(String(cString: strerror(errno)))", hint: "check the directory exists and is writable")
             }
             close(fd)
-            let outbox = try await database.open()
-            defer { outbox.close() }
-            do {
-                try await outbox.backup(to: to)
-            } catch {
-                try? FileManager.default.removeItem(atPath: to)
-                throw error
-            }
-            let size = (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? NSNumber)?.intValue ?? 0
-            if output.json {
-                Stdout.print(JSONValue.object(["backup": .string(to), "bytes": .integer(Int64(size))]).jsonText)
-            } else {
-                Stderr.print("wrote a consistent copy to \(to) (\(ProgressDisplay.group(size)) bytes)")
+            try await database.withStore { store in
+                guard let outbox = store as? Outbox else {
+                    try? FileManager.default.removeItem(atPath: to)
+                    throw CommandFailure("backup copies SQLite outboxes; \(store.location) is PostgreSQL",
+                                         hint: "back it up with pg_dump (or your database's own backups)", exitCode: Exit.usage)
+                }
+                do {
+                    try await outbox.backup(to: to)
+                } catch {
+                    try? FileManager.default.removeItem(atPath: to)
+                    throw error
+                }
+                let size = (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? NSNumber)?.intValue ?? 0
+                if output.json {
+                    Stdout.print(JSONValue.object(["backup": .string(to), "bytes": .integer(Int64(size))]).jsonText)
+                } else {
+                    Stderr.print("wrote a consistent copy to \(to) (\(ProgressDisplay.group(size)) bytes)")
+                }
             }
         }
     }

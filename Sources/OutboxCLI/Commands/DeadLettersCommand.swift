@@ -55,26 +55,26 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try await database.open()
-                defer { outbox.close() }
-                let letters = try await outbox.deadLetters(meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan), limit: limit)
-                if output.json {
-                    Stdout.print(JSONValue.array(letters.map { DeadLettersCommand.json($0, full: false) }).jsonText)
-                    return
+                try await database.withStore { outbox in
+                    let letters = try await outbox.deadLetters(meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan), limit: limit)
+                    if output.json {
+                        Stdout.print(JSONValue.array(letters.map { DeadLettersCommand.json($0, full: false) }).jsonText)
+                        return
+                    }
+                    guard !letters.isEmpty else {
+                        Stdout.print("no dead letters\(meter.map { " for meter \($0)" } ?? "")")
+                        return
+                    }
+                    let now = WallClock.nowMilliseconds()
+                    let rows = letters.map { letter in
+                        [letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-",
+                         String(letter.reason.prefix(70)), ProgressDisplay.duration(Double(now - letter.deadAt) / 1000)]
+                    }
+                    Stdout.print(Table.render(header: ["ID", "METER", "CUSTOMER", "STATUS", "REASON", "AGE"], rows: rows).joined(separator: "\n"))
+                    let total = try await outbox.status().totals.dead
+                    if total > letters.count { Stdout.print("(\(letters.count) of \(total); use --limit or --meter to see others)") }
+                    Stderr.print("details: outbox dead-letters show ID   re-drive: outbox dead-letters retry ID...|--all")
                 }
-                guard !letters.isEmpty else {
-                    Stdout.print("no dead letters\(meter.map { " for meter \($0)" } ?? "")")
-                    return
-                }
-                let now = WallClock.nowMilliseconds()
-                let rows = letters.map { letter in
-                    [letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-",
-                     String(letter.reason.prefix(70)), ProgressDisplay.duration(Double(now - letter.deadAt) / 1000)]
-                }
-                Stdout.print(Table.render(header: ["ID", "METER", "CUSTOMER", "STATUS", "REASON", "AGE"], rows: rows).joined(separator: "\n"))
-                let total = try await outbox.status().totals.dead
-                if total > letters.count { Stdout.print("(\(letters.count) of \(total); use --limit or --meter to see others)") }
-                Stderr.print("details: outbox dead-letters show ID   re-drive: outbox dead-letters retry ID...|--all")
             }
         }
     }
@@ -88,28 +88,28 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try await database.open()
-                defer { outbox.close() }
-                guard let letter = try await outbox.deadLetter(id: id) else {
-                    throw CommandFailure("no dead letter with id \(id)", hint: "list them with `outbox dead-letters list`", exitCode: Exit.invalidData)
+                try await database.withStore { outbox in
+                    guard let letter = try await outbox.deadLetter(id: id) else {
+                        throw CommandFailure("no dead letter with id \(id)", hint: "list them with `outbox dead-letters list`", exitCode: Exit.invalidData)
+                    }
+                    if output.json {
+                        Stdout.print(DeadLettersCommand.json(letter, full: true).jsonText)
+                        return
+                    }
+                    let lines = [
+                        "id:            \(letter.id)",
+                        "meter:         \(letter.meter)",
+                        "status:        \(letter.status.map(String.init) ?? "no answer")",
+                        "reason:        \(letter.reason)",
+                        "attempts:      \(letter.attempts)",
+                        "track id:      \(letter.trackID ?? "-")   (quote it to Zuora support)",
+                        "appended at:   \(RFC3339.format(unixMilliseconds: letter.createdAt))",
+                        "dead since:    \(RFC3339.format(unixMilliseconds: letter.deadAt))",
+                        "event:         \(letter.event)",
+                        "Zuora said:    \(letter.responseBody ?? "-")",
+                    ]
+                    Stdout.print(lines.joined(separator: "\n"))
                 }
-                if output.json {
-                    Stdout.print(DeadLettersCommand.json(letter, full: true).jsonText)
-                    return
-                }
-                let lines = [
-                    "id:            \(letter.id)",
-                    "meter:         \(letter.meter)",
-                    "status:        \(letter.status.map(String.init) ?? "no answer")",
-                    "reason:        \(letter.reason)",
-                    "attempts:      \(letter.attempts)",
-                    "track id:      \(letter.trackID ?? "-")   (quote it to Zuora support)",
-                    "appended at:   \(RFC3339.format(unixMilliseconds: letter.createdAt))",
-                    "dead since:    \(RFC3339.format(unixMilliseconds: letter.deadAt))",
-                    "event:         \(letter.event)",
-                    "Zuora said:    \(letter.responseBody ?? "-")",
-                ]
-                Stdout.print(lines.joined(separator: "\n"))
             }
         }
     }
@@ -129,13 +129,13 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try await database.open()
-                defer { outbox.close() }
-                let count = try await outbox.retryDeadLetters(DeadLetterSelection(ids: all ? nil : ids, meter: meter))
-                if output.json {
-                    Stdout.print(JSONValue.object(["retried": .integer(Int64(count))]).jsonText)
-                } else {
-                    Stderr.print("\(count) dead letter\(count == 1 ? "" : "s") back to pending; the next `outbox drain` sends them")
+                try await database.withStore { outbox in
+                    let count = try await outbox.retryDeadLetters(DeadLetterSelection(ids: all ? nil : ids, meter: meter))
+                    if output.json {
+                        Stdout.print(JSONValue.object(["retried": .integer(Int64(count))]).jsonText)
+                    } else {
+                        Stderr.print("\(count) dead letter\(count == 1 ? "" : "s") back to pending; the next `outbox drain` sends them")
+                    }
                 }
             }
         }
@@ -158,14 +158,14 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try await database.open()
-                defer { outbox.close() }
-                let selection = DeadLetterSelection(ids: ids.isEmpty ? nil : ids, meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan))
-                let count = try await outbox.purgeDeadLetters(selection)
-                if output.json {
-                    Stdout.print(JSONValue.object(["purged": .integer(Int64(count))]).jsonText)
-                } else {
-                    Stderr.print("deleted \(count) dead letter\(count == 1 ? "" : "s")")
+                try await database.withStore { outbox in
+                    let selection = DeadLetterSelection(ids: ids.isEmpty ? nil : ids, meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan))
+                    let count = try await outbox.purgeDeadLetters(selection)
+                    if output.json {
+                        Stdout.print(JSONValue.object(["purged": .integer(Int64(count))]).jsonText)
+                    } else {
+                        Stderr.print("deleted \(count) dead letter\(count == 1 ? "" : "s")")
+                    }
                 }
             }
         }
@@ -182,19 +182,19 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let outbox = try await database.open()
-                defer { outbox.close() }
-                let letters = try await outbox.deadLetters(meter: meter, limit: Int.max)
-                let text = letters.map(\.event).joined(separator: "\n") + (letters.isEmpty ? "" : "\n")
-                if let file {
-                    guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8)) else {
-                        throw CommandFailure("cannot write \(file)", hint: "check the directory exists and is writable")
+                try await database.withStore { outbox in
+                    let letters = try await outbox.deadLetters(meter: meter, deadBefore: nil, limit: Int.max)
+                    let text = letters.map(\.event).joined(separator: "\n") + (letters.isEmpty ? "" : "\n")
+                    if let file {
+                        guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8)) else {
+                            throw CommandFailure("cannot write \(file)", hint: "check the directory exists and is writable")
+                        }
+                    } else {
+                        FileHandle.standardOutput.write(Data(text.utf8))
                     }
-                } else {
-                    FileHandle.standardOutput.write(Data(text.utf8))
+                    let meters = Set(letters.map(\.meter))
+                    Stderr.print("exported \(letters.count) event\(letters.count == 1 ? "" : "s")\(meters.count > 1 ? " from \(meters.count) meters (append each meter's separately)" : "")")
                 }
-                let meters = Set(letters.map(\.meter))
-                Stderr.print("exported \(letters.count) event\(letters.count == 1 ? "" : "s")\(meters.count > 1 ? " from \(meters.count) meters (append each meter's separately)" : "")")
             }
         }
     }

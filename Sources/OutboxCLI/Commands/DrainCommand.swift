@@ -50,16 +50,16 @@ struct DrainCommand: AsyncParsableCommand {
             // Metrics objects bind to the backend when they are created, so
             // the backend must be in place before the dispatcher exists.
             if metricsPort >= 0 { _ = PrometheusMetricsBootstrap.registry() }
-            let outbox = try databaseSettings.open()
-            defer { outbox.close() }
-            let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
-            let started = ContinuousClock.now
-            let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort >= 0 ? metricsPort : nil,
-                                                purgeSentAfter: drainSettings.purgeSentAfter.value)
-                .run(once: once, maxTime: .milliseconds(Int64(maxTime * 1000)), showProgress: once)
-            report(summary, elapsed: started.duration(to: .now))
-            if once && summary.remaining > 0 {
-                throw Exit.workRemains
+            try await databaseSettings.withStore { outbox in
+                let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
+                let started = ContinuousClock.now
+                let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort >= 0 ? metricsPort : nil,
+                                                    purgeSentAfter: drainSettings.purgeSentAfter.value)
+                    .run(once: once, maxTime: .milliseconds(Int64(maxTime * 1000)), showProgress: once)
+                report(summary, elapsed: started.duration(to: .now))
+                if once && summary.remaining > 0 {
+                    throw Exit.workRemains
+                }
             }
         }
     }

@@ -8,7 +8,7 @@ import UsageOutbox
 /// graceful shutdown, with a progress display for `--once`.
 struct DrainRunner {
     let dispatcher: Dispatcher
-    let outbox: Outbox
+    let outbox: any OutboxStore
     let logger: Logger
     let metricsPort: Int?
     let purgeSentAfter: Double?
@@ -83,7 +83,7 @@ struct ProgressService: Service {
 
 /// Purges sent events past their retention, once an hour, while a drain runs.
 struct PurgeService: Service {
-    let outbox: Outbox
+    let outbox: any OutboxStore
     let retentionSeconds: Double
     let logger: Logger
 

@@ -17,7 +17,7 @@ final class MetricsService: Service, Sendable {
         self.server = server
     }
 
-    static func start(port: Int, host: String = "127.0.0.1", outbox: Outbox, dispatcher: Dispatcher, logger: Logger) async throws -> MetricsService {
+    static func start(port: Int, host: String = "127.0.0.1", outbox: any OutboxStore, dispatcher: Dispatcher, logger: Logger) async throws -> MetricsService {
         let registry = PrometheusMetricsBootstrap.registry()
         let gauges = QueueGauges(registry: registry)
         let server = try await LoopbackHTTPServer.start(host: host, port: port) { request in

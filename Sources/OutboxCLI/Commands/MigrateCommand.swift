@@ -13,12 +13,11 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let settings = try await database.resolve()
-            let outbox = try settings.open()
-            outbox.close()
+            try await settings.withStore { _ in }
             if output.json {
-                Stdout.print(JSONValue.object(["schema_version": .integer(Int64(Migration.latestVersion)), "db": .string(settings.path.value)]).jsonText)
+                Stdout.print(JSONValue.object(["schema_version": .integer(Int64(Migration.latestVersion)), "db": .string(settings.displayLocation)]).jsonText)
             } else {
-                Stderr.print("\(settings.path.value) is at schema version \(Migration.latestVersion)")
+                Stderr.print("\(settings.displayLocation) is at schema version \(Migration.latestVersion)")
             }
         }
     }

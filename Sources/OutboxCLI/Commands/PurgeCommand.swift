@@ -16,13 +16,13 @@ struct PurgeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let outbox = try await database.open()
-            defer { outbox.close() }
-            let result = try await outbox.purgeSent(before: WallClock.nowMilliseconds() - Int64(sentOlderThan.seconds * 1000))
-            if output.json {
-                Stdout.print(JSONValue.object(["purged": .integer(Int64(result.purged)), "bytes_freed": .integer(result.bytesFreed)]).jsonText)
-            } else {
-                Stderr.print("purged \(ProgressDisplay.group(result.purged)) sent events; the file shrank by \(ProgressDisplay.group(Int(result.bytesFreed))) bytes")
+            try await database.withStore { outbox in
+                let result = try await outbox.purgeSent(before: WallClock.nowMilliseconds() - Int64(sentOlderThan.seconds * 1000))
+                if output.json {
+                    Stdout.print(JSONValue.object(["purged": .integer(Int64(result.purged)), "bytes_freed": .integer(result.bytesFreed)]).jsonText)
+                } else {
+                    Stderr.print("purged \(ProgressDisplay.group(result.purged)) sent events; the file shrank by \(ProgressDisplay.group(Int(result.bytesFreed))) bytes")
+                }
             }
         }
     }

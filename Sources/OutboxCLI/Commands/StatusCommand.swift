@@ -14,14 +14,14 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let settings = try await database.resolve()
-            let outbox = try settings.open()
-            defer { outbox.close() }
-            let now = WallClock.nowMilliseconds()
-            let status = try await outbox.status(now: now)
-            if output.json {
-                Stdout.print(StatusReport.json(status).jsonText)
-            } else {
-                Stdout.print(StatusReport.text(status, path: settings.path.value, now: now))
+            try await settings.withStore { outbox in
+                let now = WallClock.nowMilliseconds()
+                let status = try await outbox.status(now: now)
+                if output.json {
+                    Stdout.print(StatusReport.json(status).jsonText)
+                } else {
+                    Stdout.print(StatusReport.text(status, path: settings.displayLocation, now: now))
+                }
             }
         }
     }

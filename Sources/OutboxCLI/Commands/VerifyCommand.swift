@@ -14,35 +14,35 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let settings = try await database.resolve()
-            let outbox = try settings.open()
-            defer { outbox.close() }
-            let report = try await outbox.verify()
-            if output.json {
-                Stdout.print(JSONValue.object([
-                    "ok": .bool(report.isOK), "integrity": .array(report.integrity.map { .string($0) }),
-                    "meters": .object(Dictionary(uniqueKeysWithValues: report.meters.map { check in
-                        (check.meter, JSONValue.object([
-                            "appended": .integer(Int64(check.counters.appended)), "purged": .integer(Int64(check.counters.purged)),
-                            "counters": .object(StatusReport.counts(check.counters)), "rows": .object(StatusReport.counts(check.rows)),
-                            "problems": .array(check.problems.map { .string($0) }),
-                        ]))
-                    })),
-                ]).jsonText)
-            } else {
-                for check in report.meters {
-                    let c = check.counters
-                    let verdict = check.problems.isEmpty ? "ok" : "MISMATCH: " + check.problems.joined(separator: "; ")
-                    Stdout.print("meter \(check.meter): appended \(c.appended) = pending \(c.pending) + inflight \(c.inflight) + failed \(c.failed) + sent \(c.sent) + dead \(c.dead) + purged \(c.purged): \(verdict)")
+            try await settings.withStore { outbox in
+                let report = try await outbox.verify()
+                if output.json {
+                    Stdout.print(JSONValue.object([
+                        "ok": .bool(report.isOK), "integrity": .array(report.integrity.map { .string($0) }),
+                        "meters": .object(Dictionary(uniqueKeysWithValues: report.meters.map { check in
+                            (check.meter, JSONValue.object([
+                                "appended": .integer(Int64(check.counters.appended)), "purged": .integer(Int64(check.counters.purged)),
+                                "counters": .object(StatusReport.counts(check.counters)), "rows": .object(StatusReport.counts(check.rows)),
+                                "problems": .array(check.problems.map { .string($0) }),
+                            ]))
+                        })),
+                    ]).jsonText)
+                } else {
+                    for check in report.meters {
+                        let c = check.counters
+                        let verdict = check.problems.isEmpty ? "ok" : "MISMATCH: " + check.problems.joined(separator: "; ")
+                        Stdout.print("meter \(check.meter): appended \(c.appended) = pending \(c.pending) + inflight \(c.inflight) + failed \(c.failed) + sent \(c.sent) + dead \(c.dead) + purged \(c.purged): \(verdict)")
+                    }
+                    Stdout.print("quick_check: \(report.integrity.joined(separator: "; "))")
                 }
-                Stdout.print("quick_check: \(report.integrity.joined(separator: "; "))")
-            }
-            if !report.isIntact {
-                throw CommandFailure("SQLite's quick_check found damage in \(settings.path.value)",
-                                     hint: "stop writers, copy the file, and restore from a backup", exitCode: Exit.database)
-            }
-            if !report.isConsistent {
-                throw CommandFailure("the outbox's counters do not add up (see above)",
-                                     hint: "keep a copy of the file and report it; `outbox status` still shows the rows")
+                if !report.isIntact {
+                    throw CommandFailure("SQLite's quick_check found damage in \(settings.displayLocation)",
+                                         hint: "stop writers, copy the file, and restore from a backup", exitCode: Exit.database)
+                }
+                if !report.isConsistent {
+                    throw CommandFailure("the outbox's counters do not add up (see above)",
+                                         hint: "keep a copy of the file and report it; `outbox status` still shows the rows")
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OutboxPostgres
 import UsageOutbox
 
 /// Options every command that opens the database takes.
@@ -36,8 +37,9 @@ struct DatabaseOptions: ParsableArguments {
                                 eventIdField: eventIdField)
     }
 
-    func open(eventIdField: String? = nil) async throws -> Outbox {
-        try await resolve().open(eventIdField: eventIdField)
+    /// Opens the store, runs `body`, and closes the store, even on error.
+    func withStore<T>(eventIdField: String? = nil, _ body: (any OutboxStore) async throws -> T) async throws -> T {
+        try await resolve().withStore(eventIdField: eventIdField, body)
     }
 }
 
@@ -48,10 +50,34 @@ struct DatabaseSettings {
     let durability: Resolved<OutboxConfiguration.Durability>
     let eventIdField: Resolved<String>
 
-    func open(eventIdField explicit: String? = nil) throws -> Outbox {
+    /// The store `--db` names: a `postgres://` URL opens the PostgreSQL
+    /// store (password from OUTBOX_DB_PASSWORD, PGPASSWORD or
+    /// OUTBOX_DB_PASSWORD_FILE), anything else an SQLite file.
+    func open(eventIdField explicit: String? = nil) async throws -> any OutboxStore {
         let field = explicit ?? (eventIdField.value.isEmpty ? nil : eventIdField.value)
+        if PostgresLocation.isPostgresURL(path.value) {
+            let password = try PostgresLocation.password(environment: Environment.values)
+            return try await PostgresOutbox.open(url: path.value, password: password, eventIdField: field)
+        }
         return try Outbox(OutboxConfiguration(path: path.value, durability: durability.value, busyTimeoutMilliseconds: busyTimeout.value,
                                               eventIdField: field, allowForeignTables: false))
+    }
+
+    func withStore<T>(eventIdField: String? = nil, _ body: (any OutboxStore) async throws -> T) async throws -> T {
+        let store = try await open(eventIdField: eventIdField)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// Where the store is, for messages: a path, or the URL without password.
+    var displayLocation: String {
+        PostgresLocation.isPostgresURL(path.value) ? ((try? PostgresLocation(url: path.value))?.description ?? "the PostgreSQL outbox") : path.value
     }
 }
 

@@ -1,19 +1,21 @@
 import Synchronization
 
 /// Wakes in-process listeners (a dispatcher running in the app) after a
-/// commit that appended events, so they need not poll.
-final class AppendSignal: Sendable {
+/// commit that appended events, so they need not poll. Shared by the stores.
+public final class AppendSignal: Sendable {
     private let listeners = Mutex<[UInt64: AsyncStream<Void>.Continuation]>([:])
     private let nextID = Atomic<UInt64>(0)
 
-    func notify() {
+    public init() {}
+
+    public func notify() {
         listeners.withLock { listeners in
             for continuation in listeners.values { continuation.yield() }
         }
     }
 
     /// A stream that yields after appends; at most one wake-up is buffered.
-    func stream() -> AsyncStream<Void> {
+    public func stream() -> AsyncStream<Void> {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         listeners.withLock { $0[id] = continuation }
@@ -23,7 +25,7 @@ final class AppendSignal: Sendable {
         return stream
     }
 
-    func finishAll() {
+    public func finishAll() {
         listeners.withLock { listeners in
             for continuation in listeners.values { continuation.finish() }
             listeners.removeAll()

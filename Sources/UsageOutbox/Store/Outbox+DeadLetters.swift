@@ -15,6 +15,21 @@ public struct DeadLetter: Sendable, Equatable {
     public let createdAt: Int64
     public let updatedAt: Int64
     public let deadAt: Int64
+
+    public init(id: String, meter: String, event: String, status: Int?, reason: String, attempts: Int, responseBody: String?,
+                trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64) {
+        self.id = id
+        self.meter = meter
+        self.event = event
+        self.status = status
+        self.reason = reason
+        self.attempts = attempts
+        self.responseBody = responseBody
+        self.trackID = trackID
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.deadAt = deadAt
+    }
 }
 
 /// Which dead letters an operation applies to.

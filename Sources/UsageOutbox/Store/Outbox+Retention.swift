@@ -5,6 +5,11 @@ public struct PurgeResult: Sendable, Equatable {
     public var purged: Int
     /// How much the database file shrank.
     public var bytesFreed: Int64
+
+    public init(purged: Int, bytesFreed: Int64) {
+        self.purged = purged
+        self.bytesFreed = bytesFreed
+    }
 }
 
 extension Outbox {

@@ -9,6 +9,14 @@ public struct OutboxStatus: Sendable {
         public var lastError: String?
         public var lastErrorAt: Int64?
         public var lastSuccessAt: Int64?
+
+        public init(counts: StateCounts, lastStatus: Int? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, lastSuccessAt: Int64? = nil) {
+            self.counts = counts
+            self.lastStatus = lastStatus
+            self.lastError = lastError
+            self.lastErrorAt = lastErrorAt
+            self.lastSuccessAt = lastSuccessAt
+        }
     }
 
     public var totals: StateCounts
@@ -18,6 +26,13 @@ public struct OutboxStatus: Sendable {
     public var oldestPendingAgeSeconds: Double?
     /// When the earliest failed event is due for its retry (unix ms).
     public var nextRetryAt: Int64?
+
+    public init(totals: StateCounts, meters: [String: Meter], oldestPendingAgeSeconds: Double?, nextRetryAt: Int64?) {
+        self.totals = totals
+        self.meters = meters
+        self.oldestPendingAgeSeconds = oldestPendingAgeSeconds
+        self.nextRetryAt = nextRetryAt
+    }
 }
 
 extension Outbox {

@@ -9,11 +9,34 @@ public struct VerifyReport: Sendable {
         public let counters: StateCounts
         public let rows: StateCounts
         public var problems: [String]
+
+        /// Compares a meter's counters with its rows. `rows.appended` is -1
+        /// when some row is in a state the outbox does not know.
+        public init(meter: String, counters: StateCounts, rows: StateCounts, hasCounters: Bool) {
+            self.meter = meter
+            self.counters = counters
+            self.rows = rows
+            var problems: [String] = []
+            if !hasCounters { problems.append("has events but no counters") }
+            if rows.appended == -1 { problems.append("has rows in an unknown state") }
+            if !counters.isConserved {
+                problems.append("appended \(counters.appended) ≠ pending+inflight+failed+sent+dead+purged \(counters.pending + counters.inflight + counters.failed + counters.sent + counters.dead + counters.purged)")
+            }
+            for state in EventState.allCases where counters[state] != rows[state] {
+                problems.append("\(state): counter says \(counters[state]), rows say \(rows[state])")
+            }
+            self.problems = problems
+        }
     }
 
     public let meters: [MeterCheck]
-    /// "ok", or what SQLite found wrong.
+    /// "ok", or what the store's own check found wrong.
     public let integrity: [String]
+
+    public init(meters: [MeterCheck], integrity: [String]) {
+        self.meters = meters
+        self.integrity = integrity
+    }
 
     public var isIntact: Bool { integrity == ["ok"] }
     public var isConsistent: Bool { meters.allSatisfy { $0.problems.isEmpty } }
@@ -42,20 +65,9 @@ extension Outbox {
                 }
                 rows[meter, default: StateCounts()][state] = stateRows.int(2)
             }
-            var checks: [VerifyReport.MeterCheck] = []
-            for meter in Set(counters.keys).union(rows.keys).sorted() {
-                let counted = counters[meter] ?? StateCounts()
-                let actual = rows[meter] ?? StateCounts()
-                var problems: [String] = []
-                if counters[meter] == nil { problems.append("has events but no counters") }
-                if actual.appended == -1 { problems.append("has rows in an unknown state") }
-                if !counted.isConserved {
-                    problems.append("appended \(counted.appended) ≠ pending+inflight+failed+sent+dead+purged \(counted.pending + counted.inflight + counted.failed + counted.sent + counted.dead + counted.purged)")
-                }
-                for state in EventState.allCases where counted[state] != actual[state] {
-                    problems.append("\(state): counter says \(counted[state]), rows say \(actual[state])")
-                }
-                checks.append(.init(meter: meter, counters: counted, rows: actual, problems: problems))
+            let checks = Set(counters.keys).union(rows.keys).sorted().map { meter in
+                VerifyReport.MeterCheck(meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(),
+                                        hasCounters: counters[meter] != nil)
             }
             var integrity: [String] = []
             let check = try connection.prepare("PRAGMA quick_check")

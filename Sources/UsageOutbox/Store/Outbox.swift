@@ -148,7 +148,7 @@ public final class Outbox: Sendable {
 }
 
 /// An event validated by `Outbox.prepare`: its text, and where its object lies in it.
-struct PreparedEvent: Sendable {
+public struct PreparedEvent: Sendable {
     var text: String
     let range: Range<Int>
     let hasEventIdField: Bool

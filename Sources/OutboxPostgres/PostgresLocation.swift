@@ -1,0 +1,79 @@
+import Foundation
+import PostgresNIO
+import UsageOutbox
+
+/// Where a PostgreSQL outbox lives: `postgres://user@host:port/database`.
+/// The password never travels in the URL (it would show in `ps` and in
+/// logs): it comes from `OUTBOX_DB_PASSWORD`, `PGPASSWORD`, or the file named
+/// by `OUTBOX_DB_PASSWORD_FILE`.
+public struct PostgresLocation: Sendable, Equatable {
+    public let host: String
+    public let port: Int
+    public let username: String
+    public let database: String
+    /// `require` (TLS), `prefer`, or `disable`; from `?sslmode=`. Loopback
+    /// hosts default to `disable`, others to `require`.
+    public let tls: String
+
+    public static func isPostgresURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
+    public init(url text: String) throws {
+        guard let components = URLComponents(string: text), let scheme = components.scheme,
+              scheme == "postgres" || scheme == "postgresql", let host = components.host, !host.isEmpty
+        else {
+            throw OutboxError(.invalidConfiguration, "\(PostgresLocation.redacted(text)) is not a PostgreSQL URL",
+                              hint: "write it like postgres://user@host:5432/database")
+        }
+        if components.password != nil {
+            throw OutboxError(.invalidConfiguration, "the PostgreSQL URL holds a password; it would show in `ps` and in logs",
+                              hint: "remove it from the URL and set OUTBOX_DB_PASSWORD (or PGPASSWORD, or OUTBOX_DB_PASSWORD_FILE)")
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = components.user ?? "postgres"
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.database = path.isEmpty ? self.username : path
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1"
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? (loopback ? "disable" : "require")
+        guard ["disable", "prefer", "require"].contains(mode) else {
+            throw OutboxError(.invalidConfiguration, "sslmode must be disable, prefer or require (got \(mode))")
+        }
+        self.tls = mode
+    }
+
+    /// The URL as shown in messages: never a password.
+    public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+
+    static func redacted(_ text: String) -> String {
+        guard var components = URLComponents(string: text) else { return "the URL" }
+        if components.password != nil { components.password = "****" }
+        return components.string ?? "the URL"
+    }
+
+    /// The password, from the environment or a file; nil when none is set.
+    public static func password(environment: [String: String]) throws -> String? {
+        if let value = environment["OUTBOX_DB_PASSWORD"], !value.isEmpty { return value }
+        if let value = environment["PGPASSWORD"], !value.isEmpty { return value }
+        if let path = environment["OUTBOX_DB_PASSWORD_FILE"], !path.isEmpty {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw OutboxError(.invalidConfiguration, "cannot read the password file \(path)", hint: "check OUTBOX_DB_PASSWORD_FILE and the file's permissions")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return nil
+    }
+
+    func clientConfiguration(password: String?) -> PostgresClient.Configuration {
+        let tlsMode: PostgresClient.Configuration.TLS = switch tls {
+        case "disable": .disable
+        case "prefer": .prefer(.makeClientConfiguration())
+        default: .require(.makeClientConfiguration())
+        }
+        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsMode)
+        configuration.options.maximumConnections = 16
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
+    }
+}

@@ -1,0 +1,215 @@
+import Logging
+import PostgresNIO
+import UsageOutbox
+
+/// Status, dead letters, retention and verification on PostgreSQL: the same
+/// answers as the SQLite store, so every command works unchanged.
+extension PostgresOutbox {
+    public func status(now: Int64) async throws -> OutboxStatus {
+        try await read { connection in
+            var meters: [String: OutboxStatus.Meter] = [:]
+            var totals = StateCounts()
+            for (meter, counts) in try await Self.counters(connection, logger: logger) {
+                totals += counts
+                meters[meter] = OutboxStatus.Meter(counts: counts, lastStatus: nil, lastError: nil, lastErrorAt: nil, lastSuccessAt: nil)
+            }
+            for try await (meter, status, error, errorAt, successAt) in try await connection.query(
+                "SELECT meter, last_status, last_error, last_error_at, last_success_at FROM outbox_meters", logger: logger
+            ).decode((String, Int32?, String?, Int64?, Int64?).self) {
+                meters[meter]?.lastStatus = status.map(Int.init)
+                meters[meter]?.lastError = error
+                meters[meter]?.lastErrorAt = errorAt
+                meters[meter]?.lastSuccessAt = successAt
+            }
+            var oldest: Double?
+            var nextRetry: Int64?
+            if totals.undelivered > 0 {
+                for try await created in try await connection.query("SELECT min(created_at) FROM outbox_events WHERE state < 3", logger: logger).decode(Int64?.self) {
+                    oldest = created.map { max(0, Double(now - $0) / 1000) }
+                }
+            }
+            if totals.failed > 0 {
+                for try await due in try await connection.query("SELECT min(next_attempt_at) FROM outbox_events WHERE state = 2", logger: logger).decode(Int64?.self) {
+                    nextRetry = due
+                }
+            }
+            return OutboxStatus(totals: totals, meters: meters, oldestPendingAgeSeconds: oldest, nextRetryAt: nextRetry)
+        }
+    }
+
+    static func counters(_ connection: PostgresConnection, logger: Logger) async throws -> [(String, StateCounts)] {
+        var result: [(String, StateCounts)] = []
+        for try await (meter, appended, pending, inflight, failed, sent, dead, purged) in try await connection.query("""
+            SELECT meter, sum(appended)::bigint, sum(pending)::bigint, sum(inflight)::bigint, sum(failed)::bigint,
+                   sum(sent)::bigint, sum(dead)::bigint, sum(purged)::bigint
+            FROM outbox_meter_counters GROUP BY meter ORDER BY meter
+            """, logger: logger).decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            result.append((meter, StateCounts(appended: Int(appended), pending: Int(pending), inflight: Int(inflight), failed: Int(failed),
+                                              sent: Int(sent), dead: Int(dead), purged: Int(purged))))
+        }
+        return result
+    }
+
+    // MARK: Dead letters
+
+    public func deadLetters(meter: String?, deadBefore: Int64?, limit: Int) async throws -> [DeadLetter] {
+        let limit = Int64(min(limit, Int(Int64.max)))
+        return try await read { connection in
+            try await Self.letters(try await connection.query("""
+                SELECT event_id, meter, body, last_status, coalesce(last_error, ''), attempts, response_body, track_id,
+                       created_at, updated_at, coalesce(dead_at, updated_at)
+                FROM outbox_events
+                WHERE state = 4 AND (\(meter)::text IS NULL OR meter = \(meter)) AND (\(deadBefore)::bigint IS NULL OR dead_at < \(deadBefore))
+                ORDER BY dead_at DESC, id DESC LIMIT \(limit)
+                """, logger: logger))
+        }
+    }
+
+    public func deadLetter(id: String) async throws -> DeadLetter? {
+        try await read { connection in
+            try await Self.letters(try await connection.query("""
+                SELECT event_id, meter, body, last_status, coalesce(last_error, ''), attempts, response_body, track_id,
+                       created_at, updated_at, coalesce(dead_at, updated_at)
+                FROM outbox_events WHERE state = 4 AND event_id = \(id)
+                """, logger: logger)).first
+        }
+    }
+
+    static func letters(_ rows: PostgresRowSequence) async throws -> [DeadLetter] {
+        var letters: [DeadLetter] = []
+        for try await (id, meter, body, status, reason, attempts, response, track, created, updated, dead) in rows.decode(
+            (String, String, String, Int32?, String, Int32, String?, String?, Int64, Int64, Int64).self) {
+            letters.append(DeadLetter(id: id, meter: meter, event: body, status: status.map(Int.init), reason: reason, attempts: Int(attempts),
+                                      responseBody: response, trackID: track, createdAt: created, updatedAt: updated, deadAt: dead))
+        }
+        return letters
+    }
+
+    public func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
+        try await changeDeadLetters(selection) { connection, rowIDs, now in
+            var byMeter: [String: Int] = [:]
+            for try await meter in try await connection.query("""
+                UPDATE outbox_events SET state = 0, attempts = 0, next_attempt_at = \(now), updated_at = \(now), dead_at = NULL, lease_owner = NULL
+                WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter
+                """, logger: self.logger).decode(String.self) {
+                byMeter[meter, default: 0] += 1
+            }
+            return byMeter.mapValues { StateCounts(pending: $0, dead: -$0) }
+        }
+    }
+
+    public func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
+        try await changeDeadLetters(selection) { connection, rowIDs, _ in
+            var byMeter: [String: Int] = [:]
+            for try await meter in try await connection.query("DELETE FROM outbox_events WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter",
+                                                              logger: self.logger).decode(String.self) {
+                byMeter[meter, default: 0] += 1
+            }
+            return byMeter.mapValues { StateCounts(dead: -$0, purged: $0) }
+        }
+    }
+
+    /// Resolves the selection to rows (every explicit id must name a dead
+    /// letter, else nothing changes), applies `change`, keeps the counters.
+    private func changeDeadLetters(
+        _ selection: DeadLetterSelection,
+        _ change: @escaping (PostgresConnection, [Int64], Int64) async throws -> [String: StateCounts]
+    ) async throws -> Int {
+        try await transaction { connection in
+            var rowIDs: [Int64] = []
+            if let ids = selection.ids {
+                var found: [String: (Int64, String)] = [:]
+                for try await (row, eventID, meter) in try await connection.query(
+                    "SELECT id, event_id, meter FROM outbox_events WHERE state = 4 AND event_id = ANY(\(Array(Set(ids)))) FOR UPDATE", logger: logger
+                ).decode((Int64, String, String).self) {
+                    found[eventID] = (row, meter)
+                }
+                let unknown = Set(ids).filter { id in found[id].map { selection.meter != nil && $0.1 != selection.meter } ?? true }.sorted()
+                if !unknown.isEmpty {
+                    throw OutboxError(.unknownIDs, "no dead letter with id \(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? " and \(unknown.count - 5) more" : "")\(selection.meter.map { " in meter \($0)" } ?? ""); nothing was changed",
+                                      hint: "list them with `outbox dead-letters list`")
+                }
+                rowIDs = found.values.map(\.0)
+            } else {
+                for try await row in try await connection.query("""
+                    SELECT id FROM outbox_events WHERE state = 4 AND (\(selection.meter)::text IS NULL OR meter = \(selection.meter))
+                      AND (\(selection.deadBefore)::bigint IS NULL OR dead_at < \(selection.deadBefore))
+                    FOR UPDATE
+                    """, logger: logger).decode(Int64.self) {
+                    rowIDs.append(row)
+                }
+            }
+            guard !rowIDs.isEmpty else { return 0 }
+            var total = 0
+            for (meter, delta) in try await change(connection, rowIDs, WallClock.nowMilliseconds()) {
+                try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
+                total += delta.pending + delta.purged
+            }
+            return total
+        }
+    }
+
+    // MARK: Retention and verification
+
+    public func purgeSent(before sentBefore: Int64) async throws -> PurgeResult {
+        let sizeBefore = try await tableSize()
+        var purged = 0
+        while true {
+            let deleted: Int = try await transaction { connection in
+                var byMeter: [String: Int] = [:]
+                for try await meter in try await connection.query("""
+                    DELETE FROM outbox_events WHERE id IN (
+                        SELECT id FROM outbox_events WHERE state = 3 AND sent_at < \(sentBefore) LIMIT 10000)
+                    RETURNING meter
+                    """, logger: logger).decode(String.self) {
+                    byMeter[meter, default: 0] += 1
+                }
+                for (meter, count) in byMeter {
+                    try await Self.adjust(StateCounts(sent: -count, purged: count), meter: meter, on: connection, logger: logger)
+                }
+                return byMeter.values.reduce(0, +)
+            }
+            purged += deleted
+            if deleted < 10_000 { break }
+        }
+        // VACUUM cannot run in a transaction; it makes the space reusable.
+        try await read { connection in _ = try await connection.query("VACUUM outbox_events", logger: logger) }
+        let sizeAfter = try await tableSize()
+        return PurgeResult(purged: purged, bytesFreed: max(0, sizeBefore - sizeAfter))
+    }
+
+    func tableSize() async throws -> Int64 {
+        try await read { connection in
+            for try await size in try await connection.query("SELECT pg_total_relation_size('outbox_events')", logger: logger).decode(Int64.self) {
+                return size
+            }
+            return 0
+        }
+    }
+
+    /// Conservation per meter from one snapshot (REPEATABLE READ). PostgreSQL
+    /// checks its own pages; `integrity` reports that the server answered.
+    public func verify() async throws -> VerifyReport {
+        try await read { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            var counters: [String: StateCounts] = [:]
+            for (meter, counts) in try await Self.counters(connection, logger: logger) { counters[meter] = counts }
+            var rows: [String: StateCounts] = [:]
+            for try await (meter, state, count) in try await connection.query(
+                "SELECT meter, state, count(*)::bigint FROM outbox_events GROUP BY meter, state", logger: logger
+            ).decode((String, Int16, Int64).self) {
+                if let state = EventState(rawValue: Int64(state)) {
+                    rows[meter, default: StateCounts()][state] = Int(count)
+                } else {
+                    rows[meter, default: StateCounts()].appended = -1
+                }
+            }
+            try await connection.query("COMMIT", logger: logger)
+            var checks: [VerifyReport.MeterCheck] = []
+            for meter in Set(counters.keys).union(rows.keys).sorted() {
+                checks.append(VerifyReport.MeterCheck(meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(), hasCounters: counters[meter] != nil))
+            }
+            return VerifyReport(meters: checks, integrity: ["ok"])
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import UsageOutbox
+
+/// The outbox on PostgreSQL: the same model, contract and guarantees as the
+/// SQLite `Outbox`, for apps whose hosts share one database. Any number of
+/// `outbox drain` workers on any hosts can share the queue: claims use
+/// `FOR UPDATE SKIP LOCKED` with a lease, and a dead worker's lease expires.
+///
+/// ```swift
+/// let outbox = try await PostgresOutbox.open(url: "postgres://app@db.internal/app", password: secret)
+/// try await outbox.append(event, meter: "api-calls")
+/// // Or inside your own transaction, committed with your business change:
+/// try await client.withTransaction(logger: logger) { connection in
+///     try await connection.query("INSERT INTO orders ...")
+///     try await outbox.append(jsonEvents: [json], meter: "orders", on: connection)
+/// }
+/// ```
+public final class PostgresOutbox: OutboxStore, Sendable {
+    public let client: PostgresClient
+    public let location: String
+    let eventIdField: String?
+    let ids = EventIDGenerator()
+    let logger: Logger
+    private let runner: Task<Void, Never>
+    private let signal = AppendSignal()
+    let appends: AppendBatcher
+
+    private init(client: PostgresClient, location: String, eventIdField: String?, logger: Logger) {
+        self.client = client
+        self.location = location
+        self.eventIdField = eventIdField
+        self.logger = logger
+        runner = Task { await client.run() }
+        appends = AppendBatcher()
+    }
+
+    /// Connects (pooled), and creates or upgrades the schema.
+    public static func open(url: String, password: String?, eventIdField: String? = nil,
+                            logger: Logger = Logger(label: "outbox.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> PostgresOutbox {
+        let place = try PostgresLocation(url: url)
+        let client = PostgresClient(configuration: place.clientConfiguration(password: password), backgroundLogger: logger)
+        let outbox = PostgresOutbox(client: client, location: place.description, eventIdField: eventIdField, logger: logger)
+        do {
+            try await outbox.migrate()
+        } catch {
+            await outbox.close()
+            throw outbox.translate(error, opening: true)
+        }
+        return outbox
+    }
+
+    public func close() async {
+        signal.finishAll()
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    public func appendNotifications() -> AsyncStream<Void> { signal.stream() }
+
+    func notifyAppended() { signal.notify() }
+
+    // MARK: Schema
+
+    static let lockKey: Int64 = 0x6F75_7462_6F78  // "outbox": serializes migrations across hosts
+
+    func migrate(_ migrations: [PostgresMigration] = PostgresMigration.embedded) async throws {
+        let latest = migrations.last?.version ?? 0
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS outbox_schema_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
+                """, logger: logger)
+            var current = 0
+            for try await version in try await connection.query("SELECT coalesce(max(version), 0) FROM outbox_schema_migrations", logger: logger).decode(Int.self) {
+                current = version
+            }
+            if current > latest {
+                throw OutboxError(.schemaTooNew, "\(location) has schema version \(current), newer than this outbox knows (\(latest))",
+                                  hint: "run a newer outbox binary against this database")
+            }
+            for migration in migrations where migration.version > current {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                let now = WallClock.nowMilliseconds()
+                try await connection.query("INSERT INTO outbox_schema_migrations (version, name, applied_at) VALUES (\(migration.version), \(migration.name), \(now))", logger: logger)
+            }
+        }
+    }
+
+    // MARK: Running queries
+
+    /// Runs `body` in a transaction; errors become `OutboxError`s a person can act on.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError { throw translate(inner) }
+            throw translate(error.commitError ?? error.beginError ?? error)
+        } catch {
+            throw translate(error)
+        }
+    }
+
+    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+        do {
+            return try await client.withConnection(body)
+        } catch {
+            throw translate(error)
+        }
+    }
+
+    func translate(_ error: Error, opening: Bool = false) -> Error {
+        if error is OutboxError { return error }
+        if let error = error as? PostgresTransactionError {
+            return translate(error.closureError ?? error.commitError ?? error.beginError ?? error, opening: opening)
+        }
+        if let error = error as? PSQLError {
+            let message = error.serverInfo?[.message] ?? "\(error.code)"
+            let state = error.serverInfo?[.sqlState] ?? "-"
+            if error.serverInfo == nil {
+                return OutboxError(.cannotOpen, "cannot reach the PostgreSQL outbox at \(location): \(error.code)",
+                                   hint: "check the host and port, that the server runs, and the password (OUTBOX_DB_PASSWORD)")
+            }
+            if state == "28P01" || state == "28000" {
+                return OutboxError(.cannotOpen, "PostgreSQL refused the login to \(location): \(message)",
+                                   hint: "check the user in the URL and OUTBOX_DB_PASSWORD / PGPASSWORD")
+            }
+            if state == "3D000" {
+                return OutboxError(.cannotOpen, "the database in \(location) does not exist", hint: "create it, or fix the URL")
+            }
+            if state == "23505" || state == "23503" || state == "23514" {
+                return error  // an app's own constraint, in a transactional append
+            }
+            return OutboxError(.storage, "PostgreSQL error on \(location) (SQLSTATE \(state)): \(message)")
+        }
+        return error
+    }
+
+    // MARK: Counters
+
+    /// Adds `delta` to one of the meter's 16 counter shards, in the caller's
+    /// transaction.
+    static func adjust(_ delta: StateCounts, meter: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !delta.isZero else { return }
+        let shard = Int16.random(in: 0..<16)
+        try await connection.query("""
+            INSERT INTO outbox_meter_counters (meter, shard, appended, pending, inflight, failed, sent, dead, purged)
+            VALUES (\(meter), \(shard), \(Int64(delta.appended)), \(Int64(delta.pending)), \(Int64(delta.inflight)),
+                    \(Int64(delta.failed)), \(Int64(delta.sent)), \(Int64(delta.dead)), \(Int64(delta.purged)))
+            ON CONFLICT (meter, shard) DO UPDATE SET
+                appended = outbox_meter_counters.appended + excluded.appended,
+                pending = outbox_meter_counters.pending + excluded.pending,
+                inflight = outbox_meter_counters.inflight + excluded.inflight,
+                failed = outbox_meter_counters.failed + excluded.failed,
+                sent = outbox_meter_counters.sent + excluded.sent,
+                dead = outbox_meter_counters.dead + excluded.dead,
+                purged = outbox_meter_counters.purged + excluded.purged
+            """, logger: logger)
+    }
+}
+

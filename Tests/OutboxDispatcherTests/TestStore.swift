@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import OutboxPostgres
+import PostgresNIO
+import Testing
+import UsageOutbox
+
+/// The stores the shared behaviour suite runs against. PostgreSQL joins when
+/// `OUTBOX_TEST_POSTGRES_URL` names a server (scripts/test starts a
+/// throwaway one), and each test then gets a database of its own.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    static let postgresURL = ProcessInfo.processInfo.environment["OUTBOX_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    var testDescription: String { rawValue }
+}
+
+/// Where one test's outbox lives, and how to open and remove it.
+struct TestStore: Sendable {
+    let kind: StoreKind
+    /// A file path (SQLite) or a postgres:// URL.
+    let location: String
+    private let directory: String?
+    private let database: String?
+
+    static func make(_ kind: StoreKind) async throws -> TestStore {
+        switch kind {
+        case .sqlite:
+            let directory = NSTemporaryDirectory() + "outbox-store-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            return TestStore(kind: kind, location: directory + "/outbox.sqlite", directory: directory, database: nil)
+        case .postgres:
+            let base = try #require(StoreKind.postgresURL)
+            let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            try await TestStore.admin(base) { client in
+                try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            }
+            var components = URLComponents(string: base)!
+            components.path = "/" + name
+            return TestStore(kind: kind, location: components.string!, directory: nil, database: name)
+        }
+    }
+
+    func open() async throws -> any OutboxStore {
+        switch kind {
+        case .sqlite: try Outbox(path: location)
+        case .postgres: try await PostgresOutbox.open(url: location, password: nil)
+        }
+    }
+
+    func remove() async {
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        if let database, let base = StoreKind.postgresURL {
+            try? await TestStore.admin(base) { client in
+                try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)"))
+            }
+        }
+    }
+
+    /// Runs `body` with a client on the base database.
+    static func admin(_ url: String, _ body: (PostgresClient) async throws -> Void) async throws {
+        let place = try PostgresLocation(url: url)
+        let client = PostgresClient(configuration: .init(host: place.host, port: place.port, username: place.username, password: nil,
+                                                         database: place.database, tls: .disable))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await body(client)
+        }
+    }
+}
