@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+@testable import OutboxPostgres
+import PostgresNIO
+import Testing
+@testable import UsageOutbox
+
+/// The store's contract, run against every store: what `Outbox` (SQLite)
+/// does, `PostgresOutbox` must do too.
+struct StoreBehaviourTests {
+    func withStore(_ kind: StoreKind, eventIdField: String? = nil, _ body: (any OutboxStore, TestStore) async throws -> Void) async throws {
+        let place = try await TestStore.make(kind)
+        let store: any OutboxStore
+        switch kind {
+        case .sqlite: store = try Outbox(OutboxConfiguration(path: place.location, eventIdField: eventIdField))
+        case .postgres: store = try await PostgresOutbox.open(url: place.location, password: nil, eventIdField: eventIdField)
+        }
+        do {
+            try await body(store, place)
+        } catch {
+            await store.close()
+            await place.remove()
+            throw error
+        }
+        await store.close()
+        await place.remove()
+    }
+
+    static func event(_ customer: String, quantity: String = "1") -> String {
+        #"{"CustomerId":"\#(customer)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(quantity)}"#
+    }
+
+    @Test(arguments: StoreKind.available)
+    func appendsAllOrNothingAndCounts(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            let ids = try await store.append(jsonEvents: (0..<25).map { Self.event("C-\($0)") }, meter: "m")
+            #expect(Set(ids).count == 25)
+            let error = await #expect(throws: OutboxError.self) {
+                try await store.append(jsonEvents: [Self.event("ok"), Self.event("bad", quantity: "\"x\"")], meter: "m")
+            }
+            #expect(error?.code == .invalidInput)
+            #expect(error?.problems.map(\.position) == [.element(2)])
+            let status = try await store.status()
+            #expect(status.totals.pending == 25 && status.totals.appended == 25)
+            #expect(status.meters["m"]?.counts.pending == 25)
+            #expect(status.oldestPendingAgeSeconds != nil)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func streamsAnInputAllOrNothing(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+            let good = (0..<12_000).map { Self.event("C-\($0)") }.joined(separator: "\n")
+            #expect(try await Self.appendFile(store, good) == 12_000)
+            let bad = good + "\n" + Self.event("x", quantity: "NaN")
+            let error = await #expect(throws: OutboxError.self) { try await Self.appendFile(store, bad) }
+            #expect(error?.problems.first?.position == .line(12_001))
+            #expect(try await store.status().totals.appended == 12_000)
+        }
+    }
+
+    static func appendFile(_ store: any OutboxStore, _ text: String) async throws -> Int {
+        let path = NSTemporaryDirectory() + "outbox-stream-" + UUID().uuidString
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        return try await store.appendStream(fileDescriptor: fd, meter: "m", progress: nil)
+    }
+
+    @Test(arguments: StoreKind.available)
+    func writesTheEventIdIntoTheNamedField(kind: StoreKind) async throws {
+        try await withStore(kind, eventIdField: "EventId") { (store: any OutboxStore, _: TestStore) async throws in
+            let id = try await store.append(json: Self.event("C-1"), meter: "m")
+            let claimed = try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseUntil: WallClock.nowMilliseconds() + 60_000, now: WallClock.nowMilliseconds())
+            #expect(String(decoding: claimed[0].body, as: UTF8.self) == #"{"EventId":"\#(id)",\#(Self.event("C-1").dropFirst())"#)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func leasesMovesAndCountsEveryEvent(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<200).map { Self.event("C-\($0)") }, meter: "m")
+            let now = WallClock.nowMilliseconds()
+            let claimed = try await store.claim(meter: "m", owner: "a", limit: 100, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now)
+            #expect(claimed.count == 100)
+            // Leased rows are not claimed again while the lease holds.
+            let other = try await store.claim(meter: "m", owner: "b", limit: 1000, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now)
+            #expect(other.count == 100)
+            #expect(Set(claimed.map(\.rowID)).isDisjoint(with: other.map(\.rowID)))
+            let rows = claimed.map(\.rowID)
+            #expect(try await store.markSent(Array(rows[0..<50]), meter: "m", owner: "a", status: 200, trackID: "t", now: now) == 50)
+            let failed = try await store.markFailed(Array(rows[50..<80]), meter: "m", owner: "a", failure: DeliveryFailure(status: 500, reason: "boom"),
+                                                    retryAt: now + 1000, spendAttempt: true, maxAttempts: 0, now: now)
+            #expect(failed == MarkResult(failed: 30, dead: 0))
+            #expect(try await store.markDead(Array(rows[80..<90]), meter: "m", owner: "a", failure: DeliveryFailure(status: 400, reason: "bad"), now: now) == 10)
+            #expect(try await store.release(Array(rows[90..<100]), meter: "m", owner: "a", now: now) == 10)
+            // Another owner's marks change nothing.
+            #expect(try await store.markSent(other.map(\.rowID), meter: "m", owner: "a", status: 200, trackID: "t", now: now) == 0)
+            let held = try await store.renewLease(other.map(\.rowID), owner: "b", until: now + 120_000, now: now)
+            #expect(held.count == 100)
+            let counts = try await store.status().totals
+            #expect(counts == StateCounts(appended: 200, pending: 10, inflight: 100, failed: 30, sent: 50, dead: 10))
+            #expect(try await store.verify().isOK)
+            #expect(try await store.undeliveredCount() == 140)
+            #expect(try await store.metersWithWork() == ["m"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func anExpiredLeaseIsTakenOver(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<10).map { Self.event("C-\($0)") }, meter: "m")
+            let now = WallClock.nowMilliseconds()
+            let first = try await store.claim(meter: "m", owner: "crashed", limit: 10, maxBytes: 1 << 20, leaseUntil: now + 100, now: now)
+            #expect(first.count == 10)
+            #expect(try await store.claim(meter: "m", owner: "next", limit: 10, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now + 50).isEmpty)
+            let taken = try await store.claim(meter: "m", owner: "next", limit: 10, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now + 200)
+            #expect(taken.count == 10)
+            #expect(try await store.markSent(first.map(\.rowID), meter: "m", owner: "crashed", status: 200, trackID: "t", now: now) == 0)
+            #expect(try await store.status().totals.inflight == 10)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func claimsStopAtTheByteBudgetButAlwaysTakeOne(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            let big = #"{"CustomerId":"big","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"pad":"\#(String(repeating: "x", count: 3000))"}"#
+            _ = try await store.append(jsonEvents: [big] + (0..<50).map { Self.event("C-\($0)") }, meter: "m")
+            let now = WallClock.nowMilliseconds()
+            let alone = try await store.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1024, leaseUntil: now + 60_000, now: now)
+            #expect(alone.count == 1 && alone[0].body.count > 3000)
+            let small = try await store.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1024, leaseUntil: now + 60_000, now: now)
+            let arrayBytes = small.reduce(1) { $0 + $1.body.count + 1 }
+            #expect(small.count > 5 && arrayBytes <= 1024)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func deadLettersAreListedRetriedAndPurged(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            let ids = try await store.append(jsonEvents: (0..<6).map { Self.event("C-\($0)") }, meter: "m")
+            let now = WallClock.nowMilliseconds()
+            let claimed = try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now)
+            _ = try await store.markDead(claimed.map(\.rowID), meter: "m", owner: "o",
+                                         failure: DeliveryFailure(status: 400, reason: "HTTP 400: bad", responseBody: #"{"success":false}"#, trackID: "tr"), now: now)
+            let letters = try await store.deadLetters(meter: "m", deadBefore: nil, limit: 100)
+            #expect(letters.count == 6)
+            let one = try #require(try await store.deadLetter(id: ids[0].value))
+            #expect(one.status == 400 && one.responseBody == #"{"success":false}"# && one.trackID == "tr" && one.event == Self.event("C-0"))
+            let unknown = await #expect(throws: OutboxError.self) {
+                try await store.retryDeadLetters(DeadLetterSelection(ids: [ids[0].value, "no-such-id"]))
+            }
+            #expect(unknown?.code == .unknownIDs)
+            #expect(try await store.status().totals.dead == 6, "an unknown id must change nothing")
+            #expect(try await store.retryDeadLetters(DeadLetterSelection(ids: [ids[0].value, ids[1].value])) == 2)
+            #expect(try await store.purgeDeadLetters(DeadLetterSelection(meter: "m")) == 4)
+            let counts = try await store.status().totals
+            #expect(counts.pending == 2 && counts.dead == 0 && counts.purged == 4)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func purgesSentEvents(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
+            let now = WallClock.nowMilliseconds()
+            let claimed = try await store.claim(meter: "m", owner: "o", limit: 20, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now)
+            _ = try await store.markSent(claimed.map(\.rowID), meter: "m", owner: "o", status: 200, trackID: "t", now: now)
+            #expect(try await store.purgeSent(before: now - 1000).purged == 0)
+            #expect(try await store.purgeSent(before: now + 1).purged == 20)
+            let counts = try await store.status().totals
+            #expect(counts.sent == 0 && counts.purged == 20 && counts.pending == 10)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func verifyCatchesARowLostBehindItsBack(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<5).map { Self.event("C-\($0)") }, meter: "m")
+            #expect(try await store.verify().isOK)
+            switch kind {
+            case .sqlite:
+                try SQLiteConnection(path: place.location).execute("DELETE FROM outbox_events WHERE id = (SELECT min(id) FROM outbox_events)")
+            case .postgres:
+                try await TestStore.admin(place.location) { client in
+                    try await client.query("DELETE FROM outbox_events WHERE id = (SELECT min(id) FROM outbox_events)")
+                }
+            }
+            let report = try await store.verify()
+            #expect(!report.isOK)
+            #expect(report.meters.first?.problems.contains("pending: counter says 5, rows say 4") == true)
+        }
+    }
+
+    /// The transactional outbox on PostgreSQL: the app's row and its events
+    /// commit or roll back together, in the app's own transaction.
+    @Test func appendsInsideTheAppsOwnPostgresTransaction() async throws {
+        guard StoreKind.postgresURL != nil else { return }
+        try await withStore(.postgres) { (store: any OutboxStore, place: TestStore) async throws in
+            let outbox = try #require(store as? PostgresOutbox)
+            let logger = Logger(label: "test")
+            try await outbox.client.query("CREATE TABLE orders (id TEXT PRIMARY KEY, customer TEXT NOT NULL)")
+            try await outbox.client.withTransaction(logger: logger) { connection in
+                try await connection.query("INSERT INTO orders (id, customer) VALUES ('o-1', 'C-9')", logger: logger)
+                _ = try await outbox.append(jsonEvents: [Self.event("C-9")], meter: "orders", on: connection)
+            }
+            struct Declined: Error {}
+            await #expect(throws: (any Error).self) {
+                try await outbox.client.withTransaction(logger: logger) { connection in
+                    try await connection.query("INSERT INTO orders (id, customer) VALUES ('o-2', 'C-9')", logger: logger)
+                    _ = try await outbox.append(jsonEvents: [Self.event("C-9")], meter: "orders", on: connection)
+                    throw Declined()
+                }
+            }
+            var orders = 0
+            for try await count in try await outbox.client.query("SELECT count(*)::bigint FROM orders").decode(Int64.self) { orders = Int(count) }
+            #expect(orders == 1)
+            let status = try await store.status()
+            #expect(status.totals.appended == 1 && status.meters["orders"]?.counts.pending == 1)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    @Test func postgresMigrationsMatchTheMigrationsDirectory() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = root.appendingPathComponent("migrations/postgres")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files.count == PostgresMigration.embedded.count, "run scripts/embed-migrations")
+        for (file, migration) in zip(files, PostgresMigration.embedded) {
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            #expect(file == String(format: "%04d_%@.sql", migration.version, migration.name))
+            #expect(text.trimmingCharacters(in: .newlines) == migration.sql.trimmingCharacters(in: .newlines),
+                    "\(file) differs from its embedded copy: run scripts/embed-migrations")
+        }
+    }
+
+    @Test func aNewerPostgresSchemaIsRefused() async throws {
+        guard StoreKind.postgresURL != nil else { return }
+        let place = try await TestStore.make(.postgres)
+        let store = try await PostgresOutbox.open(url: place.location, password: nil)
+        try await store.client.query("INSERT INTO outbox_schema_migrations VALUES (999, 'future', 0)")
+        await store.close()
+        let error = await #expect(throws: OutboxError.self) { _ = try await PostgresOutbox.open(url: place.location, password: nil) }
+        #expect(error?.code == .schemaTooNew)
+        await place.remove()
+    }
+
+    @Test func aPasswordInTheURLIsRefused() throws {
+        let error = #expect(throws: OutboxError.self) { _ = try PostgresLocation(url: "postgres://app:s3cret@db.internal/app") }
+        #expect(error?.message.contains("s3cret") == false)
+        let location = try PostgresLocation(url: "postgres://app@db.internal:6432/billing")
+        #expect(location.description == "postgres://app@db.internal:6432/billing" && location.tls == "require")
+        #expect(try PostgresLocation(url: "postgresql://u@127.0.0.1/d").tls == "disable")
+    }
+}
