@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 import UsageOutbox
 
@@ -63,6 +64,18 @@ public struct PostgresLocation: Sendable, Equatable {
             return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         return nil
+    }
+
+    /// A single connection's configuration, for the fail-fast check at open.
+    func connectionConfiguration(password: String?) throws -> PostgresConnection.Configuration {
+        let tlsMode: PostgresConnection.Configuration.TLS = switch tls {
+        case "disable": .disable
+        case "prefer": .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        default: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsMode)
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
     }
 
     func clientConfiguration(password: String?) -> PostgresClient.Configuration {

@@ -41,6 +41,14 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     public static func open(url: String, password: String?, eventIdField: String? = nil,
                             logger: Logger = Logger(label: "outbox.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> PostgresOutbox {
         let place = try PostgresLocation(url: url)
+        // One direct connection first: a wrong host, port, password or
+        // database fails here at once, where the pool would keep retrying.
+        do {
+            let probe = try await PostgresConnection.connect(configuration: place.connectionConfiguration(password: password), id: 0, logger: logger)
+            try await probe.close()
+        } catch {
+            throw Self.openingError(error, location: place.description)
+        }
         let client = PostgresClient(configuration: place.clientConfiguration(password: password), backgroundLogger: logger)
         let outbox = PostgresOutbox(client: client, location: place.description, eventIdField: eventIdField, logger: logger)
         do {
@@ -112,6 +120,21 @@ public final class PostgresOutbox: OutboxStore, Sendable {
         } catch {
             throw translate(error)
         }
+    }
+
+    static func openingError(_ error: Error, location: String) -> OutboxError {
+        if let error = error as? OutboxError { return error }
+        if let error = error as? PSQLError, let info = error.serverInfo {
+            let state = info[.sqlState] ?? "-"
+            let message = info[.message] ?? "refused"
+            if state == "3D000" {
+                return OutboxError(.cannotOpen, "the database in \(location) does not exist", hint: "create it, or fix the URL")
+            }
+            return OutboxError(.cannotOpen, "PostgreSQL refused the connection to \(location) (SQLSTATE \(state)): \(message)",
+                               hint: "check the user in the URL and OUTBOX_DB_PASSWORD / PGPASSWORD")
+        }
+        return OutboxError(.cannotOpen, "cannot connect to the PostgreSQL outbox at \(location)",
+                           hint: "check the host and port, that the server runs and accepts TCP connections (sslmode in the URL)")
     }
 
     func translate(_ error: Error, opening: Bool = false) -> Error {

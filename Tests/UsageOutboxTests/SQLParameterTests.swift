@@ -1,9 +1,12 @@
 import Foundation
 import Testing
 
-/// All SQL takes its values through bound parameters. A string literal that
-/// holds SQL may interpolate only these fixed, code-defined fragments; any
-/// other interpolation (a value) fails this test.
+/// All SQL takes its values through bound parameters. In the SQLite layer a
+/// string literal that holds SQL may interpolate only these fixed,
+/// code-defined fragments; any other interpolation (a value) fails this test.
+/// In the PostgreSQL store, postgres-nio turns every interpolation in a
+/// query into a bound parameter, so there the rule is that raw SQL
+/// (`unsafeSQL:`) is used for the embedded migrations only.
 struct SQLParameterTests {
     static let allowedInterpolations: Set<String> = [
         "Outbox.deadLetterColumns",                                  // a column list constant
@@ -22,6 +25,11 @@ struct SQLParameterTests {
         var sqlLiterals = 0
         for file in files {
             let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            if file.hasPrefix("OutboxPostgres/") {
+                let raw = text.components(separatedBy: "unsafeSQL:").count - 1
+                #expect(raw == 0 || (file.hasSuffix("PostgresOutbox.swift") && raw == 1), "\(file) builds raw SQL")
+                continue
+            }
             let range = NSRange(text.startIndex..., in: text)
             for literal in Self.literals.matches(in: text, range: range) {
                 let body = (text as NSString).substring(with: literal.range)
