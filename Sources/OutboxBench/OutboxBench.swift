@@ -105,6 +105,21 @@ struct OutboxBench {
             report.add("peak RSS of outbox drain (\(smoke ? "5k" : "1M") events)", Double(peak), unit: "MB",
                        target: ("≤ 64 MB", { $0 <= 64 * 1_048_576 }))
         }
+        if wanted("postgres") {
+            if let postgres = ProcessInfo.processInfo.environment["OUTBOX_BENCH_POSTGRES_URL"], let sink {
+                let pgCount = smoke ? 5_000 : 500_000
+                note("PostgreSQL: append and drain \(pgCount) events with 1, 2 and 4 workers")
+                let result = try PostgresBenchmarks.run(count: pgCount, baseURL: postgres, sinkURL: sink, workers: [1, 2, 4], directory: directory)
+                report.add("PostgreSQL: outbox append (CLI, \(smoke ? "5k" : "500k"))", result.appendRate, unit: "/s")
+                let one = result.drainRates.first?.rate ?? 0
+                for (workers, rate) in result.drainRates {
+                    report.add("PostgreSQL: drain → nginx, \(workers) worker\(workers == 1 ? "" : "s")", rate, unit: "/s",
+                               baselineName: workers == 1 ? nil : "1 worker", baseline: workers == 1 ? nil : one)
+                }
+            } else {
+                note("no OUTBOX_BENCH_POSTGRES_URL or sink: skipping the PostgreSQL figures (scripts/bench starts both)")
+            }
+        }
         return report
     }
 }
