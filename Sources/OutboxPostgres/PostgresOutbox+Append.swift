@@ -7,6 +7,8 @@ import UsageOutbox
 extension PostgresOutbox {
     /// Rows per INSERT: one `unnest` of two arrays inserts them all.
     static let insertChunk = 5000
+    /// Bulk appends at least this large refresh the planner's statistics.
+    static let analyzeAfter = 10_000
 
     /// Appends events given as JSON texts, all or none; durable on return.
     /// Concurrent appends are group-committed: one transaction and one
@@ -70,6 +72,11 @@ extension PostgresOutbox {
             if let error = input.finalError() { throw error }
             try await Self.adjust(StateCounts(appended: total, pending: total), meter: meter, on: connection, logger: self.logger)
             return total
+        }
+        if appended >= Self.analyzeAfter {
+            // A big load changes the table faster than autovacuum re-plans it:
+            // without fresh statistics the claim may be planned as a scan.
+            try? await read { connection in _ = try await connection.query("ANALYZE outbox_events", logger: self.logger) }
         }
         notifyAppended()
         return appended

@@ -9,22 +9,28 @@ import UsageOutbox
 /// through the same index scan.
 extension PostgresOutbox {
     public func metersWithWork() async throws -> [String] {
-        try await read { connection in
-            var meters: [String] = []
-            for try await meter in try await connection.query("""
-                SELECT meter FROM outbox_meter_counters GROUP BY meter
-                HAVING sum(pending + inflight + failed) > 0 ORDER BY meter
-                """, logger: logger).decode(String.self) {
-                meters.append(meter)
-            }
-            return meters
+        try await read { connection in try await Self.metersWithWork(connection, logger: logger) }
+    }
+
+    static func metersWithWork(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var meters: [String] = []
+        for try await meter in try await connection.query("""
+            SELECT meter FROM outbox_meter_counters GROUP BY meter
+            HAVING sum(pending + inflight + failed) > 0 ORDER BY meter
+            """, logger: logger).decode(String.self) {
+            meters.append(meter)
         }
+        return meters
     }
 
     public func hasDueEvents(now: Int64) async throws -> Bool {
         try await read { connection in
-            for try await due in try await connection.query("SELECT EXISTS (SELECT 1 FROM outbox_events WHERE state < 3 AND next_attempt_at <= \(now))", logger: logger).decode(Bool.self) {
-                return due
+            for meter in try await Self.metersWithWork(connection, logger: logger) {
+                for try await due in try await connection.query(
+                    "SELECT EXISTS (SELECT 1 FROM outbox_events WHERE meter = \(meter) AND state < 3 AND next_attempt_at <= \(now))", logger: logger
+                ).decode(Bool.self) where due {
+                    return true
+                }
             }
             return false
         }
@@ -32,27 +38,31 @@ extension PostgresOutbox {
 
     public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64) async throws -> [ClaimedEvent] {
         try await transaction { connection in
-            // Candidates in due order, cut at the byte budget (the first one
-            // always goes); then lock those still due, skipping rows another
-            // worker holds, and lease them.
+            // Lock the due rows in due order, skipping rows another worker
+            // holds (each worker gets its own rows, nobody waits); cut them at
+            // the byte budget (the first always goes); lease those. Rows
+            // locked past the budget stay as they were, unlocked at commit.
             let rows = try await connection.query("""
-                WITH candidates AS (
-                    SELECT id, sum(octet_length(body) + 1) OVER (ORDER BY next_attempt_at, id) AS array_bytes,
-                           row_number() OVER (ORDER BY next_attempt_at, id) AS position
-                    FROM (SELECT id, body, next_attempt_at FROM outbox_events
-                          WHERE meter = \(meter) AND state < 3 AND next_attempt_at <= \(now)
-                          ORDER BY next_attempt_at, id LIMIT \(limit)) AS due
+                WITH locked AS (
+                    SELECT id, state, next_attempt_at, octet_length(body) AS size FROM outbox_events
+                    WHERE meter = \(meter) AND state < 3 AND next_attempt_at <= \(now)
+                    ORDER BY next_attempt_at, id
+                    LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED
                 ),
-                locked AS (
-                    SELECT e.id, e.state FROM outbox_events e JOIN candidates c ON c.id = e.id
-                    WHERE (c.array_bytes + 1 <= \(maxBytes) OR c.position = 1)
-                      AND e.state < 3 AND e.next_attempt_at <= \(now)
-                    FOR UPDATE OF e SKIP LOCKED
+                chosen AS (
+                    SELECT id, state FROM (
+                        SELECT id, state,
+                               sum(size + 1) OVER (ORDER BY next_attempt_at, id) AS array_bytes,
+                               row_number() OVER (ORDER BY next_attempt_at, id) AS position
+                        FROM locked
+                    ) AS budget
+                    WHERE array_bytes + 1 <= \(maxBytes) OR position = 1
                 )
                 UPDATE outbox_events e
-                SET claimed_from = locked.state, state = 1, lease_owner = \(owner), next_attempt_at = \(leaseUntil), updated_at = \(now)
-                FROM locked WHERE e.id = locked.id
-                RETURNING e.id, e.event_id, e.body, e.attempts, locked.state
+                SET claimed_from = chosen.state, state = 1, lease_owner = \(owner), next_attempt_at = \(leaseUntil), updated_at = \(now)
+                FROM chosen WHERE e.id = chosen.id
+                RETURNING e.id, e.event_id, e.body, e.attempts, chosen.state
                 """, logger: logger)
             var events: [ClaimedEvent] = []
             var fromPending = 0
@@ -171,11 +181,18 @@ extension PostgresOutbox {
     }
 
     public func nextDueTime() async throws -> Int64? {
-        try await read { connection in
-            for try await due in try await connection.query("SELECT min(next_attempt_at) FROM outbox_events WHERE state < 3", logger: logger).decode(Int64?.self) {
-                return due
+        let meters = try await metersWithWork()
+        return try await read { connection in
+            var earliest: Int64?
+            for meter in meters {
+                // One index seek per meter (meter leads the due index).
+                for try await due in try await connection.query(
+                    "SELECT min(next_attempt_at) FROM outbox_events WHERE meter = \(meter) AND state < 3", logger: logger
+                ).decode(Int64?.self) {
+                    if let due { earliest = min(earliest ?? due, due) }
+                }
             }
-            return nil
+            return earliest
         }
     }
 
