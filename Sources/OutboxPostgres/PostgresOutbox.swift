@@ -74,7 +74,7 @@ public final class PostgresOutbox: OutboxStore, Sendable {
 
     static let lockKey: Int64 = 0x6F75_7462_6F78  // "outbox": serializes migrations across hosts
 
-    func migrate(_ migrations: [PostgresMigration] = PostgresMigration.embedded) async throws {
+    func migrate(_ migrations: [Migration] = PostgresSchema.migrations) async throws {
         let latest = migrations.last?.version ?? 0
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)

@@ -230,8 +230,8 @@ struct StoreBehaviourTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = root.appendingPathComponent("migrations/postgres")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sql") }.sorted()
-        #expect(files.count == PostgresMigration.embedded.count, "run scripts/embed-migrations")
-        for (file, migration) in zip(files, PostgresMigration.embedded) {
+        #expect(files.count == PostgresSchema.migrations.count, "run scripts/embed-migrations")
+        for (file, migration) in zip(files, PostgresSchema.migrations) {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
             #expect(file == String(format: "%04d_%@.sql", migration.version, migration.name))
             #expect(text.trimmingCharacters(in: .newlines) == migration.sql.trimmingCharacters(in: .newlines),

@@ -1,6 +1,7 @@
-/// One schema change, numbered. `migrations/NNNN_name.sql` is the single
-/// source of truth; `scripts/embed-migrations` copies them into
-/// `Migration+Embedded.swift`, and a test fails when the two differ.
+/// One schema change, numbered. `migrations/NNNN_name.sql` (SQLite) and
+/// `migrations/postgres/NNNN_name.sql` are the single source of truth;
+/// `scripts/embed-migrations` copies them into Swift, and tests fail when
+/// the copies differ.
 public struct Migration: Sendable, Equatable {
     public let version: Int
     public let name: String
@@ -14,4 +15,22 @@ public struct Migration: Sendable, Equatable {
 
     /// The newest schema version this binary knows.
     public static var latestVersion: Int { embedded.last?.version ?? 0 }
+
+    /// The file's statements, one by one, for drivers that run one statement
+    /// per query (PostgreSQL's extended protocol). A statement ends with `;`
+    /// at the end of a line; comment lines are dropped.
+    public var statements: [String] {
+        var statements: [String] = []
+        var current = ""
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            if trimmed.hasPrefix("--") || trimmed.isEmpty { continue }
+            current += line + "\n"
+            if trimmed.hasSuffix(";") {
+                statements.append(current)
+                current = ""
+            }
+        }
+        return statements
+    }
 }
