@@ -93,20 +93,28 @@ public final class Dispatcher: Service, Sendable {
                                      counters: counters, stop: stop, metrics: metrics)
         let loop = WorkerLoop(store: store, delivery: delivery, configuration: configuration, gate: gate,
                               stop: stop, wake: wake, deadline: deadline)
-        await withTaskGroup(of: Void.self) { group in
+        // Workers report true when they finish; the wake-up forwarder false.
+        await withTaskGroup(of: Bool.self) { group in
             if let wakeSource {
                 group.addTask {
                     for await _ in wakeSource {
                         if stop.isSet { break }
                         wake.wakeAll()
                     }
+                    return false
                 }
             }
             for worker in 0..<configuration.concurrency {
-                group.addTask { await loop.run(worker: worker) }
+                group.addTask {
+                    await loop.run(worker: worker)
+                    return true
+                }
             }
             // Workers return on stop, on the deadline, or when `--once` is done.
-            for _ in 0..<configuration.concurrency { await group.next() }
+            var finished = 0
+            while finished < configuration.concurrency, let isWorker = await group.next() {
+                if isWorker { finished += 1 }
+            }
             group.cancelAll()
         }
         try? await http.shutdown()
