@@ -22,6 +22,9 @@ final class DatabaseQueue: Sendable {
         /// rolls back only its own changes. Units that can fail only with the
         /// database itself (validated appends, claims, marks) skip it.
         let isolated: Bool
+        /// Producers' writes (appends), whose writers are worth waiting for;
+        /// a dispatcher's claims and marks are not: they would only wait.
+        let gathers: Bool
         let execute: @Sendable (WriteContext) throws -> Void
         let complete: @Sendable (Error?) -> Void
     }
@@ -30,7 +33,7 @@ final class DatabaseQueue: Sendable {
         var pending: [WriteUnit] = []
         var groupScheduled = false
         var closed = false
-        /// Units the last transaction carried: the concurrency to wait for.
+        /// Appends the last transaction carried: the concurrency to wait for.
         var lastGroupSize = 0
     }
 
@@ -89,11 +92,12 @@ final class DatabaseQueue: Sendable {
 
     /// Runs `body` inside a group-committed write transaction. Returns once
     /// the transaction holding it has committed and synced.
-    func write<T: Sendable>(isolated: Bool = true, _ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
+    func write<T: Sendable>(isolated: Bool = true, gathers: Bool = false, _ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let box = ResultBox<T>()
             let unit = WriteUnit(
                 isolated: isolated,
+                gathers: gathers,
                 execute: { context in box.value = try body(context) },
                 complete: { error in
                     if let error {
@@ -135,7 +139,7 @@ final class DatabaseQueue: Sendable {
         let units: [WriteUnit] = state.withLock { state in
             let taken = Array(state.pending.prefix(DatabaseQueue.maxUnitsPerGroup))
             state.pending.removeFirst(taken.count)
-            state.lastGroupSize = taken.count
+            state.lastGroupSize = taken.count { $0.gathers }
             return taken
         }
         gather.drained()

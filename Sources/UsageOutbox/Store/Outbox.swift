@@ -83,7 +83,7 @@ public final class Outbox: Sendable {
         let eventIdField = configuration.eventIdField
         // Validated already: only the database itself can fail it, so it
         // needs no savepoint of its own.
-        return try await database.write(isolated: false) { context in
+        return try await database.write(isolated: false, gathers: true) { context in
             try OutboxTransaction.insert(events, meter: meter, eventIdField: eventIdField, into: context)
         }
     }
@@ -104,7 +104,7 @@ public final class Outbox: Sendable {
     /// when the file also holds your tables.
     public func write<T: Sendable>(_ body: @escaping @Sendable (OutboxTransaction) throws -> T) async throws -> T {
         let eventIdField = configuration.eventIdField
-        return try await database.write { context in
+        return try await database.write(gathers: true) { context in
             try body(OutboxTransaction(context: context, eventIdField: eventIdField))
         }
     }
