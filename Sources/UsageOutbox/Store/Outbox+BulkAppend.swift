@@ -6,7 +6,8 @@ extension Outbox {
     /// event's position and reason).
     ///
     /// NDJSON is streamed, so memory stays bounded whatever the input size; a
-    /// JSON array or a pretty-printed object is read whole first.
+    /// JSON array or a pretty-printed object is read whole first. Events are
+    /// parsed and validated on a thread of their own while SQLite inserts.
     /// `progress` is called now and then with the bytes read and events seen.
     /// Returns the number of events appended, durable on return.
     public func appendStream(
@@ -18,16 +19,18 @@ extension Outbox {
         let eventIdField = configuration.eventIdField
         let ids = database.ids
         let appended = try await database.withConnection { connection in
+            // Parsing runs on its own thread, a few chunks ahead of the inserts.
             let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField)
+            let parsed = ParallelEventInput(input, progress: progress)
+            defer { parsed.stop() }
             return try connection.writeTransaction {
                 var inserter = try EventInserter(connection: connection, meter: meter, eventIdField: eventIdField, ids: ids)
-                // Zero copy: each event goes from the read buffer to SQLite.
-                while try input.read(limit: 65_536, { bytes, hasEventIdField in
-                    try inserter.insertWithoutID(bytes, hasEventIdField: hasEventIdField)
-                }) {
-                    progress?(input.bytesConsumed, input.eventsSeen)
+                while let chunk = try parsed.next() {
+                    try chunk.forEach { bytes, hasEventIdField in
+                        try inserter.insertWithoutID(bytes, hasEventIdField: hasEventIdField)
+                    }
                 }
-                progress?(input.bytesConsumed, input.eventsSeen)
+                // The input is read to its end: `input` is this thread's again.
                 if let error = input.finalError() { throw error }
                 try MeterCounters.apply(StateCounts(appended: inserter.count, pending: inserter.count), to: meter, on: connection)
                 return inserter.count
