@@ -61,29 +61,46 @@ enum OutboxBenchmarks {
         return Double(count) / clock.seconds
     }
 
-    /// Median seconds per claim of `batch` events (claim, then mark them
-    /// sent, as a drain does) with `waiting` events in the queue.
-    static func claimCost(waiting: Int, batch: Int, claims: Int, directory: String) async throws -> Double {
+    /// Median seconds per claim of `batch` events, for each of `backlogs`:
+    /// (rows in the table, of which waiting). Claims on the outboxes
+    /// alternate, so the machine's noise falls on all alike, and each claim
+    /// is released again afterwards, so the backlog keeps its size while it
+    /// is measured. Rows beyond the waiting ones are marked sent, as a queue
+    /// that has delivered them (and not purged them yet) holds them.
+    static func claimCost(backlogs: [(rows: Int, waiting: Int)], batch: Int, claims: Int, directory: String) async throws -> [Double] {
         // Measured with synchronous=NORMAL: this isolates the query (an fsync
         // per claim would dominate both sides and hide what the backlog costs).
-        let path = directory + "/claim-\(waiting).sqlite"
-        let input = directory + "/claim-\(waiting).ndjson"
-        try Workload.ndjson(count: waiting, path: input)
-        let run = try Workload.outbox(["append", "--meter", "api-calls", "--file", input, "--db", path])
-        guard run.status == 0 else { throw BenchError("append for the claim benchmark failed: \(run.stderr)") }
-        try? FileManager.default.removeItem(atPath: input)
-        let outbox = try Outbox(OutboxConfiguration(path: path, durability: .normal))
-        defer { outbox.close() }
-        var samples: [Double] = []
-        for _ in 0..<claims {
-            let now = WallClock.nowMilliseconds()
-            let clock = Stopwatch()
-            let events = try await outbox.claim(meter: "api-calls", owner: "bench", limit: batch, maxBytes: 4 << 20, leaseUntil: now + 60_000, now: now)
-            samples.append(clock.seconds)
-            guard events.count == batch else { throw BenchError("claimed \(events.count), expected \(batch)") }
-            _ = try await outbox.markSent(events.map(\.rowID), meter: "api-calls", owner: "bench", status: 200, trackID: "bench", now: now)
+        var outboxes: [Outbox] = []
+        defer { outboxes.forEach { $0.close() } }
+        for (index, backlog) in backlogs.enumerated() {
+            let path = directory + "/claim-\(index).sqlite"
+            let input = directory + "/claim-\(index).ndjson"
+            try Workload.ndjson(count: backlog.rows, path: input)
+            let run = try Workload.outbox(["append", "--meter", "api-calls", "--file", input, "--db", path])
+            guard run.status == 0 else { throw BenchError("append for the claim benchmark failed: \(run.stderr)") }
+            try? FileManager.default.removeItem(atPath: input)
+            if backlog.waiting < backlog.rows {
+                let connection = try SQLiteConnection(path: path)
+                try connection.execute("BEGIN IMMEDIATE")
+                try connection.execute("UPDATE outbox_events SET state = 3, sent_at = created_at WHERE id > ?1", .integer(Int64(backlog.waiting)))
+                try connection.execute("UPDATE outbox_meters SET pending = ?1, sent = ?2", .integer(Int64(backlog.waiting)),
+                                       .integer(Int64(backlog.rows - backlog.waiting)))
+                try connection.execute("COMMIT")
+            }
+            outboxes.append(try Outbox(OutboxConfiguration(path: path, durability: .normal)))
         }
-        return samples.sorted()[samples.count / 2]
+        var samples = [[Double]](repeating: [], count: outboxes.count)
+        for _ in 0..<claims {
+            for (index, outbox) in outboxes.enumerated() {
+                let now = WallClock.nowMilliseconds()
+                let clock = Stopwatch()
+                let events = try await outbox.claim(meter: "api-calls", owner: "bench", limit: batch, maxBytes: 4 << 20, leaseUntil: now + 60_000, now: now)
+                samples[index].append(clock.seconds)
+                guard events.count == batch else { throw BenchError("claimed \(events.count), expected \(batch)") }
+                _ = try await outbox.release(events.map(\.rowID), meter: "api-calls", owner: "bench", now: now)
+            }
+        }
+        return samples.map { $0.sorted()[$0.count / 2] }
     }
 }
 

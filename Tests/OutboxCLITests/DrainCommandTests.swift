@@ -91,6 +91,9 @@ import Testing
 
             let table = try CLI.run(["dead-letters", "list", "--db", db])
             #expect(table.stdout.contains("CUSTOMER") && table.stdout.contains("INVALID-42"))
+            // Zuora's long reasons are cut to the column, visibly.
+            #expect(table.stdout.components(separatedBy: "\n").dropFirst().allSatisfy { $0.count < 200 })
+            #expect(table.stdout.contains("…"))
 
             // Unknown ids: an error that changes nothing.
             let unknown = try CLI.run(["dead-letters", "retry", id, "no-such-id", "--db", db])

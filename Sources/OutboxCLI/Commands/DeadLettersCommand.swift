@@ -68,7 +68,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
                     let now = WallClock.nowMilliseconds()
                     let rows = letters.map { letter in
                         [letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-",
-                         String(letter.reason.prefix(70)), ProgressDisplay.duration(Double(now - letter.deadAt) / 1000)]
+                         Table.cell(letter.reason, width: 70), ProgressDisplay.duration(Double(now - letter.deadAt) / 1000)]
                     }
                     Stdout.print(Table.render(header: ["ID", "METER", "CUSTOMER", "STATUS", "REASON", "AGE"], rows: rows).joined(separator: "\n"))
                     let total = try await outbox.status().totals.dead

@@ -89,7 +89,7 @@ struct DemoCommand: AsyncParsableCommand {
             let letters = try await outbox.deadLetters(limit: 5)
             say("\n5. outbox dead-letters list")
             let rows = letters.map { letter in
-                [letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-", String(letter.reason.prefix(60))]
+                [letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-", Table.cell(letter.reason, width: 60)]
             }
             say(indent(Table.render(header: ["ID", "METER", "CUSTOMER", "STATUS", "REASON"], rows: rows).joined(separator: "\n")))
             if let first = letters.first {

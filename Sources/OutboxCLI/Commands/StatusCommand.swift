@@ -91,6 +91,11 @@ enum StatusReport {
 
 /// Plain aligned columns.
 enum Table {
+    /// `text` cut to `width` characters, ending in "…" when it was cut.
+    static func cell(_ text: String, width: Int) -> String {
+        text.count <= width ? text : String(text.prefix(width - 1)) + "…"
+    }
+
     static func render(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
         let all = [header] + rows
         let widths = (0..<header.count).map { column in all.map { $0[column].count }.max() ?? 0 }
