@@ -57,13 +57,14 @@ public final class Outbox: Sendable {
     /// Appends one event. Returns its id once the event is durable.
     @discardableResult
     public func append(_ event: UsageEvent, meter: String) async throws -> EventID {
-        try await append(jsonEvents: [event.jsonText], meter: meter)[0]
+        try await append(contentsOf: [event], meter: meter)[0]
     }
 
     /// Appends events, all or none. Returns their ids once they are durable.
     @discardableResult
     public func append(contentsOf events: [UsageEvent], meter: String) async throws -> [EventID] {
-        try await append(jsonEvents: events.map(\.jsonText), meter: meter)
+        try MeterName.validate(meter)
+        return try await insert(try Outbox.prepare(events, eventIdField: configuration.eventIdField), meter: meter)
     }
 
     /// Appends one event given as JSON text, validated against the contract
@@ -79,7 +80,11 @@ public final class Outbox: Sendable {
     @discardableResult
     public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
         try MeterName.validate(meter)
-        let events = try Outbox.prepare(jsonEvents, eventIdField: configuration.eventIdField)
+        return try await insert(try Outbox.prepare(jsonEvents, eventIdField: configuration.eventIdField), meter: meter)
+    }
+
+    /// Group-commits events validated off the database thread.
+    private func insert(_ events: [PreparedEvent], meter: String) async throws -> [EventID] {
         let eventIdField = configuration.eventIdField
         // Validated already: only the database itself can fail it, so it
         // needs no savepoint of its own.

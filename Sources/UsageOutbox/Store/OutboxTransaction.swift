@@ -20,12 +20,13 @@ public struct OutboxTransaction {
 
     @discardableResult
     public func append(_ event: UsageEvent, meter: String) throws -> EventID {
-        try append(jsonEvents: [event.jsonText], meter: meter)[0]
+        try append(contentsOf: [event], meter: meter)[0]
     }
 
     @discardableResult
     public func append(contentsOf events: [UsageEvent], meter: String) throws -> [EventID] {
-        try append(jsonEvents: events.map(\.jsonText), meter: meter)
+        try MeterName.validate(meter)
+        return try OutboxTransaction.insert(try Outbox.prepare(events, eventIdField: eventIdField), meter: meter, eventIdField: eventIdField, into: context)
     }
 
     @discardableResult
