@@ -135,16 +135,9 @@ final class DatabaseQueue: Sendable {
     /// Takes every waiting unit and commits them in one transaction. Reads
     /// queued meanwhile run between groups, so they are never starved.
     private func runNextGroup() {
-        gatherConcurrentWriters()
-        let units: [WriteUnit] = state.withLock { state in
-            let taken = Array(state.pending.prefix(DatabaseQueue.maxUnitsPerGroup))
-            state.pending.removeFirst(taken.count)
-            state.lastGroupSize = taken.count { $0.gathers }
-            return taken
-        }
-        gather.drained()
-        if !units.isEmpty {
-            commit(units)
+        let first = takePending(limit: DatabaseQueue.maxUnitsPerGroup)
+        if !first.isEmpty {
+            commitGroup(startingWith: first)
         }
         let more = state.withLock { state in
             if state.pending.isEmpty {
@@ -156,62 +149,66 @@ final class DatabaseQueue: Sendable {
         if more { queue.async { self.runNextGroup() } }
     }
 
-    /// When the last transaction carried several writers, they are likely
-    /// about to submit again: wait a moment (at most 200 µs, a fraction of an
-    /// fsync) until as many are queued, so one sync serves them all instead
-    /// of alternating half-full groups. A lone writer never waits.
-    private func gatherConcurrentWriters() {
-        let (waiting, target) = state.withLock { ($0.pending.count, $0.lastGroupSize) }
-        guard target >= 4, waiting < target else { return }
-        gather.wait(forQueued: target, current: waiting, microseconds: 200)
+    private func takePending(limit: Int) -> [WriteUnit] {
+        let units: [WriteUnit] = state.withLock { state in
+            let taken = Array(state.pending.prefix(limit))
+            state.pending.removeFirst(taken.count)
+            return taken
+        }
+        gather.drained()
+        return units
     }
 
-    private func commit(_ units: [WriteUnit]) {
+    /// How a group's transaction ended when a unit broke it off.
+    private enum GroupBreak: Error {
+        /// The units were completed or requeued; nothing of the group is written.
+        case abandoned
+    }
+
+    /// One group-committed transaction. It starts with the units waiting
+    /// now; when the last group carried several producers, they are likely
+    /// about to write again, so it takes their writes in as they arrive, for
+    /// at most 200 µs (a fraction of an fsync), executing each at once. So
+    /// the database thread inserts while the producers are still preparing
+    /// their next events, instead of waiting for all of them first, and one
+    /// sync serves them all instead of alternating half-full groups. A lone
+    /// writer never waits.
+    private func commitGroup(startingWith first: [WriteUnit]) {
         guard let connection else {
-            units.forEach { $0.complete(OutboxError(.closed, "the outbox is closed")) }
+            first.forEach { $0.complete(OutboxError(.closed, "the outbox is closed")) }
             return
         }
-        var errors = [Error?](repeating: nil, count: units.count)
-        let context = WriteContext(connection: connection, ids: ids)
         do {
             try connection.executeCached("BEGIN IMMEDIATE")
         } catch {
             let translated = translate(error)
-            units.forEach { $0.complete(translated) }
+            first.forEach { $0.complete(translated) }
             return
         }
-        let alone = units.count == 1
-        for (index, unit) in units.enumerated() {
-            let savepoint = unit.isolated && !alone
-            do {
-                if savepoint { try connection.executeCached("SAVEPOINT outbox_unit") }
-                try unit.execute(context)
-                if savepoint { try connection.executeCached("RELEASE outbox_unit") }
-                context.keepUnitChanges()
-            } catch {
-                errors[index] = translate(error)
-                context.dropUnitChanges()
-                if !connection.isInTransaction {
-                    // SQLite rolled the whole transaction back (disk full, I/O
-                    // error): nothing of this group is written.
-                    units.forEach { $0.complete(translate(error)) }
-                    return
+        let context = WriteContext(connection: connection, ids: ids)
+        var units: [WriteUnit] = []
+        var errors: [Error?] = []
+        let expected = state.withLock { $0.lastGroupSize }
+        let deadline = GatherSignal.deadline(microsecondsFromNow: 200)
+        var batch = first
+        var pastDeadline = false
+        do {
+            while true {
+                try execute(batch, units: &units, errors: &errors, context: context, connection: connection)
+                let producers = units.count { $0.gathers }
+                guard !pastDeadline, expected >= 4, producers < expected, units.count < DatabaseQueue.maxUnitsPerGroup else { break }
+                let waiting = state.withLock { $0.pending.count }
+                if waiting == 0 {
+                    // Woken by a handful at a time: a wake-up per write would cost more than it saves.
+                    pastDeadline = !gather.wait(forQueued: min(8, expected - producers), current: waiting, until: deadline)
                 }
-                if savepoint {
-                    try? connection.executeCached("ROLLBACK TO outbox_unit")
-                    try? connection.executeCached("RELEASE outbox_unit")
-                } else if !alone {
-                    // A unit without a savepoint failed half-way: undo the
-                    // whole group, fail that unit, and run the others again.
-                    try? connection.executeCached("ROLLBACK")
-                    unit.complete(errors[index])
-                    var others = units
-                    others.remove(at: index)
-                    requeueFirst(others)
-                    return
-                }
+                batch = takePending(limit: DatabaseQueue.maxUnitsPerGroup - units.count)
+                if batch.isEmpty { break }
             }
+        } catch {
+            return
         }
+        state.withLock { $0.lastGroupSize = units.count { $0.gathers } }
         let anySucceeded = errors.contains { $0 == nil }
         // Read before flushCounters, which empties them.
         let appendedCounts = context.committedCounts
@@ -237,6 +234,47 @@ final class DatabaseQueue: Sendable {
         }
         if anySucceeded, appendedCounts.appended > 0 {
             afterCommit(appendedCounts)
+        }
+    }
+
+    /// Runs `batch` inside the open transaction, appending each unit and its
+    /// outcome to `units` and `errors`. An isolated unit runs in a savepoint
+    /// and fails alone. Throws `GroupBreak` when the group cannot go on: the
+    /// units are then already completed (or requeued) and nothing is written.
+    private func execute(_ batch: [WriteUnit], units: inout [WriteUnit], errors: inout [Error?],
+                         context: WriteContext, connection: SQLiteConnection) throws(GroupBreak) {
+        for (position, unit) in batch.enumerated() {
+            units.append(unit)
+            errors.append(nil)
+            do {
+                if unit.isolated { try connection.executeCached("SAVEPOINT outbox_unit") }
+                try unit.execute(context)
+                if unit.isolated { try connection.executeCached("RELEASE outbox_unit") }
+                context.keepUnitChanges()
+            } catch {
+                let translated = translate(error)
+                context.dropUnitChanges()
+                let notRun = batch[(position + 1)...]
+                if !connection.isInTransaction {
+                    // SQLite rolled the whole transaction back (disk full, I/O
+                    // error): nothing of this group is written.
+                    (units + notRun).forEach { $0.complete(translated) }
+                    throw .abandoned
+                }
+                if unit.isolated {
+                    errors[errors.count - 1] = translated
+                    try? connection.executeCached("ROLLBACK TO outbox_unit")
+                    try? connection.executeCached("RELEASE outbox_unit")
+                } else {
+                    // A unit without a savepoint failed half-way: undo the
+                    // whole group, fail that unit, and run the others again.
+                    try? connection.executeCached("ROLLBACK")
+                    units.removeLast()
+                    unit.complete(translated)
+                    requeueFirst(units + notRun)
+                    throw .abandoned
+                }
+            }
         }
     }
 

@@ -38,24 +38,32 @@ final class GatherSignal: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Waits until `target` units are queued or `microseconds` pass.
-    func wait(forQueued target: Int, current: Int, microseconds: Int) {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        queued = max(queued, current)
-        guard queued < target else { return }
-        self.target = target
-        defer { self.target = Int.max }
+    /// A moment `microseconds` from now, for `wait(forQueued:current:until:)`.
+    static func deadline(microsecondsFromNow microseconds: Int) -> timespec {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         deadline.tv_nsec += microseconds * 1000
         if deadline.tv_nsec >= 1_000_000_000 {
-            deadline.tv_sec += 1
-            deadline.tv_nsec -= 1_000_000_000
+            deadline.tv_sec += deadline.tv_nsec / 1_000_000_000
+            deadline.tv_nsec %= 1_000_000_000
         }
+        return deadline
+    }
+
+    /// Waits until `target` units are queued or `deadline` passes; true when
+    /// the target was reached.
+    func wait(forQueued target: Int, current: Int, until deadline: timespec) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        queued = max(queued, current)
+        guard queued < target else { return true }
+        self.target = target
+        defer { self.target = Int.max }
+        var deadline = deadline
         while queued < self.target {
-            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return }
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return queued >= self.target }
         }
+        return true
     }
 
     /// The writer took the queue.
