@@ -9,8 +9,9 @@ import Synchronization
 /// Confines one SQLite connection to a serial queue and group-commits writes.
 ///
 /// Writes submitted while a transaction is being written and synced wait in a
-/// queue; the next transaction takes all of them at once, each inside its own
-/// SAVEPOINT, and one COMMIT (one sync) makes them all durable. So N tasks
+/// queue; the next transaction takes all of them at once (and, for a moment,
+/// those still arriving), isolated writes each inside its own SAVEPOINT, and
+/// one COMMIT (one sync) makes them all durable. So N tasks
 /// appending together cost about one sync, not N, and a unit that throws is
 /// rolled back alone without failing its neighbours.
 ///
