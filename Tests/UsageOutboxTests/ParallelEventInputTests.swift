@@ -13,19 +13,9 @@ struct ParallelEventInputTests {
         return text
     }
 
-    func withInputFile<R>(_ text: [UInt8], _ body: (Int32) throws -> R) throws -> R {
-        let path = NSTemporaryDirectory() + "outbox-parallel-" + UUID().uuidString
-        _ = FileManager.default.createFile(atPath: path, contents: Data(text))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let fd = open(path, O_RDONLY)
-        precondition(fd >= 0)
-        defer { close(fd) }
-        return try body(fd)
-    }
-
-    @Test func handsOverEveryEventInOrderInBoundedChunks() throws {
+    @Test func handsOverEveryEventInOrderInBoundedChunks() async throws {
         let count = ParallelEventInput.chunkEvents * (ParallelEventInput.depth + 3) + 17
-        let customers: [String] = try withInputFile(Array(ndjson(count).utf8)) { fd in
+        let customers: [String] = try await withInputFile(Array(ndjson(count).utf8)) { fd in
             let input = EventInput(fileDescriptor: fd, eventIdField: nil)
             let parsed = ParallelEventInput(input)
             defer { parsed.stop() }
@@ -71,9 +61,9 @@ struct ParallelEventInputTests {
         }
     }
 
-    @Test func stopJoinsAParserBlockedOnAFullQueue() throws {
+    @Test func stopJoinsAParserBlockedOnAFullQueue() async throws {
         let count = ParallelEventInput.chunkEvents * (ParallelEventInput.depth + 8)
-        try withInputFile(Array(ndjson(count).utf8)) { fd in
+        try await withInputFile(Array(ndjson(count).utf8)) { fd in
             let input = EventInput(fileDescriptor: fd, eventIdField: nil)
             let parsed = ParallelEventInput(input)
             let first = try parsed.next()

@@ -17,15 +17,20 @@ func sampleJSON(_ customer: String = "C-1", quantity: String = "1") -> String {
     #"{"CustomerId":"\#(customer)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(quantity)}"#
 }
 
-/// Appends `input` through the streaming path, as `outbox append` does.
-func appendStream(_ outbox: Outbox, _ input: [UInt8], meter: String = "m") async throws -> Int {
+/// Runs `body` with a read-only descriptor of a temporary file holding `input`.
+func withInputFile<R>(_ input: [UInt8], _ body: (Int32) async throws -> R) async rethrows -> R {
     let path = NSTemporaryDirectory() + "outbox-input-" + UUID().uuidString
     _ = FileManager.default.createFile(atPath: path, contents: Data(input))
     defer { try? FileManager.default.removeItem(atPath: path) }
     let fd = open(path, O_RDONLY)
     precondition(fd >= 0)
     defer { close(fd) }
-    return try await outbox.appendStream(fileDescriptor: fd, meter: meter)
+    return try await body(fd)
+}
+
+/// Appends `input` through the streaming path, as `outbox append` does.
+func appendStream(_ outbox: Outbox, _ input: [UInt8], meter: String = "m") async throws -> Int {
+    try await withInputFile(input) { fd in try await outbox.appendStream(fileDescriptor: fd, meter: meter) }
 }
 
 /// Every stored body of a meter, in insertion order, straight from SQLite.

@@ -1,7 +1,7 @@
 /// Typed events skip the JSON parse when their fields make them valid by
 /// construction: the text `jsonText` writes is then known to pass the
-/// validator, so parsing it back (a third of a typed append's CPU on the
-/// caller) would only say so again.
+/// validator, so parsing it back on the caller's task would only say so
+/// again.
 extension UsageEvent {
     /// The event, prepared for insertion without parsing, when every rule
     /// the validator checks is already certain from the fields; nil when

@@ -202,6 +202,8 @@ final class DatabaseQueue: Sendable {
                 if waiting == 0 {
                     // Woken by a handful at a time: a wake-up per write would cost more than it saves.
                     pastDeadline = !gather.wait(forQueued: min(8, expected - producers), current: waiting, until: deadline)
+                } else {
+                    pastDeadline = GatherSignal.hasPassed(deadline)
                 }
                 batch = takePending(limit: DatabaseQueue.maxUnitsPerGroup - units.count)
                 if batch.isEmpty { break }
