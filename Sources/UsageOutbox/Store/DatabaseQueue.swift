@@ -168,8 +168,9 @@ final class DatabaseQueue: Sendable {
 
     /// One group-committed transaction. It starts with the units waiting
     /// now; when the last group carried several producers, they are likely
-    /// about to write again, so it takes their writes in as they arrive, for
-    /// at most 200 µs (a fraction of an fsync), executing each at once. So
+    /// about to write again, so it takes their writes in as they arrive,
+    /// executing each batch at once, until as many are in or none arrived
+    /// for 200 µs (a fraction of an fsync). So
     /// the database thread inserts while the producers are still preparing
     /// their next events, instead of waiting for all of them first, and one
     /// sync serves them all instead of alternating half-full groups. A lone
@@ -190,20 +191,20 @@ final class DatabaseQueue: Sendable {
         var units: [WriteUnit] = []
         var errors: [Error?] = []
         let expected = state.withLock { $0.lastGroupSize }
-        let deadline = GatherSignal.deadline(microsecondsFromNow: 200)
         var batch = first
-        var pastDeadline = false
+        var timedOut = false
         do {
             while true {
                 try execute(batch, units: &units, errors: &errors, context: context, connection: connection)
                 let producers = units.count { $0.gathers }
-                guard !pastDeadline, expected >= 4, producers < expected, units.count < DatabaseQueue.maxUnitsPerGroup else { break }
+                guard !timedOut, expected >= 4, producers < expected, units.count < DatabaseQueue.maxUnitsPerGroup else { break }
                 let waiting = state.withLock { $0.pending.count }
                 if waiting == 0 {
-                    // Woken by a handful at a time: a wake-up per write would cost more than it saves.
-                    pastDeadline = !gather.wait(forQueued: min(8, expected - producers), current: waiting, until: deadline)
-                } else {
-                    pastDeadline = GatherSignal.hasPassed(deadline)
+                    // Woken by a handful at a time: a wake-up per write would
+                    // cost more than it saves. The group closes once no write
+                    // arrived for 200 µs.
+                    let deadline = GatherSignal.deadline(microsecondsFromNow: 200)
+                    timedOut = !gather.wait(forQueued: min(8, expected - producers), current: waiting, until: deadline)
                 }
                 batch = takePending(limit: DatabaseQueue.maxUnitsPerGroup - units.count)
                 if batch.isEmpty { break }

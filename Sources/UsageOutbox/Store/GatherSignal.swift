@@ -50,12 +50,6 @@ final class GatherSignal: @unchecked Sendable {
         return deadline
     }
 
-    static func hasPassed(_ deadline: timespec) -> Bool {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)
-    }
-
     /// Waits until `target` units are queued or `deadline` passes; true when
     /// the target was reached.
     func wait(forQueued target: Int, current: Int, until deadline: timespec) -> Bool {
