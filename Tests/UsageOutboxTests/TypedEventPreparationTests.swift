@@ -66,6 +66,22 @@ struct TypedEventPreparationTests {
         #expect(event.preparedWithoutParsing(eventIdField: "Other")?.hasEventIdField == false)
     }
 
+    @Test func aMixedBatchReportsTheSamePositionsAndAppendsAllOrNothing() async throws {
+        try await withTemporaryDirectory { (dir: String) async throws in
+            let path = dir + "/o.sqlite"
+            let outbox = try Outbox(path: path)
+            let nested = UsageEvent(customerId: "n", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1, fields: ["tags": ["a"]])
+            let bad = [sampleEvent("a"), sampleEvent("b"), sampleEvent(""), nested, sampleEvent("c", quantity: .nan)]
+            let error = await #expect(throws: OutboxError.self) { try await outbox.append(contentsOf: bad, meter: "m") }
+            #expect(error?.problems.map(\.position) == [.element(3), .element(5)])
+            #expect(try rowCount(path) == 0)
+            // Fast-path events before one that needs the validator keep their text.
+            let good = [sampleEvent("a"), nested, sampleEvent("b")]
+            #expect(try await outbox.append(contentsOf: good, meter: "m").count == 3)
+            #expect(try storedBodies(path) == good.map(\.jsonText))
+        }
+    }
+
     @Test func randomEventsNeverSkipTheParseWrongly() {
         var random = SystemRandomNumberGenerator()
         let pieces = ["", "a", "Ω", "\"", "\\", "\n", "\u{0}", "🎉", "2026", "-", "T", ":", "Z", "+05:30", " "]

@@ -39,9 +39,11 @@ extension Outbox {
     static func prepare(_ events: [UsageEvent], eventIdField: String?) throws -> [PreparedEvent] {
         var prepared: [PreparedEvent] = []
         prepared.reserveCapacity(events.count)
-        for event in events {
+        for (index, event) in events.enumerated() {
             guard let ready = event.preparedWithoutParsing(eventIdField: eventIdField) else {
-                return try prepare(events.map(\.jsonText), eventIdField: eventIdField)
+                // Reuses the texts already written; the validator sees them all.
+                let texts = prepared.map(\.text) + events[index...].map(\.jsonText)
+                return try prepare(texts, eventIdField: eventIdField)
             }
             prepared.append(ready)
         }

@@ -170,11 +170,10 @@ final class DatabaseQueue: Sendable {
     /// now; when the last group carried several producers, they are likely
     /// about to write again, so it takes their writes in as they arrive,
     /// executing each batch at once, until as many are in or none arrived
-    /// for 200 µs (a fraction of an fsync). So
-    /// the database thread inserts while the producers are still preparing
-    /// their next events, instead of waiting for all of them first, and one
-    /// sync serves them all instead of alternating half-full groups. A lone
-    /// writer never waits.
+    /// for 200 µs (a fraction of an fsync). So the database thread inserts
+    /// while the producers are still preparing their next events, instead of
+    /// waiting for all of them first, and one sync serves them all instead of
+    /// alternating half-full groups. A lone writer never waits.
     private func commitGroup(startingWith first: [WriteUnit]) {
         guard let connection else {
             first.forEach { $0.complete(OutboxError(.closed, "the outbox is closed")) }
