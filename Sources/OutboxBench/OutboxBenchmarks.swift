@@ -92,12 +92,11 @@ enum OutboxBenchmarks {
         var samples = [[Double]](repeating: [], count: outboxes.count)
         for _ in 0..<claims {
             for (index, outbox) in outboxes.enumerated() {
-                let now = WallClock.nowMilliseconds()
                 let clock = Stopwatch()
-                let events = try await outbox.claim(meter: "api-calls", owner: "bench", limit: batch, maxBytes: 4 << 20, leaseUntil: now + 60_000, now: now)
+                let claim = try await outbox.claim(meter: "api-calls", owner: "bench", limit: batch, maxBytes: 4 << 20, leaseMilliseconds: 60_000)
                 samples[index].append(clock.seconds)
-                guard events.count == batch else { throw BenchError("claimed \(events.count), expected \(batch)") }
-                _ = try await outbox.release(events.map(\.rowID), meter: "api-calls", owner: "bench", now: now)
+                guard let claim, claim.events.count == batch else { throw BenchError("claimed \(claim?.events.count ?? 0), expected \(batch)") }
+                _ = try await outbox.release(claim.events.map(\.rowID), meter: "api-calls", token: claim.token)
             }
         }
         return samples.map { $0.sorted()[$0.count / 2] }

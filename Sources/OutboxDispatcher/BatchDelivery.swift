@@ -3,17 +3,22 @@ import Logging
 import Synchronization
 import UsageOutbox
 
-/// Delivers one claimed batch and records the outcome of every event in it,
-/// following `ResponseClassifier`'s decision. A rejected batch is bisected
-/// until the rejected events stand alone, so one bad event never holds the
-/// good ones back.
+/// Delivers one claimed batch and settles every event in it, following
+/// `ResponseClassifier`'s decision and `Settlement.plan`. A rejected batch is
+/// bisected until the rejected events stand alone, so one bad event never
+/// holds the good ones back.
+///
+/// Every request is fenced: it leaves only while the claim's token still
+/// holds its rows (`ClaimFence`), and every settlement and release is
+/// conditional on the token, so a worker that waited past its lease never
+/// sends or records anything for rows another dispatcher took over.
 struct BatchDelivery: Sendable {
     let store: any DispatchStore
     let client: ZuoraClient
     let configuration: DispatcherConfiguration
     let gate: RateLimitGate
     let counters: DrainCounters
-    let stop: StopFlag
+    let pacing: WorkerPacing
     let configurationBackoff = MeterStreaks()
     let metrics: DispatcherMetrics
 
@@ -26,123 +31,161 @@ struct BatchDelivery: Sendable {
     }
 
     private var logger: Logger { configuration.logger }
-    private var owner: String { configuration.owner }
 
-    func deliver(_ batch: Batch) async {
-        var batch = batch
-        _ = await deliver(&batch, events: batch.events, knownToHoldRejects: false)
+    func deliver(_ claim: Claim, claimedAt: ContinuousClock.Instant) async {
+        var fence = ClaimFence(claim: claim, claimedAt: claimedAt)
+        _ = await deliver(&fence, claim.events, knownToHoldRejects: false)
     }
 
-    /// Sends `events` (part of `batch`). `knownToHoldRejects`: a sibling half
-    /// was accepted, so this half must hold what Zuora rejected; a batch of
-    /// more than one is then split without sending it.
-    private func deliver(_ batch: inout Batch, events: [ClaimedEvent], knownToHoldRejects: Bool) async -> Result {
+    /// Sends `events` (all or part of the claim). `knownToHoldRejects`: a
+    /// sibling half was accepted, so this half must hold what Zuora
+    /// rejected; a batch of more than one is then split without sending it.
+    private func deliver(_ fence: inout ClaimFence, _ events: [ClaimedEvent], knownToHoldRejects: Bool) async -> Result {
         if events.count > 1 && knownToHoldRejects {
-            return await bisect(&batch, events)
+            return await bisect(&fence, events)
         }
-        if stop.isSet && events.count < batch.events.count {
-            // Shutting down mid-bisection: hand the rest back untouched.
-            await release(batch.meter, events)
+        // The token first: fetching one can take as long as a request, and
+        // the fence below must be fresh when the request leaves.
+        var token: TokenProvider.Token
+        do {
+            token = try await client.token()
+        } catch {
+            await tokenFailed(error, &fence, events)
             return .other
         }
-        guard let held = await renewLeaseIfNeeded(&batch, events), !held.isEmpty else { return .other }
-        let events = held
-        let meter = batch.meter
+        guard let events = await readyToSend(&fence, events) else { return .other }
+        let meter = fence.meter
         let trackID = TrackID.forBatch(prefix: configuration.trackIDPrefix, firstEventID: events[0].eventID, count: events.count)
         let body: RequestBody
         do {
             body = try RequestBody.make(events, gzip: configuration.gzip)
         } catch {
             logger.error("cannot build the request body", metadata: ["meter": "\(meter)", "error": "\(error)"])
-            await retryLater(meter, events, failure: DeliveryFailure(status: nil, reason: "cannot build the request body: \(error)", trackID: trackID), spendAttempt: true)
-            return .other
-        }
-        do {
-            try await gate.waitUntilOpen()
-        } catch {
-            await release(meter, events)
+            await settle(.failed(reason: "cannot build the request body: \(error)"), events, fence, record: .init(trackID: trackID))
             return .other
         }
         let started = ContinuousClock.now
-        let (outcome, requests) = await client.send(meter: meter, body: body, trackID: trackID, logger: logger)
+        var outcome = await client.post(meter: meter, body: body, trackID: trackID, token: token)
+        var requests = 1
+        if case .answered(let answer) = outcome, answer.status == 401 {
+            logger.warning("Zuora answered 401; fetching a new token and resending once", metadata: ["meter": "\(meter)", "track_id": "\(trackID)"])
+            counters.addRequests(1)
+            metrics.recordRequest(status: 401, events: events.count, duration: started.duration(to: .now))
+            do {
+                token = try await client.tokenRejected(token)
+            } catch {
+                await tokenFailed(error, &fence, events)
+                return .other
+            }
+            // The resend is a request like any other: the fence must hold
+            // every row of the body already built, or nothing goes.
+            guard let again = await readyToSend(&fence, events) else { return .other }
+            if again.count < events.count {
+                await release(fence, again)
+                return .other
+            }
+            outcome = await client.post(meter: meter, body: body, trackID: trackID, token: token)
+            requests = 1
+        }
         counters.addRequests(requests)
         let elapsed = started.duration(to: .now)
-        if case .answered(let answer) = outcome {
-            metrics.recordRequest(status: answer.status, events: events.count, duration: elapsed)
-        } else if requests > 0 {
-            metrics.recordRequest(status: nil, events: events.count, duration: elapsed)
-        }
-
         switch outcome {
         case .transportFailed(let reason):
+            metrics.recordRequest(status: nil, events: events.count, duration: elapsed)
             logRequest(meter: meter, trackID: trackID, count: events.count, bytes: body.jsonBytes, status: nil, requestID: nil, elapsed: elapsed, note: reason)
             counters.addTransient(events.count)
-            await retryLater(meter, events, failure: DeliveryFailure(status: nil, reason: reason, trackID: trackID), spendAttempt: true)
-            return .other
-        case .tokenFailed(.rejected(let message, let hint)):
-            logger.error("\(message)", metadata: ["meter": "\(meter)", "hint": "\(hint ?? "")"])
-            await retryLater(meter, events, failure: DeliveryFailure(status: 401, reason: message, trackID: trackID), spendAttempt: false, configurationProblem: true)
-            return .other
-        case .tokenFailed(.unavailable(let message)):
-            logger.warning("cannot get a token: \(message)", metadata: ["meter": "\(meter)"])
-            counters.addTransient(events.count)
-            await retryLater(meter, events, failure: DeliveryFailure(status: nil, reason: "token: \(message)", trackID: trackID), spendAttempt: true)
+            await settle(.failed(reason: reason), events, fence, record: .init(trackID: trackID))
             return .other
         case .answered(let answer):
+            metrics.recordRequest(status: answer.status, events: events.count, duration: elapsed)
             logRequest(meter: meter, trackID: trackID, count: events.count, bytes: body.jsonBytes, status: answer.status,
                        requestID: answer.requestID, elapsed: elapsed, note: nil)
-            return await handle(answer, &batch, events, trackID: trackID)
+            return await handle(answer, &fence, events, trackID: trackID)
         }
     }
 
-    private func handle(_ answer: ZuoraAnswer, _ batch: inout Batch, _ events: [ClaimedEvent], trackID: String) async -> Result {
-        let meter = batch.meter
-        let now = WallClock.nowMilliseconds()
-        switch ResponseClassifier.classify(status: answer.status, body: answer.body, retryAfterSeconds: answer.retryAfterSeconds) {
+    /// What must hold right before a request leaves: the rate-limit gate is
+    /// open, the worker is not stopping, and the claim's token still holds
+    /// the rows. Returns the rows to send (those still held), or nil when
+    /// nothing may go: stopping (the rows are released, due at once) or the
+    /// claim lost (the rows are another dispatcher's now).
+    private func readyToSend(_ fence: inout ClaimFence, _ events: [ClaimedEvent]) async -> [ClaimedEvent]? {
+        switch await pacing.untilOpen(gate) {
+        case .stopping:
+            await release(fence, events)
+            return nil
+        case .openAfterWaiting:
+            fence.waited()
+        case .openAtOnce:
+            break
+        }
+        var events = events
+        if fence.needsRenewal(now: pacing.now) {
+            let issued = pacing.now
+            let ids = events.map(\.rowID)
+            guard let held = await storeCall({ try await store.renewLease(ids, token: fence.token, leaseMilliseconds: fence.leaseMilliseconds) }) else {
+                return nil  // unknown: send nothing; the lease lapses and the rows come back
+            }
+            fence.renewed(at: issued)
+            if held.count < events.count {
+                counters.addDropped(events.count - held.count)
+                logger.warning("lease lost on claimed events: another dispatcher took them over; dropped unsent",
+                               metadata: ["meter": "\(fence.meter)", "lost": "\(events.count - held.count)", "kept": "\(held.count)"])
+                events = events.filter { held.contains($0.rowID) }
+            }
+            if events.isEmpty { return nil }
+        }
+        fence.sending()
+        return events
+    }
+
+    private func handle(_ answer: ZuoraAnswer, _ fence: inout ClaimFence, _ events: [ClaimedEvent], trackID: String) async -> Result {
+        let meter = fence.meter
+        if (200..<300).contains(answer.status) { gate.succeeded() }
+        let record = Settlement.Record(status: answer.status, responseBody: answer.bodyText, trackID: trackID)
+        switch ResponseClassifier.classify(status: answer.status, success: answer.success, retryAfterSeconds: answer.retryAfterSeconds) {
         case .accepted:
             configurationBackoff.reset(meter)
-            let marked = await storeCall { try await store.markSent(events.map(\.rowID), meter: meter, owner: owner, status: answer.status, trackID: trackID, now: now) }
-            counters.addSent(marked ?? 0)
-            metrics.sent.increment(by: marked ?? 0)
+            await settle(.accepted, events, fence, record: .init(status: answer.status, trackID: trackID))
             return .accepted
         case .rejected where events.count == 1, .tooLarge where events.count == 1:
             let reason = answer.status == 413
                 ? "HTTP 413: the event alone (\(events[0].body.count) bytes) is larger than Zuora accepts"
                 : RejectionReason.describe(status: answer.status, body: answer.body)
-            let failure = DeliveryFailure(status: answer.status, reason: reason, responseBody: answer.bodyText, trackID: trackID)
-            let marked = await storeCall { try await store.markDead(events.map(\.rowID), meter: meter, owner: owner, failure: failure, now: now) }
-            counters.addDead(marked ?? 0)
-            metrics.dead.increment(by: marked ?? 0)
+            await settle(.rejected(reason: reason), events, fence, record: record)
             logger.warning("event dead-lettered", metadata: ["meter": "\(meter)", "event_id": "\(events[0].eventID)", "status": "\(answer.status)", "reason": "\(reason)"])
             return .rejected
         case .rejected:
-            return await bisect(&batch, events)
+            return await bisect(&fence, events)
         case .tooLarge:
             let (first, second) = BatchSplit.halves(events)
-            _ = await deliver(&batch, events: first, knownToHoldRejects: false)
-            _ = await deliver(&batch, events: second, knownToHoldRejects: false)
+            _ = await deliver(&fence, first, knownToHoldRejects: false)
+            _ = await deliver(&fence, second, knownToHoldRejects: false)
             return .other
         case .unauthorized, .configurationProblem:
             let reason = RejectionReason.configurationHint(status: answer.status, meter: meter)
             logger.error("\(reason)", metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "zuora_request_id": "\(answer.requestID ?? "-")"])
-            await retryLater(meter, events, failure: DeliveryFailure(status: answer.status, reason: reason, responseBody: answer.bodyText, trackID: trackID),
-                             spendAttempt: false, configurationProblem: true)
+            await deferForConfiguration(reason, events, fence, record: record)
             return .other
         case .rateLimited(let seconds):
-            let wait = seconds ?? configuration.backoff.delay(attempt: (events.map(\.attempts).max() ?? 0) + 1)
-            gate.hold(until: .now + .milliseconds(Int64(wait * 1000)))
+            let wait = gate.hold(hintSeconds: seconds, now: pacing.now)
             metrics.rateLimitWaits.increment()
-            logger.notice("rate limited; holding all requests", metadata: ["meter": "\(meter)", "status": "\(answer.status)", "wait_s": "\(wait)"])
-            let failure = DeliveryFailure(status: answer.status, reason: "rate limited (HTTP \(answer.status)); waiting \(Int(wait.rounded(.up)))s", trackID: trackID)
-            _ = await storeCall {
-                try await store.markFailed(events.map(\.rowID), meter: meter, owner: owner, failure: failure, retryAt: now + Int64(wait * 1000),
-                                           spendAttempt: false, maxAttempts: configuration.maxAttempts, now: now)
-            }
+            logger.notice("rate limited; holding all requests", metadata: [
+                "meter": "\(meter)", "status": "\(answer.status)", "wait_s": "\(wait)", "hinted": "\(seconds != nil)", "streak": "\(gate.streak)",
+            ])
+            let reason = "rate limited (HTTP \(answer.status)); waiting \(Int(wait.rounded(.up)))s"
+            await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record)
             return .other
         case .transient:
             counters.addTransient(events.count)
-            let failure = DeliveryFailure(status: answer.status, reason: RejectionReason.describe(status: answer.status, body: answer.body), trackID: trackID)
-            await retryLater(meter, events, failure: failure, spendAttempt: true)
+            let reason: String
+            if case .unreadable(let why) = answer.success, (200..<300).contains(answer.status) {
+                reason = "HTTP \(answer.status) whose body could not be read (\(why)); not counted as accepted"
+                logger.warning("a 2xx answer could not be read to its end; the batch will be retried", metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "why": "\(why)"])
+            } else {
+                reason = RejectionReason.describe(status: answer.status, body: answer.body)
+            }
+            await settle(.failed(reason: reason), events, fence, record: record)
             return .other
         }
     }
@@ -150,57 +193,59 @@ struct BatchDelivery: Sendable {
     /// Splits a rejected batch and sends the halves. If the first half is
     /// accepted, the second must hold the rejected events, so it is split
     /// straight away: k bad events among n cost about k·log2(n) requests.
-    private func bisect(_ batch: inout Batch, _ events: [ClaimedEvent]) async -> Result {
+    private func bisect(_ fence: inout ClaimFence, _ events: [ClaimedEvent]) async -> Result {
         let (first, second) = BatchSplit.halves(events)
-        let firstResult = await deliver(&batch, events: first, knownToHoldRejects: false)
-        _ = await deliver(&batch, events: second, knownToHoldRejects: firstResult == .accepted)
+        let firstResult = await deliver(&fence, first, knownToHoldRejects: false)
+        _ = await deliver(&fence, second, knownToHoldRejects: firstResult == .accepted)
         return .rejected
     }
 
-    /// Puts events back as failed, due after a backoff. Transient failures
-    /// spend an attempt (and may dead-letter at --max-attempts);
-    /// configuration problems back off per meter and never dead-letter.
-    private func retryLater(_ meter: String, _ events: [ClaimedEvent], failure: DeliveryFailure, spendAttempt: Bool, configurationProblem: Bool = false) async {
-        let attempt = configurationProblem
-            ? configurationBackoff.increment(meter)
-            : (events.map(\.attempts).max() ?? 0) + 1
-        let delay = configuration.backoff.delay(attempt: attempt)
-        let now = WallClock.nowMilliseconds()
-        let result = await storeCall {
-            try await store.markFailed(events.map(\.rowID), meter: meter, owner: owner, failure: failure, retryAt: now + Int64(delay * 1000),
-                                       spendAttempt: spendAttempt, maxAttempts: configurationProblem ? 0 : configuration.maxAttempts, now: now)
-        }
-        if let result { metrics.failed.increment(by: result.failed) }
-        if let result, result.dead > 0 {
-            counters.addDead(result.dead)
-            metrics.dead.increment(by: result.dead)
-            logger.warning("events dead-lettered after --max-attempts", metadata: ["meter": "\(meter)", "count": "\(result.dead)", "reason": "\(failure.reason)"])
+    private func tokenFailed(_ error: TokenError, _ fence: inout ClaimFence, _ events: [ClaimedEvent]) async {
+        switch error {
+        case .rejected(let message, let hint):
+            logger.error("\(message)", metadata: ["meter": "\(fence.meter)", "hint": "\(hint ?? "")"])
+            await deferForConfiguration(message, events, fence, record: .init(status: 401))
+        case .unavailable(let message):
+            logger.warning("cannot get a token: \(message)", metadata: ["meter": "\(fence.meter)"])
+            counters.addTransient(events.count)
+            await settle(.failed(reason: "token: \(message)"), events, fence, record: .init())
         }
     }
 
-    private func release(_ meter: String, _ events: [ClaimedEvent]) async {
-        _ = await storeCall { try await store.release(events.map(\.rowID), meter: meter, owner: owner, now: WallClock.nowMilliseconds()) }
+    /// A configuration problem is not the events' fault: back off per meter,
+    /// spend no attempt, never dead-letter.
+    private func deferForConfiguration(_ reason: String, _ events: [ClaimedEvent], _ fence: ClaimFence, record: Settlement.Record) async {
+        let delay = configuration.backoff.delay(attempt: configurationBackoff.increment(fence.meter))
+        await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(delay)), events, fence, record: record)
     }
 
-    /// Extends the lease once half of it is used up (a long bisection), and
-    /// drops events another dispatcher has taken over meanwhile.
-    private func renewLeaseIfNeeded(_ batch: inout Batch, _ events: [ClaimedEvent]) async -> [ClaimedEvent]? {
-        let now = WallClock.nowMilliseconds()
-        let leaseMillis = Int64(configuration.leaseSeconds * 1000)
-        guard batch.leaseUntil - now < leaseMillis / 2 else { return events }
-        let until = now + leaseMillis
-        guard let held = await storeCall({ try await store.renewLease(events.map(\.rowID), owner: owner, until: until, now: now) }) else {
-            return nil
+    /// Plans what `verdict` means for each event and applies it, fenced by
+    /// the claim's token.
+    private func settle(_ verdict: BatchVerdict, _ events: [ClaimedEvent], _ fence: ClaimFence, record: Settlement.Record) async {
+        var random = SystemRandomNumberGenerator()
+        let plan = Settlement.plan(verdict, events: events, meter: fence.meter, policy: configuration.retryPolicy, record: record, random: &random)
+        guard let result = await storeCall({ try await store.settle(plan, token: fence.token) }) else { return }
+        counters.addSent(result.sent)
+        counters.addDead(result.dead)
+        metrics.sent.increment(by: result.sent)
+        metrics.dead.increment(by: result.dead)
+        metrics.failed.increment(by: result.retried)
+        if result.lost > 0 {
+            logger.warning("another dispatcher took over events before their answer was recorded; its record stands",
+                           metadata: ["meter": "\(fence.meter)", "lost": "\(result.lost)"])
         }
-        batch.leaseUntil = until
-        if held.count < events.count {
-            logger.warning("lease lost on some events; another dispatcher took them over", metadata: ["meter": "\(batch.meter)", "lost": "\(events.count - held.count)"])
+        if case .failed(let reason) = verdict, result.dead > 0 {
+            logger.warning("events dead-lettered: their retry attempts ran out", metadata: ["meter": "\(fence.meter)", "count": "\(result.dead)", "reason": "\(reason)"])
         }
-        return events.filter { held.contains($0.rowID) }
+    }
+
+    private func release(_ fence: ClaimFence, _ events: [ClaimedEvent]) async {
+        let ids = events.map(\.rowID)
+        _ = await storeCall { try await store.release(ids, meter: fence.meter, token: fence.token) }
     }
 
     /// Runs a store call; on failure logs it and returns nil. The events stay
-    /// claimed, and their lease expiring hands them to the next claim.
+    /// claimed, and their lease lapsing hands them to the next claim.
     private func storeCall<T>(_ body: () async throws -> T) async -> T? {
         do {
             return try await body()

@@ -23,7 +23,7 @@ public final class Dispatcher: Service, Sendable {
     private let store: any DispatchStore
     private let wakeSource: AsyncStream<Void>?
     private let counters = DrainCounters()
-    private let gate = RateLimitGate()
+    private let gate: RateLimitGate
     private let metrics = DispatcherMetrics()
     private let tokens: TokenProvider
 
@@ -34,6 +34,7 @@ public final class Dispatcher: Service, Sendable {
         let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint,
                                timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
+        gate = RateLimitGate(backoff: configuration.backoff)
         self.store = store
         self.configuration = configuration
         self.wakeSource = wakeOnAppend
@@ -46,15 +47,13 @@ public final class Dispatcher: Service, Sendable {
     }
 
     /// Runs until graceful shutdown (or cancellation): then stops claiming,
-    /// lets in-flight requests finish, releases what it had not sent, and returns.
+    /// ends every wait, releases what it had not sent, and returns.
     public func run() async throws {
-        let stop = StopFlag()
-        let wake = WakeSignal()
+        let pacing = WorkerPacing(clock: configuration.clock, deadline: nil)
         try await withGracefulShutdownHandler {
-            _ = try await runWorkers(stop: stop, wake: wake, deadline: nil)
+            _ = try await runWorkers(pacing)
         } onGracefulShutdown: {
-            stop.set()
-            wake.wakeAll()
+            pacing.stop()
         }
     }
 
@@ -62,13 +61,11 @@ public final class Dispatcher: Service, Sendable {
     /// backoffs and rate limits), or until `maxTime` has passed. Dead
     /// letters do not count as remaining.
     public func drainOnce(maxTime: Duration) async throws -> DrainSummary {
-        let stop = StopFlag()
-        let wake = WakeSignal()
+        let pacing = WorkerPacing(clock: configuration.clock, deadline: configuration.clock.monotonicNow() + maxTime)
         return try await withGracefulShutdownHandler {
-            try await runWorkers(stop: stop, wake: wake, deadline: .now + maxTime)
+            try await runWorkers(pacing)
         } onGracefulShutdown: {
-            stop.set()
-            wake.wakeAll()
+            pacing.stop()
         }
     }
 
@@ -80,7 +77,7 @@ public final class Dispatcher: Service, Sendable {
         return summary
     }
 
-    private func runWorkers(stop: StopFlag, wake: WakeSignal, deadline: ContinuousClock.Instant?) async throws -> DrainSummary {
+    private func runWorkers(_ pacing: WorkerPacing) async throws -> DrainSummary {
         let http = ZuoraClient.makeHTTPClient(configuration: configuration)
         let client: ZuoraClient
         do {
@@ -90,16 +87,15 @@ public final class Dispatcher: Service, Sendable {
             throw error
         }
         let delivery = BatchDelivery(store: store, client: client, configuration: configuration, gate: gate,
-                                     counters: counters, stop: stop, metrics: metrics)
-        let loop = WorkerLoop(store: store, delivery: delivery, configuration: configuration, gate: gate,
-                              stop: stop, wake: wake, deadline: deadline)
+                                     counters: counters, pacing: pacing, metrics: metrics)
+        let loop = WorkerLoop(store: store, delivery: delivery, configuration: configuration, gate: gate, pacing: pacing)
         // Workers report true when they finish; the wake-up forwarder false.
         await withTaskGroup(of: Bool.self) { group in
             if let wakeSource {
                 group.addTask {
                     for await _ in wakeSource {
-                        if stop.isSet { break }
-                        wake.wakeAll()
+                        if pacing.isStopping { break }
+                        pacing.wake.wakeAll()
                     }
                     return false
                 }
@@ -122,11 +118,4 @@ public final class Dispatcher: Service, Sendable {
         summary.remaining = (try? await store.undeliveredCount()) ?? -1
         return summary
     }
-}
-
-/// Set once, read by every worker.
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .acquiring) }
-    func set() { flag.store(true, ordering: .releasing) }
 }

@@ -32,9 +32,16 @@ public struct DispatcherConfiguration: Sendable {
     public var allowInsecureHTTP = false
     /// Start of every `Zuora-Track-Id`.
     public var trackIDPrefix = "outbox"
-    /// Names this dispatcher's leases; unique per process by default.
+    /// Names this dispatcher in its claims' tokens (each claim adds a random
+    /// part of its own); unique per process by default.
     public var owner: String
     public var logger: Logger
+    /// Where waits and deadlines are measured. Tests pass a clock they
+    /// advance by hand; everything else keeps the system clock.
+    public var clock: any OutboxClock = SystemClock()
+
+    /// The retry rules the settlement plan follows.
+    public var retryPolicy: RetryPolicy { RetryPolicy(backoff: backoff, maxAttempts: maxAttempts) }
 
     public init(baseURL: String, credentials: ZuoraCredentials, owner: String? = nil, logger: Logger = Logger(label: "outbox.dispatcher", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.baseURL = baseURL

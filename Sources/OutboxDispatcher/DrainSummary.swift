@@ -17,6 +17,9 @@ public struct DrainSummary: Sendable, Equatable {
     public var tokenRefreshes = 0
     /// Transient failures (5xx, timeouts, connection errors) met.
     public var transientFailures = 0
+    /// Claimed events dropped unsent because their lease had lapsed and
+    /// another dispatcher took them over (after a long wait).
+    public var droppedAfterLeaseLoss = 0
 
     public init() {}
 }
@@ -27,11 +30,13 @@ final class DrainCounters: Sendable {
     private let dead = Atomic<Int>(0)
     private let requests = Atomic<Int>(0)
     private let transient = Atomic<Int>(0)
+    private let dropped = Atomic<Int>(0)
 
     func addSent(_ count: Int) { sent.add(count, ordering: .relaxed) }
     func addDead(_ count: Int) { dead.add(count, ordering: .relaxed) }
     func addRequests(_ count: Int) { requests.add(count, ordering: .relaxed) }
     func addTransient(_ count: Int) { transient.add(count, ordering: .relaxed) }
+    func addDropped(_ count: Int) { dropped.add(count, ordering: .relaxed) }
 
     func summary() -> DrainSummary {
         var summary = DrainSummary()
@@ -39,6 +44,7 @@ final class DrainCounters: Sendable {
         summary.dead = dead.load(ordering: .relaxed)
         summary.requests = requests.load(ordering: .relaxed)
         summary.transientFailures = transient.load(ordering: .relaxed)
+        summary.droppedAfterLeaseLoss = dropped.load(ordering: .relaxed)
         return summary
     }
 }

@@ -1,7 +1,8 @@
 import Synchronization
+import UsageOutbox
 
 /// Lets idle workers sleep until they are woken (new events appended in this
-/// process, a shutdown) or a timeout passes. A generation counter closes the
+/// process, a shutdown) or a time passes. A generation counter closes the
 /// race between "found no work" and "went to sleep": a wake-up in between is
 /// not lost.
 final class WakeSignal: Sendable {
@@ -27,12 +28,12 @@ final class WakeSignal: Sendable {
         for waiter in waiters.values { waiter.resume() }
     }
 
-    /// Sleeps up to `timeout`, returning early on a wake-up, on cancellation,
-    /// or at once if a wake-up came after `generation` was read.
-    func wait(timeout: Duration, since generation: UInt64) async {
-        guard timeout > .zero else { return }
+    /// Sleeps until `deadline` on `clock`, returning early on a wake-up, on
+    /// cancellation, or at once if a wake-up came after `generation` was read.
+    func wait(until deadline: ContinuousClock.Instant, since generation: UInt64, clock: any OutboxClock) async {
+        guard clock.monotonicNow() < deadline else { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await clock.sleep(until: deadline) }
             group.addTask { await self.waitForWake(since: generation) }
             await group.next()
             group.cancelAll()

@@ -7,8 +7,11 @@ import NIOHTTP1
 /// Zuora's answer to one usage request.
 struct ZuoraAnswer: Sendable {
     let status: Int
-    /// The body, decompressed, cut at `ZuoraClient.maxKeptBodyBytes`.
+    /// The start of the body, decompressed, cut at `ZuoraClient.maxKeptBodyBytes`
+    /// (kept for dead letters and logs).
     let body: [UInt8]
+    /// What the whole body said about `success`, however long it was.
+    let success: SuccessFinding
     let requestID: String?
     let retryAfterSeconds: Double?
 
@@ -20,14 +23,12 @@ enum SendOutcome: Sendable {
     case answered(ZuoraAnswer)
     /// No answer: timeout, reset, refused connection.
     case transportFailed(String)
-    /// No usable token: the credentials were refused (a configuration
-    /// problem) or the token endpoint was unavailable (transient).
-    case tokenFailed(TokenError)
 }
 
 /// Sends usage requests to `POST {base}/usage/bulk/{meter}` over a pooled
-/// AsyncHTTPClient. Handles the token, including the contract's "on a 401,
-/// fetch a new token and resend once".
+/// AsyncHTTPClient. The token, the gate and the claim's fence are the
+/// caller's (`BatchDelivery`): this only sends one request and reads the
+/// answer to its end.
 final class ZuoraClient: Sendable {
     static let maxKeptBodyBytes = 64 * 1024
 
@@ -50,43 +51,44 @@ final class ZuoraClient: Sendable {
     }
 
     /// An HTTP client set up for Zuora: pooled connections, connect and read
-    /// timeouts, bounded response decompression, no redirects (a redirect
-    /// would carry the bearer token somewhere we did not choose).
+    /// timeouts, response decompression, no redirects (a redirect would carry
+    /// the bearer token somewhere we did not choose). Answers are streamed,
+    /// so the decompression limit only stops a runaway body.
     static func makeHTTPClient(configuration: DispatcherConfiguration) -> HTTPClient {
         var settings = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .milliseconds(Int64(configuration.connectTimeoutSeconds * 1000)),
                            read: .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000))),
-            decompression: .enabled(limit: .size(16 << 20)))
+            decompression: .enabled(limit: .size(256 << 20)))
         settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(configuration.concurrency, 1)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
     }
 
-    /// Sends one batch. `requests` counts the usage requests it took (2 when
-    /// a 401 was answered by fetching a new token and resending).
-    func send(meter: String, body: RequestBody, trackID: String, logger: Logger) async -> (outcome: SendOutcome, requests: Int) {
-        var token: TokenProvider.Token
+    /// A token to send with, fetched (once for all callers) when needed.
+    func token() async throws(TokenError) -> TokenProvider.Token {
         do {
-            token = try await tokens.token(client: http)
+            return try await tokens.token(client: http)
         } catch let error as TokenError {
-            return (.tokenFailed(error), 0)
+            throw error
         } catch {
-            return (.tokenFailed(.unavailable("\(error)")), 0)
+            throw .unavailable("\(error)")
         }
-        let first = await post(meter: meter, body: body, trackID: trackID, token: token)
-        guard case .answered(let answer) = first, answer.status == 401 else { return (first, 1) }
-        logger.warning("Zuora answered 401; fetching a new token and resending once", metadata: ["meter": "\(meter)", "track_id": "\(trackID)"])
-        do {
-            token = try await tokens.tokenRejected(token, client: http)
-        } catch let error as TokenError {
-            return (.tokenFailed(error), 1)
-        } catch {
-            return (.tokenFailed(.unavailable("\(error)")), 1)
-        }
-        return (await post(meter: meter, body: body, trackID: trackID, token: token), 2)
     }
 
-    private func post(meter: String, body: RequestBody, trackID: String, token: TokenProvider.Token) async -> SendOutcome {
+    /// Zuora answered 401 with `token`: a fresh one.
+    func tokenRejected(_ token: TokenProvider.Token) async throws(TokenError) -> TokenProvider.Token {
+        do {
+            return try await tokens.tokenRejected(token, client: http)
+        } catch let error as TokenError {
+            throw error
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+
+    /// One POST. The body of the answer is read to its end: a 2xx counts as
+    /// accepted only once the whole body is known not to say `"success": false`.
+    func post(meter: String, body: RequestBody, trackID: String, token: TokenProvider.Token) async -> SendOutcome {
         var request = HTTPClientRequest(url: endpoint.base + "/usage/bulk/" + meter)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -99,20 +101,34 @@ final class ZuoraClient: Sendable {
         if let entityIDs { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
         if let orgIDs { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }
         request.body = .bytes(body.buffer)
+        let response: HTTPClientResponse
         do {
-            let response = try await http.execute(request, timeout: timeout)
-            var kept: [UInt8] = []
-            for try await chunk in response.body where kept.count < ZuoraClient.maxKeptBodyBytes {
-                kept += chunk.readableBytesView.prefix(ZuoraClient.maxKeptBodyBytes - kept.count)
-            }
-            let headers = response.headers
-            let wait = RetryAfter.seconds(retryAfter: headers.first(name: "Retry-After"),
-                                          rateLimitReset: headers.first(name: "ratelimit-reset"),
-                                          nowUnixSeconds: Date().timeIntervalSince1970)
-            return .answered(ZuoraAnswer(status: Int(response.status.code), body: kept,
-                                         requestID: headers.first(name: "Zuora-Request-Id"), retryAfterSeconds: wait))
+            response = try await http.execute(request, timeout: timeout)
         } catch {
             return .transportFailed(TransportFailure.describe(error))
         }
+        let status = Int(response.status.code)
+        var kept: [UInt8] = []
+        var scanner = SuccessScanner()
+        var success: SuccessFinding
+        do {
+            for try await chunk in response.body {
+                let bytes = chunk.readableBytesView
+                if kept.count < ZuoraClient.maxKeptBodyBytes {
+                    kept += bytes.prefix(ZuoraClient.maxKeptBodyBytes - kept.count)
+                }
+                scanner.feed(bytes)
+            }
+            success = scanner.finish()
+        } catch {
+            // Cut off mid-body: whatever it said, we did not read it all.
+            success = .unreadable("the answer's body broke off after \(kept.count)+ bytes: \(TransportFailure.describe(error))")
+        }
+        let headers = response.headers
+        let wait = RetryAfter.seconds(retryAfter: headers.first(name: "Retry-After"),
+                                      rateLimitReset: headers.first(name: "ratelimit-reset"),
+                                      nowUnixSeconds: Date().timeIntervalSince1970)
+        return .answered(ZuoraAnswer(status: status, body: kept, success: success,
+                                     requestID: headers.first(name: "Zuora-Request-Id"), retryAfterSeconds: wait))
     }
 }

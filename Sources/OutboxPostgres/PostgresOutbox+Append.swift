@@ -18,7 +18,9 @@ extension PostgresOutbox {
         let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField))
         try await appends.submit(rows: rows, meter: meter) { groups in
             try await self.transaction { connection in
-                for (meter, rows) in groups {
+                // Meters in a fixed order: two transactions then take the
+                // counter rows in the same order and cannot deadlock.
+                for (meter, rows) in groups.sorted(by: { $0.0 < $1.0 }) {
                     try await Self.insert(rows, meter: meter, on: connection, logger: self.logger)
                 }
             }
@@ -106,12 +108,13 @@ extension PostgresOutbox {
 
     /// One INSERT for all `rows`: two array parameters unnested server-side.
     static func insertRows(_ rows: [Row], meter: String, on connection: PostgresConnection, logger: Logger) async throws {
-        let now = WallClock.nowMilliseconds()
         let eventIDs = rows.map(\.id.value)
         let bodies = rows.map(\.body)
+        // Due at once by the server's clock, the clock claims compare with.
         try await connection.query("""
             INSERT INTO outbox_events (event_id, meter, body, next_attempt_at, created_at, updated_at)
-            SELECT e, \(meter), b, \(now), \(now), \(now) FROM unnest(\(eventIDs)::text[], \(bodies)::text[]) AS u(e, b)
+            SELECT e, \(meter), b, c.now, c.now, c.now
+            FROM unnest(\(eventIDs)::text[], \(bodies)::text[]) AS u(e, b), (SELECT \(unescaped: serverNow) AS now) AS c
             """, logger: logger)
     }
 }

@@ -6,8 +6,15 @@ import UsageOutbox
 /// `FOR UPDATE SKIP LOCKED`, so workers on any number of hosts never take the
 /// same event, and never wait on each other's claims; an inflight row's
 /// `next_attempt_at` is its lease expiry, so a dead worker's rows come back
-/// through the same index scan.
+/// through the same index scan. Every time written here is the server's
+/// (`serverNow`), so a host whose clock runs ahead cannot take over live
+/// claims, and every write that acts on a claim is fenced by its token.
 extension PostgresOutbox {
+    /// The server's clock in unix milliseconds. `clock_timestamp()`, not
+    /// `now()`: a transaction's start time would make a lease taken late in
+    /// a long transaction shorter than asked.
+    static let serverNow = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
     public func metersWithWork() async throws -> [String] {
         try await read { connection in try await Self.metersWithWork(connection, logger: logger) }
     }
@@ -23,29 +30,19 @@ extension PostgresOutbox {
         return meters
     }
 
-    public func hasDueEvents(now: Int64) async throws -> Bool {
-        try await read { connection in
-            for meter in try await Self.metersWithWork(connection, logger: logger) {
-                for try await due in try await connection.query(
-                    "SELECT EXISTS (SELECT 1 FROM outbox_events WHERE meter = \(meter) AND state < 3 AND next_attempt_at <= \(now))", logger: logger
-                ).decode(Bool.self) where due {
-                    return true
-                }
-            }
-            return false
-        }
-    }
-
-    public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64) async throws -> [ClaimedEvent] {
-        try await transaction { connection in
+    public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
+        let token = ClaimToken.make(owner: owner)
+        let inflight = Int16(EventState.inflight.rawValue)
+        let events: [ClaimedEvent] = try await transaction { connection in
             // Lock the due rows in due order, skipping rows another worker
             // holds (each worker gets its own rows, nobody waits); cut them at
             // the byte budget (the first always goes); lease those. Rows
             // locked past the budget stay as they were, unlocked at commit.
             let rows = try await connection.query("""
-                WITH locked AS (
+                WITH clock AS (SELECT \(unescaped: Self.serverNow) AS now),
+                locked AS (
                     SELECT id, state, next_attempt_at, octet_length(body) AS size FROM outbox_events
-                    WHERE meter = \(meter) AND state < 3 AND next_attempt_at <= \(now)
+                    WHERE meter = \(meter) AND state < 3 AND next_attempt_at <= (SELECT now FROM clock)
                     ORDER BY next_attempt_at, id
                     LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
@@ -60,31 +57,31 @@ extension PostgresOutbox {
                     WHERE array_bytes + 1 <= \(maxBytes) OR position = 1
                 )
                 UPDATE outbox_events e
-                SET claimed_from = chosen.state, state = 1, lease_owner = \(owner), next_attempt_at = \(leaseUntil), updated_at = \(now)
+                SET claimed_from = chosen.state, state = \(inflight), lease_owner = \(token.value),
+                    next_attempt_at = (SELECT now FROM clock) + \(leaseMilliseconds), updated_at = (SELECT now FROM clock)
                 FROM chosen WHERE e.id = chosen.id
                 RETURNING e.id, e.event_id, e.body, e.attempts, chosen.state
                 """, logger: logger)
             var events: [ClaimedEvent] = []
-            var fromPending = 0
-            var fromFailed = 0
+            var delta = StateCounts()
             for try await (id, eventID, body, attempts, state) in rows.decode((Int64, String, String, Int32, Int16).self) {
                 events.append(ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts)))
-                if state == 0 { fromPending += 1 } else if state == 2 { fromFailed += 1 }
+                if let from = EventState(rawValue: Int64(state)), from != .inflight { delta.move(1, from: from, to: .inflight) }
             }
-            var delta = StateCounts()
-            delta.move(fromPending, from: .pending, to: .inflight)
-            delta.move(fromFailed, from: .failed, to: .inflight)
             try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
             return events
         }
+        if events.isEmpty { return nil }
+        return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds)
     }
 
-    public func renewLease(_ rowIDs: [Int64], owner: String, until: Int64, now: Int64) async throws -> Set<Int64> {
-        try await transaction { connection in
+    public func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {
+        let inflight = Int16(EventState.inflight.rawValue)
+        return try await transaction { connection in
             var held = Set<Int64>()
             for try await id in try await connection.query("""
-                UPDATE outbox_events SET next_attempt_at = \(until), updated_at = \(now)
-                WHERE id = ANY(\(rowIDs)) AND state = 1 AND lease_owner = \(owner)
+                UPDATE outbox_events SET next_attempt_at = \(unescaped: Self.serverNow) + \(leaseMilliseconds), updated_at = \(unescaped: Self.serverNow)
+                WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND lease_owner = \(token.value)
                 RETURNING id
                 """, logger: logger).decode(Int64.self) {
                 held.insert(id)
@@ -93,103 +90,109 @@ extension PostgresOutbox {
         }
     }
 
-    public func markSent(_ rowIDs: [Int64], meter: String, owner: String, status: Int, trackID: String, now: Int64) async throws -> Int {
-        try await transaction { connection in
-            var changed = 0
-            for try await _ in try await connection.query("""
-                UPDATE outbox_events SET state = 3, lease_owner = NULL, sent_at = \(now), updated_at = \(now)
-                WHERE id = ANY(\(rowIDs)) AND state = 1 AND lease_owner = \(owner)
-                RETURNING id
-                """, logger: logger).decode(Int64.self) {
-                changed += 1
+    /// One statement applies every row's outcome, unnested from arrays.
+    /// Sent rows keep their attempts, last error and status.
+    public func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult {
+        var ids: [Int64] = []
+        var states: [Int16] = []
+        var attempts: [Int32] = []
+        var delays: [Int64] = []
+        var reasons: [String] = []
+        for row in settlement.rows {
+            ids.append(row.rowID)
+            states.append(Int16(row.outcome.state.rawValue))
+            switch row.outcome {
+            case .sent:
+                attempts.append(-1)
+                delays.append(0)
+                reasons.append("")
+            case .retry(let delay, let spent):
+                attempts.append(Int32(clamping: spent))
+                delays.append(delay)
+                reasons.append(settlement.meterFailure ?? "")
+            case .dead(let reason, let spent):
+                attempts.append(Int32(clamping: spent))
+                delays.append(0)
+                reasons.append(reason)
             }
-            var delta = StateCounts()
-            delta.move(changed, from: .inflight, to: .sent)
-            try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
-            try await connection.query("""
-                INSERT INTO outbox_meters (meter, last_success_at) VALUES (\(meter), \(now))
-                ON CONFLICT (meter) DO UPDATE SET last_success_at = excluded.last_success_at
-                """, logger: logger)
-            return changed
         }
-    }
-
-    public func markFailed(_ rowIDs: [Int64], meter: String, owner: String, failure: DeliveryFailure, retryAt: Int64,
-                           spendAttempt: Bool, maxAttempts: Int, now: Int64) async throws -> MarkResult {
-        let spend: Int32 = spendAttempt ? 1 : 0
-        let limit = Int32(clamping: maxAttempts)
+        let sent = Int16(EventState.sent.rawValue)
+        let dead = Int16(EventState.dead.rawValue)
+        let inflight = Int16(EventState.inflight.rawValue)
+        let record = settlement.record
+        let status = record.status.map(Int32.init)
         return try await transaction { connection in
-            var result = MarkResult(failed: 0, dead: 0)
-            for try await state in try await connection.query("""
-                UPDATE outbox_events SET
-                    attempts = attempts + \(spend),
-                    state = CASE WHEN \(limit) > 0 AND attempts + \(spend) >= \(limit) THEN 4 ELSE 2 END,
-                    dead_at = CASE WHEN \(limit) > 0 AND attempts + \(spend) >= \(limit) THEN \(now) ELSE NULL END,
-                    last_error = CASE WHEN \(limit) > 0 AND attempts + \(spend) >= \(limit)
-                                      THEN 'gave up after ' || (attempts + \(spend)) || ' attempts (--max-attempts); last failure: ' || \(failure.reason)
-                                      ELSE \(failure.reason) END,
-                    response_body = CASE WHEN \(limit) > 0 AND attempts + \(spend) >= \(limit) THEN \(failure.responseBody) ELSE NULL END,
-                    next_attempt_at = \(retryAt), lease_owner = NULL, updated_at = \(now),
-                    last_status = \(failure.status.map(Int32.init)), track_id = \(failure.trackID)
-                WHERE id = ANY(\(rowIDs)) AND state = 1 AND lease_owner = \(owner)
-                RETURNING state
-                """, logger: logger).decode(Int16.self) {
-                if state == 4 { result.dead += 1 } else { result.failed += 1 }
+            var applied: [Int64] = []
+            var appliedStates: [EventState] = []
+            for try await (id, state) in try await connection.query("""
+                UPDATE outbox_events AS e SET
+                    state = p.state,
+                    attempts = CASE WHEN p.attempts < 0 THEN e.attempts ELSE p.attempts END,
+                    next_attempt_at = c.now + p.delay,
+                    lease_owner = NULL,
+                    updated_at = c.now,
+                    sent_at = CASE WHEN p.state = \(sent) THEN c.now ELSE NULL END,
+                    dead_at = CASE WHEN p.state = \(dead) THEN c.now ELSE NULL END,
+                    last_error = CASE WHEN p.state = \(sent) THEN e.last_error ELSE p.reason END,
+                    last_status = CASE WHEN p.state = \(sent) THEN e.last_status ELSE \(status) END,
+                    response_body = CASE WHEN p.state = \(dead) THEN \(record.responseBody) ELSE NULL END,
+                    track_id = CASE WHEN p.state = \(sent) THEN e.track_id ELSE \(record.trackID) END
+                FROM unnest(\(ids)::bigint[], \(states)::smallint[], \(attempts)::integer[], \(delays)::bigint[], \(reasons)::text[])
+                         AS p(id, state, attempts, delay, reason),
+                     (SELECT \(unescaped: Self.serverNow) AS now) AS c
+                WHERE e.id = p.id AND e.state = \(inflight) AND e.lease_owner = \(token.value)
+                RETURNING e.id, e.state
+                """, logger: logger).decode((Int64, Int16).self) {
+                applied.append(id)
+                appliedStates.append(EventState(rawValue: Int64(state)) ?? .inflight)
             }
-            var delta = StateCounts()
-            delta.move(result.failed, from: .inflight, to: .failed)
-            delta.move(result.dead, from: .inflight, to: .dead)
-            try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
-            try await Self.recordFailure(failure, meter: meter, now: now, on: connection, logger: logger)
-            return result
+            try await Self.adjust(settlement.counterChange(applied: applied), meter: settlement.meter, on: connection, logger: logger)
+            if settlement.isSuccess {
+                try await connection.query("""
+                    INSERT INTO outbox_meters (meter, last_success_at) VALUES (\(settlement.meter), \(unescaped: Self.serverNow))
+                    ON CONFLICT (meter) DO UPDATE SET last_success_at = excluded.last_success_at
+                    """, logger: logger)
+            } else if let failure = settlement.meterFailure {
+                try await connection.query("""
+                    INSERT INTO outbox_meters (meter, last_status, last_error, last_error_at)
+                    VALUES (\(settlement.meter), \(status), \(failure), \(unescaped: Self.serverNow))
+                    ON CONFLICT (meter) DO UPDATE SET last_status = excluded.last_status, last_error = excluded.last_error,
+                        last_error_at = excluded.last_error_at
+                    """, logger: logger)
+            }
+            return SettlementResult(appliedStates: appliedStates, planned: settlement.rows.count)
         }
     }
 
-    public func markDead(_ rowIDs: [Int64], meter: String, owner: String, failure: DeliveryFailure, now: Int64) async throws -> Int {
-        try await transaction { connection in
-            var changed = 0
-            for try await _ in try await connection.query("""
-                UPDATE outbox_events SET state = 4, dead_at = \(now), updated_at = \(now), lease_owner = NULL,
-                    last_status = \(failure.status.map(Int32.init)), last_error = \(failure.reason),
-                    response_body = \(failure.responseBody), track_id = \(failure.trackID)
-                WHERE id = ANY(\(rowIDs)) AND state = 1 AND lease_owner = \(owner)
-                RETURNING id
-                """, logger: logger).decode(Int64.self) {
-                changed += 1
-            }
-            var delta = StateCounts()
-            delta.move(changed, from: .inflight, to: .dead)
-            try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
-            return changed
-        }
-    }
-
-    public func release(_ rowIDs: [Int64], meter: String, owner: String, now: Int64) async throws -> Int {
-        try await transaction { connection in
+    public func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int {
+        let failed = Int16(EventState.failed.rawValue)
+        let pending = Int16(EventState.pending.rawValue)
+        let inflight = Int16(EventState.inflight.rawValue)
+        return try await transaction { connection in
             var delta = StateCounts()
             for try await state in try await connection.query("""
-                UPDATE outbox_events SET state = CASE claimed_from WHEN 2 THEN 2 ELSE 0 END, lease_owner = NULL,
-                    next_attempt_at = \(now), updated_at = \(now)
-                WHERE id = ANY(\(rowIDs)) AND state = 1 AND lease_owner = \(owner)
+                UPDATE outbox_events SET state = CASE claimed_from WHEN \(failed) THEN \(failed) ELSE \(pending) END, lease_owner = NULL,
+                    next_attempt_at = \(unescaped: Self.serverNow), updated_at = \(unescaped: Self.serverNow)
+                WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND lease_owner = \(token.value)
                 RETURNING state
                 """, logger: logger).decode(Int16.self) {
-                delta.move(1, from: .inflight, to: state == 2 ? .failed : .pending)
+                delta.move(1, from: .inflight, to: state == failed ? .failed : .pending)
             }
             try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
             return delta.pending + delta.failed
         }
     }
 
-    public func nextDueTime() async throws -> Int64? {
+    public func nextDueDelay() async throws -> Int64? {
         let meters = try await metersWithWork()
         return try await read { connection in
             var earliest: Int64?
             for meter in meters {
                 // One index seek per meter (meter leads the due index).
-                for try await due in try await connection.query(
-                    "SELECT min(next_attempt_at) FROM outbox_events WHERE meter = \(meter) AND state < 3", logger: logger
+                for try await delay in try await connection.query(
+                    "SELECT min(next_attempt_at) - \(unescaped: Self.serverNow) FROM outbox_events WHERE meter = \(meter) AND state < 3", logger: logger
                 ).decode(Int64?.self) {
-                    if let due { earliest = min(earliest ?? due, due) }
+                    if let delay { earliest = min(earliest ?? delay, delay) }
                 }
             }
             return earliest
@@ -203,12 +206,5 @@ extension PostgresOutbox {
             }
             return 0
         }
-    }
-
-    static func recordFailure(_ failure: DeliveryFailure, meter: String, now: Int64, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
-            INSERT INTO outbox_meters (meter, last_status, last_error, last_error_at) VALUES (\(meter), \(failure.status.map(Int32.init)), \(failure.reason), \(now))
-            ON CONFLICT (meter) DO UPDATE SET last_status = excluded.last_status, last_error = excluded.last_error, last_error_at = excluded.last_error_at
-            """, logger: logger)
     }
 }

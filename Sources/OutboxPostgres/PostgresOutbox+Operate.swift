@@ -24,8 +24,10 @@ extension PostgresOutbox {
             var oldest: Double?
             var nextRetry: Int64?
             if totals.undelivered > 0 {
-                for try await created in try await connection.query("SELECT min(created_at) FROM outbox_events WHERE state < 3", logger: logger).decode(Int64?.self) {
-                    oldest = created.map { max(0, Double(now - $0) / 1000) }
+                for try await age in try await connection.query(
+                    "SELECT \(unescaped: Self.serverNow) - min(created_at) FROM outbox_events WHERE state < 3", logger: logger
+                ).decode(Int64?.self) {
+                    oldest = age.map { max(0, Double($0) / 1000) }
                 }
             }
             if totals.failed > 0 {
@@ -86,10 +88,11 @@ extension PostgresOutbox {
     }
 
     public func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
-        try await changeDeadLetters(selection) { connection, rowIDs, now in
+        try await changeDeadLetters(selection) { connection, rowIDs in
             var byMeter: [String: Int] = [:]
             for try await meter in try await connection.query("""
-                UPDATE outbox_events SET state = 0, attempts = 0, next_attempt_at = \(now), updated_at = \(now), dead_at = NULL, lease_owner = NULL
+                UPDATE outbox_events SET state = 0, attempts = 0, next_attempt_at = \(unescaped: Self.serverNow), updated_at = \(unescaped: Self.serverNow),
+                    dead_at = NULL, lease_owner = NULL
                 WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter
                 """, logger: self.logger).decode(String.self) {
                 byMeter[meter, default: 0] += 1
@@ -99,7 +102,7 @@ extension PostgresOutbox {
     }
 
     public func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
-        try await changeDeadLetters(selection) { connection, rowIDs, _ in
+        try await changeDeadLetters(selection) { connection, rowIDs in
             var byMeter: [String: Int] = [:]
             for try await meter in try await connection.query("DELETE FROM outbox_events WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter",
                                                               logger: self.logger).decode(String.self) {
@@ -113,7 +116,7 @@ extension PostgresOutbox {
     /// letter, else nothing changes), applies `change`, keeps the counters.
     private func changeDeadLetters(
         _ selection: DeadLetterSelection,
-        _ change: @escaping (PostgresConnection, [Int64], Int64) async throws -> [String: StateCounts]
+        _ change: @escaping (PostgresConnection, [Int64]) async throws -> [String: StateCounts]
     ) async throws -> Int {
         try await transaction { connection in
             var rowIDs: [Int64] = []
@@ -141,7 +144,7 @@ extension PostgresOutbox {
             }
             guard !rowIDs.isEmpty else { return 0 }
             var total = 0
-            for (meter, delta) in try await change(connection, rowIDs, WallClock.nowMilliseconds()) {
+            for (meter, delta) in try await change(connection, rowIDs).sorted(by: { $0.key < $1.key }) {
                 try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
                 total += delta.pending + delta.purged
             }
@@ -164,7 +167,7 @@ extension PostgresOutbox {
                     """, logger: logger).decode(String.self) {
                     byMeter[meter, default: 0] += 1
                 }
-                for (meter, count) in byMeter {
+                for (meter, count) in byMeter.sorted(by: { $0.key < $1.key }) {
                     try await Self.adjust(StateCounts(sent: -count, purged: count), meter: meter, on: connection, logger: logger)
                 }
                 return byMeter.values.reduce(0, +)

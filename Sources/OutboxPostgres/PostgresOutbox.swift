@@ -167,13 +167,16 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     // MARK: Counters
 
     /// Adds `delta` to one of the meter's 16 counter shards, in the caller's
-    /// transaction.
+    /// transaction. The shard is the connection's (its backend pid), so every
+    /// change a transaction makes lands on one shard per meter: two
+    /// transactions never take two shards in opposite orders (a deadlock
+    /// that random shards allowed). Callers touching several meters go in
+    /// meter order.
     static func adjust(_ delta: StateCounts, meter: String, on connection: PostgresConnection, logger: Logger) async throws {
         guard !delta.isZero else { return }
-        let shard = Int16.random(in: 0..<16)
         try await connection.query("""
             INSERT INTO outbox_meter_counters (meter, shard, appended, pending, inflight, failed, sent, dead, purged)
-            VALUES (\(meter), \(shard), \(Int64(delta.appended)), \(Int64(delta.pending)), \(Int64(delta.inflight)),
+            VALUES (\(meter), (pg_backend_pid() % 16)::smallint, \(Int64(delta.appended)), \(Int64(delta.pending)), \(Int64(delta.inflight)),
                     \(Int64(delta.failed)), \(Int64(delta.sent)), \(Int64(delta.dead)), \(Int64(delta.purged)))
             ON CONFLICT (meter, shard) DO UPDATE SET
                 appended = outbox_meter_counters.appended + excluded.appended,

@@ -29,6 +29,9 @@ public struct MockConfiguration: Sendable {
     /// Reject bad batches with `200 {"success": false}` instead of 400, as
     /// Zuora's error-handling guide says can happen.
     public var rejectWith200 = false
+    /// Pad each rejection's `reasons` list with this many bytes of extra
+    /// reasons, placed before `"success": false` (a large error body).
+    public var rejectionPaddingBytes = 0
     /// Field holding the event id, used to count duplicates.
     public var eventIdField: String? = "EventId"
 
@@ -51,6 +54,12 @@ public struct MockConfiguration: Sendable {
     public var retryAfterAsHTTPDate = false
     /// Answer rate limits with 503 instead of 429.
     public var rateLimitWith503 = false
+    /// Send rate limits without `Retry-After` or `ratelimit-reset`, so the
+    /// client must choose its own wait.
+    public var rateLimitWithoutHint = false
+    /// Usage requests (counting from 1, in arrival order) answered 429 with
+    /// `Retry-After: retryAfterSeconds`, one-off: other requests are not held.
+    public var scriptedRateLimits: Set<Int> = []
     /// Delay before each usage answer, in milliseconds.
     public var delayMilliseconds = 0
     /// Answer every usage request 500 (Zuora down).

@@ -104,6 +104,11 @@ public final class ZuoraMockServer: Sendable {
         let gate: Gate = state.inner.withLock { inner in
             let configuration = inner.configuration
             inner.statistics.usageRequests += 1
+            if configuration.scriptedRateLimits.contains(inner.statistics.usageRequests) {
+                inner.statistics.rateLimited += 1
+                return .reply(rateLimitReply(seconds: configuration.retryAfterSeconds, until: now + Double(configuration.retryAfterSeconds),
+                                             configuration: configuration, common: common))
+            }
             if now < inner.holdUntil {
                 if now > inner.holdAnnouncedAt + configuration.retryAfterGraceSeconds { inner.statistics.retryAfterViolations += 1 }
                 inner.statistics.rateLimited += 1
@@ -225,19 +230,26 @@ public final class ZuoraMockServer: Sendable {
     }
 
     private static func rejected(_ message: String, state: MockState, common: [(String, String)]) -> ServerReply {
-        let with200 = state.inner.withLock { inner in
+        let (with200, padding) = state.inner.withLock { inner in
             inner.statistics.rejectedRequests += 1
-            return inner.configuration.rejectWith200
+            return (inner.configuration.rejectWith200, inner.configuration.rejectionPaddingBytes)
         }
-        let text = JSONValue.object([
-            "success": false, "processId": .string(UUID().uuidString),
-            "reasons": [["code": 53100320, "message": .string(message)]],
-        ]).jsonText
+        var reasons: [JSONValue] = [["code": 53100320, "message": .string(message)]]
+        if padding > 0 {
+            let filler = String(repeating: "x", count: 200)
+            reasons += Array(repeating: ["code": 53100999, "message": .string(filler)], count: padding / 230 + 1)
+        }
+        // Reasons first: a long body puts `"success": false` far from the start.
+        let text = "{\"processId\":\(JSONValue.string(UUID().uuidString).jsonText),\"reasons\":\(JSONValue.array(reasons).jsonText),\"success\":false}"
         return .json(with200 ? 200 : 400, text, headers: common)
     }
 
     private static func rateLimitReply(seconds: Int, until: Double, configuration: MockConfiguration, common: [(String, String)]) -> ServerReply {
         var headers = common
+        if configuration.rateLimitWithoutHint {
+            let status = configuration.rateLimitWith503 ? 503 : 429
+            return .json(status, #"{"success":false,"reasons":[{"code":50000429,"message":"Too many requests"}]}"#, headers: headers)
+        }
         if configuration.retryAfterAsHTTPDate {
             headers.append(("Retry-After", HTTPDateFormat.format(Date(timeIntervalSince1970: until.rounded(.up)))))
         } else {

@@ -20,22 +20,18 @@ struct ConcurrencyTests {
     @Test(arguments: StoreKind.available) func anExpiredLeaseFromACrashedDispatcherIsClaimedAgain(kind: StoreKind) async throws {
         try await Harness.with(kind) { h in
             let texts = try await h.append(100)
-            // A dispatcher claims everything, then "crashes": it never marks anything.
-            let now = WallClock.nowMilliseconds()
-            let claimed = try await h.outbox.claim(meter: "m", owner: "crashed-dispatcher", limit: 1000, maxBytes: 4 << 20,
-                                                   leaseUntil: now + 800, now: now)
-            #expect(claimed.count == 100)
+            // A dispatcher claims everything, then "crashes": it never settles
+            // anything. Its lease (of no time at all) has lapsed at once.
+            let crashed = try #require(try await h.outbox.claim(meter: "m", owner: "crashed-dispatcher", limit: 1000, maxBytes: 4 << 20, leaseMilliseconds: 0))
+            #expect(crashed.events.count == 100)
             #expect(try await h.status().totals.inflight == 100)
-            let started = ContinuousClock.now
             let summary = try await h.dispatcher().drainOnce(maxTime: .seconds(20))
             #expect(summary.sent == 100 && summary.remaining == 0)
-            #expect(started.duration(to: .now) >= .milliseconds(500), "events were taken before the lease expired")
             #expect(Set(h.mock.acceptedEvents(meter: "m")) == Set(texts))
             // The crashed dispatcher's late answer changes nothing.
-            let late = try await h.outbox.markFailed(claimed.map(\.rowID), meter: "m", owner: "crashed-dispatcher",
-                                                     failure: DeliveryFailure(status: 500, reason: "late"), retryAt: now,
-                                                     spendAttempt: true, maxAttempts: 0, now: now)
-            #expect(late == MarkResult(failed: 0, dead: 0))
+            var random = SystemRandomNumberGenerator()
+            let late = Settlement.plan(.failed(reason: "late"), events: crashed.events, meter: "m", policy: RetryPolicy(), random: &random)
+            #expect(try await h.outbox.settle(late, token: crashed.token) == SettlementResult(lost: 100))
             #expect(try await h.status().totals.sent == 100)
         }
     }
@@ -71,7 +67,7 @@ struct ConcurrencyTests {
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await dispatcher.run() }
-                    try await Task.sleep(for: .milliseconds(600))
+                    try await waitUntil("the mock accepted a few batches") { h.mock.statistics.acceptedEvents >= 300 }
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()
                 }
@@ -86,18 +82,17 @@ struct ConcurrencyTests {
 
     @Test(arguments: StoreKind.available) func wakesOnAnInProcessAppendWithoutWaitingForThePoll(kind: StoreKind) async throws {
         try await Harness.with(kind) { h in
-            let dispatcher = try Dispatcher(outbox: h.outbox, configuration: h.configuration { $0.pollIntervalSeconds = 30 })
+            // Time stands still: a worker's 30 s poll never ends by itself.
+            let clock = ManualClock()
+            let dispatcher = try Dispatcher(outbox: h.outbox, configuration: h.configuration { $0.pollIntervalSeconds = 30; $0.clock = clock })
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await dispatcher.run() }
-                    // Long enough for the workers to find nothing and go to
-                    // sleep for their 30 s poll: only the append can wake them.
-                    try await Task.sleep(for: .seconds(1))
+                    // Every worker found nothing and sleeps for its poll:
+                    // only the append can wake them.
+                    try await waitUntil("the workers went to sleep") { clock.sleepers(atLeast: .seconds(29)) == 4 }
                     try await h.append(10)
-                    let deadline = ContinuousClock.now + .seconds(10)
-                    while h.mock.statistics.acceptedEvents < 10 && ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
+                    try await waitUntil("the mock accepted the appended events") { h.mock.statistics.acceptedEvents == 10 }
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()
                 }
@@ -114,8 +109,8 @@ struct SecretTests {
             _ = try await h.dispatcher().drainOnce(maxTime: .seconds(10))
             // A failing run too: refused credentials log an error.
             try await h.append(5, prefix: "X")
-            _ = try await h.dispatcher { $0.credentials = .oauth(clientID: "mock-client-id", clientSecret: Secret("wrong-secret-value")) }
-                .drainOnce(maxTime: .milliseconds(300))
+            let refused = try h.dispatcher { $0.credentials = .oauth(clientID: "mock-client-id", clientSecret: Secret("wrong-secret-value")) }
+            _ = try await h.run(refused, until: "the refused token request") { h.mock.statistics.tokenRequests >= 2 }
             let logs = h.logs.text
             #expect(logs.contains("usage request"), "the capture should hold request logs")
             for secret in ["mock-client-secret", "wrong-secret-value", "mock-token-"] {

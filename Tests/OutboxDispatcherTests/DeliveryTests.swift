@@ -87,10 +87,11 @@ struct DeliveryTests {
     @Test(arguments: StoreKind.available) func aRefusedTokenIsAConfigurationProblemNeverADeadLetter(kind: StoreKind) async throws {
         try await Harness.with(kind) { h in
             try await h.append(5)
-            let summary = try await h.dispatcher { $0.credentials = .bearer(Secret("wrong-token")); $0.maxAttempts = 1 }
-                .drainOnce(maxTime: .milliseconds(600))
+            let dispatcher = try h.dispatcher { $0.credentials = .bearer(Secret("wrong-token")); $0.maxAttempts = 1 }
+            // Refused twice over (a retry after the first refusal): attempts are never spent.
+            let summary = try await h.run(dispatcher, until: "the refusal was seen twice") { h.mock.statistics.unauthorizedRequests >= 2 }
             #expect(summary.sent == 0 && summary.dead == 0)
-            #expect(summary.remaining == 5)
+            #expect(try await h.outbox.undeliveredCount() == 5)
             let meter = try #require(try await h.status().meters["m"])
             #expect(meter.lastStatus == 401)
             #expect(meter.counts.dead == 0)
@@ -104,8 +105,10 @@ struct DeliveryTests {
         try await Harness.with(kind, mock: configuration) { h in
             try await h.append(20)
             let dispatcher = try h.dispatcher { $0.maxAttempts = 1 }
-            let first = try await dispatcher.drainOnce(maxTime: .milliseconds(700))
-            #expect(first.dead == 0 && first.remaining == 20)
+            // Until a retry was refused again (a second round): attempts are never spent.
+            let first = try await h.run(dispatcher, until: "a retry of the refused batch") { h.mock.statistics.usageRequests >= 2 }
+            #expect(first.dead == 0)
+            #expect(try await h.outbox.undeliveredCount() == 20)
             let meter = try #require(try await h.status().meters["m"])
             #expect(meter.lastStatus == status)
             #expect(meter.lastError?.contains(status == 404 ? "not found" : "forbids") == true)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycleTestKit
 import OutboxDispatcher
 import Synchronization
 import UsageOutbox
@@ -70,6 +71,26 @@ struct Harness {
     }
 
     func status() async throws -> OutboxStatus { try await outbox.status() }
+
+    /// Runs `dispatcher` as a Service until `condition` holds, then shuts it
+    /// down gracefully (as SIGTERM would) and returns its summary.
+    func run(_ dispatcher: Dispatcher, until message: String, _ condition: @escaping @Sendable () async throws -> Bool) async throws -> DrainSummary {
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await dispatcher.run() }
+                do {
+                    try await waitUntil(message, condition)
+                } catch {
+                    trigger.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                    throw error
+                }
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+        return dispatcher.summary
+    }
 }
 
 /// Collects every log line (all levels, metadata included) for inspection.

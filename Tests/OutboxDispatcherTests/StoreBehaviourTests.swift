@@ -73,55 +73,111 @@ struct StoreBehaviourTests {
     func writesTheEventIdIntoTheNamedField(kind: StoreKind) async throws {
         try await withStore(kind, eventIdField: "EventId") { (store: any OutboxStore, _: TestStore) async throws in
             let id = try await store.append(json: Self.event("C-1"), meter: "m")
-            let claimed = try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseUntil: WallClock.nowMilliseconds() + 60_000, now: WallClock.nowMilliseconds())
+            let claimed = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000)).events
             #expect(String(decoding: claimed[0].body, as: UTF8.self) == #"{"EventId":"\#(id)",\#(Self.event("C-1").dropFirst())"#)
         }
     }
 
     @Test(arguments: StoreKind.available)
-    func leasesMovesAndCountsEveryEvent(kind: StoreKind) async throws {
+    func leasesSettlesAndCountsEveryEvent(kind: StoreKind) async throws {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<200).map { Self.event("C-\($0)") }, meter: "m")
-            let now = WallClock.nowMilliseconds()
-            let claimed = try await store.claim(meter: "m", owner: "a", limit: 100, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now)
-            #expect(claimed.count == 100)
+            let mine = try #require(try await store.claim(meter: "m", owner: "a", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(mine.events.count == 100)
             // Leased rows are not claimed again while the lease holds.
-            let other = try await store.claim(meter: "m", owner: "b", limit: 1000, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now)
-            #expect(other.count == 100)
-            #expect(Set(claimed.map(\.rowID)).isDisjoint(with: other.map(\.rowID)))
-            let rows = claimed.map(\.rowID)
-            #expect(try await store.markSent(Array(rows[0..<50]), meter: "m", owner: "a", status: 200, trackID: "t", now: now) == 50)
-            let failed = try await store.markFailed(Array(rows[50..<80]), meter: "m", owner: "a", failure: DeliveryFailure(status: 500, reason: "boom"),
-                                                    retryAt: now + 1000, spendAttempt: true, maxAttempts: 0, now: now)
-            #expect(failed == MarkResult(failed: 30, dead: 0))
-            #expect(try await store.markDead(Array(rows[80..<90]), meter: "m", owner: "a", failure: DeliveryFailure(status: 400, reason: "bad"), now: now) == 10)
-            #expect(try await store.release(Array(rows[90..<100]), meter: "m", owner: "a", now: now) == 10)
-            // Another owner's marks change nothing.
-            #expect(try await store.markSent(other.map(\.rowID), meter: "m", owner: "a", status: 200, trackID: "t", now: now) == 0)
-            let held = try await store.renewLease(other.map(\.rowID), owner: "b", until: now + 120_000, now: now)
-            #expect(held.count == 100)
+            let other = try #require(try await store.claim(meter: "m", owner: "b", limit: 1000, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(other.events.count == 100)
+            #expect(Set(mine.events.map(\.rowID)).isDisjoint(with: other.events.map(\.rowID)))
+            // One settlement, every kind of outcome, one statement.
+            let rows = mine.events.map(\.rowID)
+            let plan = Settlement(meter: "m", rows: rows[0..<50].map { .init(rowID: $0, outcome: .sent) }
+                                    + rows[50..<80].map { .init(rowID: $0, outcome: .retry(afterMilliseconds: 60_000, attempts: 1)) }
+                                    + rows[80..<90].map { .init(rowID: $0, outcome: .dead(reason: "bad", attempts: 0)) },
+                                  record: .init(status: 500, responseBody: "{}", trackID: "t"), meterFailure: "HTTP 500", isSuccess: false)
+            #expect(try await store.settle(plan, token: mine.token) == SettlementResult(sent: 50, retried: 30, dead: 10, lost: 0))
+            #expect(try await store.release(Array(rows[90..<100]), meter: "m", token: mine.token) == 10)
+            // Another claim's token changes nothing, even with the same owner name.
+            let accepted = Settlement(meter: "m", rows: other.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true)
+            #expect(try await store.settle(accepted, token: mine.token) == SettlementResult(lost: 100))
+            #expect(try await store.renewLease(other.events.map(\.rowID), token: mine.token, leaseMilliseconds: 60_000).isEmpty)
+            #expect(try await store.release(other.events.map(\.rowID), meter: "m", token: ClaimToken.make(owner: "b")) == 0)
+            #expect(try await store.renewLease(other.events.map(\.rowID), token: other.token, leaseMilliseconds: 120_000).count == 100)
             let counts = try await store.status().totals
             #expect(counts == StateCounts(appended: 200, pending: 10, inflight: 100, failed: 30, sent: 50, dead: 10))
             #expect(try await store.verify().isOK)
             #expect(try await store.undeliveredCount() == 140)
             #expect(try await store.metersWithWork() == ["m"])
+            // Retried rows are due in a minute, by the store's clock.
+            let due = try #require(try await store.nextDueDelay())
+            #expect(due <= 0, "the released rows are due at once")
         }
     }
 
     @Test(arguments: StoreKind.available)
-    func anExpiredLeaseIsTakenOver(kind: StoreKind) async throws {
+    func eachClaimHasItsOwnToken(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<4).map { Self.event("C-\($0)") }, meter: "m")
+            let first = try #require(try await store.claim(meter: "m", owner: "same-process", limit: 2, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            let second = try #require(try await store.claim(meter: "m", owner: "same-process", limit: 2, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(first.token != second.token)
+            // Workers of one process cannot act on each other's claims.
+            #expect(try await store.renewLease(second.events.map(\.rowID), token: first.token, leaseMilliseconds: 60_000).isEmpty)
+            let sent = Settlement(meter: "m", rows: second.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true)
+            #expect(try await store.settle(sent, token: first.token).lost == 2)
+            #expect(try await store.settle(sent, token: second.token).sent == 2)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func anExpiredLeaseIsTakenOverAndTheOldTokenChangesNothing(kind: StoreKind) async throws {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<10).map { Self.event("C-\($0)") }, meter: "m")
-            let now = WallClock.nowMilliseconds()
-            let first = try await store.claim(meter: "m", owner: "crashed", limit: 10, maxBytes: 1 << 20, leaseUntil: now + 100, now: now)
-            #expect(first.count == 10)
-            #expect(try await store.claim(meter: "m", owner: "next", limit: 10, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now + 50).isEmpty)
-            let taken = try await store.claim(meter: "m", owner: "next", limit: 10, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now + 200)
-            #expect(taken.count == 10)
-            #expect(try await store.markSent(first.map(\.rowID), meter: "m", owner: "crashed", status: 200, trackID: "t", now: now) == 0)
+            let held = try #require(try await store.claim(meter: "m", owner: "live", limit: 5, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            // A lease of no time at all has lapsed at once: a crashed dispatcher, without the wait.
+            let crashed = try #require(try await store.claim(meter: "m", owner: "crashed", limit: 5, maxBytes: 1 << 20, leaseMilliseconds: 0))
+            let taken = try #require(try await store.claim(meter: "m", owner: "next", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(Set(taken.events.map(\.rowID)) == Set(crashed.events.map(\.rowID)), "only the lapsed rows are taken over, never the live ones")
+            #expect(try await store.claim(meter: "m", owner: "next", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) == nil)
+            var random = SystemRandomNumberGenerator()
+            let late = Settlement.plan(.failed(reason: "late"), events: crashed.events, meter: "m", policy: RetryPolicy(), random: &random)
+            #expect(try await store.settle(late, token: crashed.token) == SettlementResult(lost: 5))
+            #expect(try await store.renewLease(crashed.events.map(\.rowID), token: crashed.token, leaseMilliseconds: 60_000).isEmpty)
+            #expect(try await store.release(crashed.events.map(\.rowID), meter: "m", token: crashed.token) == 0)
             #expect(try await store.status().totals.inflight == 10)
+            _ = held
             #expect(try await store.verify().isOK)
         }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func attemptsRunOutIntoADeadLetterThatSaysWhy(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: [Self.event("C-1")], meter: "m")
+            var random = SystemRandomNumberGenerator()
+            let policy = RetryPolicy(backoff: BackoffPolicy(baseSeconds: 0.001, capSeconds: 0.001), maxAttempts: 2)
+            for attempt in 1...2 {
+                let claim = try #require(try await Self.claimWhenDue(store))
+                #expect(claim.events[0].attempts == attempt - 1)
+                let plan = Settlement.plan(.failed(reason: "HTTP 500"), events: claim.events, meter: "m", policy: policy,
+                                           record: .init(status: 500, responseBody: "oops"), random: &random)
+                _ = try await store.settle(plan, token: claim.token)
+            }
+            let letter = try #require(try await store.deadLetters(meter: "m", deadBefore: nil, limit: 10).first)
+            #expect(letter.reason == "gave up after 2 attempts (the retry limit); last failure: HTTP 500")
+            #expect(letter.status == 500 && letter.attempts == 2 && letter.responseBody == "oops")
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    /// Claims once the store's clock says something is due (a retry a few
+    /// milliseconds out), waiting for that condition, not for a fixed time.
+    static func claimWhenDue(_ store: any OutboxStore) async throws -> Claim? {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let claim = try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) { return claim }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
     }
 
     @Test(arguments: StoreKind.available)
@@ -129,10 +185,9 @@ struct StoreBehaviourTests {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
             let big = #"{"CustomerId":"big","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"pad":"\#(String(repeating: "x", count: 3000))"}"#
             _ = try await store.append(jsonEvents: [big] + (0..<50).map { Self.event("C-\($0)") }, meter: "m")
-            let now = WallClock.nowMilliseconds()
-            let alone = try await store.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1024, leaseUntil: now + 60_000, now: now)
+            let alone = try #require(try await store.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1024, leaseMilliseconds: 60_000)).events
             #expect(alone.count == 1 && alone[0].body.count > 3000)
-            let small = try await store.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1024, leaseUntil: now + 60_000, now: now)
+            let small = try #require(try await store.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1024, leaseMilliseconds: 60_000)).events
             let arrayBytes = small.reduce(1) { $0 + $1.body.count + 1 }
             #expect(small.count > 5 && arrayBytes <= 1024)
         }
@@ -142,10 +197,11 @@ struct StoreBehaviourTests {
     func deadLettersAreListedRetriedAndPurged(kind: StoreKind) async throws {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
             let ids = try await store.append(jsonEvents: (0..<6).map { Self.event("C-\($0)") }, meter: "m")
-            let now = WallClock.nowMilliseconds()
-            let claimed = try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now)
-            _ = try await store.markDead(claimed.map(\.rowID), meter: "m", owner: "o",
-                                         failure: DeliveryFailure(status: 400, reason: "HTTP 400: bad", responseBody: #"{"success":false}"#, trackID: "tr"), now: now)
+            let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            var random = SystemRandomNumberGenerator()
+            _ = try await store.settle(Settlement.plan(.rejected(reason: "HTTP 400: bad"), events: claim.events, meter: "m", policy: RetryPolicy(),
+                                                       record: .init(status: 400, responseBody: #"{"success":false}"#, trackID: "tr"), random: &random),
+                                       token: claim.token)
             let letters = try await store.deadLetters(meter: "m", deadBefore: nil, limit: 100)
             #expect(letters.count == 6)
             let one = try #require(try await store.deadLetter(id: ids[0].value))
@@ -167,9 +223,10 @@ struct StoreBehaviourTests {
     func purgesSentEvents(kind: StoreKind) async throws {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
+            let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 20, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            _ = try await store.settle(Settlement(meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(),
+                                                  meterFailure: nil, isSuccess: true), token: claim.token)
             let now = WallClock.nowMilliseconds()
-            let claimed = try await store.claim(meter: "m", owner: "o", limit: 20, maxBytes: 1 << 20, leaseUntil: now + 60_000, now: now)
-            _ = try await store.markSent(claimed.map(\.rowID), meter: "m", owner: "o", status: 200, trackID: "t", now: now)
             #expect(try await store.purgeSent(before: now - 1000).purged == 0)
             #expect(try await store.purgeSent(before: now + 1).purged == 20)
             let counts = try await store.status().totals

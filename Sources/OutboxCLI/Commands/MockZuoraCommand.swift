@@ -57,6 +57,21 @@ struct MockZuoraCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Requests this soon after a 429 are not counted as Retry-After violations (they may have been in flight).", valueName: "seconds"))
     var retryAfterGrace: Double = 0.25
 
+    @Flag(name: .long, help: "Answer rate limits with 503 instead of 429.")
+    var rateLimitWith503 = false
+
+    @Flag(name: .long, help: "Send rate limits without Retry-After or ratelimit-reset (the client picks its own wait).")
+    var rateLimitWithoutHint = false
+
+    @Option(name: .long, help: ArgumentHelp("Answer this usage request (1 = the first) 429 with --retry-after, without holding the others (repeatable).", valueName: "n"))
+    var rateLimitRequest: [Int] = []
+
+    @Flag(name: .long, help: "Reject bad batches with 200 {\"success\": false} instead of 400.")
+    var rejectWith200 = false
+
+    @Option(name: .long, help: ArgumentHelp("Pad each rejection's reasons with this many bytes (a large error body).", valueName: "bytes"))
+    var rejectionPadding: Int = 0
+
     @Option(name: .long, help: ArgumentHelp("Delay before each usage answer.", valueName: "ms"))
     var delayMs: Int = 0
 
@@ -95,6 +110,11 @@ struct MockZuoraCommand: AsyncParsableCommand {
             configuration.retryAfterSeconds = retryAfter
             configuration.retryAfterGraceSeconds = retryAfterGrace
             configuration.delayMilliseconds = delayMs
+            configuration.rateLimitWith503 = rateLimitWith503
+            configuration.rateLimitWithoutHint = rateLimitWithoutHint
+            configuration.scriptedRateLimits = Set(rateLimitRequest)
+            configuration.rejectWith200 = rejectWith200
+            configuration.rejectionPaddingBytes = rejectionPadding
             configuration.down = down
             configuration.recordFile = record
             configuration.seed = seed

@@ -1,5 +1,3 @@
-import Foundation
-
 /// What to do with Zuora's answer to one batch: the contract's table as a
 /// pure function, apart from the I/O that follows it.
 public enum DeliveryDecision: Equatable, Sendable {
@@ -15,21 +13,26 @@ public enum DeliveryDecision: Equatable, Sendable {
     /// 403 or 404: a configuration problem (permission, unknown meter).
     /// Retried with backoff, reported loudly, never dead-lettered.
     case configurationProblem
-    /// 429 or 503: wait `retryAfterSeconds` (when the answer said) before any
-    /// usage request to this host; attempts are not spent.
+    /// 429 or 503: wait `retryAfterSeconds` (when the answer said; else the
+    /// host-wide backoff) before any usage request to this host; attempts
+    /// are not spent.
     case rateLimited(retryAfterSeconds: Double?)
-    /// Other 5xx, timeouts and connection errors: retry with backoff,
-    /// spending an attempt.
+    /// Other 5xx, timeouts, connection errors, and a 2xx whose body could
+    /// not be read to the end: retry with backoff, spending an attempt.
     case transient
 }
 
 public enum ResponseClassifier {
-    /// Classifies an HTTP answer. `body` is the (decompressed) response body,
-    /// used only to spot a 2xx that says `"success": false`.
-    public static func classify(status: Int, body: [UInt8], retryAfterSeconds: Double?) -> DeliveryDecision {
+    /// Classifies an HTTP answer. `success` is what the body said about
+    /// `success`, read to its end (it matters only for a 2xx).
+    public static func classify(status: Int, success: SuccessFinding, retryAfterSeconds: Double?) -> DeliveryDecision {
         switch status {
         case 200..<300:
-            return SuccessFlag.isExplicitlyFalse(body) ? .rejected : .accepted
+            switch success {
+            case .notFalse: return .accepted
+            case .explicitlyFalse: return .rejected
+            case .unreadable: return .transient
+            }
         case 400: return .rejected
         case 401: return .unauthorized
         case 403, 404: return .configurationProblem
@@ -42,16 +45,11 @@ public enum ResponseClassifier {
             return .transient
         }
     }
-}
 
-/// Finds a top-level `"success": false` in a JSON body.
-enum SuccessFlag {
-    static func isExplicitlyFalse(_ body: [UInt8]) -> Bool {
-        // Most 2xx bodies never mention it; skip the parse for those.
-        guard body.count < 1 << 20, body.contains(UInt8(ascii: "s")),
-              let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-              let success = object["success"]
-        else { return false }
-        return (success as? Bool) == false
+    /// The same for a body held whole (tests, and callers without a stream).
+    public static func classify(status: Int, body: [UInt8], retryAfterSeconds: Double?) -> DeliveryDecision {
+        var scanner = SuccessScanner()
+        scanner.feed(body)
+        return classify(status: status, success: scanner.finish(), retryAfterSeconds: retryAfterSeconds)
     }
 }

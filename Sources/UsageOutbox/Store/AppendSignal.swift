@@ -25,10 +25,14 @@ public final class AppendSignal: Sendable {
         return stream
     }
 
+    /// Ends every stream. The continuations are finished outside the lock:
+    /// finishing runs `onTermination`, which takes the lock again.
     public func finishAll() {
-        listeners.withLock { listeners in
-            for continuation in listeners.values { continuation.finish() }
+        let continuations = listeners.withLock { listeners in
+            let taken = Array(listeners.values)
             listeners.removeAll()
+            return taken
         }
+        for continuation in continuations { continuation.finish() }
     }
 }

@@ -1,89 +1,42 @@
 /// What a dispatcher needs from a store: claim due events under a lease,
-/// then record what Zuora said about them. The SQLite `Outbox` implements it;
-/// other stores (PostgreSQL) can too, and the dispatcher works the same on all.
+/// then apply what Zuora's answer means for them. The SQLite `Outbox` and
+/// the PostgreSQL store implement it, and the dispatcher works the same on
+/// both.
 ///
-/// Every mark takes the claim's `owner` and changes only rows still claimed by
-/// it: once a lease has expired and another dispatcher took the rows over,
-/// the first one's late answers change nothing.
+/// Each claim carries its own ``ClaimToken``. `renewLease`, `settle` and
+/// `release` change a row only while it still carries that token: once a
+/// lease has lapsed and another dispatcher claimed the rows, the first
+/// one's late writes change nothing.
+///
+/// Times are the store's own: leases and retry delays are durations, which
+/// the store turns into due times with its clock (PostgreSQL uses the
+/// server's, so hosts whose clocks disagree still agree on a lease).
 public protocol DispatchStore: Sendable {
     /// Meters that have events still to deliver (pending, inflight or failed).
     func metersWithWork() async throws -> [String]
 
-    /// Whether any event is due now (a cheap read, for idle polling).
-    func hasDueEvents(now: Int64) async throws -> Bool
+    /// Claims up to `limit` due events of `meter` whose JSON array stays
+    /// within `maxBytes` (always at least one event), under a new token made
+    /// for `owner`, leased for `leaseMilliseconds`. Due events are pending,
+    /// failed with their retry time passed, or inflight with a lapsed lease.
+    /// Returns nil when nothing of the meter is due.
+    func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim?
 
-    /// Claims up to `limit` due events of `meter` whose JSON array stays within
-    /// `maxBytes` (always at least one event), leased to `owner` until
-    /// `leaseUntil`. Due events are pending, failed with their retry time
-    /// passed, or inflight with an expired lease.
-    func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64) async throws -> [ClaimedEvent]
+    /// Extends the lease on the rows still held by `token`; returns those rows.
+    func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64>
 
-    /// Extends the lease on events still held by `owner`; returns their row ids.
-    func renewLease(_ rowIDs: [Int64], owner: String, until: Int64, now: Int64) async throws -> Set<Int64>
+    /// Applies a settlement to the rows still held by `token`, in one
+    /// statement, with the counters and the meter's last success or failure.
+    func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult
 
-    /// Zuora accepted these events.
-    func markSent(_ rowIDs: [Int64], meter: String, owner: String, status: Int, trackID: String, now: Int64) async throws -> Int
+    /// Gives claimed rows back, due at once, without spending an attempt
+    /// (a dispatcher stopping, or dropping what it will not send).
+    func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int
 
-    /// A failure worth retrying. With `spendAttempt`, the events' attempt
-    /// counts go up, and those reaching `maxAttempts` (when > 0) are
-    /// dead-lettered instead.
-    func markFailed(_ rowIDs: [Int64], meter: String, owner: String, failure: DeliveryFailure, retryAt: Int64,
-                    spendAttempt: Bool, maxAttempts: Int, now: Int64) async throws -> MarkResult
-
-    /// Zuora rejected these events for good: set them aside as dead letters.
-    func markDead(_ rowIDs: [Int64], meter: String, owner: String, failure: DeliveryFailure, now: Int64) async throws -> Int
-
-    /// Gives claimed events back, due at once, without spending an attempt
-    /// (a dispatcher shutting down).
-    func release(_ rowIDs: [Int64], meter: String, owner: String, now: Int64) async throws -> Int
-
-    /// When the earliest undelivered event is due (unix ms), or nil if none.
-    func nextDueTime() async throws -> Int64?
+    /// Milliseconds until the earliest undelivered event is due, by the
+    /// store's clock (zero or less: due now); nil when nothing is undelivered.
+    func nextDueDelay() async throws -> Int64?
 
     /// Events still to deliver: pending, inflight or failed.
     func undeliveredCount() async throws -> Int
-}
-
-/// One event handed to a dispatcher by a claim.
-public struct ClaimedEvent: Sendable {
-    public let rowID: Int64
-    public let eventID: String
-    /// The event's JSON text, as appended.
-    public let body: [UInt8]
-    public let attempts: Int
-
-    public init(rowID: Int64, eventID: String, body: [UInt8], attempts: Int) {
-        self.rowID = rowID
-        self.eventID = eventID
-        self.body = body
-        self.attempts = attempts
-    }
-}
-
-/// Why a delivery failed, as recorded on the events and the meter.
-public struct DeliveryFailure: Sendable, Equatable {
-    /// HTTP status, when Zuora answered.
-    public var status: Int?
-    /// A short reason a person can read.
-    public var reason: String
-    /// Zuora's response body (kept for dead letters), trimmed.
-    public var responseBody: String?
-    public var trackID: String?
-
-    public init(status: Int?, reason: String, responseBody: String? = nil, trackID: String? = nil) {
-        self.status = status
-        self.reason = reason
-        self.responseBody = responseBody
-        self.trackID = trackID
-    }
-}
-
-public struct MarkResult: Sendable, Equatable {
-    public var failed: Int
-    public var dead: Int
-
-    public init(failed: Int, dead: Int) {
-        self.failed = failed
-        self.dead = dead
-    }
 }

@@ -1,30 +1,18 @@
-/// `DispatchStore` on SQLite. Claims and marks are group-committed writes,
-/// so they share transactions (and syncs) with concurrent appends.
+/// `DispatchStore` on SQLite. Claims and settlements are group-committed
+/// writes, so they share transactions (and syncs) with concurrent appends.
+/// Every write that acts on a claim is fenced by its token
+/// (`lease_owner = ?token`).
 extension Outbox: DispatchStore {
     public func metersWithWork() async throws -> [String] {
-        try await database.withConnection { connection in
-            let statement = try connection.cached("SELECT meter FROM outbox_meters WHERE pending + inflight + failed > 0 ORDER BY meter")
-            defer { statement.reset() }
-            var meters: [String] = []
-            while try statement.step() { meters.append(statement.string(0)) }
-            return meters
-        }
+        try await database.withConnection { connection in try Outbox.metersWithWork(connection) }
     }
 
-    public func hasDueEvents(now: Int64) async throws -> Bool {
-        try await database.withConnection { connection in
-            let meters = try connection.cached("SELECT meter FROM outbox_meters WHERE pending + inflight + failed > 0")
-            defer { meters.reset() }
-            var names: [String] = []
-            while try meters.step() { names.append(meters.string(0)) }
-            for meter in names {
-                let due = try connection.scalarInt(
-                    "SELECT 1 FROM outbox_events WHERE meter = ?1 AND state < 3 AND next_attempt_at <= ?2 LIMIT 1",
-                    .text(meter), .integer(now))
-                if due != nil { return true }
-            }
-            return false
-        }
+    static func metersWithWork(_ connection: SQLiteConnection) throws -> [String] {
+        let statement = try connection.cached("SELECT meter FROM outbox_meters WHERE pending + inflight + failed > 0 ORDER BY meter")
+        defer { statement.reset() }
+        var meters: [String] = []
+        while try statement.step() { meters.append(statement.string(0)) }
+        return meters
     }
 
     /// The due events of a meter, in due order, from the due index alone
@@ -36,11 +24,11 @@ extension Outbox: DispatchStore {
         LIMIT ?3
         """
 
-    /// Takes the chosen rows under a lease. `claimed_from = state` keeps each
-    /// row's previous state (SET reads the old values) for `release`.
+    /// Takes the chosen rows under the claim's token. `claimed_from = state`
+    /// keeps each row's previous state (SET reads the old values) for `release`.
     static let leaseSQL = """
         UPDATE outbox_events
-        SET claimed_from = state, state = 1, lease_owner = ?1, next_attempt_at = ?2, updated_at = ?3
+        SET claimed_from = state, state = ?5, lease_owner = ?1, next_attempt_at = ?2, updated_at = ?3
         WHERE id IN (SELECT value FROM json_each(?4)) AND state < 3
         RETURNING id
         """
@@ -53,9 +41,12 @@ extension Outbox: DispatchStore {
     /// Measured on 1M waiting events: this costs about half of one UPDATE
     /// whose subquery computes the byte budget with a window function and
     /// returns the bodies (the window sorts the rows; RETURNING buffers them).
-    public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64) async throws -> [ClaimedEvent] {
-        try await database.write(isolated: false) { context in
+    public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
+        let token = ClaimToken.make(owner: owner)
+        let clock = configuration.clock
+        let events: [ClaimedEvent] = try await database.write(isolated: false) { context in
             let connection = context.connection
+            let now = clock.wallMilliseconds()
             let due = try connection.cached(Outbox.dueSQL)
             defer { due.reset() }
             try due.bind(meter, at: 1)
@@ -76,10 +67,11 @@ extension Outbox: DispatchStore {
 
             let lease = try connection.cached(Outbox.leaseSQL)
             defer { lease.reset() }
-            try lease.bind(owner, at: 1)
-            try lease.bind(leaseUntil, at: 2)
+            try lease.bind(token.value, at: 1)
+            try lease.bind(now + leaseMilliseconds, at: 2)
             try lease.bind(now, at: 3)
             try lease.bind(Outbox.jsonArray(events.map(\.rowID)), at: 4)
+            try lease.bind(EventState.inflight.rawValue, at: 5)
             var leased = 0
             while try lease.step() { leased += 1 }
             // One write transaction: nothing can have changed the rows
@@ -98,132 +90,110 @@ extension Outbox: DispatchStore {
             }
             return events
         }
+        if events.isEmpty { return nil }
+        return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds)
     }
 
-    public func renewLease(_ rowIDs: [Int64], owner: String, until: Int64, now: Int64) async throws -> Set<Int64> {
+    public func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {
         let ids = Outbox.jsonArray(rowIDs)
+        let clock = configuration.clock
         return try await database.write(isolated: false) { context in
+            let now = clock.wallMilliseconds()
             let statement = try context.connection.cached("""
                 UPDATE outbox_events SET next_attempt_at = ?1, updated_at = ?2
-                WHERE id IN (SELECT value FROM json_each(?3)) AND state = 1 AND lease_owner = ?4
+                WHERE id IN (SELECT value FROM json_each(?3)) AND state = ?5 AND lease_owner = ?4
                 RETURNING id
                 """)
             defer { statement.reset() }
-            try statement.bind(until, at: 1)
+            try statement.bind(now + leaseMilliseconds, at: 1)
             try statement.bind(now, at: 2)
             try statement.bind(ids, at: 3)
-            try statement.bind(owner, at: 4)
+            try statement.bind(token.value, at: 4)
+            try statement.bind(EventState.inflight.rawValue, at: 5)
             var held = Set<Int64>()
             while try statement.step() { held.insert(statement.int64(0)) }
             return held
         }
     }
 
-    public func markSent(_ rowIDs: [Int64], meter: String, owner: String, status: Int, trackID: String, now: Int64) async throws -> Int {
-        let ids = Outbox.jsonArray(rowIDs)
-        return try await database.write(isolated: false) { context in
-            let connection = context.connection
-            let statement = try connection.cached("""
-                UPDATE outbox_events
-                SET state = 3, lease_owner = NULL, sent_at = ?1, updated_at = ?1
-                WHERE id IN (SELECT value FROM json_each(?2)) AND state = 1 AND lease_owner = ?3
-                """)
-            defer { statement.reset() }
-            // Status and track id are not stored on sent rows: a sent row is
-            // written twice per delivery, and the request log has both.
-            try statement.bind(now, at: 1)
-            try statement.bind(ids, at: 2)
-            try statement.bind(owner, at: 3)
-            try statement.run()
-            let changed = connection.changes
-            context.adjust(meter) { $0.move(changed, from: .inflight, to: .sent) }
-            try connection.execute("UPDATE outbox_meters SET last_success_at = ?1 WHERE meter = ?2", .integer(now), .text(meter))
-            return changed
-        }
-    }
+    /// One statement applies every row's outcome, read from a JSON array of
+    /// `[row id, state, attempts, retry delay (ms), reason]`. Sent rows keep
+    /// their attempts, last error and status (a sent row is written twice per
+    /// delivery; the request log has the answer).
+    static let settleSQL = """
+        UPDATE outbox_events AS e SET
+            state = p.state,
+            attempts = coalesce(p.attempts, e.attempts),
+            next_attempt_at = ?1 + p.delay,
+            lease_owner = NULL,
+            updated_at = ?1,
+            sent_at = CASE WHEN p.state = ?2 THEN ?1 ELSE NULL END,
+            dead_at = CASE WHEN p.state = ?3 THEN ?1 ELSE NULL END,
+            last_error = CASE WHEN p.state = ?2 THEN e.last_error ELSE p.reason END,
+            last_status = CASE WHEN p.state = ?2 THEN e.last_status ELSE ?4 END,
+            response_body = CASE WHEN p.state = ?3 THEN ?5 ELSE NULL END,
+            track_id = CASE WHEN p.state = ?2 THEN e.track_id ELSE ?6 END
+        FROM (SELECT value ->> 0 AS id, value ->> 1 AS state, value ->> 2 AS attempts, value ->> 3 AS delay, value ->> 4 AS reason
+              FROM json_each(?7)) AS p
+        WHERE e.id = p.id AND e.state = ?8 AND e.lease_owner = ?9
+        RETURNING id, state
+        """
 
-    public func markFailed(_ rowIDs: [Int64], meter: String, owner: String, failure: DeliveryFailure, retryAt: Int64,
-                           spendAttempt: Bool, maxAttempts: Int, now: Int64) async throws -> MarkResult {
-        let ids = Outbox.jsonArray(rowIDs)
+    public func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult {
+        let plan = Outbox.planJSON(settlement)
+        let clock = configuration.clock
         return try await database.write(isolated: false) { context in
             let connection = context.connection
-            // ?6 is 1 when an attempt is spent; a row gives up when it reaches ?7 (> 0).
-            let statement = try connection.cached("""
-                UPDATE outbox_events
-                SET attempts = attempts + ?6,
-                    state = CASE WHEN ?7 > 0 AND attempts + ?6 >= ?7 THEN 4 ELSE 2 END,
-                    dead_at = CASE WHEN ?7 > 0 AND attempts + ?6 >= ?7 THEN ?1 ELSE NULL END,
-                    last_error = CASE WHEN ?7 > 0 AND attempts + ?6 >= ?7
-                                      THEN 'gave up after ' || (attempts + ?6) || ' attempts (--max-attempts); last failure: ' || ?3
-                                      ELSE ?3 END,
-                    response_body = CASE WHEN ?7 > 0 AND attempts + ?6 >= ?7 THEN ?8 ELSE NULL END,
-                    next_attempt_at = ?2, lease_owner = NULL, updated_at = ?1, last_status = ?4, track_id = ?5
-                WHERE id IN (SELECT value FROM json_each(?9)) AND state = 1 AND lease_owner = ?10
-                RETURNING state
-                """)
+            let now = clock.wallMilliseconds()
+            let statement = try connection.cached(Outbox.settleSQL)
             defer { statement.reset() }
             try statement.bind(now, at: 1)
-            try statement.bind(retryAt, at: 2)
-            try statement.bind(failure.reason, at: 3)
-            try statement.bind(failure.status.map(Int64.init), at: 4)
-            try statement.bind(failure.trackID, at: 5)
-            try statement.bind(spendAttempt ? 1 : 0, at: 6)
-            try statement.bind(maxAttempts, at: 7)
-            try statement.bind(failure.responseBody, at: 8)
-            try statement.bind(ids, at: 9)
-            try statement.bind(owner, at: 10)
-            var result = MarkResult(failed: 0, dead: 0)
+            try statement.bind(EventState.sent.rawValue, at: 2)
+            try statement.bind(EventState.dead.rawValue, at: 3)
+            try statement.bind(settlement.record.status.map(Int64.init), at: 4)
+            try statement.bind(settlement.record.responseBody, at: 5)
+            try statement.bind(settlement.record.trackID, at: 6)
+            try statement.bind(plan, at: 7)
+            try statement.bind(EventState.inflight.rawValue, at: 8)
+            try statement.bind(token.value, at: 9)
+            var applied: [Int64] = []
+            var states: [EventState] = []
             while try statement.step() {
-                if statement.int64(0) == EventState.dead.rawValue { result.dead += 1 } else { result.failed += 1 }
+                applied.append(statement.int64(0))
+                states.append(EventState(rawValue: statement.int64(1)) ?? .inflight)
             }
-            context.adjust(meter) { counts in
-                counts.move(result.failed, from: .inflight, to: .failed)
-                counts.move(result.dead, from: .inflight, to: .dead)
+            statement.reset()
+            let change = settlement.counterChange(applied: applied)
+            if !change.isZero { context.adjust(settlement.meter) { $0 += change } }
+            if settlement.isSuccess {
+                try connection.execute("UPDATE outbox_meters SET last_success_at = ?1 WHERE meter = ?2", .integer(now), .text(settlement.meter))
+            } else if let failure = settlement.meterFailure {
+                try connection.execute("UPDATE outbox_meters SET last_status = ?1, last_error = ?2, last_error_at = ?3 WHERE meter = ?4",
+                                       settlement.record.status.map { .integer(Int64($0)) } ?? .null, .text(failure), .integer(now), .text(settlement.meter))
             }
-            try Outbox.recordMeterFailure(failure, meter: meter, now: now, on: connection)
-            return result
+            return SettlementResult(appliedStates: states, planned: settlement.rows.count)
         }
     }
 
-    public func markDead(_ rowIDs: [Int64], meter: String, owner: String, failure: DeliveryFailure, now: Int64) async throws -> Int {
+    public func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int {
         let ids = Outbox.jsonArray(rowIDs)
+        let clock = configuration.clock
         return try await database.write(isolated: false) { context in
-            let connection = context.connection
-            let statement = try connection.cached("""
-                UPDATE outbox_events
-                SET state = 4, dead_at = ?1, updated_at = ?1, lease_owner = NULL,
-                    last_status = ?2, last_error = ?3, response_body = ?4, track_id = ?5
-                WHERE id IN (SELECT value FROM json_each(?6)) AND state = 1 AND lease_owner = ?7
-                """)
-            defer { statement.reset() }
-            try statement.bind(now, at: 1)
-            try statement.bind(failure.status.map(Int64.init), at: 2)
-            try statement.bind(failure.reason, at: 3)
-            try statement.bind(failure.responseBody, at: 4)
-            try statement.bind(failure.trackID, at: 5)
-            try statement.bind(ids, at: 6)
-            try statement.bind(owner, at: 7)
-            try statement.run()
-            let changed = connection.changes
-            context.adjust(meter) { $0.move(changed, from: .inflight, to: .dead) }
-            return changed
-        }
-    }
-
-    public func release(_ rowIDs: [Int64], meter: String, owner: String, now: Int64) async throws -> Int {
-        let ids = Outbox.jsonArray(rowIDs)
-        return try await database.write(isolated: false) { context in
+            let now = clock.wallMilliseconds()
             let statement = try context.connection.cached("""
                 UPDATE outbox_events
-                SET state = CASE claimed_from WHEN 2 THEN 2 ELSE 0 END, lease_owner = NULL,
+                SET state = CASE claimed_from WHEN ?4 THEN ?4 ELSE ?5 END, lease_owner = NULL,
                     next_attempt_at = ?1, updated_at = ?1
-                WHERE id IN (SELECT value FROM json_each(?2)) AND state = 1 AND lease_owner = ?3
+                WHERE id IN (SELECT value FROM json_each(?2)) AND state = ?6 AND lease_owner = ?3
                 RETURNING state
                 """)
             defer { statement.reset() }
             try statement.bind(now, at: 1)
             try statement.bind(ids, at: 2)
-            try statement.bind(owner, at: 3)
+            try statement.bind(token.value, at: 3)
+            try statement.bind(EventState.failed.rawValue, at: 4)
+            try statement.bind(EventState.pending.rawValue, at: 5)
+            try statement.bind(EventState.inflight.rawValue, at: 6)
             var toPending = 0
             var toFailed = 0
             while try statement.step() {
@@ -237,20 +207,17 @@ extension Outbox: DispatchStore {
         }
     }
 
-    public func nextDueTime() async throws -> Int64? {
-        try await database.withConnection { connection in
-            let meters = try connection.cached("SELECT meter FROM outbox_meters WHERE pending + inflight + failed > 0")
-            defer { meters.reset() }
-            var names: [String] = []
-            while try meters.step() { names.append(meters.string(0)) }
+    public func nextDueDelay() async throws -> Int64? {
+        let clock = configuration.clock
+        return try await database.withConnection { connection in
             var earliest: Int64?
-            for meter in names {
+            for meter in try Outbox.metersWithWork(connection) {
                 // min() over the due index's leading columns: one seek per meter.
                 if let due = try connection.scalarInt("SELECT min(next_attempt_at) FROM outbox_events WHERE meter = ?1 AND state < 3", .text(meter)) {
                     earliest = min(earliest ?? due, due)
                 }
             }
-            return earliest
+            return earliest.map { $0 - clock.wallMilliseconds() }
         }
     }
 
@@ -260,9 +227,24 @@ extension Outbox: DispatchStore {
         }
     }
 
-    static func recordMeterFailure(_ failure: DeliveryFailure, meter: String, now: Int64, on connection: SQLiteConnection) throws {
-        try connection.execute("UPDATE outbox_meters SET last_status = ?1, last_error = ?2, last_error_at = ?3 WHERE meter = ?4",
-                               failure.status.map { .integer(Int64($0)) } ?? .null, .text(failure.reason), .integer(now), .text(meter))
+    /// A settlement's rows as the JSON array `settleSQL` reads.
+    static func planJSON(_ settlement: Settlement) -> String {
+        var text = "["
+        text.reserveCapacity(settlement.rows.count * 16 + 2)
+        let failure = JSONValue.string(settlement.meterFailure ?? "").jsonText
+        for (index, row) in settlement.rows.enumerated() {
+            if index > 0 { text += "," }
+            text += "[" + String(row.rowID) + "," + String(row.outcome.state.rawValue) + ","
+            switch row.outcome {
+            case .sent:
+                text += "null,0,null]"
+            case .retry(let delay, let attempts):
+                text += String(attempts) + "," + String(delay) + "," + failure + "]"
+            case .dead(let reason, let attempts):
+                text += String(attempts) + ",0," + JSONValue.string(reason).jsonText + "]"
+            }
+        }
+        return text + "]"
     }
 
     /// Row ids as a JSON array, for `json_each(?)`: one cached statement

@@ -25,19 +25,24 @@ public struct OutboxConfiguration: Sendable {
     /// false such a file is refused as "not an outbox", so a mistyped path
     /// cannot write into another application's database.
     public var allowForeignTables: Bool
+    /// Where stored times come from (due times, leases). Tests pass a clock
+    /// they advance by hand; everything else keeps the system clock.
+    public var clock: any OutboxClock
 
     public init(
         path: String,
         durability: Durability = .full,
         busyTimeoutMilliseconds: Int = 5000,
         eventIdField: String? = nil,
-        allowForeignTables: Bool = false
+        allowForeignTables: Bool = false,
+        clock: any OutboxClock = SystemClock()
     ) {
         self.path = path
         self.durability = durability
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         self.eventIdField = eventIdField
         self.allowForeignTables = allowForeignTables
+        self.clock = clock
     }
 
     func validate() throws {

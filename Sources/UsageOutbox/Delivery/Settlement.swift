@@ -1,0 +1,176 @@
+/// What Zuora's answer (or its absence) means for a whole batch, as the
+/// dispatcher decided it. ``Settlement/plan(_:events:meter:policy:record:random:)``
+/// turns it into one outcome per event.
+public enum BatchVerdict: Sendable, Equatable {
+    /// Zuora accepted every event.
+    case accepted
+    /// Zuora rejected these events for good (a 400 or a 413 on a single
+    /// event): they become dead letters with this reason.
+    case rejected(reason: String)
+    /// A transient failure (5xx, timeout, connection error): each event
+    /// spends an attempt and is retried after a backoff, or given up on when
+    /// the policy's attempts run out.
+    case failed(reason: String)
+    /// Not the events' fault (a rate limit, a configuration problem): retried
+    /// after `delayMilliseconds`, spending no attempt, never dead-lettered.
+    case deferred(reason: String, delayMilliseconds: Int64)
+}
+
+/// What becomes of one claimed event.
+public enum EventOutcome: Sendable, Equatable {
+    case sent
+    /// Due again `afterMilliseconds` from when the store applies it (measured
+    /// with the store's clock), having spent `attempts` attempts in all.
+    case retry(afterMilliseconds: Int64, attempts: Int)
+    /// A dead letter, with the reason an operator reads.
+    case dead(reason: String, attempts: Int)
+
+    /// The state the event moves to.
+    public var state: EventState {
+        switch self {
+        case .sent: .sent
+        case .retry: .failed
+        case .dead: .dead
+        }
+    }
+}
+
+/// Every event's outcome after one answer: the single decision both stores
+/// apply, each in one statement fenced by the claim's token. The give-up
+/// rule, the state each event moves to and the reason texts are decided
+/// here, in Swift, once; the stores only write what it says.
+///
+/// Retry times are relative (`retry(afterMilliseconds:)`) so that each store
+/// turns them into due times with its own clock: PostgreSQL with the
+/// server's, so that hosts whose clocks disagree still agree on when an
+/// event is due.
+public struct Settlement: Sendable, Equatable {
+    public struct Row: Sendable, Equatable {
+        public let rowID: Int64
+        public let outcome: EventOutcome
+
+        public init(rowID: Int64, outcome: EventOutcome) {
+            self.rowID = rowID
+            self.outcome = outcome
+        }
+    }
+
+    /// What to record about the answer that led here.
+    public struct Record: Sendable, Equatable {
+        /// HTTP status, when Zuora answered.
+        public var status: Int?
+        /// Zuora's response body, kept on dead letters.
+        public var responseBody: String?
+        public var trackID: String?
+
+        public init(status: Int? = nil, responseBody: String? = nil, trackID: String? = nil) {
+            self.status = status
+            self.responseBody = responseBody
+            self.trackID = trackID
+        }
+    }
+
+    public let meter: String
+    public let rows: [Row]
+    public let record: Record
+    /// The failure to show on the meter (`outbox status`), nil when accepted.
+    public let meterFailure: String?
+    /// Whether the answer was a success (the meter's last success time moves).
+    public let isSuccess: Bool
+
+    public init(meter: String, rows: [Row], record: Record, meterFailure: String?, isSuccess: Bool) {
+        self.meter = meter
+        self.rows = rows
+        self.record = record
+        self.meterFailure = meterFailure
+        self.isSuccess = isSuccess
+    }
+
+    /// The plan for `events` after `verdict`. Pure: the only input beyond
+    /// the arguments is `random`, which draws the backoff's jitter once per
+    /// batch (so the events of a batch come due together and go out
+    /// together again).
+    public static func plan<G: RandomNumberGenerator>(
+        _ verdict: BatchVerdict, events: [ClaimedEvent], meter: String, policy: RetryPolicy,
+        record: Record = Record(), random: inout G
+    ) -> Settlement {
+        switch verdict {
+        case .accepted:
+            return Settlement(meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .sent) }, record: record,
+                              meterFailure: nil, isSuccess: true)
+        case .rejected(let reason):
+            return Settlement(meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .dead(reason: reason, attempts: $0.attempts)) },
+                              record: record, meterFailure: nil, isSuccess: false)
+        case .failed(let reason):
+            let highest = (events.map(\.attempts).max() ?? 0) + 1
+            let delay = milliseconds(policy.backoff.delay(attempt: highest, using: &random))
+            let rows = events.map { event -> Row in
+                let attempts = event.attempts + 1
+                if policy.givesUp(afterAttempts: attempts) {
+                    return Row(rowID: event.rowID, outcome: .dead(reason: givenUpReason(attempts: attempts, lastFailure: reason), attempts: attempts))
+                }
+                return Row(rowID: event.rowID, outcome: .retry(afterMilliseconds: delay, attempts: attempts))
+            }
+            return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false)
+        case .deferred(let reason, let delay):
+            let rows = events.map { Row(rowID: $0.rowID, outcome: .retry(afterMilliseconds: max(0, delay), attempts: $0.attempts)) }
+            return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false)
+        }
+    }
+
+    /// The reason on an event whose attempts ran out.
+    public static func givenUpReason(attempts: Int, lastFailure: String) -> String {
+        "gave up after \(attempts) attempts (the retry limit); last failure: \(lastFailure)"
+    }
+
+    /// How the meter's counters move when the store applied the rows in
+    /// `applied` (the rows still held by the claim: the others were taken
+    /// over, and their new owner counts them). Every row leaves `inflight`.
+    public func counterChange(applied: some Sequence<Int64>) -> StateCounts {
+        let outcomes = Dictionary(rows.map { ($0.rowID, $0.outcome) }, uniquingKeysWith: { first, _ in first })
+        var change = StateCounts()
+        for rowID in applied {
+            guard let outcome = outcomes[rowID] else { continue }
+            change.move(1, from: .inflight, to: outcome.state)
+        }
+        return change
+    }
+
+    /// Seconds (a backoff draw, a Retry-After) as whole milliseconds, rounded up.
+    public static func milliseconds(_ seconds: Double) -> Int64 {
+        guard seconds.isFinite, seconds > 0 else { return 0 }
+        return Int64((seconds * 1000).rounded(.up))
+    }
+}
+
+/// What a store did with a settlement.
+public struct SettlementResult: Sendable, Equatable {
+    public var sent = 0
+    public var retried = 0
+    public var dead = 0
+    /// Rows no longer held by the claim (taken over after the lease lapsed):
+    /// left as their new owner has them.
+    public var lost = 0
+
+    public init(sent: Int = 0, retried: Int = 0, dead: Int = 0, lost: Int = 0) {
+        self.sent = sent
+        self.retried = retried
+        self.dead = dead
+        self.lost = lost
+    }
+
+    /// Tallies the states the applied rows moved to; `planned` rows in all.
+    public init(appliedStates: some Sequence<EventState>, planned: Int) {
+        var applied = 0
+        for state in appliedStates {
+            applied += 1
+            switch state {
+            case .sent: sent += 1
+            case .failed: retried += 1
+            case .dead: dead += 1
+            case .pending, .inflight: break
+            }
+        }
+        lost = planned - applied
+    }
+}

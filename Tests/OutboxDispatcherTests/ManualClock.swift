@@ -1,0 +1,96 @@
+import Synchronization
+import Testing
+import UsageOutbox
+
+/// A clock that moves only when a test says so: lease expiry, Retry-After
+/// and backoff waits run without sleeping. Its wall time starts at the real
+/// wall time (so events appended meanwhile are due) and moves with it.
+final class ManualClock: OutboxClock {
+    private struct Sleeper {
+        let deadline: ContinuousClock.Instant
+        let continuation: CheckedContinuation<Void, Error>
+    }
+
+    private struct State {
+        var offset = Duration.zero
+        var sleepers: [UInt64: Sleeper] = [:]
+        var cancelled: Set<UInt64> = []
+        var nextID: UInt64 = 0
+    }
+
+    private let origin = ContinuousClock.now
+    private let wallOrigin = WallClock.nowMilliseconds()
+    private let state = Mutex(State())
+
+    func wallMilliseconds() -> Int64 {
+        wallOrigin + state.withLock { $0.offset }.totalMilliseconds
+    }
+
+    func monotonicNow() -> ContinuousClock.Instant {
+        origin + state.withLock { $0.offset }
+    }
+
+    func sleep(until deadline: ContinuousClock.Instant) async throws {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                let resume: Result<Void, Error>? = state.withLock { state in
+                    if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
+                    if origin + state.offset >= deadline { return .success(()) }
+                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    return nil
+                }
+                if let resume { continuation.resume(with: resume) }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                if let sleeper = state.sleepers.removeValue(forKey: id) { return sleeper }
+                state.cancelled.insert(id)
+                return nil
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves time on, waking every sleeper whose deadline has come.
+    func advance(by duration: Duration) {
+        let due = state.withLock { state -> [Sleeper] in
+            state.offset += duration
+            let now = origin + state.offset
+            let due = state.sleepers.filter { $0.value.deadline <= now }
+            for id in due.keys { state.sleepers.removeValue(forKey: id) }
+            return Array(due.values)
+        }
+        for sleeper in due { sleeper.continuation.resume() }
+    }
+
+    /// Sleepers waiting at least `atLeast` from now.
+    func sleepers(atLeast: Duration = .zero) -> Int {
+        state.withLock { state in
+            let now = origin + state.offset
+            return state.sleepers.values.count { now.duration(to: $0.deadline) >= atLeast }
+        }
+    }
+}
+
+extension Duration {
+    var totalMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// Waits (in real time, briefly polling) until `condition` holds; fails the
+/// test with `message` if it does not within `timeout`.
+func waitUntil(_ message: @autoclosure () -> String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    Issue.record("timed out waiting: \(message())")
+    throw CancellationError()
+}
