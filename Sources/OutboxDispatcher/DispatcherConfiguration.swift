@@ -106,16 +106,23 @@ public struct ZuoraEndpoint: Sendable, Equatable {
     public init(baseURL: String, allowInsecureHTTP: Bool) throws {
         var text = baseURL.trimmingCharacters(in: [" "])
         while text.hasSuffix("/") { text.removeLast() }
+        // Messages show the URL with any user:password@ cut out: it must
+        // never reach a log or a terminal.
+        let shown = ZuoraEndpoint.withoutUserInfo(text)
         guard let schemeEnd = text.range(of: "://") else {
-            throw DispatcherConfigurationError("the Zuora base URL \"\(baseURL)\" has no scheme", hint: "write it like https://rest.zuora.com")
+            throw DispatcherConfigurationError("the Zuora base URL \"\(shown)\" has no scheme", hint: "write it like https://rest.zuora.com")
         }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "https" || scheme == "http" else {
             throw DispatcherConfigurationError("the Zuora base URL must use https:// (got \(scheme)://)")
         }
         let authority = text[schemeEnd.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
-        guard !authority.isEmpty, !authority.contains("@") else {
-            throw DispatcherConfigurationError("the Zuora base URL \"\(baseURL)\" has no host (or holds credentials, which belong in the environment)")
+        guard !authority.contains("@") else {
+            throw DispatcherConfigurationError("the Zuora base URL holds credentials (user:password@), which are refused and not shown",
+                                               hint: "remove them from the URL; credentials come from ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET or ZUORA_BEARER_TOKEN")
+        }
+        guard !authority.isEmpty else {
+            throw DispatcherConfigurationError("the Zuora base URL \"\(shown)\" has no host", hint: "write it like https://rest.zuora.com")
         }
         let host: String
         if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
@@ -132,8 +139,28 @@ public struct ZuoraEndpoint: Sendable, Equatable {
         self.base = text
     }
 
+    /// Loopback means an IP literal in 127.0.0.0/8, `::1`, or the name
+    /// `localhost`, and nothing else: `127.example.net` is a remote name.
     static func isLoopback(_ host: String) -> Bool {
         let lowered = host.lowercased()
-        return lowered == "localhost" || lowered.hasPrefix("127.") || lowered == "::1"
+        if lowered == "localhost" || lowered == "::1" { return true }
+        let octets = lowered.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return false }
+        let values = octets.map { octet -> Int? in
+            guard (1...3).contains(octet.count), octet.allSatisfy(\.isASCII), octet.allSatisfy(\.isNumber) else { return nil }
+            return Int(octet).flatMap { $0 <= 255 ? $0 : nil }
+        }
+        return values.allSatisfy { $0 != nil } && values[0] == 127
+    }
+
+    /// `text` with anything between `://` and an `@` in the authority removed.
+    static func withoutUserInfo(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://") else {
+            return text.contains("@") ? "<a URL holding credentials>" : text
+        }
+        let rest = text[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return text }
+        return text[..<schemeEnd.upperBound] + "***@" + rest[rest.index(after: at)...]
     }
 }

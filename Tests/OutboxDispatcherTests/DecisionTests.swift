@@ -148,3 +148,110 @@ struct ConfigurationTests {
         #expect(try ZuoraCredentials.fromEnvironment([:]) { _ in "" } == nil)
     }
 }
+
+/// What a 2xx body says about `success`, read in pieces of any size.
+struct SuccessScannerTests {
+    static let cases: [(String, String, SuccessFinding)] = [
+        ("empty", "", .notFalse),
+        ("whitespace only", " \n", .notFalse),
+        ("success true", #"{"success":true,"message":"ok"}"#, .notFalse),
+        ("no success key", #"{"message":"queued"}"#, .notFalse),
+        ("success false", #"{"success":false}"#, .explicitlyFalse),
+        ("spaced", #"{ "reasons" : [ {"code":1} ] , "success" : false }"#, .explicitlyFalse),
+        ("false only when nested", #"{"data":{"success":false},"success":true}"#, .notFalse),
+        ("the words inside a string", #"{"note":"\"success\": false","success":true}"#, .notFalse),
+        ("a key with an escape is not taken for success", #"{"succ\u0065ss":false}"#, .notFalse),
+        ("a longer key", #"{"successful":false}"#, .notFalse),
+        ("success as a string", #"{"success":"false"}"#, .notFalse),
+        ("an array document", #"[{"success":false}]"#, .notFalse),
+        ("cut off", #"{"success":true,"message":"o"#, .unreadable("the body ends before its JSON does")),
+        ("cut off inside the reasons", #"{"reasons":[{"code":1}"#, .unreadable("the body ends before its JSON does")),
+        ("not JSON", "<html>OK</html>", .unreadable("the body is not a JSON object (it starts with byte 0x3c)")),
+        ("more after the JSON", #"{"success":true} trailing"#, .unreadable("the body has more after its JSON")),
+    ]
+
+    @Test(arguments: cases)
+    func reads(_ name: String, _ body: String, _ expected: SuccessFinding) {
+        var whole = SuccessScanner()
+        whole.feed(Array(body.utf8))
+        #expect(whole.finish() == expected, "\(name)")
+        // One byte at a time: the same answer.
+        var bytewise = SuccessScanner()
+        for byte in body.utf8 { bytewise.feed([byte]) }
+        #expect(bytewise.finish() == expected, "\(name), byte by byte")
+    }
+
+    /// Zuora's error shape with a reasons list far past the 64 KiB the client
+    /// keeps: `success` comes last, and is still found.
+    @Test func findsFalseAfterAHugeReasonsList() {
+        let reasons = (0..<3000).map { #"{"code":53100320,"message":"event \#($0) does not match the meter's definition"}"# }.joined(separator: ",")
+        let body = #"{"processId":"p","reasons":[\#(reasons)],"success":false}"#
+        #expect(body.utf8.count > 200_000)
+        var scanner = SuccessScanner()
+        var bytes = Array(body.utf8)[...]
+        while !bytes.isEmpty {
+            scanner.feed(bytes.prefix(4096))
+            bytes = bytes.dropFirst(4096)
+        }
+        #expect(scanner.finish() == .explicitlyFalse)
+        #expect(ResponseClassifier.classify(status: 200, body: Array(body.utf8), retryAfterSeconds: nil) == .rejected)
+    }
+
+    @Test func anUnreadable2xxIsRetriedNotAccepted() {
+        #expect(ResponseClassifier.classify(status: 200, success: .unreadable("cut"), retryAfterSeconds: nil) == .transient)
+        #expect(ResponseClassifier.classify(status: 400, success: .unreadable("cut"), retryAfterSeconds: nil) == .rejected)
+    }
+}
+
+/// Base URLs: credentials refused and never shown; loopback means loopback.
+struct ZuoraEndpointTests {
+    @Test(arguments: ["http://127.0.0.1:8080", "http://127.1.2.3", "http://localhost:9", "http://LOCALHOST", "http://[::1]:8080", "https://rest.zuora.com"])
+    func accepts(_ url: String) throws {
+        _ = try ZuoraEndpoint(baseURL: url, allowInsecureHTTP: false)
+    }
+
+    @Test(arguments: ["http://127.example.net", "http://127.0.0.1.example.net", "http://127.0.0.256", "http://127.0.0", "http://1270.0.0.1",
+                      "http://localhost.example.net", "http://10.0.0.1", "http://[::2]"])
+    func refusesPlainHTTPBeyondLoopback(_ url: String) {
+        let error = #expect(throws: DispatcherConfigurationError.self) { try ZuoraEndpoint(baseURL: url, allowInsecureHTTP: false) }
+        #expect(error?.message.contains("plain http://") == true)
+        #expect(throws: Never.self) { try ZuoraEndpoint(baseURL: url, allowInsecureHTTP: true) }
+    }
+
+    @Test(arguments: ["https://user:hunter2@rest.zuora.com", "http://admin:hunter2@127.0.0.1:8080/path", "admin:hunter2@rest.zuora.com"])
+    func refusesCredentialsWithoutShowingThem(_ url: String) {
+        let error = #expect(throws: DispatcherConfigurationError.self) { try ZuoraEndpoint(baseURL: url, allowInsecureHTTP: false) }
+        #expect(error.map { !$0.description.contains("hunter2") } == true, "\(error?.description ?? "")")
+    }
+}
+
+/// The host-wide gate: hinted waits as told, unhinted ones growing with the
+/// streak, reset by a success.
+struct RateLimitGateTests {
+    let now = ContinuousClock.now
+
+    @Test func unhintedAnswersGrowOneStreakAndASuccessEndsIt() {
+        let backoff = BackoffPolicy(baseSeconds: 1, capSeconds: 8)
+        let gate = RateLimitGate(backoff: backoff)
+        for streak in 1...6 {
+            let wait = gate.hold(hintSeconds: nil, now: now)
+            #expect(gate.streak == streak)
+            #expect(wait >= 0 && wait <= backoff.ceiling(attempt: streak), "wait \(wait) past the ceiling for streak \(streak)")
+        }
+        #expect(backoff.ceiling(attempt: 6) == 8, "capped")
+        gate.hold(hintSeconds: 30, now: now)
+        #expect(gate.streak == 6, "a hinted answer is waited as told and leaves the streak alone")
+        gate.succeeded()
+        #expect(gate.streak == 0)
+        #expect(gate.holdCount == 7)
+    }
+
+    @Test func aHoldIsNeverShortenedAndEndsOnTime() {
+        let gate = RateLimitGate(backoff: BackoffPolicy())
+        gate.hold(hintSeconds: 10, now: now)
+        gate.hold(hintSeconds: 2, now: now)
+        #expect(gate.closedUntil(now: now) == now + .seconds(10))
+        #expect(gate.closedUntil(now: now + .seconds(9)) != nil)
+        #expect(gate.closedUntil(now: now + .seconds(10)) == nil)
+    }
+}

@@ -94,3 +94,15 @@ func waitUntil(_ message: @autoclosure () -> String, timeout: Duration = .second
     Issue.record("timed out waiting: \(message())")
     throw CancellationError()
 }
+
+/// Whether `condition` comes to hold within `timeout` (real time, briefly
+/// polling); for tests that must clean up (move a clock on, stop a
+/// dispatcher) before they report a failure.
+func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return false
+}

@@ -44,9 +44,11 @@ struct TestStore: Sendable {
         }
     }
 
-    func open() async throws -> any OutboxStore {
+    /// Opens a connection to the store. `clock` sets SQLite's stored times
+    /// (PostgreSQL always uses the server's clock).
+    func open(clock: any OutboxClock = SystemClock()) async throws -> any OutboxStore {
         switch kind {
-        case .sqlite: try Outbox(path: location)
+        case .sqlite: try Outbox(OutboxConfiguration(path: location, clock: clock))
         case .postgres: try await PostgresOutbox.open(url: location, password: nil)
         }
     }

@@ -20,15 +20,38 @@ final class MetricsService: Service, Sendable {
     static func start(port: Int, host: String = "127.0.0.1", outbox: any OutboxStore, dispatcher: Dispatcher, logger: Logger) async throws -> MetricsService {
         let registry = PrometheusMetricsBootstrap.registry()
         let gauges = QueueGauges(registry: registry)
-        let server = try await LoopbackHTTPServer.start(host: host, port: port) { request in
+        let server: LoopbackHTTPServer
+        do {
+            server = try await startServer(host: host, port: port, registry: registry, gauges: gauges, outbox: outbox)
+        } catch {
+            throw CommandFailure("cannot serve metrics on \(host):\(port) (--metrics-port \(port)): \(MetricsService.describe(error))",
+                                 hint: "pick a free port with --metrics-port (or OUTBOX_METRICS_PORT), or 0 to let the system choose one",
+                                 exitCode: Exit.usage)
+        }
+        // The bound URL, at notice level: with --metrics-port 0 this is how
+        // a supervisor (or a test) learns the port.
+        logger.notice("serving Prometheus metrics", metadata: ["url": "http://\(host):\(server.port)/metrics"])
+        return MetricsService(server: server)
+    }
+
+    private static func startServer(host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges,
+                                    outbox: any OutboxStore) async throws -> LoopbackHTTPServer {
+        try await LoopbackHTTPServer.start(host: host, port: port) { request in
             guard request.method == "GET", request.path == "/metrics" else {
                 return .text(404, "not found; metrics are at /metrics\n")
             }
             if let status = try? await outbox.status() { gauges.update(status) }
             return .response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: registry.emitToBuffer())
         }
-        logger.info("serving Prometheus metrics", metadata: ["url": "http://\(host):\(server.port)/metrics"])
-        return MetricsService(server: server)
+    }
+
+    /// NIO's bind errors name the syscall; a person needs the reason.
+    static func describe(_ error: Error) -> String {
+        let text = "\(error)"
+        if text.contains("errno: 98") || text.contains("Address already in use") { return "the port is already in use" }
+        if text.contains("errno: 13") || text.contains("Permission denied") { return "permission denied (ports below 1024 need privileges)" }
+        if text.contains("errno: 99") || text.contains("Cannot assign requested address") { return "no such local address" }
+        return text
     }
 
     func run() async throws {

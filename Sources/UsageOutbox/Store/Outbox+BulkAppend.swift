@@ -1,3 +1,10 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Appending a whole input stream: `outbox append` and large imports.
 extension Outbox {
     /// Reads events from `fileDescriptor` (one JSON object, a JSON array of
@@ -5,20 +12,43 @@ extension Outbox {
     /// of them, or, when any is invalid, none (the error lists each invalid
     /// event's position and reason).
     ///
+    /// The write lock is never held while waiting for input. A regular file
+    /// is all there already, so it is parsed (on a thread of its own) while
+    /// SQLite inserts. Any other input (a pipe, a socket, a terminal) is read
+    /// and validated to its end first, into a temporary spool file, and only
+    /// then inserted: a slow producer holds up nobody.
+    ///
     /// NDJSON is streamed, so memory stays bounded whatever the input size; a
-    /// JSON array or a pretty-printed object is read whole first. Events are
-    /// parsed and validated on a thread of their own while SQLite inserts.
-    /// `progress` is called now and then with the bytes read and events seen.
-    /// Returns the number of events appended, durable on return.
+    /// JSON array or a pretty-printed object is read whole first. `progress`
+    /// is called now and then with the bytes read and events seen. Returns
+    /// the number of events appended, durable on return.
     public func appendStream(
         fileDescriptor: Int32,
         meter: String,
         progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)? = nil
     ) async throws -> Int {
         try MeterName.validate(meter)
+        let appended: Int
+        if Outbox.isRegularFile(fileDescriptor) {
+            appended = try await appendParsingWhileInserting(fileDescriptor: fileDescriptor, meter: meter, progress: progress)
+        } else {
+            let spool = try await Outbox.spool(fileDescriptor: fileDescriptor, eventIdField: configuration.eventIdField, progress: progress)
+            appended = try await insertSpooled(spool, meter: meter)
+        }
+        notifyAppended()
+        return appended
+    }
+
+    static func isRegularFile(_ fd: Int32) -> Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    private func appendParsingWhileInserting(fileDescriptor: Int32, meter: String,
+                                             progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int {
         let eventIdField = configuration.eventIdField
         let ids = database.ids
-        let appended = try await database.withConnection { connection in
+        return try await database.withConnection { connection in
             // Parsing runs on its own thread, a few chunks ahead of the inserts.
             let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField)
             let parsed = ParallelEventInput(input, progress: progress)
@@ -36,9 +66,52 @@ extension Outbox {
                 return inserter.count
             }
         }
-        notifyAppended()
-        return appended
     }
+
+    /// Reads and validates the whole input into a spool, off the database
+    /// thread and off Swift's cooperative pool (the reads block).
+    static func spool(fileDescriptor: Int32, eventIdField: String?, progress: (@Sendable (Int, Int) -> Void)?) async throws -> EventSpool {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SendableSpool, Error>) in
+            DispatchQueue(label: "outbox.spool").async {
+                do {
+                    let spool = try EventSpool()
+                    let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField)
+                    let parsed = ParallelEventInput(input, progress: progress)
+                    defer { parsed.stop() }
+                    while let chunk = try parsed.next() {
+                        try chunk.forEach { bytes, hasEventIdField in try spool.append(bytes, hasEventIdField: hasEventIdField) }
+                    }
+                    if let error = input.finalError() { throw error }
+                    try spool.flush()
+                    continuation.resume(returning: SendableSpool(spool: spool))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }.spool
+    }
+
+    private func insertSpooled(_ spool: EventSpool, meter: String) async throws -> Int {
+        let eventIdField = configuration.eventIdField
+        let ids = database.ids
+        let box = SendableSpool(spool: spool)
+        return try await database.withConnection { connection in
+            try connection.writeTransaction {
+                var inserter = try EventInserter(connection: connection, meter: meter, eventIdField: eventIdField, ids: ids)
+                try box.spool.forEach { bytes, hasEventIdField in
+                    try inserter.insertWithoutID(bytes, hasEventIdField: hasEventIdField)
+                }
+                try MeterCounters.apply(StateCounts(appended: inserter.count, pending: inserter.count), to: meter, on: connection)
+                return inserter.count
+            }
+        }
+    }
+}
+
+/// Hands a spool from the thread that filled it to the one that reads it;
+/// never used by two at once.
+struct SendableSpool: @unchecked Sendable {
+    let spool: EventSpool
 }
 
 extension EventInserter {
