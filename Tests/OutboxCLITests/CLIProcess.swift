@@ -170,3 +170,50 @@ enum LoopbackGET {
         return String(text[split.upperBound...])
     }
 }
+
+/// Waits (polling briefly) until `condition` holds; false when `timeout`
+/// passed first. Tests wait for what they need to see, not for a fixed time.
+func waitFor(timeout: TimeInterval = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(5_000)
+    }
+    return try condition()
+}
+
+/// Collects what a child process writes to a pipe, on a thread of its own,
+/// so a test can look for a line while the child runs (and the child never
+/// blocks on a full pipe).
+final class PipeCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private let thread: Thread
+
+    init(_ handle: FileHandle) {
+        let box = Box()
+        thread = Thread {
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                box.collector?.append(chunk)
+            }
+        }
+        box.collector = self
+        thread.start()
+    }
+
+    private final class Box: @unchecked Sendable { weak var collector: PipeCollector? }
+
+    private func append(_ chunk: Data) {
+        lock.lock()
+        data.append(chunk)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

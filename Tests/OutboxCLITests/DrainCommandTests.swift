@@ -121,15 +121,13 @@ import Testing
             defer { mock.stop() }
             let (drain, _, stderr) = try CLI.start(["drain", "--db", db, "--batch-size", "100", "--log-level", "error", "--metrics-port", "0"],
                                                    environment: mock.environment)
-            Thread.sleep(forTimeInterval: 1.5)
+            #expect(try waitFor { (try mock.statistics()["acceptedEvents"] as? Int ?? 0) >= 500 }, "the drain never got going")
             // The secret is in the environment only, never in the arguments.
             let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(drain.processIdentifier)/cmdline"))) ?? Data()
             #expect(!cmdline.isEmpty)
             #expect(cmdline.range(of: Data("mock-client-secret".utf8)) == nil)
             drain.terminate()  // SIGTERM
-            let deadline = Date().addingTimeInterval(10)
-            while drain.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            #expect(!drain.isRunning, "drain did not stop within 10 s of SIGTERM")
+            #expect(waitFor(timeout: 10) { !drain.isRunning }, "drain did not stop within 10 s of SIGTERM")
             #expect(drain.terminationStatus == 0)
             let errors = String(decoding: stderr.readDataToEndOfFile(), as: UTF8.self)
             #expect(errors.contains("drain: sent"))
@@ -147,27 +145,114 @@ import Testing
             #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: ndjson(20_000)).status == 0)
             let mock = try MockProcess(["--delay-ms", "50"])
             defer { mock.stop() }
-            let port = 20_000 + Int(getpid() % 20_000)
-            let (drain, _, _) = try CLI.start(["drain", "--db", db, "--batch-size", "100", "--concurrency", "2", "--log-level", "error", "--metrics-port", "\(port)"],
-                                              environment: mock.environment)
+            // Port 0: the system picks one, and the drain logs the URL it bound.
+            let (drain, _, stderr) = try CLI.start(["drain", "--db", db, "--batch-size", "100", "--concurrency", "2", "--log-level", "notice",
+                                                    "--metrics-port", "0"], environment: mock.environment)
             defer { drain.terminate(); drain.waitUntilExit() }
-            func scrape() throws -> String {
-                for _ in 0..<50 {
-                    if let text = try? LoopbackGET.fetch("http://127.0.0.1:\(port)/metrics"), !text.isEmpty { return text }
-                    Thread.sleep(forTimeInterval: 0.1)
-                }
-                throw CancellationError()
-            }
+            let logs = PipeCollector(stderr)
+            var url: String?
+            #expect(waitFor {
+                url = logs.text.split(separator: "\n").first { $0.contains("serving Prometheus metrics") }
+                    .flatMap { line in line.split(separator: " ").first { $0.hasPrefix("url=http://127.0.0.1:") } }
+                    .map { String($0.dropFirst("url=".count)) }
+                return url != nil
+            }, "no metrics URL in the log: \(logs.text)")
+            let metricsURL = try #require(url)
+            func scrape() -> String? { (try? LoopbackGET.fetch(metricsURL)).flatMap { $0.isEmpty ? nil : $0 } }
             func sent(_ text: String) -> Double {
                 text.split(separator: "\n").first { $0.hasPrefix("outbox_events_sent_total ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
             }
-            let first = try scrape()
-            Thread.sleep(forTimeInterval: 1)
-            let second = try scrape()
-            #expect(sent(second) > sent(first), "outbox_events_sent_total did not move")
+            var first: String?
+            #expect(waitFor { first = scrape(); return first != nil })
+            var second: String?
+            #expect(waitFor { second = scrape(); return second.map { sent($0) > sent(first ?? "") } ?? false }, "outbox_events_sent_total did not move")
             for name in ["outbox_requests_total{status_class=\"2xx\"}", "outbox_queue_depth_events{state=\"pending\"}", "outbox_request_duration_seconds_bucket", "outbox_batch_size_events_bucket", "outbox_oldest_pending_age_seconds"] {
-                #expect(second.contains(name), "no \(name) in /metrics")
+                #expect(second?.contains(name) == true, "no \(name) in /metrics")
             }
+        }
+    }
+
+    @Test func aBusyMetricsPortIsAUsageErrorThatNamesIt() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            // The mock holds its port: a drain asking for the same one must say so.
+            let port = try #require(URLComponents(string: mock.baseURL)?.port)
+            let result = try CLI.run(["drain", "--once", "--db", db, "--metrics-port", "\(port)"], environment: mock.environment)
+            #expect(result.status == 64)
+            #expect(result.stderr.contains("--metrics-port \(port)") && result.stderr.contains("already in use"), "\(result.stderr)")
+            #expect(!result.stderr.contains("errno"), "the raw bind error leaked: \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count <= 2)
+        }
+    }
+
+    /// A 120 s Retry-After is no reason to outlive SIGTERM: the wait ends at
+    /// once, the claimed events are given back, and the drain exits 0.
+    @Test func sigtermEndsARateLimitWait() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: ndjson(50)).status == 0)
+            let mock = try MockProcess(["--rate-limit-rate", "1", "--retry-after", "120"])
+            defer { mock.stop() }
+            let (drain, _, stderr) = try CLI.start(["drain", "--db", db, "--log-level", "error"], environment: mock.environment)
+            let logs = PipeCollector(stderr)
+            #expect(try waitFor { (try mock.statistics()["rateLimited"] as? Int ?? 0) >= 1 }, "no rate-limited request")
+            drain.terminate()
+            #expect(waitFor(timeout: 10) { !drain.isRunning }, "drain still running 10 s after SIGTERM, in a 120 s Retry-After")
+            if drain.isRunning { kill(drain.processIdentifier, SIGKILL) }
+            drain.waitUntilExit()
+            #expect(drain.terminationStatus == 0, "\(logs.text)")
+            let status = try #require(CLI.json(try CLI.run(["status", "--json", "--db", db]).stdout))
+            #expect(status["inflight"] as? Int == 0)
+        }
+    }
+
+    /// `slow-producer | outbox append`: the input is read before the write
+    /// lock is taken, so other writers (and the drain) go on meanwhile.
+    @Test func aSlowProducerDoesNotLockOutOtherWriters() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            #expect(try CLI.run(["migrate", "--db", db]).status == 0)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = ["append", "--meter", "m", "--db", db, "--json"]
+            process.environment = ["PATH": "/usr/bin:/bin"]
+            let input = Pipe(), output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let lines = ndjson(2, prefix: "slow").split(separator: "\n").map { String($0) + "\n" }
+            input.fileHandleForWriting.write(Data(lines[0].utf8))
+            // The producer stalls. Another writer must get through at once,
+            // long before the busy timeout (200 ms here) would fail it.
+            let other = try CLI.run(["append", "--meter", "m", "--db", db, "--busy-timeout", "200"], stdin: ndjson(3, prefix: "quick"))
+            #expect(other.status == 0, "\(other.stderr)")
+            #expect(CLI.json(try CLI.run(["status", "--json", "--db", db]).stdout)?["pending"] as? Int == 3)
+            // So does a drain: its claims and marks are writes too.
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            let drained = try CLI.run(["drain", "--once", "--max-time", "30", "--busy-timeout", "200", "--json", "--db", db, "--log-level", "error"],
+                                      environment: mock.environment)
+            #expect(drained.status == 0, "\(drained.stderr)")
+            #expect(CLI.json(drained.stdout)?["sent"] as? Int == 3)
+            // The producer finishes; its append lands whole.
+            input.fileHandleForWriting.write(Data(lines[1].utf8))
+            try input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            #expect(CLI.json(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))?["appended"] as? Int == 2)
+            #expect(CLI.json(try CLI.run(["status", "--json", "--db", db]).stdout)?["pending"] as? Int == 2)
+        }
+    }
+
+    @Test func aBaseURLWithCredentialsIsRefusedWithoutShowingThem() throws {
+        try withTemporaryDirectory { dir in
+            let result = try CLI.run(["drain", "--once", "--db", dir + "/o.sqlite"],
+                                     environment: ["ZUORA_BASE_URL": "https://ops:hunter2@rest.zuora.com", "ZUORA_BEARER_TOKEN": "t"])
+            #expect(result.status == 64)
+            #expect(result.stderr.contains("credentials") && !result.stderr.contains("hunter2"), "\(result.stderr)")
         }
     }
 

@@ -112,7 +112,8 @@ import Testing
             let flags = ["drain", "--db", db, "--batch-size", "100", "--concurrency", "2", "--lease", "3s", "--request-timeout", "2s", "--log-level", "error"]
             let victim = try CLI.start(flags, environment: mock.environment)
             let survivors = try (0..<3).map { _ in try CLI.start(flags, environment: mock.environment) }
-            Thread.sleep(forTimeInterval: 1.0)
+            // Killed once the drain is well under way: the victim has batches in flight.
+            #expect(try waitFor { (try mock.statistics()["acceptedEvents"] as? Int ?? 0) >= 2000 })
             kill(victim.0.processIdentifier, SIGKILL)
             victim.0.waitUntilExit()
             let finished = try CLI.run(["drain", "--once", "--max-time", "120", "--lease", "3s", "--request-timeout", "2s", "--db", db, "--log-level", "error"],

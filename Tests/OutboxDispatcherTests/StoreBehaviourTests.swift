@@ -254,6 +254,34 @@ struct StoreBehaviourTests {
         }
     }
 
+    /// Transactions that each append twice to one meter, many at once: the
+    /// counter shards are taken in one order (one shard per connection), so
+    /// none of them deadlocks (random shards per call made 40P01 possible).
+    @Test func concurrentTransactionsAppendingTwiceNeverDeadlock() async throws {
+        guard StoreKind.postgresURL != nil else { return }
+        try await withStore(.postgres) { (store: any OutboxStore, _: TestStore) async throws in
+            let outbox = try #require(store as? PostgresOutbox)
+            let logger = Logger(label: "test")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        for round in 0..<15 {
+                            try await outbox.client.withTransaction(logger: logger) { connection in
+                                _ = try await outbox.append(jsonEvents: [Self.event("T\(task)-\(round)-a")], meter: "m", on: connection)
+                                _ = try await outbox.append(jsonEvents: [Self.event("T\(task)-\(round)-b")], meter: "other", on: connection)
+                                _ = try await outbox.append(jsonEvents: [Self.event("T\(task)-\(round)-c")], meter: "m", on: connection)
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let totals = try await store.status().totals
+            #expect(totals.appended == 8 * 15 * 3)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
     /// The transactional outbox on PostgreSQL: the app's row and its events
     /// commit or roll back together, in the app's own transaction.
     @Test func appendsInsideTheAppsOwnPostgresTransaction() async throws {
