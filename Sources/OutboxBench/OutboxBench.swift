@@ -59,6 +59,10 @@ struct OutboxBench {
             let cli = try OutboxBenchmarks.cliAppend(count: n, directory: directory)
             report.add("outbox append (CLI, NDJSON file)", cli, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
                        target: ("≥ 0.5x", { $0 >= 0.5 }))
+            note("outbox append of \(n) NDJSON events through a pipe (spooled)")
+            let piped = try OutboxBenchmarks.cliAppendFromPipe(count: n, directory: directory)
+            report.add("outbox append (CLI, NDJSON through a pipe)", piped, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
+                       target: ("≥ 0.5x", { $0 >= 0.5 }))
             note("library append(contentsOf:)")
             let library = try await OutboxBenchmarks.libraryAppend(count: n, directory: directory)
             report.add("append(contentsOf:) (library, 1000/call)", library, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,

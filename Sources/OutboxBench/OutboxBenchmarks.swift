@@ -12,6 +12,17 @@ enum OutboxBenchmarks {
         return Double(count) / run.seconds
     }
 
+    /// `producer | outbox append` of `count` NDJSON events through a pipe:
+    /// read and validated into a spool first, then inserted (the write lock
+    /// is never held while the producer is slow). Events per second.
+    static func cliAppendFromPipe(count: Int, directory: String) throws -> Double {
+        let input = directory + "/append-pipe.ndjson"
+        try Workload.ndjson(count: count, path: input)
+        let run = try Workload.outbox(["append", "--meter", "api-calls", "--db", directory + "/cli-append-pipe.sqlite"], pipingFile: input)
+        guard run.status == 0 else { throw BenchError("outbox append from a pipe failed: \(run.stderr)") }
+        return Double(count) / run.seconds
+    }
+
     /// `Outbox.append(contentsOf:)` in chunks of `chunk` typed events.
     static func libraryAppend(count: Int, chunk: Int = 1000, directory: String) async throws -> Double {
         let outbox = try Outbox(path: directory + "/lib-append.sqlite")

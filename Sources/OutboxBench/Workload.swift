@@ -36,7 +36,9 @@ enum Workload {
     }
 
     /// Runs `outbox` with `arguments`, timing it and sampling its peak RSS.
-    static func outbox(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    /// With `pipingFile`, that file is fed to its stdin through a pipe, as
+    /// `producer | outbox append` would.
+    static func outbox(_ arguments: [String], environment: [String: String] = [:], pipingFile: String? = nil) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: outboxBinary)
         process.arguments = arguments
@@ -44,8 +46,20 @@ enum Workload {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let input = Pipe()
+        if pipingFile != nil { process.standardInput = input }
         let clock = Stopwatch()
         try process.run()
+        if let pipingFile {
+            let writer = input.fileHandleForWriting
+            Thread.detachNewThread {
+                if let source = FileHandle(forReadingAtPath: pipingFile) {
+                    while case let chunk = source.readData(ofLength: 1 << 20), !chunk.isEmpty { writer.write(chunk) }
+                    try? source.close()
+                }
+                try? writer.close()
+            }
+        }
         let pid = process.processIdentifier
         let peak = PeakRSS(pid: pid)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()

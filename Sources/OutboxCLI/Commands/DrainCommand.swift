@@ -74,11 +74,15 @@ struct DrainCommand: AsyncParsableCommand {
         if summary.dead > 0 {
             Stderr.print("hint: see the rejected events with `outbox dead-letters list`")
         }
+        if summary.droppedAfterLeaseLoss > 0 {
+            Stderr.print("drain: \(summary.droppedAfterLeaseLoss) claimed events were dropped unsent: their lease lapsed during a wait and another dispatcher took them over")
+        }
         if output.json {
             Stdout.print(JSONValue.object([
                 "sent": .integer(Int64(summary.sent)), "dead": .integer(Int64(summary.dead)),
                 "remaining": .integer(Int64(summary.remaining)), "requests": .integer(Int64(summary.requests)),
                 "rate_limit_waits": .integer(Int64(summary.rateLimitWaits)), "token_refreshes": .integer(Int64(summary.tokenRefreshes)),
+                "dropped_after_lease_loss": .integer(Int64(summary.droppedAfterLeaseLoss)),
                 "elapsed_seconds": .number((seconds * 1000).rounded() / 1000),
             ]).jsonText)
         }
