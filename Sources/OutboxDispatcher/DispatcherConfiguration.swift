@@ -39,6 +39,17 @@ public struct DispatcherConfiguration: Sendable {
     /// Where waits and deadlines are measured. Tests pass a clock they
     /// advance by hand; everything else keeps the system clock.
     public var clock: any OutboxClock = SystemClock()
+    /// The Zuora environment whose limits apply: batch size, request body
+    /// size and requests per minute must stay within them. Nil: only
+    /// Zuora's widest limits (production's) are checked.
+    public var environment: ZuoraEnvironment?
+    /// No 60-second window holds more usage requests than this from this
+    /// dispatcher (all its workers; retries and bisection halves count).
+    /// Nil: the environment's calls per minute, or no limit without one.
+    public var maxRequestsPerMinute: Int?
+
+    /// The request rate this dispatcher keeps to, if any.
+    public var effectiveMaxRequestsPerMinute: Int? { maxRequestsPerMinute ?? environment?.maxRequestsPerMinute }
 
     /// The retry rules the settlement plan follows.
     public var retryPolicy: RetryPolicy { RetryPolicy(backoff: backoff, maxAttempts: maxAttempts) }
@@ -56,33 +67,59 @@ public struct DispatcherConfiguration: Sendable {
         return "dispatcher-\(getpid())-\(random)"
     }
 
-    /// Checks every value against its range; the message names the option.
+    /// Checks every value against its range. Errors name the setting
+    /// (`DispatcherConfigurationError.setting`), not a command-line flag:
+    /// the CLI maps settings to its flags.
     public func validate() throws {
-        func fail(_ message: String, hint: String? = nil) throws -> Never { throw DispatcherConfigurationError(message, hint: hint) }
-        guard (1...10_000).contains(batchSize) else { try fail("--batch-size must be between 1 and 10000 (Zuora's per-call maximum), got \(batchSize)") }
-        guard (1024...4_194_304).contains(maxBatchBytes) else { try fail("--max-batch-bytes must be between 1024 and 4194304 (4 MiB, Zuora's maximum), got \(maxBatchBytes)") }
-        guard (1...64).contains(concurrency) else { try fail("--concurrency must be between 1 and 64 (Zuora allows 40 concurrent requests per tenant), got \(concurrency)") }
-        guard maxAttempts >= 0 else { try fail("--max-attempts must be 0 (retry forever) or more, got \(maxAttempts)") }
-        guard requestTimeoutSeconds > 0, connectTimeoutSeconds > 0 else { try fail("timeouts must be positive") }
+        typealias Setting = DispatcherConfigurationError.Setting
+        func fail(_ setting: Setting, _ message: String, hint: String? = nil) throws -> Never {
+            throw DispatcherConfigurationError(setting, message, hint: hint)
+        }
+        let limits = environment ?? .production
+        let limitsName = environment.map { "the \($0)'s limit" } ?? "Zuora's maximum"
+        guard (1...limits.maxBatchSize).contains(batchSize) else {
+            try fail(.batchSize, "the batch size must be between 1 and \(limits.maxBatchSize) events per request (\(limitsName)), got \(batchSize)")
+        }
+        guard (1024...limits.maxBatchBytes).contains(maxBatchBytes) else {
+            try fail(.maxBatchBytes, "the request body limit must be between 1024 and \(limits.maxBatchBytes) bytes (\(limitsName)), got \(maxBatchBytes)")
+        }
+        if let maxRequestsPerMinute, !(1...limits.maxRequestsPerMinute).contains(maxRequestsPerMinute) {
+            try fail(.maxRequestsPerMinute,
+                     "the request rate must be between 1 and \(limits.maxRequestsPerMinute) requests per minute (\(limitsName)), got \(maxRequestsPerMinute)")
+        }
+        guard (1...64).contains(concurrency) else {
+            try fail(.concurrency, "the concurrency must be between 1 and 64 requests in flight (Zuora allows 40 per tenant), got \(concurrency)")
+        }
+        guard maxAttempts >= 0 else { try fail(.maxAttempts, "the attempt limit must be 0 (retry forever) or more, got \(maxAttempts)") }
+        guard requestTimeoutSeconds > 0, connectTimeoutSeconds > 0 else { try fail(.requestTimeout, "timeouts must be positive") }
         guard leaseSeconds > requestTimeoutSeconds else {
-            try fail("--lease (\(Int(leaseSeconds))s) must be longer than the request timeout (\(Int(requestTimeoutSeconds))s)",
+            try fail(.lease, "the lease (\(Int(leaseSeconds))s) must be longer than the request timeout (\(Int(requestTimeoutSeconds))s)",
                      hint: "otherwise another dispatcher could take over a batch that is still being sent")
         }
         guard backoff.baseSeconds > 0, backoff.capSeconds >= backoff.baseSeconds else {
-            try fail("the backoff base must be positive and no larger than its cap")
+            try fail(.backoff, "the backoff base must be positive and no larger than its cap")
         }
-        guard pollIntervalSeconds > 0 else { try fail("the poll interval must be positive") }
-        if let entityIDs, !HeaderValue.isSafe(entityIDs) { try fail("--entity-ids holds characters not allowed in an HTTP header") }
-        if let orgIDs, !HeaderValue.isSafe(orgIDs) { try fail("--org-ids holds characters not allowed in an HTTP header") }
+        guard pollIntervalSeconds > 0 else { try fail(.pollInterval, "the poll interval must be positive") }
+        if let entityIDs, !HeaderValue.isSafe(entityIDs) { try fail(.entityIDs, "the entity ids hold characters not allowed in an HTTP header") }
+        if let orgIDs, !HeaderValue.isSafe(orgIDs) { try fail(.orgIDs, "the org ids hold characters not allowed in an HTTP header") }
         _ = try ZuoraEndpoint(baseURL: baseURL, allowInsecureHTTP: allowInsecureHTTP)
     }
 }
 
 public struct DispatcherConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// Which setting is wrong: an app shows its own name for it, the CLI
+    /// its flag and environment variable.
+    public enum Setting: String, Sendable, CaseIterable {
+        case baseURL, credentials, batchSize, maxBatchBytes, maxRequestsPerMinute, environment, concurrency, maxAttempts
+        case requestTimeout, lease, backoff, pollInterval, entityIDs, orgIDs
+    }
+
+    public let setting: Setting
     public let message: String
     public let hint: String?
 
-    public init(_ message: String, hint: String? = nil) {
+    public init(_ setting: Setting, _ message: String, hint: String? = nil) {
+        self.setting = setting
         self.message = message
         self.hint = hint
     }
@@ -110,19 +147,19 @@ public struct ZuoraEndpoint: Sendable, Equatable {
         // never reach a log or a terminal.
         let shown = ZuoraEndpoint.withoutUserInfo(text)
         guard let schemeEnd = text.range(of: "://") else {
-            throw DispatcherConfigurationError("the Zuora base URL \"\(shown)\" has no scheme", hint: "write it like https://rest.zuora.com")
+            throw DispatcherConfigurationError(.baseURL, "the Zuora base URL \"\(shown)\" has no scheme", hint: "write it like https://rest.zuora.com")
         }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "https" || scheme == "http" else {
-            throw DispatcherConfigurationError("the Zuora base URL must use https:// (got \(scheme)://)")
+            throw DispatcherConfigurationError(.baseURL, "the Zuora base URL must use https:// (got \(scheme)://)")
         }
         let authority = text[schemeEnd.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
         guard !authority.contains("@") else {
-            throw DispatcherConfigurationError("the Zuora base URL holds credentials (user:password@), which are refused and not shown",
+            throw DispatcherConfigurationError(.baseURL, "the Zuora base URL holds credentials (user:password@), which are refused and not shown",
                                                hint: "remove them from the URL; credentials come from ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET or ZUORA_BEARER_TOKEN")
         }
         guard !authority.isEmpty else {
-            throw DispatcherConfigurationError("the Zuora base URL \"\(shown)\" has no host", hint: "write it like https://rest.zuora.com")
+            throw DispatcherConfigurationError(.baseURL, "the Zuora base URL \"\(shown)\" has no host", hint: "write it like https://rest.zuora.com")
         }
         let host: String
         if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
@@ -131,8 +168,8 @@ public struct ZuoraEndpoint: Sendable, Equatable {
             host = String(authority.split(separator: ":").first ?? "")
         }
         if scheme == "http" && !allowInsecureHTTP && !ZuoraEndpoint.isLoopback(host) {
-            throw DispatcherConfigurationError("refusing to send a bearer token over plain http:// to \(host)",
-                                               hint: "use https://, or pass --allow-insecure-http if this host is on a trusted network")
+            throw DispatcherConfigurationError(.baseURL, "refusing to send a bearer token over plain http:// to \(host)",
+                                               hint: "use https://, or allow insecure HTTP if this host is on a trusted network")
         }
         self.scheme = scheme
         self.host = host

@@ -22,8 +22,9 @@ extension PostgresOutbox {
     static func metersWithWork(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var meters: [String] = []
         for try await meter in try await connection.query("""
-            SELECT meter FROM outbox_meter_counters GROUP BY meter
-            HAVING sum(pending + inflight + failed) > 0 ORDER BY meter
+            SELECT c.meter FROM outbox_meter_counters c
+            WHERE NOT EXISTS (SELECT 1 FROM outbox_meters m WHERE m.meter = c.meter AND m.paused)
+            GROUP BY c.meter HAVING sum(c.pending + c.inflight + c.failed) > 0 ORDER BY c.meter
             """, logger: logger).decode(String.self) {
             meters.append(meter)
         }
@@ -43,6 +44,7 @@ extension PostgresOutbox {
                 locked AS (
                     SELECT id, state, next_attempt_at, octet_length(body) AS size FROM outbox_events
                     WHERE meter = \(meter) AND state < 3 AND next_attempt_at <= (SELECT now FROM clock)
+                      AND NOT EXISTS (SELECT 1 FROM outbox_meters WHERE meter = \(meter) AND paused)
                     ORDER BY next_attempt_at, id
                     LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
@@ -200,8 +202,19 @@ extension PostgresOutbox {
     }
 
     public func undeliveredCount() async throws -> Int {
+        try await backlog(paused: false)
+    }
+
+    public func pausedCount() async throws -> Int {
+        try await backlog(paused: true)
+    }
+
+    private func backlog(paused: Bool) async throws -> Int {
         try await read { connection in
-            for try await count in try await connection.query("SELECT coalesce(sum(pending + inflight + failed), 0)::bigint FROM outbox_meter_counters", logger: logger).decode(Int64.self) {
+            for try await count in try await connection.query("""
+                SELECT coalesce(sum(c.pending + c.inflight + c.failed), 0)::bigint FROM outbox_meter_counters c
+                WHERE coalesce((SELECT m.paused FROM outbox_meters m WHERE m.meter = c.meter), false) = \(paused)
+                """, logger: logger).decode(Int64.self) {
                 return Int(count)
             }
             return 0

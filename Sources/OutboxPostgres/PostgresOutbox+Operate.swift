@@ -13,13 +13,16 @@ extension PostgresOutbox {
                 totals += counts
                 meters[meter] = OutboxStatus.Meter(counts: counts, lastStatus: nil, lastError: nil, lastErrorAt: nil, lastSuccessAt: nil)
             }
-            for try await (meter, status, error, errorAt, successAt) in try await connection.query(
-                "SELECT meter, last_status, last_error, last_error_at, last_success_at FROM outbox_meters", logger: logger
-            ).decode((String, Int32?, String?, Int64?, Int64?).self) {
+            for try await (meter, status, error, errorAt, successAt, paused, reason, pausedAt, late) in try await connection.query(
+                "SELECT meter, last_status, last_error, last_error_at, last_success_at, paused, pause_reason, paused_at, late_rejected FROM outbox_meters",
+                logger: logger
+            ).decode((String, Int32?, String?, Int64?, Int64?, Bool, String?, Int64?, Int64).self) {
                 meters[meter]?.lastStatus = status.map(Int.init)
                 meters[meter]?.lastError = error
                 meters[meter]?.lastErrorAt = errorAt
                 meters[meter]?.lastSuccessAt = successAt
+                meters[meter]?.pause = paused ? MeterPause(reason: reason, pausedAt: pausedAt ?? 0) : nil
+                meters[meter]?.lateRejected = Int(late)
             }
             var oldest: Double?
             var nextRetry: Int64?

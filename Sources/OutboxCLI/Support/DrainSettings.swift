@@ -73,7 +73,7 @@ struct DrainSettings {
         do {
             try settings.validate()
         } catch let error as DispatcherConfigurationError {
-            throw CommandFailure(error.message, hint: error.hint, exitCode: Exit.usage)
+            throw CommandFailure(error)
         }
         return settings
     }
@@ -86,7 +86,7 @@ struct DrainSettings {
                 }
             }
         } catch let error as DispatcherConfigurationError {
-            throw CommandFailure(error.message, hint: error.hint, exitCode: Exit.usage)
+            throw CommandFailure(error)
         }
     }
 }

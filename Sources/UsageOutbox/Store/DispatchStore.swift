@@ -12,14 +12,15 @@
 /// the store turns into due times with its clock (PostgreSQL uses the
 /// server's, so hosts whose clocks disagree still agree on a lease).
 public protocol DispatchStore: Sendable {
-    /// Meters that have events still to deliver (pending, inflight or failed).
+    /// Meters that have events still to deliver (pending, inflight or
+    /// failed), leaving out paused meters.
     func metersWithWork() async throws -> [String]
 
     /// Claims up to `limit` due events of `meter` whose JSON array stays
     /// within `maxBytes` (always at least one event), under a new token made
     /// for `owner`, leased for `leaseMilliseconds`. Due events are pending,
     /// failed with their retry time passed, or inflight with a lapsed lease.
-    /// Returns nil when nothing of the meter is due.
+    /// Returns nil when nothing of the meter is due, or the meter is paused.
     func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim?
 
     /// Extends the lease on the rows still held by `token`; returns those rows.
@@ -37,6 +38,10 @@ public protocol DispatchStore: Sendable {
     /// store's clock (zero or less: due now); nil when nothing is undelivered.
     func nextDueDelay() async throws -> Int64?
 
-    /// Events still to deliver: pending, inflight or failed.
+    /// Events still to deliver (pending, inflight or failed), leaving out
+    /// paused meters' events.
     func undeliveredCount() async throws -> Int
+
+    /// Events waiting in paused meters (pending, inflight or failed).
+    func pausedCount() async throws -> Int
 }

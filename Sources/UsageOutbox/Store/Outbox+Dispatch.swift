@@ -8,7 +8,7 @@ extension Outbox: DispatchStore {
     }
 
     static func metersWithWork(_ connection: SQLiteConnection) throws -> [String] {
-        let statement = try connection.cached("SELECT meter FROM outbox_meters WHERE pending + inflight + failed > 0 ORDER BY meter")
+        let statement = try connection.cached("SELECT meter FROM outbox_meters WHERE pending + inflight + failed > 0 AND paused = 0 ORDER BY meter")
         defer { statement.reset() }
         var meters: [String] = []
         while try statement.step() { meters.append(statement.string(0)) }
@@ -46,6 +46,8 @@ extension Outbox: DispatchStore {
         let clock = configuration.clock
         let events: [ClaimedEvent] = try await database.write(isolated: false) { context in
             let connection = context.connection
+            // Paused since the meter was picked: leave it alone.
+            if try Outbox.isPaused(meter, on: connection) { return [] }
             let now = clock.wallMilliseconds()
             let due = try connection.cached(Outbox.dueSQL)
             defer { due.reset() }
@@ -223,7 +225,13 @@ extension Outbox: DispatchStore {
 
     public func undeliveredCount() async throws -> Int {
         try await database.withConnection { connection in
-            Int(try connection.scalarInt("SELECT coalesce(sum(pending + inflight + failed), 0) FROM outbox_meters") ?? 0)
+            Int(try connection.scalarInt("SELECT coalesce(sum(pending + inflight + failed), 0) FROM outbox_meters WHERE paused = 0") ?? 0)
+        }
+    }
+
+    public func pausedCount() async throws -> Int {
+        try await database.withConnection { connection in
+            Int(try connection.scalarInt("SELECT coalesce(sum(pending + inflight + failed), 0) FROM outbox_meters WHERE paused = 1") ?? 0)
         }
     }
 

@@ -9,13 +9,21 @@ public struct OutboxStatus: Sendable {
         public var lastError: String?
         public var lastErrorAt: Int64?
         public var lastSuccessAt: Int64?
+        /// Paused by an operator: appends go on, no dispatcher claims.
+        public var pause: MeterPause?
+        /// Events moved from sent to dead by reconcile (rejected by Zuora
+        /// after its 200), since the meter's first event.
+        public var lateRejected: Int
 
-        public init(counts: StateCounts, lastStatus: Int? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, lastSuccessAt: Int64? = nil) {
+        public init(counts: StateCounts, lastStatus: Int? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, lastSuccessAt: Int64? = nil,
+                    pause: MeterPause? = nil, lateRejected: Int = 0) {
             self.counts = counts
             self.lastStatus = lastStatus
             self.lastError = lastError
             self.lastErrorAt = lastErrorAt
             self.lastSuccessAt = lastSuccessAt
+            self.pause = pause
+            self.lateRejected = lateRejected
         }
     }
 
@@ -49,7 +57,8 @@ enum OutboxStatusQuery {
         var totals = StateCounts()
         let statement = try connection.cached("""
             SELECT meter, appended, pending, inflight, failed, sent, dead, purged,
-                   last_status, last_error, last_error_at, last_success_at
+                   last_status, last_error, last_error_at, last_success_at,
+                   paused, pause_reason, paused_at, late_rejected
             FROM outbox_meters ORDER BY meter
             """)
         while try statement.step() {
@@ -62,7 +71,9 @@ enum OutboxStatusQuery {
                 lastStatus: statement.optionalInt64(8).map { Int($0) },
                 lastError: statement.optionalString(9),
                 lastErrorAt: statement.optionalInt64(10),
-                lastSuccessAt: statement.optionalInt64(11))
+                lastSuccessAt: statement.optionalInt64(11),
+                pause: statement.int(12) != 0 ? MeterPause(reason: statement.optionalString(13), pausedAt: statement.optionalInt64(14) ?? 0) : nil,
+                lateRejected: statement.int(15))
         }
         statement.reset()
         var oldestAge: Double?

@@ -14,6 +14,8 @@ public struct OutboxError: Error, Sendable, CustomStringConvertible {
         public static let invalidInput = Code(name: "invalid_input")
         /// Ids that name no dead letter; nothing was changed.
         public static let unknownIDs = Code(name: "unknown_ids")
+        /// A meter the outbox has never seen; nothing was changed.
+        public static let unknownMeter = Code(name: "unknown_meter")
         /// The input could not be read.
         public static let inputUnreadable = Code(name: "input_unreadable")
         /// The database file cannot be opened or created.

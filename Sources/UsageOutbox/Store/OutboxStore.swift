@@ -26,6 +26,25 @@ public protocol OutboxStore: DispatchStore {
     /// Conservation per meter, and the store's own integrity check.
     func verify() async throws -> VerifyReport
 
+    // MARK: Meters an operator controls
+
+    /// Stops dispatchers from claiming `meter`'s events; appends go on.
+    /// Throws `.unknownMeter` for a meter the outbox has never seen.
+    func pauseMeter(_ meter: String, reason: String?) async throws
+    /// Lets dispatchers claim `meter`'s events again.
+    func resumeMeter(_ meter: String) async throws
+
+    // MARK: Reconcile (late rejections from Zuora's audit trail)
+
+    /// The sent or dead events of a meter that may match audit entries.
+    func reconcileCandidates(_ query: ReconcileQuery) async throws -> [StoredEvent]
+    /// Which of these trace ids reconcile has acted on already.
+    func appliedAuditEntries(meter: String, traceIDs: [String]) async throws -> Set<String>
+    /// Moves each rejected event from sent to dead (only while it is still
+    /// sent), keeps the counters, and remembers the entries; one
+    /// transaction. Returns the events moved.
+    func applyLateRejections(_ rejections: [LateRejection], meter: String, remember entries: [AppliedAuditEntry]) async throws -> Int
+
     /// Yields after appends made through this instance (an in-process
     /// dispatcher wakes on it instead of waiting for its next poll).
     func appendNotifications() -> AsyncStream<Void>

@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// Reads a meter's audit trail: `GET {base}/meters/{id}/auditTrail/entries`,
+/// the ERROR entries of live runs in a time window, page by page. Same base
+/// URL, token, headers, timeouts and TLS rules as the usage requests;
+/// transient failures (timeouts, 429, 5xx) are retried a few times.
+struct AuditTrailClient: Sendable {
+    static let pageSize = 500
+    static let attempts = 5
+
+    let http: HTTPClient
+    let endpoint: ZuoraEndpoint
+    let tokens: TokenProvider
+    let configuration: DispatcherConfiguration
+
+    enum Failure: Error, CustomStringConvertible {
+        /// The meter id is not a meter of this tenant (404).
+        case noSuchMeter(Int64)
+        /// Refused: credentials or permission (401 after a fresh token, 403).
+        case refused(String)
+        /// Zuora could not be read (it may be, later).
+        case unreachable(String)
+
+        var description: String {
+            switch self {
+            case .noSuchMeter(let id): "Zuora has no meter with id \(id) (HTTP 404)"
+            case .refused(let message): message
+            case .unreachable(let message): message
+            }
+        }
+    }
+
+    /// One page of the window `[from, to]` (unix ms), after `cursor`.
+    func page(meterID: Int64, from: Int64, to: Int64, cursor: String?) async throws(Failure) -> AuditTrailPage {
+        var query = "exportType=ERROR&runType=NORMAL&queryFromTime=\(RFC3339.formatSeconds(unixMilliseconds: from))&queryToTime=\(RFC3339.formatSeconds(unixMilliseconds: to))&pageSize=\(Self.pageSize)"
+        if let cursor { query += "&cursor=" + FormEncoding.encode(cursor) }
+        let url = endpoint.base + "/meters/\(meterID)/auditTrail/entries?" + query
+        var lastFailure = "no attempt"
+        var refreshed = false
+        var attempt = 0
+        while attempt < Self.attempts {
+            attempt += 1
+            let token: TokenProvider.Token
+            do {
+                token = try await tokens.token(client: http)
+            } catch let error as TokenError {
+                if case .rejected(let message, _) = error { throw .refused(message) }
+                lastFailure = error.description
+                await pause(attempt: attempt, hint: nil)
+                continue
+            } catch {
+                lastFailure = "\(error)"
+                await pause(attempt: attempt, hint: nil)
+                continue
+            }
+            var request = HTTPClientRequest(url: url)
+            request.method = .GET
+            request.headers.add(name: "Accept", value: "application/json")
+            request.headers.add(name: "Accept-Encoding", value: "gzip")
+            request.headers.add(name: "Authorization", value: "Bearer " + token.value.reveal())
+            request.headers.add(name: "Zuora-Track-Id", value: TrackID.sanitize("\(configuration.trackIDPrefix)-audit-\(meterID)-\(attempt)"))
+            request.headers.add(name: "User-Agent", value: "outbox/0.1")
+            if let entityIDs = configuration.entityIDs { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
+            if let orgIDs = configuration.orgIDs { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }
+            do {
+                let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000)))
+                let body = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
+                let status = Int(response.status.code)
+                switch status {
+                case 200..<300:
+                    do {
+                        return try AuditTrailPage.parse(body)
+                    } catch {
+                        throw Failure.unreachable("the audit trail of meter \(meterID) answered in a shape this outbox cannot read: \(error)")
+                    }
+                case 401 where !refreshed:
+                    refreshed = true
+                    _ = try? await tokens.tokenRejected(token, client: http)
+                    attempt -= 1
+                case 401, 403:
+                    throw Failure.refused("Zuora refused to show the audit trail of meter \(meterID) (HTTP \(status))")
+                case 404:
+                    throw Failure.noSuchMeter(meterID)
+                case 429, 500..<600:
+                    lastFailure = "HTTP \(status)"
+                    let hint = RetryAfter.seconds(retryAfter: response.headers.first(name: "Retry-After"),
+                                                  rateLimitReset: response.headers.first(name: "ratelimit-reset"),
+                                                  nowUnixSeconds: Date().timeIntervalSince1970)
+                    await pause(attempt: attempt, hint: hint)
+                default:
+                    throw Failure.unreachable("the audit trail of meter \(meterID) answered HTTP \(status): \(RejectionReason.describe(status: status, body: body))")
+                }
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                lastFailure = TransportFailure.describe(error)
+                await pause(attempt: attempt, hint: nil)
+            }
+        }
+        throw .unreachable("cannot read the audit trail of meter \(meterID) after \(Self.attempts) attempts: \(lastFailure)")
+    }
+
+    /// Waits before the next attempt: Zuora's hint (up to a minute), else
+    /// the backoff, capped at 10 s (a reconcile run should not stall).
+    private func pause(attempt: Int, hint: Double?) async {
+        guard attempt < Self.attempts else { return }
+        let seconds = min(hint ?? configuration.backoff.delay(attempt: attempt), hint == nil ? 10 : 60)
+        try? await configuration.clock.sleep(until: configuration.clock.monotonicNow() + .milliseconds(Int64(seconds * 1000)))
+    }
+}

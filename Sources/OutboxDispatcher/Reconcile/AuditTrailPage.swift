@@ -1,0 +1,92 @@
+import Foundation
+
+/// One ERROR entry of a meter's audit trail: an event Mediation rejected
+/// after the usage request was answered 200.
+public struct AuditEntry: Sendable, Equatable {
+    /// Zuora's id for the record's trip through the meter; an entry is
+    /// applied at most once, remembered by it.
+    public let traceID: String
+    /// The event id Zuora read from the record, when it has one.
+    public let eventID: String?
+    public let errorCode: String
+    public let errorMessage: String
+    /// The processed payload: the event's JSON text.
+    public let payload: String
+    /// The whole entry, as JSON text, kept as the dead letter's response body.
+    public let raw: String
+
+    public init(traceID: String, eventID: String?, errorCode: String, errorMessage: String, payload: String, raw: String) {
+        self.traceID = traceID
+        self.eventID = eventID
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.payload = payload
+        self.raw = raw
+    }
+
+    /// The dead letter's reason.
+    public var reason: String { "rejected by Zuora after acceptance: \(errorCode): \(errorMessage)" }
+}
+
+/// One page of `GET /meters/{id}/auditTrail/entries`. The JSON keys are
+/// what our copy of Zuora's reference names in prose and what the mock
+/// serves; a real tenant's shape, once confirmed, changes this file only.
+///
+/// `{"success": true, "data": [{"traceId": "...", "eventId": "...", "errorCode": "...",
+///   "errorMessage": "...", "payload": "<JSON text>" or {...}, ...}], "nextPage": "token" or null}`
+public struct AuditTrailPage: Sendable, Equatable {
+    public let entries: [AuditEntry]
+    /// The cursor for the next page; nil on the last.
+    public let nextPage: String?
+
+    public struct Malformed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func parse(_ body: [UInt8]) throws -> AuditTrailPage {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            throw Malformed(description: "the audit trail answer is not a JSON object")
+        }
+        if let success = object["success"] as? Bool, !success {
+            throw Malformed(description: "the audit trail answer says success: false")
+        }
+        guard let data = object["data"] as? [Any] else {
+            throw Malformed(description: "the audit trail answer has no \"data\" list")
+        }
+        var entries: [AuditEntry] = []
+        for (index, item) in data.enumerated() {
+            guard let entry = item as? [String: Any] else {
+                throw Malformed(description: "audit trail entry \(index + 1) is not an object")
+            }
+            entries.append(try Self.entry(entry, index: index))
+        }
+        let next = (object["nextPage"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        return AuditTrailPage(entries: entries, nextPage: next)
+    }
+
+    static func entry(_ entry: [String: Any], index: Int) throws -> AuditEntry {
+        let payload: String
+        switch entry["payload"] {
+        case let text as String:
+            payload = text
+        case let object as [String: Any]:
+            payload = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        default:
+            throw Malformed(description: "audit trail entry \(index + 1) has no payload")
+        }
+        let raw = (try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        // Without a trace id the entry cannot be remembered: its payload stands in.
+        let traceID = (entry["traceId"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "payload:" + payload
+        return AuditEntry(traceID: traceID, eventID: (entry["eventId"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+                          errorCode: Self.text(entry["errorCode"]) ?? "unknown", errorMessage: Self.text(entry["errorMessage"]) ?? "no message",
+                          payload: payload, raw: raw)
+    }
+
+    private static func text(_ value: Any?) -> String? {
+        switch value {
+        case let text as String: text
+        case let number as NSNumber: number.stringValue
+        default: nil
+        }
+    }
+}

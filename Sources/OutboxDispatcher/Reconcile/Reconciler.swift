@@ -1,0 +1,175 @@
+import AsyncHTTPClient
+import Logging
+import Metrics
+
+/// What one reconcile run found, per meter and in all.
+public struct ReconcileReport: Sendable, Equatable {
+    public struct Counts: Sendable, Equatable {
+        /// ERROR entries read from the audit trail.
+        public var entries = 0
+        /// Sent events moved to dead by this run.
+        public var lateRejected = 0
+        /// Entries whose event was a dead letter already: counted, not changed.
+        public var alreadyDead = 0
+        /// Entries an earlier run acted on (remembered by trace id).
+        public var alreadyApplied = 0
+        /// Entries that match no event of this outbox.
+        public var unmatched = 0
+
+        public init() {}
+
+        static func += (lhs: inout Counts, rhs: Counts) {
+            lhs.entries += rhs.entries
+            lhs.lateRejected += rhs.lateRejected
+            lhs.alreadyDead += rhs.alreadyDead
+            lhs.alreadyApplied += rhs.alreadyApplied
+            lhs.unmatched += rhs.unmatched
+        }
+    }
+
+    public var meters: [String: Counts] = [:]
+    public var totals: Counts { meters.values.reduce(into: Counts()) { $0 += $1 } }
+
+    public init() {}
+}
+
+/// Finds the events Zuora rejected after answering 200 (Mediation validates
+/// after the API does) and dead-letters them: reads each meter's audit
+/// trail ERROR entries for a window, matches each entry to a sent event
+/// (`LateRejectionMatcher`), and moves the matches from sent to dead, with
+/// Zuora's code and message as the reason and the entry as the response
+/// body. Idempotent: each entry is acted on once, remembered by trace id.
+public final class Reconciler: Sendable {
+    public enum Failure: Error, CustomStringConvertible, Sendable {
+        /// A meter to reconcile has no numeric meter id.
+        case noMeterID(String)
+        /// The meter id names no meter of this tenant.
+        case noSuchMeter(String, Int64)
+        /// Zuora refused (credentials, permission).
+        case refused(String)
+        /// Zuora could not be read now; matches already applied stay applied.
+        case unreachable(String)
+
+        public var description: String {
+            switch self {
+            case .noMeterID(let meter): "meter \(meter) has no known meter id, so its audit trail cannot be read"
+            case .noSuchMeter(let meter, let id): "Zuora has no meter with id \(id) (mapped from \(meter)); HTTP 404"
+            case .refused(let message): message
+            case .unreachable(let message): message
+            }
+        }
+    }
+
+    private let store: any OutboxStore
+    private let configuration: DispatcherConfiguration
+    private let meterIDs: [String: Int64]
+    private let eventIdField: String?
+    private let tokens: TokenProvider
+    private let endpoint: ZuoraEndpoint
+    private let lateRejections = Counter(label: "outbox_late_rejections_total")
+    private let runs: [String: Counter] = Dictionary(uniqueKeysWithValues: ["ok", "failed"].map {
+        ($0, Counter(label: "outbox_reconcile_runs_total", dimensions: [("result", $0)]))
+    })
+
+    /// `meterIDs` maps meter global ids (the upload URL's) to Zuora's numeric
+    /// meter ids, which the audit trail is keyed by.
+    public init(store: any OutboxStore, configuration: DispatcherConfiguration, meterIDs: [String: Int64], eventIdField: String?) throws {
+        try configuration.validate()
+        endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
+        tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint,
+                               timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
+        self.store = store
+        self.configuration = configuration
+        self.meterIDs = meterIDs
+        self.eventIdField = eventIdField
+    }
+
+    /// Reconciles `meters` (nil: every meter with a known id) over the last
+    /// `since`. Meters are done one after another, each page applied as it
+    /// is read; a failure stops the run, keeping what was applied.
+    public func run(meters: [String]? = nil, since: Duration) async throws -> ReconcileReport {
+        let chosen = meters ?? meterIDs.keys.sorted()
+        for meter in chosen where meterIDs[meter] == nil { throw Failure.noMeterID(meter) }
+        let http = ZuoraClient.makeHTTPClient(configuration: configuration)
+        defer { Task { try? await http.shutdown() } }
+        let client = AuditTrailClient(http: http, endpoint: endpoint, tokens: tokens, configuration: configuration)
+        let to = configuration.clock.wallMilliseconds()
+        let from = to - since.milliseconds
+        var report = ReconcileReport()
+        do {
+            for meter in chosen {
+                report.meters[meter] = try await reconcile(meter, meterID: meterIDs[meter]!, from: from, to: to, client: client)
+            }
+        } catch {
+            runs["failed"]?.increment()
+            try? await http.shutdown()
+            throw error
+        }
+        runs["ok"]?.increment()
+        try? await http.shutdown()
+        return report
+    }
+
+    private func reconcile(_ meter: String, meterID: Int64, from: Int64, to: Int64, client: AuditTrailClient) async throws -> ReconcileReport.Counts {
+        var counts = ReconcileReport.Counts()
+        var cursor: String?
+        repeat {
+            let page: AuditTrailPage
+            do {
+                page = try await client.page(meterID: meterID, from: from, to: to, cursor: cursor)
+            } catch {
+                switch error {
+                case .noSuchMeter(let id): throw Failure.noSuchMeter(meter, id)
+                case .refused(let message): throw Failure.refused(message)
+                case .unreachable(let message): throw Failure.unreachable(message)
+                }
+            }
+            counts += try await apply(page.entries, meter: meter)
+            cursor = page.nextPage
+        } while cursor != nil
+        configuration.logger.info("reconciled", metadata: [
+            "meter": "\(meter)", "entries": "\(counts.entries)", "late_rejected": "\(counts.lateRejected)",
+            "already_dead": "\(counts.alreadyDead)", "already_applied": "\(counts.alreadyApplied)", "unmatched": "\(counts.unmatched)",
+        ])
+        return counts
+    }
+
+    /// One page: leave out what an earlier run acted on, match the rest,
+    /// apply the late rejections and remember the entries, in one transaction.
+    private func apply(_ entries: [AuditEntry], meter: String) async throws -> ReconcileReport.Counts {
+        var counts = ReconcileReport.Counts()
+        counts.entries = entries.count
+        guard !entries.isEmpty else { return counts }
+        let applied = try await store.appliedAuditEntries(meter: meter, traceIDs: entries.map(\.traceID))
+        let fresh = entries.filter { !applied.contains($0.traceID) }
+        counts.alreadyApplied = entries.count - fresh.count
+        guard !fresh.isEmpty else { return counts }
+        let candidates = try await store.reconcileCandidates(LateRejectionMatcher.query(for: fresh, meter: meter, eventIdField: eventIdField))
+        var rejections: [LateRejection] = []
+        var remembered: [AppliedAuditEntry] = []
+        for (entry, outcome) in zip(fresh, LateRejectionMatcher.match(fresh, candidates: candidates, eventIdField: eventIdField)) {
+            switch outcome {
+            case .lateRejected(let event):
+                rejections.append(LateRejection(rowID: event.rowID, reason: entry.reason, responseBody: entry.raw))
+                remembered.append(AppliedAuditEntry(traceID: entry.traceID, eventID: event.eventID))
+            case .alreadyDead(let event):
+                counts.alreadyDead += 1
+                remembered.append(AppliedAuditEntry(traceID: entry.traceID, eventID: event.eventID))
+            case .unmatched:
+                counts.unmatched += 1
+            }
+        }
+        if !remembered.isEmpty {
+            let moved = try await store.applyLateRejections(rejections, meter: meter, remember: remembered)
+            counts.lateRejected = moved
+            // A match that was no longer sent when applied (retried meanwhile) counts as already dead.
+            counts.alreadyDead += rejections.count - moved
+            lateRejections.increment(by: moved)
+            if moved > 0 {
+                configuration.logger.warning("events rejected by Zuora after acceptance were dead-lettered",
+                                             metadata: ["meter": "\(meter)", "count": "\(moved)"])
+            }
+        }
+        return counts
+    }
+}
