@@ -116,6 +116,7 @@ public final class Dispatcher: Service, Sendable {
         try? await http.shutdown()
         var summary = self.summary
         summary.remaining = (try? await store.undeliveredCount()) ?? -1
+        summary.paused = (try? await store.pausedCount()) ?? 0
         return summary
     }
 }

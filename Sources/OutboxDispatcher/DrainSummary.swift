@@ -9,8 +9,11 @@ public struct DrainSummary: Sendable, Equatable {
     /// Usage requests sent (first tries, retries and bisection halves alike;
     /// token requests are not counted).
     public var requests = 0
-    /// Events still to deliver when the run ended.
+    /// Events still to deliver when the run ended (paused meters' left out).
     public var remaining = 0
+    /// Events waiting in paused meters when the run ended: not claimed, and
+    /// not counted in `remaining`.
+    public var paused = 0
     /// Times a 429/503 held all requests back.
     public var rateLimitWaits = 0
     /// Tokens fetched from `/oauth/token`.

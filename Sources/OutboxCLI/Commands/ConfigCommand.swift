@@ -18,40 +18,22 @@ struct ConfigCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var zuora: ZuoraOptions
         @OptionGroup var drain: DrainOptions
+        @OptionGroup var meterIDs: MeterIDOptions
         @OptionGroup var logging: LoggingOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             try await reportingFailures {
-                let db = try await database.resolve()
-                let settings = try DrainSettings(drain, file: db.file)
-                let (level, format) = try logging.resolve(file: db.file)
-                var entries: [(String, String, SettingSource)] = [
-                    ("config-file", db.file.path ?? "(none)", db.file.path == nil ? .default : (database.config == nil ? .environment : .flag)),
-                    ("db", db.path.value, db.path.source),
-                    ("busy-timeout", "\(db.busyTimeout.value) ms", db.busyTimeout.source),
-                    ("durability", db.durability.value.rawValue, db.durability.source),
-                    ("event-id-field", db.eventIdField.value.isEmpty ? "(none)" : db.eventIdField.value, db.eventIdField.source),
-                    ("log-level", "\(level.value)", level.source),
-                    ("log-format", format.value.rawValue, format.source),
-                    ("base-url", settings.baseURL.value ?? "(not set: drain will refuse to start)", settings.baseURL.source),
-                    ("batch-size", "\(settings.batchSize.value)", settings.batchSize.source),
-                    ("max-batch-bytes", "\(settings.maxBatchBytes.value)", settings.maxBatchBytes.source),
-                    ("concurrency", "\(settings.concurrency.value)", settings.concurrency.source),
-                    ("gzip", "\(settings.gzip.value)", settings.gzip.source),
-                    ("entity-ids", settings.entityIDs.value ?? "(none)", settings.entityIDs.source),
-                    ("org-ids", settings.orgIDs.value ?? "(none)", settings.orgIDs.source),
-                    ("max-attempts", settings.maxAttempts.value == 0 ? "0 (retry forever)" : "\(settings.maxAttempts.value)", settings.maxAttempts.source),
-                    ("lease", "\(settings.lease.value)s", settings.lease.source),
-                    ("request-timeout", "\(settings.requestTimeout.value)s", settings.requestTimeout.source),
-                    ("backoff-base", "\(settings.backoffBase.value)s", settings.backoffBase.source),
-                    ("backoff-cap", "\(settings.backoffCap.value)s", settings.backoffCap.source),
-                    ("poll-interval", "\(settings.pollInterval.value)s", settings.pollInterval.source),
-                    ("allow-insecure-http", "\(settings.allowInsecureHTTP.value)", settings.allowInsecureHTTP.source),
-                    ("metrics-port", settings.metricsPort.value < 0 ? "(off)" : "\(settings.metricsPort.value)", settings.metricsPort.source),
-                    ("purge-sent-after", settings.purgeSentAfter.value.map { "\($0)s" } ?? "(off)", settings.purgeSentAfter.source),
-                ]
+                // Every setting resolved as the commands resolve it, each
+                // noting its value and source in the record.
+                let record = SettingsRecord()
+                let db = try await database.resolve(record: record)
+                _ = try logging.resolve(file: db.file, record: record)
+                _ = try DrainSettings(drain, zuora: zuora, file: db.file, record: record)
+                _ = try MeterIDs.resolve(flags: meterIDs.meterID, file: db.file, record: record)
+                var entries = record.rows.map { ($0.key, $0.value, $0.source) }
                 entries.append(contentsOf: Show.credentialEntries())
                 if output.json {
                     Stdout.print(JSONValue.object(Dictionary(uniqueKeysWithValues: entries.map { key, value, source in

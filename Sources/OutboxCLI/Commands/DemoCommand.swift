@@ -72,7 +72,7 @@ struct DemoCommand: AsyncParsableCommand {
             settings.backoff = BackoffPolicy(baseSeconds: 0.2, capSeconds: 2)
             let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
             let started = ContinuousClock.now
-            let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: nil, purgeSentAfter: nil)
+            let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: nil, purgeSentAfter: nil, reconcile: nil)
                 .run(once: true, maxTime: .seconds(120), showProgress: true)
             let seconds = max(started.duration(to: .now).inSeconds, 0.001)
             let stats = mock.statistics

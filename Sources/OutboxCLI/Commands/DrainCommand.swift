@@ -31,7 +31,9 @@ struct DrainCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --once, give up after this many seconds (exit 75 if events remain).", valueName: "seconds"))
     var maxTime: Double = 300
 
+    @OptionGroup var zuora: ZuoraOptions
     @OptionGroup var options: DrainOptions
+    @OptionGroup var meterIDs: MeterIDOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var logging: LoggingOptions
@@ -44,17 +46,27 @@ struct DrainCommand: AsyncParsableCommand {
         try await reportingFailures {
             let databaseSettings = try await database.resolve()
             let logger = try logging.bootstrap(label: "outbox.drain", file: databaseSettings.file)
-            let drainSettings = try DrainSettings(options, file: databaseSettings.file)
+            let drainSettings = try DrainSettings(options, zuora: zuora, file: databaseSettings.file)
             let settings = try drainSettings.dispatcherConfiguration(logger: logger)
+            let ids = try MeterIDs.resolve(flags: meterIDs.meterID, file: databaseSettings.file).mapValues(\.value)
+            if drainSettings.reconcileEvery.value != nil && ids.isEmpty {
+                throw CommandFailure("--reconcile-every needs meter ids: no meter has a numeric meter id to read its audit trail by",
+                                     hint: "map them with --meter-id GLOBAL=ID, OUTBOX_METER_IDS or the config file's \"meter-ids\"", exitCode: Exit.usage)
+            }
             let metricsPort = drainSettings.metricsPort.value
             // Metrics objects bind to the backend when they are created, so
             // the backend must be in place before the dispatcher exists.
-            if metricsPort >= 0 { _ = PrometheusMetricsBootstrap.registry() }
+            if metricsPort != nil { _ = PrometheusMetricsBootstrap.registry() }
             try await databaseSettings.withStore { outbox in
                 let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
+                var reconcile: ReconcileService?
+                if let every = drainSettings.reconcileEvery.value {
+                    let reconciler = try Reconciler(store: outbox, configuration: settings, meterIDs: ids, eventIdField: databaseSettings.eventIdField.value)
+                    reconcile = ReconcileService(reconciler: reconciler, every: every, logger: logger)
+                }
                 let started = ContinuousClock.now
-                let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort >= 0 ? metricsPort : nil,
-                                                    purgeSentAfter: drainSettings.purgeSentAfter.value)
+                let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort,
+                                                    purgeSentAfter: drainSettings.purgeSentAfter.value, reconcile: reconcile)
                     .run(once: once, maxTime: .milliseconds(Int64(maxTime * 1000)), showProgress: once)
                 report(summary, elapsed: started.duration(to: .now))
                 if once && summary.remaining > 0 {
@@ -71,6 +83,9 @@ struct DrainCommand: AsyncParsableCommand {
         if summary.remaining > 0 && once {
             Stderr.print("hint: events remain to retry; run `outbox status` to see why, and drain again later")
         }
+        if summary.paused > 0 {
+            Stderr.print("drain: \(summary.paused) events wait in paused meters (`outbox meters list`); they were left alone")
+        }
         if summary.dead > 0 {
             Stderr.print("hint: see the rejected events with `outbox dead-letters list`")
         }
@@ -81,6 +96,7 @@ struct DrainCommand: AsyncParsableCommand {
             Stdout.print(JSONValue.object([
                 "sent": .integer(Int64(summary.sent)), "dead": .integer(Int64(summary.dead)),
                 "remaining": .integer(Int64(summary.remaining)), "requests": .integer(Int64(summary.requests)),
+                "paused": .integer(Int64(summary.paused)),
                 "rate_limit_waits": .integer(Int64(summary.rateLimitWaits)), "token_refreshes": .integer(Int64(summary.tokenRefreshes)),
                 "dropped_after_lease_loss": .integer(Int64(summary.droppedAfterLeaseLoss)),
                 "elapsed_seconds": .number((seconds * 1000).rounded() / 1000),

@@ -12,6 +12,7 @@ struct DrainRunner {
     let logger: Logger
     let metricsPort: Int?
     let purgeSentAfter: Double?
+    let reconcile: ReconcileService?
 
     func run(once: Bool, maxTime: Duration, showProgress: Bool) async throws -> DrainSummary {
         let total = try await outbox.undeliveredCount()
@@ -20,6 +21,9 @@ struct DrainRunner {
         var services: [any Service] = [work, ProgressService(dispatcher: dispatcher, progress: progress, total: total)]
         if let purgeSentAfter, !once {
             services.append(PurgeService(outbox: outbox, retentionSeconds: purgeSentAfter, logger: logger))
+        }
+        if let reconcile, !once {
+            services.append(reconcile)
         }
         if let metricsPort {
             services.append(try await MetricsService.start(port: metricsPort, outbox: outbox, dispatcher: dispatcher, logger: logger))
@@ -35,6 +39,7 @@ struct DrainRunner {
         progress.finish()
         var summary = work.result ?? dispatcher.summary
         summary.remaining = try await outbox.undeliveredCount()
+        summary.paused = try await outbox.pausedCount()
         return summary
     }
 }
@@ -100,6 +105,31 @@ struct PurgeService: Service {
                     logger.error("scheduled purge failed; will try again in an hour", metadata: ["error": "\(error)"])
                 }
                 try await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+}
+
+/// Reconciles every meter with a known meter id, every so often, while a
+/// drain runs (`--reconcile-every`). A failed run is logged and tried again
+/// at the next interval.
+struct ReconcileService: Service {
+    let reconciler: Reconciler
+    let every: Double
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let report = try await reconciler.run(since: .seconds(max(every * 2, 86_400)))
+                    let totals = report.totals
+                    logger.info("reconcile run done", metadata: ["entries": "\(totals.entries)", "late_rejected": "\(totals.lateRejected)",
+                                                                 "unmatched": "\(totals.unmatched)"])
+                } catch {
+                    logger.error("reconcile failed; will try again at the next interval", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: .milliseconds(Int64(every * 1000)))
             }
         }
     }

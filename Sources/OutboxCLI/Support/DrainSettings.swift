@@ -2,79 +2,56 @@ import Foundation
 import Logging
 import OutboxDispatcher
 
-/// The drain's effective settings, each with where it came from: flag,
-/// environment, config file or default.
-struct DrainSettings {
+/// What it takes to talk to Zuora, each value with where it came from.
+struct ZuoraSettings {
     let baseURL: Resolved<String?>
-    let batchSize: Resolved<Int>
-    let maxBatchBytes: Resolved<Int>
-    let concurrency: Resolved<Int>
-    let gzip: Resolved<Bool>
+    /// The environment whose limits apply: given, or inferred from the host.
+    let environment: Resolved<ZuoraEnvironment?>
     let entityIDs: Resolved<String?>
     let orgIDs: Resolved<String?>
-    let maxAttempts: Resolved<Int>
-    let lease: Resolved<Double>
     let requestTimeout: Resolved<Double>
-    let backoffBase: Resolved<Double>
-    let backoffCap: Resolved<Double>
-    let pollInterval: Resolved<Double>
     let allowInsecureHTTP: Resolved<Bool>
-    /// -1 when metrics are off.
-    let metricsPort: Resolved<Int>
-    /// Purge sent events older than this while draining; nil for never.
-    let purgeSentAfter: Resolved<Double?>
 
-    init(_ options: DrainOptions, file: ConfigFile) throws {
-        let defaults = DispatcherConfiguration(baseURL: "", credentials: .bearer(Secret("")))
-        baseURL = try Resolved.resolveOptional(flag: options.baseURL, environment: Environment.string("ZUORA_BASE_URL"), file: file.string("base-url"))
-        batchSize = try Resolved.resolve(flag: options.batchSize, environment: Environment.int("OUTBOX_BATCH_SIZE"), file: file.int("batch-size"), default: defaults.batchSize)
-        maxBatchBytes = try Resolved.resolve(flag: options.maxBatchBytes, environment: Environment.int("OUTBOX_MAX_BATCH_BYTES"), file: file.int("max-batch-bytes"), default: defaults.maxBatchBytes)
-        concurrency = try Resolved.resolve(flag: options.concurrency, environment: Environment.int("OUTBOX_CONCURRENCY"), file: file.int("concurrency"), default: defaults.concurrency)
-        gzip = try Resolved.resolve(flag: options.gzip, environment: Environment.bool("OUTBOX_GZIP"), file: file.bool("gzip"), default: defaults.gzip)
-        entityIDs = try Resolved.resolveOptional(flag: options.entityIds, environment: Environment.string("ZUORA_ENTITY_IDS"), file: file.string("entity-ids"))
-        orgIDs = try Resolved.resolveOptional(flag: options.orgIds, environment: Environment.string("ZUORA_ORG_IDS"), file: file.string("org-ids"))
-        maxAttempts = try Resolved.resolve(flag: options.maxAttempts, environment: Environment.int("OUTBOX_MAX_ATTEMPTS"), file: file.int("max-attempts"), default: defaults.maxAttempts)
-        lease = try Resolved.resolve(flag: options.lease?.seconds, environment: Environment.duration("OUTBOX_LEASE"), file: file.duration("lease"), default: defaults.leaseSeconds)
-        requestTimeout = try Resolved.resolve(flag: options.requestTimeout?.seconds, environment: Environment.duration("OUTBOX_REQUEST_TIMEOUT"), file: file.duration("request-timeout"), default: defaults.requestTimeoutSeconds)
-        backoffBase = try Resolved.resolve(flag: options.backoffBase?.seconds, environment: Environment.duration("OUTBOX_BACKOFF_BASE"), file: file.duration("backoff-base"), default: defaults.backoff.baseSeconds)
-        backoffCap = try Resolved.resolve(flag: options.backoffCap?.seconds, environment: Environment.duration("OUTBOX_BACKOFF_CAP"), file: file.duration("backoff-cap"), default: defaults.backoff.capSeconds)
-        pollInterval = try Resolved.resolve(flag: options.pollInterval?.seconds, environment: Environment.duration("OUTBOX_POLL_INTERVAL"), file: file.duration("poll-interval"), default: defaults.pollIntervalSeconds)
-        allowInsecureHTTP = try Resolved.resolve(flag: options.allowInsecureHttp ? true : nil, environment: Environment.bool("OUTBOX_ALLOW_INSECURE_HTTP"), file: file.bool("allow-insecure-http"), default: false)
-        metricsPort = try Resolved.resolve(flag: options.metricsPort, environment: Environment.int("OUTBOX_METRICS_PORT"), file: file.int("metrics-port"), default: -1)
-        purgeSentAfter = try Resolved.resolveOptional(flag: options.purgeSentAfter?.seconds, environment: Environment.duration("OUTBOX_PURGE_SENT_AFTER"), file: file.duration("purge-sent-after"))
+    init(_ options: ZuoraOptions, file: ConfigFile, record: SettingsRecord? = nil) throws {
+        baseURL = try Settings.baseURL.resolveOptional(flag: options.baseURL, file: file, record: record)
+        let given = try Settings.zuoraEnvironment.resolveOptional(flag: options.zuoraEnvironment, file: file)
+        if given.value == nil, let host = baseURL.value.flatMap(ZuoraSettings.host(of:)), let inferred = ZuoraEnvironment.inferred(fromHost: host) {
+            environment = Resolved(value: inferred, source: .inferred)
+            record?.note(Settings.zuoraEnvironment.key, "\(inferred.rawValue) (from the base URL's host \(host))", .inferred)
+        } else {
+            environment = given
+            record?.note(Settings.zuoraEnvironment.key, given.value?.rawValue ?? "(none: not a known Zuora host; Zuora's widest limits apply)", given.source)
+        }
+        entityIDs = try Settings.entityIDs.resolveOptional(flag: options.entityIds, file: file, record: record)
+        orgIDs = try Settings.orgIDs.resolveOptional(flag: options.orgIds, file: file, record: record)
+        requestTimeout = try Settings.requestTimeout.resolve(flag: options.requestTimeout?.seconds, file: file, record: record)
+        allowInsecureHTTP = try Settings.allowInsecureHTTP.resolve(flag: options.allowInsecureHttp ? true : nil, file: file, record: record)
     }
 
-    /// Credentials from the environment only; a missing base URL or
-    /// credentials is a usage error that names what is missing.
+    static func host(of url: String) -> String? {
+        URLComponents(string: url)?.host
+    }
+
+    /// A dispatcher configuration with these settings: credentials from the
+    /// environment only; a missing base URL or credentials is a usage error
+    /// that names what is missing.
     func dispatcherConfiguration(logger: Logger) throws -> DispatcherConfiguration {
         guard let base = baseURL.value else {
             throw CommandFailure("ZUORA_BASE_URL is not set (nor --base-url, nor \"base-url\" in the config file)",
                                  hint: "export ZUORA_BASE_URL=https://rest.zuora.com (or your tenant's URL); `outbox mock-zuora` serves a local one",
                                  exitCode: Exit.usage)
         }
-        guard let credentials = try DrainSettings.credentials() else {
+        guard let credentials = try ZuoraSettings.credentials() else {
             throw CommandFailure("no Zuora credentials: set ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET (OAuth), or ZUORA_BEARER_TOKEN",
                                  hint: "credentials are read from the environment only (or *_FILE variables naming a file), never from arguments",
                                  exitCode: Exit.usage)
         }
         var settings = DispatcherConfiguration(baseURL: base, credentials: credentials, logger: logger)
-        settings.batchSize = batchSize.value
-        settings.maxBatchBytes = maxBatchBytes.value
-        settings.concurrency = concurrency.value
-        settings.gzip = gzip.value
+        settings.environment = environment.value
         settings.entityIDs = entityIDs.value
         settings.orgIDs = orgIDs.value
-        settings.maxAttempts = maxAttempts.value
-        settings.leaseSeconds = lease.value
         settings.requestTimeoutSeconds = requestTimeout.value
-        settings.backoff = BackoffPolicy(baseSeconds: backoffBase.value, capSeconds: backoffCap.value)
-        settings.pollIntervalSeconds = pollInterval.value
         settings.allowInsecureHTTP = allowInsecureHTTP.value
-        do {
-            try settings.validate()
-        } catch let error as DispatcherConfigurationError {
-            throw CommandFailure(error)
-        }
         return settings
     }
 
@@ -88,5 +65,64 @@ struct DrainSettings {
         } catch let error as DispatcherConfigurationError {
             throw CommandFailure(error)
         }
+    }
+}
+
+/// The drain's effective settings, each with where it came from.
+struct DrainSettings {
+    let zuora: ZuoraSettings
+    let batchSize: Resolved<Int>
+    let maxBatchBytes: Resolved<Int>
+    let maxRequestsPerMinute: Resolved<Int?>
+    let concurrency: Resolved<Int>
+    let gzip: Resolved<Bool>
+    let maxAttempts: Resolved<Int>
+    let lease: Resolved<Double>
+    let backoffBase: Resolved<Double>
+    let backoffCap: Resolved<Double>
+    let pollInterval: Resolved<Double>
+    let metricsPort: Resolved<Int?>
+    let purgeSentAfter: Resolved<Double?>
+    let reconcileEvery: Resolved<Double?>
+
+    init(_ options: DrainOptions, zuora: ZuoraOptions, file: ConfigFile, record: SettingsRecord? = nil) throws {
+        self.zuora = try ZuoraSettings(zuora, file: file, record: record)
+        batchSize = try Settings.batchSize.resolve(flag: options.batchSize, file: file, record: record)
+        maxBatchBytes = try Settings.maxBatchBytes.resolve(flag: options.maxBatchBytes, file: file, record: record)
+        maxRequestsPerMinute = try Settings.maxRequestsPerMinute.resolveOptional(flag: options.maxRequestsPerMinute, file: file, record: record)
+        if maxRequestsPerMinute.value == nil, let environment = self.zuora.environment.value {
+            record?.note(Settings.maxRequestsPerMinute.key, "\(environment.maxRequestsPerMinute) (the \(environment)'s calls per minute)", .inferred)
+        }
+        concurrency = try Settings.concurrency.resolve(flag: options.concurrency, file: file, record: record)
+        gzip = try Settings.gzip.resolve(flag: options.gzip, file: file, record: record)
+        maxAttempts = try Settings.maxAttempts.resolve(flag: options.maxAttempts, file: file, record: record)
+        lease = try Settings.lease.resolve(flag: options.lease?.seconds, file: file, record: record)
+        backoffBase = try Settings.backoffBase.resolve(flag: options.backoffBase?.seconds, file: file, record: record)
+        backoffCap = try Settings.backoffCap.resolve(flag: options.backoffCap?.seconds, file: file, record: record)
+        pollInterval = try Settings.pollInterval.resolve(flag: options.pollInterval?.seconds, file: file, record: record)
+        metricsPort = try Settings.metricsPort.resolveOptional(flag: options.metricsPort, file: file, record: record)
+        purgeSentAfter = try Settings.purgeSentAfter.resolveOptional(flag: options.purgeSentAfter?.seconds, file: file, record: record)
+        reconcileEvery = try Settings.reconcileEvery.resolveOptional(flag: options.reconcileEvery?.seconds, file: file, record: record)
+    }
+
+    /// The dispatcher's configuration, checked: a value out of range (or
+    /// past the environment's limits) is a usage error naming its flag.
+    func dispatcherConfiguration(logger: Logger) throws -> DispatcherConfiguration {
+        var settings = try zuora.dispatcherConfiguration(logger: logger)
+        settings.batchSize = batchSize.value
+        settings.maxBatchBytes = maxBatchBytes.value
+        settings.maxRequestsPerMinute = maxRequestsPerMinute.value
+        settings.concurrency = concurrency.value
+        settings.gzip = gzip.value
+        settings.maxAttempts = maxAttempts.value
+        settings.leaseSeconds = lease.value
+        settings.backoff = BackoffPolicy(baseSeconds: backoffBase.value, capSeconds: backoffCap.value)
+        settings.pollIntervalSeconds = pollInterval.value
+        do {
+            try settings.validate()
+        } catch let error as DispatcherConfigurationError {
+            throw CommandFailure(error)
+        }
+        return settings
     }
 }

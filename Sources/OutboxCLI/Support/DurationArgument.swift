@@ -26,6 +26,14 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         return value * multiplier
     }
 
+    /// Seconds in the largest whole unit: `90s`, `15m`, `12h`, `7d`, `0.5s`.
+    static func format(_ seconds: Double) -> String {
+        for (unit, size) in [("d", 86_400.0), ("h", 3600.0), ("m", 60.0)] where seconds >= size && (seconds / size).rounded() == seconds / size {
+            return "\(Int(seconds / size))\(unit)"
+        }
+        return seconds.rounded() == seconds ? "\(Int(seconds))s" : "\(seconds)s"
+    }
+
     var description: String { text }
     static var defaultCompletionKind: CompletionKind { .default }
 }

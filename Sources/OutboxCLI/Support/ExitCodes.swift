@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OutboxDispatcher
 import UsageOutbox
 
 /// The contract's exit codes.
@@ -59,6 +60,11 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         Stderr.print("outbox: error: \(error.message)")
         if let hint = error.hint { Stderr.print("hint: \(hint)") }
         throw exitCode(for: error)
+    } catch let error as DispatcherConfigurationError {
+        let failure = CommandFailure(error)
+        Stderr.print("outbox: error: \(failure.message)")
+        if let hint = failure.hint { Stderr.print("hint: \(hint)") }
+        throw failure.exitCode
     } catch let error as SQLiteError {
         Stderr.print("outbox: error: database error: \(error.description)")
         throw Exit.database

@@ -3,29 +3,15 @@ import Logging
 import Synchronization
 
 struct LoggingOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default info, $OUTBOX_LOG_LEVEL).", valueName: "level"))
+    @Option(name: .customLong(Settings.logLevel.key), help: Settings.logLevel.help)
     var logLevel: Logger.Level?
 
-    @Option(name: .long, help: ArgumentHelp("Log lines as text or json, on stderr (default text, $OUTBOX_LOG_FORMAT).", valueName: "text|json"))
+    @Option(name: .customLong(Settings.logFormat.key), help: Settings.logFormat.help)
     var logFormat: StderrLogHandler.Format?
 
-    func resolve(file: ConfigFile) throws -> (level: Resolved<Logger.Level>, format: Resolved<StderrLogHandler.Format>) {
-        func level(_ text: String?, _ origin: String) throws -> Logger.Level? {
-            guard let text else { return nil }
-            guard let level = Logger.Level(rawValue: text) else { throw CommandFailure("\(origin): unknown log level \(text)", exitCode: Exit.usage) }
-            return level
-        }
-        func format(_ text: String?, _ origin: String) throws -> StderrLogHandler.Format? {
-            guard let text else { return nil }
-            guard let format = StderrLogHandler.Format(rawValue: text) else { throw CommandFailure("\(origin): log format must be text or json", exitCode: Exit.usage) }
-            return format
-        }
-        return (
-            try Resolved.resolve(flag: logLevel, environment: try level(Environment.string("OUTBOX_LOG_LEVEL"), "OUTBOX_LOG_LEVEL"),
-                                 file: try level(file.string("log-level"), "config file"), default: .info),
-            try Resolved.resolve(flag: logFormat, environment: try format(Environment.string("OUTBOX_LOG_FORMAT"), "OUTBOX_LOG_FORMAT"),
-                                 file: try format(file.string("log-format"), "config file"), default: .text)
-        )
+    func resolve(file: ConfigFile, record: SettingsRecord? = nil) throws -> (level: Resolved<Logger.Level>, format: Resolved<StderrLogHandler.Format>) {
+        (try Settings.logLevel.resolve(flag: logLevel, file: file, record: record),
+         try Settings.logFormat.resolve(flag: logFormat, file: file, record: record))
     }
 
     /// Installs the stderr handler (once per process) and returns a logger.

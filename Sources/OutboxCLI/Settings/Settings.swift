@@ -1,0 +1,110 @@
+import Logging
+import OutboxDispatcher
+import UsageOutbox
+
+/// Every setting of the `outbox` command, each declared once: flag, variable,
+/// config file key, default, checks and how `config show` prints it. A new
+/// setting joins this table; its option group declares the flag from it.
+enum Settings {
+    // MARK: The database
+
+    static let db = Setting<String>.text(
+        "db", environment: "OUTBOX_DB", default: "./outbox.sqlite",
+        summary: "The outbox: an SQLite file (created and migrated as needed) or a postgres:// URL", valueName: "path")
+    static let busyTimeout = Setting<Int>.integer(
+        "busy-timeout", environment: "OUTBOX_BUSY_TIMEOUT", default: 5000, in: 0...3_600_000,
+        summary: "How long to wait for another process's write lock, in milliseconds", valueName: "ms")
+    static let durability = Setting<OutboxConfiguration.Durability>.choice(
+        "durability", environment: "OUTBOX_DURABILITY", default: .full,
+        summary: "Commit durability: full syncs every commit (survives power loss); normal is faster, and a power cut may lose the last commits")
+    static let eventIdField = Setting<String>.text(
+        "event-id-field", environment: "OUTBOX_EVENT_ID_FIELD", default: nil,
+        summary: "The event field holding each event's id: written (a UUIDv7) into events that lack it, for Mediation's de-duplication, and matched by reconcile",
+        valueName: "name", defaultText: "none")
+
+    // MARK: Logs
+
+    static let logLevel = Setting<Logger.Level>.choice(
+        "log-level", environment: "OUTBOX_LOG_LEVEL", default: .info, summary: "The least severe log level written to stderr")
+    static let logFormat = Setting<StderrLogHandler.Format>.choice(
+        "log-format", environment: "OUTBOX_LOG_FORMAT", default: .text, summary: "Log lines as text or json, on stderr")
+
+    // MARK: Zuora
+
+    static let baseURL = Setting<String>.text(
+        "base-url", environment: "ZUORA_BASE_URL", default: nil,
+        summary: "Zuora's REST base URL, e.g. https://rest.zuora.com", valueName: "url", defaultText: "none")
+    static let zuoraEnvironment = Setting<ZuoraEnvironment>.choice(
+        "zuora-environment", environment: "ZUORA_ENVIRONMENT", default: nil,
+        summary: "The Zuora environment whose limits apply (batch size, body size, requests a minute)",
+        defaultText: "inferred from a known Zuora host in the base URL")
+    static let entityIDs = Setting<String>.text(
+        "entity-ids", environment: "ZUORA_ENTITY_IDS", default: nil, summary: "The Zuora-Entity-Ids header, for multi-entity tenants",
+        valueName: "ids", defaultText: "none")
+    static let orgIDs = Setting<String>.text(
+        "org-ids", environment: "ZUORA_ORG_IDS", default: nil, summary: "The Zuora-Org-Ids header, for multi-org tenants", valueName: "ids",
+        defaultText: "none")
+    static let allowInsecureHTTP = Setting<Bool>.boolean(
+        "allow-insecure-http", environment: "OUTBOX_ALLOW_INSECURE_HTTP", default: false,
+        summary: "Allow an http:// base URL on a host that is not loopback (sends the token in clear text)")
+    static let requestTimeout = Setting<Double>.duration(
+        "request-timeout", environment: "OUTBOX_REQUEST_TIMEOUT", default: 30, summary: "Per-request timeout; shorter than the lease")
+
+    // MARK: The drain
+
+    static let batchSize = Setting<Int>.integer(
+        "batch-size", environment: "OUTBOX_BATCH_SIZE", default: 1000, summary: "Events per request, 1 to 10000 (the environment's limit)")
+    static let maxBatchBytes = Setting<Int>.integer(
+        "max-batch-bytes", environment: "OUTBOX_MAX_BATCH_BYTES", default: 1_048_576,
+        summary: "Bytes per request body before compression, up to 4194304 (the environment's limit)", valueName: "bytes")
+    static let maxRequestsPerMinute = Setting<Int>.integer(
+        "max-requests-per-minute", environment: "OUTBOX_MAX_REQUESTS_PER_MINUTE", default: nil, in: 1...50_000,
+        summary: "No 60-second window holds more usage requests than this from this process (retries and bisection halves count)",
+        defaultText: "the environment's calls per minute, else none")
+    static let concurrency = Setting<Int>.integer(
+        "concurrency", environment: "OUTBOX_CONCURRENCY", default: 4, summary: "Requests in flight at once, 1 to 64")
+    static let gzip = Setting<Bool>.boolean("gzip", environment: "OUTBOX_GZIP", default: true, summary: "Gzip request bodies")
+    static let maxAttempts = Setting<Int>.integer(
+        "max-attempts", environment: "OUTBOX_MAX_ATTEMPTS", default: 0,
+        summary: "Dead-letter an event after this many failed attempts; 0 retries transient failures forever", defaultText: "0, forever")
+    static let lease = Setting<Double>.duration(
+        "lease", environment: "OUTBOX_LEASE", default: 60, summary: "How long a claim holds before another dispatcher may take it over")
+    static let backoffBase = Setting<Double>.duration(
+        "backoff-base", environment: "OUTBOX_BACKOFF_BASE", default: 1, summary: "The first retry waits up to this; each retry doubles it")
+    static let backoffCap = Setting<Double>.duration(
+        "backoff-cap", environment: "OUTBOX_BACKOFF_CAP", default: 300, summary: "No retry waits longer than this")
+    static let pollInterval = Setting<Double>.duration(
+        "poll-interval", environment: "OUTBOX_POLL_INTERVAL", default: 0.5, summary: "How often an idle drain looks for new events")
+    static let metricsPort = Setting<Int>.integer(
+        "metrics-port", environment: "OUTBOX_METRICS_PORT", default: nil, in: 0...65535,
+        summary: "Serve Prometheus metrics at /metrics on this loopback port; 0 picks a free one and logs it", valueName: "port",
+        defaultText: "off")
+    static let purgeSentAfter = Setting<Double>.duration(
+        "purge-sent-after", environment: "OUTBOX_PURGE_SENT_AFTER", default: nil,
+        summary: "While running, purge events sent longer ago than this, hourly (e.g. 7d)", defaultText: "off")
+    static let reconcileEvery = Setting<Double>.duration(
+        "reconcile-every", environment: "OUTBOX_RECONCILE_EVERY", default: nil,
+        summary: "While running, reconcile every meter with a known meter id this often (e.g. 1h)", defaultText: "off")
+
+    // MARK: Reconcile
+
+    /// `--meter-id GLOBAL=ID` (repeatable), `OUTBOX_METER_IDS="g1=101,g2=102"`,
+    /// or the config file's `{"meter-ids": {"g1": 101}}`: merged meter by
+    /// meter (`MeterIDs`).
+    static let meterIDsKey = "meter-ids"
+    static let meterIDsEnvironment = "OUTBOX_METER_IDS"
+
+    /// The config file's keys, each with its type check (nil: the value fits).
+    static let fileKeys: [String: @Sendable (ConfigValue) -> String?] = {
+        var keys: [String: @Sendable (ConfigValue) -> String?] = [:]
+        func add<Value>(_ setting: Setting<Value>) {
+            keys[setting.key] = { setting.fromJSON($0) == nil ? setting.expected : nil }
+        }
+        add(db); add(busyTimeout); add(durability); add(eventIdField); add(logLevel); add(logFormat)
+        add(baseURL); add(zuoraEnvironment); add(entityIDs); add(orgIDs); add(allowInsecureHTTP); add(requestTimeout)
+        add(batchSize); add(maxBatchBytes); add(maxRequestsPerMinute); add(concurrency); add(gzip); add(maxAttempts); add(lease)
+        add(backoffBase); add(backoffCap); add(pollInterval); add(metricsPort); add(purgeSentAfter); add(reconcileEvery)
+        keys[meterIDsKey] = { MeterIDs.fromFile($0) == nil ? "an object of meter global ids to numeric meter ids, like {\"api-calls\": 101}" : nil }
+        return keys
+    }()
+}
