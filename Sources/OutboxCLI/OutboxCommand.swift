@@ -19,6 +19,8 @@ struct OutboxCommand: AsyncParsableCommand {
             MigrateCommand.self,
             DrainCommand.self,
             DeadLettersCommand.self,
+            ReconcileCommand.self,
+            MetersCommand.self,
             PurgeCommand.self,
             VerifyCommand.self,
             BackupCommand.self,

@@ -19,6 +19,8 @@ struct BatchDelivery: Sendable {
     let gate: RateLimitGate
     let counters: DrainCounters
     let pacing: WorkerPacing
+    /// `--max-requests-per-minute`, when set.
+    let requestPacer: RequestPacer?
     let configurationBackoff = MeterStreaks()
     let metrics: DispatcherMetrics
 
@@ -105,12 +107,12 @@ struct BatchDelivery: Sendable {
     }
 
     /// What must hold right before a request leaves: the rate-limit gate is
-    /// open, the worker is not stopping, and the claim's token still holds
-    /// the rows. Returns the rows to send (those still held), or nil when
+    /// open, the request rate allows one more, the worker is not stopping,
+    /// and the claim's token still holds the rows. Returns the rows to send (those still held), or nil when
     /// nothing may go: stopping (the rows are released, due at once) or the
     /// claim lost (the rows are another dispatcher's now).
     private func readyToSend(_ fence: inout ClaimFence, _ events: [ClaimedEvent]) async -> [ClaimedEvent]? {
-        switch await pacing.untilOpen(gate) {
+        switch await pacing.untilRequestMayGo(gate, requestPacer) {
         case .stopping:
             await release(fence, events)
             return nil
@@ -141,7 +143,14 @@ struct BatchDelivery: Sendable {
 
     private func handle(_ answer: ZuoraAnswer, _ fence: inout ClaimFence, _ events: [ClaimedEvent], trackID: String) async -> Result {
         let meter = fence.meter
-        if (200..<300).contains(answer.status) { gate.succeeded() }
+        if (200..<300).contains(answer.status) {
+            gate.succeeded()
+            if let reset = answer.quotaExhaustedForSeconds {
+                // The tenant's quota is spent: wait for it rather than earn a 429.
+                gate.pause(seconds: reset, now: pacing.now)
+                logger.info("Zuora's rate limit is used up (RateLimit-Remaining: 0); pausing requests", metadata: ["meter": "\(meter)", "reset_s": "\(reset)"])
+            }
+        }
         let record = Settlement.Record(status: answer.status, responseBody: answer.bodyText, trackID: trackID)
         switch ResponseClassifier.classify(status: answer.status, success: answer.success, retryAfterSeconds: answer.retryAfterSeconds) {
         case .accepted:

@@ -24,6 +24,9 @@ public final class Dispatcher: Service, Sendable {
     private let wakeSource: AsyncStream<Void>?
     private let counters = DrainCounters()
     private let gate: RateLimitGate
+    /// One window for every run of this dispatcher, so back-to-back runs
+    /// (drain --once in a loop inside an app) keep to the rate too.
+    private let requestPacer: RequestPacer?
     private let metrics = DispatcherMetrics()
     private let tokens: TokenProvider
 
@@ -35,6 +38,7 @@ public final class Dispatcher: Service, Sendable {
         tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint,
                                timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
         gate = RateLimitGate(backoff: configuration.backoff)
+        requestPacer = configuration.effectiveMaxRequestsPerMinute.map { RequestPacer(limit: $0) }
         self.store = store
         self.configuration = configuration
         self.wakeSource = wakeOnAppend
@@ -87,7 +91,7 @@ public final class Dispatcher: Service, Sendable {
             throw error
         }
         let delivery = BatchDelivery(store: store, client: client, configuration: configuration, gate: gate,
-                                     counters: counters, pacing: pacing, metrics: metrics)
+                                     counters: counters, pacing: pacing, requestPacer: requestPacer, metrics: metrics)
         let loop = WorkerLoop(store: store, delivery: delivery, configuration: configuration, gate: gate, pacing: pacing)
         // Workers report true when they finish; the wake-up forwarder false.
         await withTaskGroup(of: Bool.self) { group in

@@ -42,6 +42,15 @@ final class RateLimitGate: Sendable {
         }
     }
 
+    /// Holds requests back for `seconds` without counting a rate limit: a
+    /// success that said the quota is used up (`RateLimit-Remaining: 0`).
+    func pause(seconds: Double, now: ContinuousClock.Instant) {
+        let until = now.advanced(by: .milliseconds(Int64((max(0, seconds) * 1000).rounded(.up))))
+        state.withLock { state in
+            if state.notBefore.map({ until > $0 }) ?? true { state.notBefore = until }
+        }
+    }
+
     /// A request succeeded: the streak of unhinted rate limits is over.
     func succeeded() {
         state.withLock { $0.streak = 0 }

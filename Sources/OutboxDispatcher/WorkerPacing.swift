@@ -54,6 +54,22 @@ final class WorkerPacing: Sendable {
         }
     }
 
+    /// Waits until a request may go: the gate is open and, with a request
+    /// rate limit, a slot of the window is taken for it.
+    func untilRequestMayGo(_ gate: RateLimitGate, _ pacer: RequestPacer?) async -> GateWait {
+        var waited = false
+        while true {
+            switch await untilOpen(gate) {
+            case .stopping: return .stopping
+            case .openAfterWaiting: waited = true
+            case .openAtOnce: break
+            }
+            guard let pacer, let frees = pacer.reserve(at: now) else { return waited ? .openAfterWaiting : .openAtOnce }
+            waited = true
+            await sleep(until: frees)
+        }
+    }
+
     /// Sleeps until `instant`, the deadline, a wake-up or a stop.
     func sleep(until instant: ContinuousClock.Instant, since generation: UInt64? = nil) async {
         var until = instant

@@ -14,6 +14,9 @@ struct ZuoraAnswer: Sendable {
     let success: SuccessFinding
     let requestID: String?
     let retryAfterSeconds: Double?
+    /// `RateLimit-Remaining: 0` with `RateLimit-Reset`: the tenant's quota is
+    /// spent for this many seconds.
+    var quotaExhaustedForSeconds: Double? = nil
 
     var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
@@ -128,7 +131,11 @@ final class ZuoraClient: Sendable {
         let wait = RetryAfter.seconds(retryAfter: headers.first(name: "Retry-After"),
                                       rateLimitReset: headers.first(name: "ratelimit-reset"),
                                       nowUnixSeconds: Date().timeIntervalSince1970)
-        return .answered(ZuoraAnswer(status: status, body: kept, success: success,
-                                     requestID: headers.first(name: "Zuora-Request-Id"), retryAfterSeconds: wait))
+        var answer = ZuoraAnswer(status: status, body: kept, success: success, requestID: headers.first(name: "Zuora-Request-Id"), retryAfterSeconds: wait)
+        if headers.first(name: "RateLimit-Remaining")?.trimmingWhitespace() == "0" {
+            answer.quotaExhaustedForSeconds = RetryAfter.seconds(retryAfter: nil, rateLimitReset: headers.first(name: "RateLimit-Reset"),
+                                                                 nowUnixSeconds: 0)
+        }
+        return .answered(answer)
     }
 }

@@ -35,6 +35,17 @@ public struct MockConfiguration: Sendable {
     /// Field holding the event id, used to count duplicates.
     public var eventIdField: String? = "EventId"
 
+    // Mediation after the 200
+    /// Events whose CustomerId starts with this are accepted (200), then
+    /// rejected by "Mediation": listed as ERROR entries in their meter's
+    /// audit trail (`GET /meters/{id}/auditTrail/entries`).
+    public var lateRejectPrefix: String? = nil
+    /// Numeric meter ids by meter global id, for the audit trail's URL.
+    public var meterIDs: [String: Int64] = [:]
+    /// Every 200 says the tenant's quota is spent (`RateLimit-Remaining: 0`)
+    /// for this many seconds (`RateLimit-Reset`).
+    public var quotaExhaustedResetSeconds: Int? = nil
+
     // Faults
     /// Share of usage requests answered 500.
     public var failureRate = 0.0

@@ -20,6 +20,9 @@ public struct MockStatistics: Sendable, Codable, Equatable {
     /// running (beyond a short grace for requests already in flight).
     public var retryAfterViolations = 0
     public var gzipRequests = 0
+    /// Audit trail requests, and ERROR entries recorded for late rejections.
+    public var auditRequests = 0
+    public var lateRejected = 0
     /// The most events seen in one request.
     public var largestBatch = 0
     public var acceptedByMeter: [String: Int] = [:]
@@ -34,6 +37,7 @@ final class MockState: Sendable {
         var tokenCounter = 0
         var accepted: [String: [String]] = [:]       // meter -> event texts
         var seen: [String: Int] = [:]                // identity -> times accepted
+        var audit: [String: [MockAuditEntry]] = [:]  // meter -> ERROR entries
         var holdUntil: Double = 0                    // unix seconds
         var holdAnnouncedAt: Double = 0
         var random: SplitMix64
@@ -75,4 +79,11 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// One ERROR entry of a meter's audit trail, as the mock serves it.
+struct MockAuditEntry: Sendable {
+    let json: String
+    /// Unix seconds.
+    let ingestedAt: Double
 }

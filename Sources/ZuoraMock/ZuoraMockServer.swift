@@ -65,6 +65,9 @@ public final class ZuoraMockServer: Sendable {
         case ("POST", let path) where path.hasPrefix("/usage/bulk/"):
             let meter = String(path.dropFirst("/usage/bulk/".count)).removingPercentEncoding ?? ""
             return await usage(request, meter: meter, state: state)
+        case ("GET", let path) where path.hasPrefix("/meters/") && path.hasSuffix("/auditTrail/entries"):
+            let meterID = String(path.dropFirst("/meters/".count).dropLast("/auditTrail/entries".count))
+            return auditTrail(request, meterID: meterID, state: state)
         case ("GET", "/_mock/stats"):
             let statistics = state.inner.withLock { $0.statistics }
             let data = (try? JSONEncoder().encode(statistics)) ?? Data("{}".utf8)
@@ -212,6 +215,7 @@ public final class ZuoraMockServer: Sendable {
             inner.statistics.largestBatch = max(inner.statistics.largestBatch, texts.count)
             inner.statistics.acceptedByMeter[meter, default: 0] += texts.count
             inner.accepted[meter, default: []].append(contentsOf: texts)
+            recordLateRejections(texts, events: events, meter: meter, now: now, into: &inner)
             for identity in identities {
                 let times = inner.seen[identity, default: 0]
                 if times > 0 { inner.statistics.duplicateEvents += 1 }
@@ -226,7 +230,11 @@ public final class ZuoraMockServer: Sendable {
                 record.write(Data(lines.utf8))
             }
         }
-        return .json(200, #"{"success":true,"message":"\#(texts.count) events ingested"}"#, headers: common)
+        var headers = common
+        if let reset = configuration.quotaExhaustedResetSeconds {
+            headers += [("RateLimit-Limit", "600"), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", String(reset))]
+        }
+        return .json(200, #"{"success":true,"message":"\#(texts.count) events ingested"}"#, headers: headers)
     }
 
     private static func rejected(_ message: String, state: MockState, common: [(String, String)]) -> ServerReply {

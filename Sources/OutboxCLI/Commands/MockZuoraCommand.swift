@@ -72,6 +72,15 @@ struct MockZuoraCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Pad each rejection's reasons with this many bytes (a large error body).", valueName: "bytes"))
     var rejectionPadding: Int = 0
 
+    @Option(name: .long, help: ArgumentHelp("Accept events whose CustomerId starts with this, then reject them in Mediation: they appear as ERROR entries of the meter's audit trail (for `outbox reconcile`).", valueName: "prefix"))
+    var lateRejectPrefix: String?
+
+    @Option(name: .customLong("meter-id"), help: ArgumentHelp("A numeric meter id for a meter global id, GLOBAL=ID, for the audit trail's URL (repeatable).", valueName: "global=id"))
+    var meterID: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Every 200 says the quota is spent (RateLimit-Remaining: 0) for this many seconds (RateLimit-Reset).", valueName: "seconds"))
+    var quotaExhaustedReset: Int?
+
     @Option(name: .long, help: ArgumentHelp("Delay before each usage answer.", valueName: "ms"))
     var delayMs: Int = 0
 
@@ -115,6 +124,14 @@ struct MockZuoraCommand: AsyncParsableCommand {
             configuration.scriptedRateLimits = Set(rateLimitRequest)
             configuration.rejectWith200 = rejectWith200
             configuration.rejectionPaddingBytes = rejectionPadding
+            configuration.lateRejectPrefix = lateRejectPrefix
+            configuration.quotaExhaustedResetSeconds = quotaExhaustedReset
+            for pair in meterID {
+                guard let (meter, id) = MeterIDs.parse(pair: pair) else {
+                    throw CommandFailure("--meter-id \(pair) is not GLOBAL=ID with a numeric meter id", exitCode: Exit.usage)
+                }
+                configuration.meterIDs[meter] = id
+            }
             configuration.down = down
             configuration.recordFile = record
             configuration.seed = seed

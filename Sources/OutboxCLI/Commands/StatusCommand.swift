@@ -49,9 +49,13 @@ enum StatusReport {
             entry["last_error"] = meter.lastError.map { .string($0) } ?? .null
             entry["last_error_at"] = meter.lastErrorAt.map { .string(RFC3339.format(unixMilliseconds: $0)) } ?? .null
             entry["last_success_at"] = meter.lastSuccessAt.map { .string(RFC3339.format(unixMilliseconds: $0)) } ?? .null
+            entry["paused"] = .bool(meter.pause != nil)
+            entry["pause_reason"] = meter.pause?.reason.map { .string($0) } ?? .null
+            entry["late_rejected"] = .integer(Int64(meter.lateRejected))
             meters[name] = .object(entry)
         }
         object["meters"] = .object(meters)
+        object["late_rejected"] = .integer(Int64(status.meters.values.reduce(0) { $0 + $1.lateRejected }))
         return .object(object)
     }
 
@@ -81,6 +85,16 @@ enum StatusReport {
             guard let error = meter.lastError, let at = meter.lastErrorAt, at > (meter.lastSuccessAt ?? 0) else { continue }
             let code = meter.lastStatus.map { "\($0) " } ?? ""
             lines.append("meter \(name): \(code)\(error) since \(RFC3339.formatSeconds(unixMilliseconds: at))")
+        }
+        for name in status.meters.keys.sorted() {
+            guard let pause = status.meters[name]!.pause else { continue }
+            let undelivered = status.meters[name]!.counts.undelivered
+            lines.append("meter \(name): PAUSED since \(RFC3339.formatSeconds(unixMilliseconds: pause.pausedAt))\(pause.reason.map { " (\($0))" } ?? ""); "
+                         + "\(ProgressDisplay.group(undelivered)) events wait; `outbox meters resume \(name)` lets them go")
+        }
+        for name in status.meters.keys.sorted() where status.meters[name]!.lateRejected > 0 {
+            let count = status.meters[name]!.lateRejected
+            lines.append("meter \(name): \(ProgressDisplay.group(count)) event\(count == 1 ? "" : "s") rejected by Zuora after its 200 (found by `outbox reconcile`)")
         }
         if status.totals.dead > 0 {
             lines.append("\(status.totals.dead) dead letter\(status.totals.dead == 1 ? "" : "s"): see `outbox dead-letters list`")

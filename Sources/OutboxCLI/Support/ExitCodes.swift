@@ -77,7 +77,7 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
 }
 
 func exitCode(for error: OutboxError) -> ExitCode {
-    if error.code == .invalidInput || error.code == .unknownIDs { return Exit.invalidData }
+    if error.code == .invalidInput || error.code == .unknownIDs || error.code == .unknownMeter { return Exit.invalidData }
     if error.code == .invalidConfiguration { return Exit.usage }
     if error.isDatabaseFailure { return Exit.database }
     return Exit.failure
