@@ -254,6 +254,53 @@ struct StoreBehaviourTests {
         }
     }
 
+    @Test(arguments: StoreKind.available)
+    func aPausedMeterTakesAppendsButIsNeverClaimed(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<3).map { Self.event("C-\($0)") }, meter: "m")
+            _ = try await store.append(jsonEvents: [Self.event("D-1")], meter: "other")
+            try await store.pauseMeter("m", reason: "reconfiguring")
+            _ = try await store.append(jsonEvents: [Self.event("C-9")], meter: "m")
+            #expect(try await store.metersWithWork() == ["other"])
+            #expect(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) == nil)
+            #expect(try await store.undeliveredCount() == 1)
+            #expect(try await store.pausedCount() == 4)
+            let meter = try #require(try await store.status().meters["m"])
+            #expect(meter.pause?.reason == "reconfiguring" && meter.counts.pending == 4)
+            let unknown = await #expect(throws: OutboxError.self) { try await store.pauseMeter("no-such-meter", reason: nil) }
+            #expect(unknown?.code == .unknownMeter)
+            try await store.resumeMeter("m")
+            #expect(try await store.status().meters["m"]?.pause == nil)
+            #expect(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000)?.events.count == 4)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func lateRejectionsMoveSentEventsToDeadOnceAndVerifyBalances(kind: StoreKind) async throws {
+        try await withStore(kind, eventIdField: "EventId") { (store: any OutboxStore, _: TestStore) async throws in
+            let ids = try await store.append(jsonEvents: (0..<4).map { Self.event("C-\($0)") }, meter: "m")
+            let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            _ = try await store.settle(Settlement(meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(),
+                                                  meterFailure: nil, isSuccess: true), token: claim.token)
+            let candidates = try await store.reconcileCandidates(ReconcileQuery(meter: "m", eventIDs: [ids[1].value], eventIdField: "EventId",
+                                                                                customers: ["C-2"]))
+            #expect(Set(candidates.map(\.eventID)) == [ids[1].value, ids[2].value])
+            #expect(candidates.allSatisfy { $0.state == .sent })
+            let target = try #require(candidates.first { $0.eventID == ids[1].value })
+            let rejection = LateRejection(rowID: target.rowID, reason: "rejected by Zuora after acceptance: E1: no such customer", responseBody: #"{"traceId":"t1"}"#)
+            #expect(try await store.applyLateRejections([rejection], meter: "m", remember: [AppliedAuditEntry(traceID: "t1", eventID: target.eventID)]) == 1)
+            // Applied again: the event is no longer sent; nothing moves.
+            #expect(try await store.applyLateRejections([rejection], meter: "m", remember: [AppliedAuditEntry(traceID: "t1", eventID: target.eventID)]) == 0)
+            #expect(try await store.appliedAuditEntries(meter: "m", traceIDs: ["t1", "t2"]) == ["t1"])
+            let letter = try #require(try await store.deadLetter(id: ids[1].value))
+            #expect(letter.status == nil && letter.reason.hasPrefix("rejected by Zuora after acceptance") && letter.responseBody == #"{"traceId":"t1"}"#)
+            #expect(letter.event.hasPrefix(#"{"EventId":""#), "the event exactly as appended")
+            let status = try await store.status()
+            #expect(status.totals.sent == 3 && status.totals.dead == 1 && status.meters["m"]?.lateRejected == 1)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
     /// Transactions that each append twice to one meter, many at once: the
     /// counter shards are taken in one order (one shard per connection), so
     /// none of them deadlocks (random shards per call made 40P01 possible).
