@@ -263,6 +263,7 @@ import Testing
             #expect(result.stdout.contains("dead letters"))
             #expect(result.stdout.contains("Try next"))
             #expect(result.stdout.contains("0 duplicates"))
+            #expect(result.stdout.contains("1 event moved from sent to dead letters"), "the demo shows a rejection after the 200")
         }
     }
 }

@@ -22,6 +22,9 @@ struct DemoCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .error
 
     static let meters = ["api-calls", "storage-gb", "active-seats"]
+    /// The mock's numeric meter ids, for reading the audit trails.
+    static let meterIDs: [String: Int64] = ["api-calls": 101, "storage-gb": 102, "active-seats": 103]
+    static let lateCustomer = "LATE-REJECTED-42"
     static let rejectedEvery = 599
 
     func validate() throws {
@@ -32,7 +35,11 @@ struct DemoCommand: AsyncParsableCommand {
         try await reportingFailures {
             let logger = LoggingOptions.bootstrap(level: logLevel, format: .text, label: "outbox.demo")
             let path = db ?? DemoCommand.freshPath()
-            let mock = try await ZuoraMockServer.start()
+            var mockConfiguration = MockConfiguration()
+            // Mediation rejects this customer after the 200: reconcile finds it.
+            mockConfiguration.lateRejectPrefix = DemoCommand.lateCustomer
+            mockConfiguration.meterIDs = DemoCommand.meterIDs
+            let mock = try await ZuoraMockServer.start(mockConfiguration)
             defer { Task { await mock.shutdown() } }
             say("""
                 outbox demo: usage events from an app into Zuora, with nothing lost.
@@ -59,8 +66,13 @@ struct DemoCommand: AsyncParsableCommand {
                 try await outbox.append(jsonEvents: texts.map(\.text), meter: meter)
                 rejected += texts.filter(\.willBeRejected).count
             }
+            // One event Zuora will accept with a 200 and reject afterwards.
+            let late = UsageEvent(customerId: DemoCommand.lateCustomer, usageIdentifier: "api-calls",
+                                  usageDate: UsageEvent.usageDate(unixMilliseconds: WallClock.nowMilliseconds()), quantity: 7,
+                                  fields: ["region": "eu-west-1", "source": "demo"])
+            try await outbox.append(late, meter: "api-calls")
             say("""
-                   Appended \(events) events across \(DemoCommand.meters.count) meters; each is on disk (fsynced) when append returns.
+                   Appended \(events + 1) events across \(DemoCommand.meters.count) meters; each is on disk (fsynced) when append returns.
                    \(rejected) of them break a rule Zuora checks that the outbox cannot (a negative quantity,
                    an unknown customer): watch what happens to them.
 
@@ -82,12 +94,22 @@ struct DemoCommand: AsyncParsableCommand {
                    until each bad event stood alone: \(summary.dead) dead letters, every other event accepted once
                    (the mock counted \(stats.acceptedEvents) accepted, \(stats.duplicateEvents) duplicates).
 
-                4. outbox status
+                4. outbox reconcile
+                   A 200 only says the request passed Zuora's API checks; Mediation validates each event
+                   afterwards and lists the failures in the meter's audit trail. Reconcile reads it:
+                """)
+            let reconciler = try Reconciler(store: outbox, configuration: settings, meterIDs: DemoCommand.meterIDs, eventIdField: "EventId")
+            let reconciled = try await reconciler.run(since: .seconds(3600))
+            say("""
+                   \(reconciled.totals.entries) audit trail entry read, \(reconciled.totals.lateRejected) event moved from sent to dead letters
+                   (customer \(DemoCommand.lateCustomer): accepted with a 200, rejected by Mediation afterwards).
+
+                5. outbox status
                 """)
             let status = try await outbox.status()
             say(indent(StatusReport.text(status, path: path, now: WallClock.nowMilliseconds())))
-            let letters = try await outbox.deadLetters(limit: 5)
-            say("\n5. outbox dead-letters list")
+            let letters = try await outbox.deadLetters(limit: 6)
+            say("\n6. outbox dead-letters list")
             let rows = letters.map { letter in
                 [letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-", Table.cell(letter.reason, width: 60)]
             }
@@ -105,7 +127,8 @@ struct DemoCommand: AsyncParsableCommand {
                       outbox dead-letters retry --all --db \(path)     # after fixing the cause
                       outbox verify --db \(path)                       # proves nothing was lost
                     Then point it at your tenant: export ZUORA_BASE_URL, ZUORA_CLIENT_ID and
-                    ZUORA_CLIENT_SECRET and run `outbox drain`. The README covers embedding the outbox in an app.
+                    ZUORA_CLIENT_SECRET and run `outbox drain --reconcile-every 1h --meter-id METER=ID`.
+                    The README covers embedding the outbox in an app.
                     """)
             }
             let report = try await outbox.verify()

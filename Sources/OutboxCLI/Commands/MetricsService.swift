@@ -84,6 +84,8 @@ struct QueueGauges: Sendable {
     let depth: [EventState: Prometheus.Gauge]
     let oldestAge: Prometheus.Gauge
     let appended: Prometheus.Gauge
+    let pausedMeters: Prometheus.Gauge
+    let lateRejected: Prometheus.Gauge
 
     init(registry: PrometheusCollectorRegistry) {
         depth = Dictionary(uniqueKeysWithValues: EventState.allCases.map { state in
@@ -94,11 +96,17 @@ struct QueueGauges: Sendable {
                                                                         helpText: "Age of the oldest event not yet delivered"))
         appended = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "appended", unitName: "events",
                                                                        helpText: "Events appended to this outbox by all processes"))
+        pausedMeters = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "meters_paused",
+                                                                           helpText: "Meters an operator paused (outbox meters pause)"))
+        lateRejected = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "late_rejected", unitName: "events",
+                                                                           helpText: "Events Zuora rejected after its 200, found by reconcile, by all processes"))
     }
 
     func update(_ status: OutboxStatus) {
         for state in EventState.allCases { depth[state]?.set(Double(status.totals[state])) }
         oldestAge.set(status.oldestPendingAgeSeconds ?? 0)
         appended.set(Double(status.totals.appended))
+        pausedMeters.set(Double(status.meters.values.count { $0.pause != nil }))
+        lateRejected.set(Double(status.meters.values.reduce(0) { $0 + $1.lateRejected }))
     }
 }

@@ -23,6 +23,12 @@ struct ZuoraOptions: ParsableArguments {
 
     @Flag(name: .customLong(Settings.allowInsecureHTTP.key), help: Settings.allowInsecureHTTP.help)
     var allowInsecureHttp = false
+
+    @Option(name: .customLong(Settings.backoffBase.key), help: Settings.backoffBase.help)
+    var backoffBase: DurationArgument?
+
+    @Option(name: .customLong(Settings.backoffCap.key), help: Settings.backoffCap.help)
+    var backoffCap: DurationArgument?
 }
 
 /// The drain's own options, shared by `drain` and `config show`.
@@ -47,12 +53,6 @@ struct DrainOptions: ParsableArguments {
 
     @Option(name: .customLong(Settings.lease.key), help: Settings.lease.help)
     var lease: DurationArgument?
-
-    @Option(name: .customLong(Settings.backoffBase.key), help: Settings.backoffBase.help)
-    var backoffBase: DurationArgument?
-
-    @Option(name: .customLong(Settings.backoffCap.key), help: Settings.backoffCap.help)
-    var backoffCap: DurationArgument?
 
     @Option(name: .customLong(Settings.pollInterval.key), help: Settings.pollInterval.help)
     var pollInterval: DurationArgument?

@@ -11,6 +11,8 @@ struct ZuoraSettings {
     let orgIDs: Resolved<String?>
     let requestTimeout: Resolved<Double>
     let allowInsecureHTTP: Resolved<Bool>
+    let backoffBase: Resolved<Double>
+    let backoffCap: Resolved<Double>
 
     init(_ options: ZuoraOptions, file: ConfigFile, record: SettingsRecord? = nil) throws {
         baseURL = try Settings.baseURL.resolveOptional(flag: options.baseURL, file: file, record: record)
@@ -26,6 +28,8 @@ struct ZuoraSettings {
         orgIDs = try Settings.orgIDs.resolveOptional(flag: options.orgIds, file: file, record: record)
         requestTimeout = try Settings.requestTimeout.resolve(flag: options.requestTimeout?.seconds, file: file, record: record)
         allowInsecureHTTP = try Settings.allowInsecureHTTP.resolve(flag: options.allowInsecureHttp ? true : nil, file: file, record: record)
+        backoffBase = try Settings.backoffBase.resolve(flag: options.backoffBase?.seconds, file: file, record: record)
+        backoffCap = try Settings.backoffCap.resolve(flag: options.backoffCap?.seconds, file: file, record: record)
     }
 
     static func host(of url: String) -> String? {
@@ -52,6 +56,7 @@ struct ZuoraSettings {
         settings.orgIDs = orgIDs.value
         settings.requestTimeoutSeconds = requestTimeout.value
         settings.allowInsecureHTTP = allowInsecureHTTP.value
+        settings.backoff = BackoffPolicy(baseSeconds: backoffBase.value, capSeconds: backoffCap.value)
         return settings
     }
 
@@ -78,8 +83,6 @@ struct DrainSettings {
     let gzip: Resolved<Bool>
     let maxAttempts: Resolved<Int>
     let lease: Resolved<Double>
-    let backoffBase: Resolved<Double>
-    let backoffCap: Resolved<Double>
     let pollInterval: Resolved<Double>
     let metricsPort: Resolved<Int?>
     let purgeSentAfter: Resolved<Double?>
@@ -97,8 +100,6 @@ struct DrainSettings {
         gzip = try Settings.gzip.resolve(flag: options.gzip, file: file, record: record)
         maxAttempts = try Settings.maxAttempts.resolve(flag: options.maxAttempts, file: file, record: record)
         lease = try Settings.lease.resolve(flag: options.lease?.seconds, file: file, record: record)
-        backoffBase = try Settings.backoffBase.resolve(flag: options.backoffBase?.seconds, file: file, record: record)
-        backoffCap = try Settings.backoffCap.resolve(flag: options.backoffCap?.seconds, file: file, record: record)
         pollInterval = try Settings.pollInterval.resolve(flag: options.pollInterval?.seconds, file: file, record: record)
         metricsPort = try Settings.metricsPort.resolveOptional(flag: options.metricsPort, file: file, record: record)
         purgeSentAfter = try Settings.purgeSentAfter.resolveOptional(flag: options.purgeSentAfter?.seconds, file: file, record: record)
@@ -116,7 +117,6 @@ struct DrainSettings {
         settings.gzip = gzip.value
         settings.maxAttempts = maxAttempts.value
         settings.leaseSeconds = lease.value
-        settings.backoff = BackoffPolicy(baseSeconds: backoffBase.value, capSeconds: backoffCap.value)
         settings.pollIntervalSeconds = pollInterval.value
         do {
             try settings.validate()
