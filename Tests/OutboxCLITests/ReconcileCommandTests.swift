@@ -15,7 +15,14 @@ import Testing
     @Test func reconcileDeadLettersLateRejectionsOnceAndVerifyBalances() throws {
         try withTemporaryDirectory { dir in
             let db = dir + "/o.sqlite"
-            #expect(try CLI.run(["append", "--meter", "m", "--db", db, "--event-id-field", "EventId"], stdin: Self.events(40, late: [3, 17, 29])).status == 0)
+            // 300 late ones carry the event id field (matched by id), 220 do not
+            // (matched by content): 520 audit entries, two pages of 500.
+            let withIDs = Self.events(340, late: Set(0..<300))
+            let withoutIDs = (0..<260).map { index in
+                #"{"CustomerId":"\#(index < 220 ? "LATE-b" : "C-b")\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(index)}"#
+            }.joined(separator: "\n")
+            #expect(try CLI.run(["append", "--meter", "m", "--db", db, "--event-id-field", "EventId"], stdin: withIDs).status == 0)
+            #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: withoutIDs).status == 0)
             let mock = try MockProcess(["--late-reject-prefix", "LATE", "--meter-id", "m=101"])
             defer { mock.stop() }
             #expect(try CLI.run(["drain", "--once", "--db", db, "--log-level", "error"], environment: mock.environment).status == 0)
@@ -24,15 +31,17 @@ import Testing
             #expect(first.status == 0, "\(first.stderr)")
             let report = try #require(CLI.json(first.stdout))
             for key in ["entries", "late_rejected", "already_dead", "unmatched", "meters"] { #expect(report[key] != nil, "missing \(key)") }
-            #expect(report["entries"] as? Int == 3 && report["late_rejected"] as? Int == 3 && report["unmatched"] as? Int == 0)
+            #expect(report["entries"] as? Int == 520 && report["late_rejected"] as? Int == 520 && report["unmatched"] as? Int == 0, "\(report)")
+            #expect(try mock.statistics()["auditRequests"] as? Int == 2, "two pages")
             #expect((report["meters"] as? [String: Any])?["m"] != nil)
             let second = try CLI.run(["reconcile", "--json", "--db", db, "--log-level", "error"], environment: environment)
             #expect(CLI.json(second.stdout)?["late_rejected"] as? Int == 0, "a second run changes nothing")
             let status = try #require(CLI.json(try CLI.run(["status", "--json", "--db", db]).stdout))
-            #expect(status["sent"] as? Int == 37 && status["dead"] as? Int == 3)
-            #expect(((status["meters"] as? [String: Any])?["m"] as? [String: Any])?["late_rejected"] as? Int == 3)
-            let letters = CLI.jsonArray(try CLI.run(["dead-letters", "list", "--json", "--db", db]).stdout)
-            #expect(letters.count == 3 && letters.allSatisfy { ($0["reason"] as? String)?.hasPrefix("rejected by Zuora after acceptance: ") == true })
+            #expect(status["sent"] as? Int == 80 && status["dead"] as? Int == 520)
+            #expect(((status["meters"] as? [String: Any])?["m"] as? [String: Any])?["late_rejected"] as? Int == 520)
+            let letters = CLI.jsonArray(try CLI.run(["dead-letters", "list", "--json", "--limit", "1000", "--db", db]).stdout)
+            #expect(letters.count == 520 && letters.allSatisfy { ($0["reason"] as? String)?.hasPrefix("rejected by Zuora after acceptance: ") == true })
+            #expect(letters.allSatisfy { (($0["event"] as? [String: Any])?["CustomerId"] as? String)?.hasPrefix("LATE") == true })
             #expect(letters.allSatisfy { $0["status"] is NSNull })
             #expect(try CLI.run(["verify", "--db", db]).status == 0)
         }
