@@ -1,15 +1,19 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Modules are split by dependency weight: an app that only appends links
-// `UsageOutbox` (libsqlite3 and nothing heavy); the dispatcher brings
-// AsyncHTTPClient and ServiceLifecycle; the CLI brings everything.
+// Modules are split by concept and dependency weight (ARCHITECTURE.md):
+// `OutboxCore` is the store contract and the pure decisions, with no
+// dependency at all; `UsageOutbox` (SQLite) and `OutboxPostgres` build on
+// it and never on each other; an app that only appends links `UsageOutbox`
+// (libsqlite3 and nothing heavy); the dispatcher brings AsyncHTTPClient and
+// ServiceLifecycle; the CLI brings everything.
 let package = Package(
     name: "outbox",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "outbox", targets: ["OutboxCLI"]),
         .executable(name: "outbox-bench", targets: ["OutboxBench"]),
+        .library(name: "OutboxCore", targets: ["OutboxCore"]),
         .library(name: "UsageOutbox", targets: ["UsageOutbox"]),
         .library(name: "OutboxDispatcher", targets: ["OutboxDispatcher"]),
         .library(name: "ZuoraMock", targets: ["ZuoraMock"]),
@@ -33,9 +37,10 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .target(name: "OutboxCore"),
         .target(
             name: "UsageOutbox",
-            dependencies: ["CSQLite"],
+            dependencies: ["OutboxCore", "CSQLite"],
             resources: [],
             linkerSettings: [.linkedLibrary("sqlite3")]
         ),
@@ -44,7 +49,7 @@ let package = Package(
         .target(
             name: "OutboxPostgres",
             dependencies: [
-                "UsageOutbox",
+                "OutboxCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -61,7 +66,7 @@ let package = Package(
         .target(
             name: "OutboxDispatcher",
             dependencies: [
-                "UsageOutbox",
+                "OutboxCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,7 +79,7 @@ let package = Package(
             name: "ZuoraMock",
             dependencies: [
                 "HTTPServing",
-                "UsageOutbox",
+                "OutboxCore",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -85,6 +90,7 @@ let package = Package(
         .executableTarget(
             name: "OutboxCLI",
             dependencies: [
+                "OutboxCore",
                 "UsageOutbox",
                 "OutboxDispatcher",
                 "OutboxPostgres",
@@ -104,17 +110,17 @@ let package = Package(
         ),
         .testTarget(
             name: "UsageOutboxTests",
-            dependencies: ["UsageOutbox", "CSQLite"],
+            dependencies: ["OutboxCore", "UsageOutbox", "CSQLite"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "OutboxCLITests",
-            dependencies: ["UsageOutbox"]
+            dependencies: ["OutboxCore", "UsageOutbox"]
         ),
         .testTarget(
             name: "OutboxDispatcherTests",
             dependencies: [
-                "OutboxDispatcher", "ZuoraMock", "UsageOutbox", "OutboxPostgres",
+                "OutboxCore", "OutboxDispatcher", "ZuoraMock", "UsageOutbox", "OutboxPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

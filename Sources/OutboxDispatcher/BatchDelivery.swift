@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
-import UsageOutbox
+import OutboxCore
 
 /// Delivers one claimed batch and settles every event in it, following
 /// `ResponseClassifier`'s decision and `Settlement.plan`. A rejected batch is

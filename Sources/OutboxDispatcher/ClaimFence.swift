@@ -1,4 +1,4 @@
-import UsageOutbox
+import OutboxCore
 
 /// What a worker knows about the claim it is delivering: its token, and
 /// when it last proved (by claiming or renewing) that the rows were still

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Logging
 import ServiceLifecycle
 import Synchronization
-import UsageOutbox
+import OutboxCore
 
 /// Forwards events from a store to Zuora's `POST /usage/bulk/{meter}`.
 ///

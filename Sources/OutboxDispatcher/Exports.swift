@@ -1,3 +1,3 @@
 // The dispatcher's API speaks the store's types (claims, settlements, retry
 // policies): an app that imports OutboxDispatcher sees them too.
-@_exported import UsageOutbox
+@_exported import OutboxCore

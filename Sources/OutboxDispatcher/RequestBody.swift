@@ -1,6 +1,6 @@
 import CompressNIO
 import NIOCore
-import UsageOutbox
+import OutboxCore
 
 /// A usage request body: the stored event texts joined into a JSON array,
 /// with no decode and re-encode, then gzipped when asked.

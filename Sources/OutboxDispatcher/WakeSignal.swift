@@ -1,5 +1,5 @@
 import Synchronization
-import UsageOutbox
+import OutboxCore
 
 /// Lets idle workers sleep until they are woken (new events appended in this
 /// process, a shutdown) or a time passes. A generation counter closes the

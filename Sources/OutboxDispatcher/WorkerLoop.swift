@@ -1,5 +1,5 @@
 import Logging
-import UsageOutbox
+import OutboxCore
 
 /// One of `--concurrency` workers: claim a batch, deliver it, repeat; sleep
 /// when nothing is due. Claims are serialized by the store, so workers (and

@@ -1,7 +1,7 @@
 import Foundation
 import NIOSSL
 import PostgresNIO
-import UsageOutbox
+import OutboxCore
 
 /// Where a PostgreSQL outbox lives: `postgres://user@host:port/database`.
 /// The password never travels in the URL (it would show in `ps` and in

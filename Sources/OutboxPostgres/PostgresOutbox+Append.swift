@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Synchronization
-import UsageOutbox
+import OutboxCore
 
 extension PostgresOutbox {
     /// Rows per INSERT: one `unnest` of two arrays inserts them all.

@@ -1,6 +1,6 @@
 import Logging
 import PostgresNIO
-import UsageOutbox
+import OutboxCore
 
 /// `DispatchStore` on PostgreSQL. Claims lock the rows they take with
 /// `FOR UPDATE SKIP LOCKED`, so workers on any number of hosts never take the

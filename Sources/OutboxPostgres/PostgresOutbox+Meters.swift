@@ -1,6 +1,6 @@
 import Logging
 import PostgresNIO
-import UsageOutbox
+import OutboxCore
 
 /// Pausing meters and reconcile's reads and writes on PostgreSQL: the same
 /// answers as the SQLite store.

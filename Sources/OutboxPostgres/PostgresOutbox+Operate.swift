@@ -1,6 +1,6 @@
 import Logging
 import PostgresNIO
-import UsageOutbox
+import OutboxCore
 
 /// Status, dead letters, retention and verification on PostgreSQL: the same
 /// answers as the SQLite store, so every command works unchanged.

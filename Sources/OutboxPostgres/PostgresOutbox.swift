@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Synchronization
-import UsageOutbox
+import OutboxCore
 
 /// The outbox on PostgreSQL: the same model, contract and guarantees as the
 /// SQLite `Outbox`, for apps whose hosts share one database. Any number of

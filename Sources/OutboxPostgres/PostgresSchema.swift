@@ -1,4 +1,4 @@
-import UsageOutbox
+import OutboxCore
 
 /// The PostgreSQL store's schema: `migrations/postgres/`, embedded by
 /// `scripts/embed-migrations` into `PostgresSchema+Embedded.swift`.

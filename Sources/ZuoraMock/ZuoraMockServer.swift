@@ -2,7 +2,7 @@ import CompressNIO
 import Foundation
 import HTTPServing
 import NIOCore
-import UsageOutbox
+import OutboxCore
 
 /// A Zuora-compatible server for tests, the demo, and users' own integration
 /// tests: `/oauth/token` and `/usage/bulk/{meter}` with the documented
@@ -198,8 +198,8 @@ public final class ZuoraMockServer: Sendable {
             return .json(413, #"{"success":false,"reasons":[{"code":53100413,"message":"Too many events in one request"}]}"#, headers: common)
         }
         if events.isEmpty { return rejected("No events in the request", state: state, common: common) }
-        for (event, range) in zip(events, ranges) {
-            if let problem = MockEventRules.problem(text: body[range], value: event, rejectCustomerPrefix: configuration.rejectCustomerPrefix) {
+        for event in events {
+            if let problem = MockEventRules.problem(event, rejectCustomerPrefix: configuration.rejectCustomerPrefix) {
                 return rejected("Invalid usage event in the request: \(problem)", state: state, common: common)
             }
         }

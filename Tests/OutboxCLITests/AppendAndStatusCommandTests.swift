@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// The contract for `append`, `status` and `migrate`, through the binary.

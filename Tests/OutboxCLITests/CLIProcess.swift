@@ -1,4 +1,5 @@
 import Foundation
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// Runs the real `outbox` binary as a subprocess, as scripts and operators do.

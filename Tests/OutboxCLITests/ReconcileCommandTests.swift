@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// `outbox reconcile`, `outbox meters` and the environment limits, through

@@ -3,6 +3,7 @@ import Logging
 @testable import OutboxPostgres
 import PostgresNIO
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// The store's contract, run against every store: what `Outbox` (SQLite)

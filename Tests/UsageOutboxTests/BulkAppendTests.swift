@@ -1,4 +1,5 @@
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// The streaming path behind `outbox append`: object, array and NDJSON.

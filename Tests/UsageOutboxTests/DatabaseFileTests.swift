@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// What the outbox does with files that are not a healthy outbox.

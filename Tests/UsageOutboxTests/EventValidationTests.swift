@@ -1,4 +1,5 @@
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// The contract's rules for one event, as a table.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// The parsing thread behind bulk appends: order, all or nothing across many

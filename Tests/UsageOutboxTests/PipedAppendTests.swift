@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// Appends from a pipe: read and validated to the end, into a spool, before

@@ -1,4 +1,5 @@
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// The settlement plan, as tables: what each answer means for each event,

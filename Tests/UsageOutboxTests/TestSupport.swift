@@ -1,4 +1,5 @@
 import Foundation
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// A fresh directory under /tmp, removed when the test's closure returns.

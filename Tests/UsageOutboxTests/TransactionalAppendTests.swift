@@ -1,4 +1,5 @@
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// The transactional outbox: the app's own rows and its usage events commit

@@ -1,4 +1,5 @@
 import Testing
+@testable import OutboxCore
 @testable import UsageOutbox
 
 /// Typed events skip the parse only when the validator would accept their

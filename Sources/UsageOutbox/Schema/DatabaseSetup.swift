@@ -78,3 +78,8 @@ enum DatabaseSetup {
                     hint: "run a newer outbox binary against this file; an older one must not write to it")
     }
 }
+
+extension Migration {
+    /// The newest SQLite schema version this binary knows.
+    public static var latestVersion: Int { embedded.last?.version ?? 0 }
+}

@@ -1,17 +1,3 @@
-/// Retention: delivered events are kept until purged, so `status` and
-/// `verify` can account for them; purging deletes them and gives the space
-/// back to the file system.
-public struct PurgeResult: Sendable, Equatable {
-    public var purged: Int
-    /// How much the database file shrank.
-    public var bytesFreed: Int64
-
-    public init(purged: Int, bytesFreed: Int64) {
-        self.purged = purged
-        self.bytesFreed = bytesFreed
-    }
-}
-
 extension Outbox {
     /// Rows deleted per transaction, so a big purge never holds the write
     /// lock for long (appends and claims get in between).

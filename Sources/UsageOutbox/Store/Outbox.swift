@@ -64,7 +64,7 @@ public final class Outbox: Sendable {
     @discardableResult
     public func append(contentsOf events: [UsageEvent], meter: String) async throws -> [EventID] {
         try MeterName.validate(meter)
-        return try await insert(try Outbox.prepare(events, eventIdField: configuration.eventIdField), meter: meter)
+        return try await insert(try EventValidation.prepare(events, eventIdField: configuration.eventIdField), meter: meter)
     }
 
     /// Appends one event given as JSON text, validated against the contract
@@ -80,7 +80,7 @@ public final class Outbox: Sendable {
     @discardableResult
     public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
         try MeterName.validate(meter)
-        return try await insert(try Outbox.prepare(jsonEvents, eventIdField: configuration.eventIdField), meter: meter)
+        return try await insert(try EventValidation.prepare(jsonEvents, eventIdField: configuration.eventIdField), meter: meter)
     }
 
     /// Group-commits events validated off the database thread.
@@ -127,43 +127,4 @@ public final class Outbox: Sendable {
     public func appendNotifications() -> AsyncStream<Void> {
         appendSignal.stream()
     }
-
-    /// Validates events off the database thread, so the write itself only inserts.
-    static func prepare(_ jsonEvents: [String], eventIdField: String?) throws -> [PreparedEvent] {
-        if jsonEvents.isEmpty {
-            throw OutboxError(.invalidInput, "no events to append", problems: [EventProblem(position: .input, reason: "the input holds no events")])
-        }
-        let parser = EventParser(eventIdField: eventIdField)
-        var problems: [EventProblem] = []
-        var prepared: [PreparedEvent] = []
-        prepared.reserveCapacity(jsonEvents.count)
-        for (index, json) in jsonEvents.enumerated() {
-            var text = json
-            let outcome = text.withUTF8 { parser.parseSingle($0, position: .element(index + 1)) }
-            switch outcome {
-            case .success(let event): prepared.append(PreparedEvent(text: text, range: event.range, hasEventIdField: event.hasEventIdField))
-            case .failure(let problem): problems.append(problem)
-            }
-        }
-        if !problems.isEmpty {
-            throw OutboxError.invalidEvents(problems, total: problems.count)
-        }
-        return prepared
-    }
 }
-
-/// An event validated by `Outbox.prepare`: its text, and where its object lies in it.
-public struct PreparedEvent: Sendable {
-    var text: String
-    let range: Range<Int>
-    let hasEventIdField: Bool
-}
-
-extension OutboxError {
-    static func invalidEvents(_ problems: [EventProblem], total: Int) -> OutboxError {
-        let noun = total == 1 ? "event is" : "events are"
-        return OutboxError(.invalidInput, "\(total) \(noun) invalid; nothing was appended", hint: "fix the events listed and append them again",
-                           problems: problems, problemCount: total)
-    }
-}
-

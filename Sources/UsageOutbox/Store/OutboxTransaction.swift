@@ -26,7 +26,7 @@ public struct OutboxTransaction {
     @discardableResult
     public func append(contentsOf events: [UsageEvent], meter: String) throws -> [EventID] {
         try MeterName.validate(meter)
-        return try OutboxTransaction.insert(try Outbox.prepare(events, eventIdField: eventIdField), meter: meter, eventIdField: eventIdField, into: context)
+        return try OutboxTransaction.insert(try EventValidation.prepare(events, eventIdField: eventIdField), meter: meter, eventIdField: eventIdField, into: context)
     }
 
     @discardableResult
@@ -37,11 +37,11 @@ public struct OutboxTransaction {
     @discardableResult
     public func append(jsonEvents: [String], meter: String) throws -> [EventID] {
         try MeterName.validate(meter)
-        let events = try Outbox.prepare(jsonEvents, eventIdField: eventIdField)
+        let events = try EventValidation.prepare(jsonEvents, eventIdField: eventIdField)
         return try OutboxTransaction.insert(events, meter: meter, eventIdField: eventIdField, into: context)
     }
 
-    /// Inserts events validated by `Outbox.prepare`.
+    /// Inserts events validated by `EventValidation.prepare`.
     static func insert(_ events: [PreparedEvent], meter: String, eventIdField: String?, into context: WriteContext) throws -> [EventID] {
         var inserter = try EventInserter(connection: context.connection, meter: meter, eventIdField: eventIdField, ids: context.ids)
         var ids: [EventID] = []

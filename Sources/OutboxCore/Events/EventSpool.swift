@@ -12,15 +12,15 @@ import Darwin
 ///
 /// Each record is the event's length (4 bytes, little-endian), a flag byte
 /// (whether it already holds the event id field), then the event's bytes.
-final class EventSpool {
+package final class EventSpool {
     private let fd: Int32
     private var buffer: [UInt8] = []
     private static let flushAt = 1 << 20
     private static let readBlock = 4 << 20
-    private(set) var count = 0
+    package private(set) var count = 0
 
     /// Creates the spool in `directory` (the system's temporary directory by default).
-    init(directory: String = EventSpool.temporaryDirectory()) throws {
+    package init(directory: String = EventSpool.temporaryDirectory()) throws {
         var template = Array((directory + "/outbox-spool-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
@@ -34,12 +34,12 @@ final class EventSpool {
 
     deinit { close(fd) }
 
-    static func temporaryDirectory() -> String {
+    package static func temporaryDirectory() -> String {
         if let value = getenv("TMPDIR").map({ String(cString: $0) }), !value.isEmpty { return value }
         return "/tmp"
     }
 
-    func append(_ event: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool) throws {
+    package func append(_ event: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool) throws {
         let length = UInt32(event.count)
         buffer.append(UInt8(truncatingIfNeeded: length))
         buffer.append(UInt8(truncatingIfNeeded: length >> 8))
@@ -51,7 +51,7 @@ final class EventSpool {
         if buffer.count >= EventSpool.flushAt { try flush() }
     }
 
-    func flush() throws {
+    package func flush() throws {
         try buffer.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
@@ -69,7 +69,7 @@ final class EventSpool {
 
     /// Calls `body` with every spooled event, in order (the bytes are valid
     /// only during the call). Reads the file from its start, in large blocks.
-    func forEach(_ body: (UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) throws -> Void) throws {
+    package func forEach(_ body: (UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) throws -> Void) throws {
         try flush()
         var block = [UInt8](repeating: 0, count: EventSpool.readBlock)
         var filled = 0

@@ -22,25 +22,3 @@ public protocol OutboxClock: Sendable {
     /// Returns at `deadline` (monotonic); throws when the task is cancelled.
     func sleep(until deadline: ContinuousClock.Instant) async throws
 }
-
-/// The real clocks: `CLOCK_REALTIME` for stored times, `ContinuousClock` for waits.
-public struct SystemClock: OutboxClock {
-    public init() {}
-
-    public func wallMilliseconds() -> Int64 { WallClock.nowMilliseconds() }
-
-    public func monotonicNow() -> ContinuousClock.Instant { .now }
-
-    public func sleep(until deadline: ContinuousClock.Instant) async throws {
-        try await Task.sleep(until: deadline, clock: .continuous)
-    }
-}
-
-/// Unix time in milliseconds, the unit every timestamp column uses.
-public enum WallClock {
-    public static func nowMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
-}

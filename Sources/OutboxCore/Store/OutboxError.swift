@@ -1,5 +1,3 @@
-import CSQLite
-
 /// An error from the outbox, meant to be shown to a person: `message` says in
 /// one line what went wrong, `hint` what to do about it. `code` is a short,
 /// fixed name, fit for a metric label or a `switch`.
@@ -47,9 +45,11 @@ public struct OutboxError: Error, Sendable, CustomStringConvertible {
     public let problems: [EventProblem]
     /// How many problems there were in all (`problems` may hold only the first ones).
     public let problemCount: Int
-    public let underlying: SQLiteError?
+    /// The error underneath (a database driver's), for logs and for apps
+    /// that want to match it.
+    public let underlying: (any Error)?
 
-    public init(_ code: Code, _ message: String, hint: String? = nil, problems: [EventProblem] = [], problemCount: Int? = nil, underlying: SQLiteError? = nil) {
+    public init(_ code: Code, _ message: String, hint: String? = nil, problems: [EventProblem] = [], problemCount: Int? = nil, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.hint = hint
@@ -68,34 +68,12 @@ public struct OutboxError: Error, Sendable, CustomStringConvertible {
     public var isDatabaseFailure: Bool {
         [.cannotOpen, .locked, .notAnOutbox, .corrupt, .schemaTooNew, .diskFull, .readOnly, .storage].contains(code)
     }
+}
 
-    /// Translates SQLite's error into one a person can act on.
-    public init(_ error: SQLiteError, path: String, busyTimeoutMilliseconds: Int = 5000) {
-        let file = path
-        switch error.resultCode {
-        case SQLITE_BUSY, SQLITE_LOCKED:
-            self.init(.locked, "the database \(file) stayed locked by another connection for longer than the busy timeout (\(busyTimeoutMilliseconds) ms)",
-                      hint: "retry later; if it persists, look for a process holding a long write transaction", underlying: error)
-        case SQLITE_NOTADB:
-            self.init(.corrupt, "\(file) is not an SQLite database (or is encrypted, or damaged beyond its header)",
-                      hint: "check --db / OUTBOX_DB: it must name an outbox file or a path for a new one", underlying: error)
-        case SQLITE_CORRUPT:
-            self.init(.corrupt, "the database \(file) is corrupt (\(error.codeName))",
-                      hint: "stop writers, keep a copy, then restore from a backup or salvage rows with `sqlite3 \(file) .recover`", underlying: error)
-        case SQLITE_FULL:
-            self.init(.diskFull, "the disk holding \(file) is full; the write was rolled back",
-                      hint: "free some space and run the command again", underlying: error)
-        case SQLITE_READONLY:
-            self.init(.readOnly, "cannot write \(file): the file or its directory is read-only (\(error.codeName))",
-                      hint: "check permissions; SQLite also needs to create \(file)-wal and \(file)-shm beside it", underlying: error)
-        case SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH:
-            self.init(.cannotOpen, "cannot open the database \(file): \(error.message)",
-                      hint: "check that the directory exists and is writable, or pass another --db", underlying: error)
-        case SQLITE_IOERR:
-            self.init(.storage, "I/O error on \(file) (\(error.codeName), extended code \(error.extendedCode)): \(error.message)",
-                      hint: "check the disk and file system; nothing from the failed write was committed", underlying: error)
-        default:
-            self.init(.storage, "database error on \(file): \(error.description)", underlying: error)
-        }
+extension OutboxError {
+    package static func invalidEvents(_ problems: [EventProblem], total: Int) -> OutboxError {
+        let noun = total == 1 ? "event is" : "events are"
+        return OutboxError(.invalidInput, "\(total) \(noun) invalid; nothing was appended", hint: "fix the events listed and append them again",
+                           problems: problems, problemCount: total)
     }
 }

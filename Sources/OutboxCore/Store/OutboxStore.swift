@@ -69,7 +69,3 @@ extension OutboxStore {
         try await status(now: WallClock.nowMilliseconds())
     }
 }
-
-extension Outbox: OutboxStore {
-    public var location: String { configuration.path }
-}

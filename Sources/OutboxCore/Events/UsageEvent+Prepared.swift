@@ -32,11 +32,11 @@ extension JSONValue {
     }
 }
 
-extension Outbox {
+extension EventValidation {
     /// Prepares typed events: without parsing when each is valid by
     /// construction, else through the validator like JSON text, so errors
     /// and positions are the same either way.
-    static func prepare(_ events: [UsageEvent], eventIdField: String?) throws -> [PreparedEvent] {
+    public static func prepare(_ events: [UsageEvent], eventIdField: String?) throws -> [PreparedEvent] {
         var prepared: [PreparedEvent] = []
         prepared.reserveCapacity(events.count)
         for (index, event) in events.enumerated() {

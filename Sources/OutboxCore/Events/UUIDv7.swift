@@ -3,16 +3,18 @@
 /// ids from one generator sort in creation order and never repeat. The random
 /// start (73 bits, reseeded every millisecond) keeps ids from different
 /// processes apart.
-struct UUIDv7Generator {
+package struct UUIDv7Generator {
     private var lastMillisecond: UInt64 = 0
     private var high: UInt16 = 0  // rand_a: 12 bits
     private var low: UInt64 = 0   // rand_b: 62 bits
     private var random = SystemRandomNumberGenerator()
 
+    package init() {}
+
     /// Writes the next id's 36-character text form into `output`, and
     /// returns its 128 bits.
     @discardableResult
-    mutating func next(millisecond now: UInt64, into output: UnsafeMutableRawBufferPointer) -> (UInt64, UInt64) {
+    package mutating func next(millisecond now: UInt64, into output: UnsafeMutableRawBufferPointer) -> (UInt64, UInt64) {
         if now > lastMillisecond {
             lastMillisecond = now
             high = UInt16.random(in: 0...0x7FF, using: &random)  // top bit clear: room to count
@@ -36,7 +38,7 @@ struct UUIDv7Generator {
         return (mostSignificant, leastSignificant)
     }
 
-    mutating func next(millisecond now: UInt64) -> String {
+    package mutating func next(millisecond now: UInt64) -> String {
         withUnsafeTemporaryAllocation(byteCount: 36, alignment: 1) { buffer in
             next(millisecond: now, into: buffer)
             return String(decoding: buffer, as: UTF8.self)
@@ -45,7 +47,7 @@ struct UUIDv7Generator {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func format(_ high: UInt64, _ low: UInt64, into output: UnsafeMutableRawBufferPointer) {
+    package static func format(_ high: UInt64, _ low: UInt64, into output: UnsafeMutableRawBufferPointer) {
         var position = 0
         func put(_ value: UInt64, nibbles: Int) {
             var shift = (nibbles - 1) * 4

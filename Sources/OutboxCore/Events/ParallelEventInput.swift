@@ -17,15 +17,15 @@ import Darwin
 /// ```
 ///
 /// Memory stays bounded: at most `depth` chunks of about `chunkBytes` wait.
-final class ParallelEventInput: @unchecked Sendable {
+package final class ParallelEventInput: @unchecked Sendable {
     /// Valid events, their bytes copied out of the read buffer.
-    struct Chunk {
+    package struct Chunk {
         var bytes: [UInt8] = []
         /// Where each event lies in `bytes`.
         var events: [(range: Range<Int>, hasEventIdField: Bool)] = []
 
         /// Calls `body` with each event's bytes (valid only during the call).
-        func forEach(_ body: (UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) throws -> Void) rethrows {
+        package func forEach(_ body: (UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) throws -> Void) rethrows {
             try bytes.withUnsafeBufferPointer { buffer in
                 for event in events {
                     try body(UnsafeBufferPointer(rebasing: buffer[event.range]), event.hasEventIdField)
@@ -51,7 +51,7 @@ final class ParallelEventInput: @unchecked Sendable {
 
     /// Starts parsing `input` at once. `input` belongs to the parsing thread
     /// until `next()` returns nil or throws.
-    init(_ input: EventInput, progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)? = nil) {
+    package init(_ input: EventInput, progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)? = nil) {
         self.input = input
         self.progress = progress
         pthread_mutex_init(mutex, nil)
@@ -68,7 +68,7 @@ final class ParallelEventInput: @unchecked Sendable {
 
     /// The next chunk of valid events; nil once the input is read to its end.
     /// Rethrows a read error from the parsing thread.
-    func next() throws -> Chunk? {
+    package func next() throws -> Chunk? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while ready.isEmpty && !ended && failure == nil { pthread_cond_wait(changed, mutex) }
@@ -83,7 +83,7 @@ final class ParallelEventInput: @unchecked Sendable {
 
     /// Stops the parsing thread (if it is still reading) and waits for it,
     /// so the input's file descriptor is no longer used once this returns.
-    func stop() {
+    package func stop() {
         pthread_mutex_lock(mutex)
         stopping = true
         pthread_cond_broadcast(changed)

@@ -1,40 +1,3 @@
-/// What Zuora's answer (or its absence) means for a whole batch, as the
-/// dispatcher decided it. ``Settlement/plan(_:events:meter:policy:record:random:)``
-/// turns it into one outcome per event.
-public enum BatchVerdict: Sendable, Equatable {
-    /// Zuora accepted every event.
-    case accepted
-    /// Zuora rejected these events for good (a 400 or a 413 on a single
-    /// event): they become dead letters with this reason.
-    case rejected(reason: String)
-    /// A transient failure (5xx, timeout, connection error): each event
-    /// spends an attempt and is retried after a backoff, or given up on when
-    /// the policy's attempts run out.
-    case failed(reason: String)
-    /// Not the events' fault (a rate limit, a configuration problem): retried
-    /// after `delayMilliseconds`, spending no attempt, never dead-lettered.
-    case deferred(reason: String, delayMilliseconds: Int64)
-}
-
-/// What becomes of one claimed event.
-public enum EventOutcome: Sendable, Equatable {
-    case sent
-    /// Due again `afterMilliseconds` from when the store applies it (measured
-    /// with the store's clock), having spent `attempts` attempts in all.
-    case retry(afterMilliseconds: Int64, attempts: Int)
-    /// A dead letter, with the reason an operator reads.
-    case dead(reason: String, attempts: Int)
-
-    /// The state the event moves to.
-    public var state: EventState {
-        switch self {
-        case .sent: .sent
-        case .retry: .failed
-        case .dead: .dead
-        }
-    }
-}
-
 /// Every event's outcome after one answer: the single decision both stores
 /// apply, each in one statement fenced by the claim's token. The give-up
 /// rule, the state each event moves to and the reason texts are decided
@@ -140,37 +103,5 @@ public struct Settlement: Sendable, Equatable {
     public static func milliseconds(_ seconds: Double) -> Int64 {
         guard seconds.isFinite, seconds > 0 else { return 0 }
         return Int64((seconds * 1000).rounded(.up))
-    }
-}
-
-/// What a store did with a settlement.
-public struct SettlementResult: Sendable, Equatable {
-    public var sent = 0
-    public var retried = 0
-    public var dead = 0
-    /// Rows no longer held by the claim (taken over after the lease lapsed):
-    /// left as their new owner has them.
-    public var lost = 0
-
-    public init(sent: Int = 0, retried: Int = 0, dead: Int = 0, lost: Int = 0) {
-        self.sent = sent
-        self.retried = retried
-        self.dead = dead
-        self.lost = lost
-    }
-
-    /// Tallies the states the applied rows moved to; `planned` rows in all.
-    public init(appliedStates: some Sequence<EventState>, planned: Int) {
-        var applied = 0
-        for state in appliedStates {
-            applied += 1
-            switch state {
-            case .sent: sent += 1
-            case .failed: retried += 1
-            case .dead: dead += 1
-            case .pending, .inflight: break
-            }
-        }
-        lost = planned - applied
     }
 }

@@ -13,9 +13,6 @@ public struct Migration: Sendable, Equatable {
         self.sql = sql
     }
 
-    /// The newest schema version this binary knows.
-    public static var latestVersion: Int { embedded.last?.version ?? 0 }
-
     /// The file's statements, one by one, for drivers that run one statement
     /// per query (PostgreSQL's extended protocol). A statement ends with `;`
     /// at the end of a line; comment lines are dropped.

@@ -1,0 +1,31 @@
+/// What a store did with a settlement.
+public struct SettlementResult: Sendable, Equatable {
+    public var sent = 0
+    public var retried = 0
+    public var dead = 0
+    /// Rows no longer held by the claim (taken over after the lease lapsed):
+    /// left as their new owner has them.
+    public var lost = 0
+
+    public init(sent: Int = 0, retried: Int = 0, dead: Int = 0, lost: Int = 0) {
+        self.sent = sent
+        self.retried = retried
+        self.dead = dead
+        self.lost = lost
+    }
+
+    /// Tallies the states the applied rows moved to; `planned` rows in all.
+    public init(appliedStates: some Sequence<EventState>, planned: Int) {
+        var applied = 0
+        for state in appliedStates {
+            applied += 1
+            switch state {
+            case .sent: sent += 1
+            case .failed: retried += 1
+            case .dead: dead += 1
+            case .pending, .inflight: break
+            }
+        }
+        lost = planned - applied
+    }
+}

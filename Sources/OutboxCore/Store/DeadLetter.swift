@@ -1,0 +1,33 @@
+/// A dead letter: an event Zuora rejected, set aside for an operator.
+public struct DeadLetter: Sendable, Equatable {
+    /// The event's id (UUIDv7): what `show`, `retry` and `purge` take.
+    public let id: String
+    public let meter: String
+    /// The event's JSON text, as appended.
+    public let event: String
+    /// Zuora's HTTP status, when it answered.
+    public let status: Int?
+    public let reason: String
+    /// Retry attempts spent before it died.
+    public let attempts: Int
+    public let responseBody: String?
+    public let trackID: String?
+    public let createdAt: Int64
+    public let updatedAt: Int64
+    public let deadAt: Int64
+
+    public init(id: String, meter: String, event: String, status: Int?, reason: String, attempts: Int, responseBody: String?,
+                trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64) {
+        self.id = id
+        self.meter = meter
+        self.event = event
+        self.status = status
+        self.reason = reason
+        self.attempts = attempts
+        self.responseBody = responseBody
+        self.trackID = trackID
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.deadAt = deadAt
+    }
+}

@@ -1,0 +1,44 @@
+/// What `outbox status` shows: counts per state, overall and per meter, and
+/// what is holding events back.
+public struct OutboxStatus: Sendable {
+    public struct Meter: Sendable {
+        public var counts: StateCounts
+        /// The last failure's HTTP status, reason and time (unix ms), if any
+        /// since the last accepted batch.
+        public var lastStatus: Int?
+        public var lastError: String?
+        public var lastErrorAt: Int64?
+        public var lastSuccessAt: Int64?
+        /// Paused by an operator: appends go on, no dispatcher claims.
+        public var pause: MeterPause?
+        /// Events moved from sent to dead by reconcile (rejected by Zuora
+        /// after its 200), since the meter's first event.
+        public var lateRejected: Int
+
+        public init(counts: StateCounts, lastStatus: Int? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, lastSuccessAt: Int64? = nil,
+                    pause: MeterPause? = nil, lateRejected: Int = 0) {
+            self.counts = counts
+            self.lastStatus = lastStatus
+            self.lastError = lastError
+            self.lastErrorAt = lastErrorAt
+            self.lastSuccessAt = lastSuccessAt
+            self.pause = pause
+            self.lateRejected = lateRejected
+        }
+    }
+
+    public var totals: StateCounts
+    public var meters: [String: Meter]
+    /// Age in seconds of the oldest event not yet delivered (pending,
+    /// inflight or failed), or nil when there is none.
+    public var oldestPendingAgeSeconds: Double?
+    /// When the earliest failed event is due for its retry (unix ms).
+    public var nextRetryAt: Int64?
+
+    public init(totals: StateCounts, meters: [String: Meter], oldestPendingAgeSeconds: Double?, nextRetryAt: Int64?) {
+        self.totals = totals
+        self.meters = meters
+        self.oldestPendingAgeSeconds = oldestPendingAgeSeconds
+        self.nextRetryAt = nextRetryAt
+    }
+}
