@@ -19,7 +19,7 @@ struct BatchDelivery: Sendable {
     let gate: RateLimitGate
     let counters: DrainCounters
     let pacing: WorkerPacing
-    /// `--max-requests-per-minute`, when set.
+    /// The request rate limit (`maxRequestsPerMinute`), when set.
     let requestPacer: RequestPacer?
     let configurationBackoff = MeterStreaks()
     let metrics: DispatcherMetrics

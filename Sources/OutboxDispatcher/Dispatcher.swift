@@ -8,8 +8,8 @@ import OutboxCore
 ///
 /// Run it inside your app as a ServiceLifecycle `Service` (it stops claiming
 /// on graceful shutdown, finishes its in-flight requests, and returns), or
-/// call `drainOnce(maxTime:)` to empty the queue and return, as
-/// `outbox drain --once` does.
+/// call `drainOnce(maxTime:)` to empty the queue and return (the outbox
+/// command's one-shot drain does that).
 ///
 /// ```swift
 /// let dispatcher = try Dispatcher(outbox: outbox, configuration: .init(
@@ -25,7 +25,7 @@ public final class Dispatcher: Service, Sendable {
     private let counters = DrainCounters()
     private let gate: RateLimitGate
     /// One window for every run of this dispatcher, so back-to-back runs
-    /// (drain --once in a loop inside an app) keep to the rate too.
+    /// (`drainOnce` in a loop inside an app) keep to the rate too.
     private let requestPacer: RequestPacer?
     private let metrics = DispatcherMetrics()
     private let tokens: TokenProvider
@@ -110,7 +110,7 @@ public final class Dispatcher: Service, Sendable {
                     return true
                 }
             }
-            // Workers return on stop, on the deadline, or when `--once` is done.
+            // Workers return on stop, on the deadline, or when `drainOnce` is done.
             var finished = 0
             while finished < configuration.concurrency, let isWorker = await group.next() {
                 if isWorker { finished += 1 }

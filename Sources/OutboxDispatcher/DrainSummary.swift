@@ -1,6 +1,6 @@
 import Synchronization
 
-/// What a dispatcher run did; `outbox drain --json` prints it.
+/// What a dispatcher run did, as `drainOnce` returns it.
 public struct DrainSummary: Sendable, Equatable {
     /// Events Zuora accepted in this run.
     public var sent = 0

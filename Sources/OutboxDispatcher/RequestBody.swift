@@ -6,7 +6,7 @@ import OutboxCore
 /// with no decode and re-encode, then gzipped when asked.
 struct RequestBody {
     let buffer: ByteBuffer
-    /// Size of the JSON before compression (what `--max-batch-bytes` bounds).
+    /// Size of the JSON before compression (what `maxBatchBytes` bounds).
     let jsonBytes: Int
 
     static func make(_ events: [ClaimedEvent], gzip: Bool) throws -> RequestBody {

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// `--max-requests-per-minute` for a whole dispatcher: every usage request
+/// `maxRequestsPerMinute` for a whole dispatcher: every usage request
 /// of every worker (retries and bisection halves alike) takes a slot of one
 /// shared `RequestWindow` before it goes.
 final class RequestPacer: Sendable {

@@ -1,7 +1,7 @@
 import Logging
 import OutboxCore
 
-/// One of `--concurrency` workers: claim a batch, deliver it, repeat; sleep
+/// One of `concurrency` workers: claim a batch, deliver it, repeat; sleep
 /// when nothing is due. Claims are serialized by the store, so workers (and
 /// other processes) never hold the same event.
 struct WorkerLoop: Sendable {
@@ -24,7 +24,7 @@ struct WorkerLoop: Sendable {
                 }
                 storeFailures = 0
                 if pacing.deadline != nil, try await store.undeliveredCount() == 0 {
-                    // --once: nothing pending, in flight or failed. Wake the
+                    // drainOnce: nothing pending, in flight or failed. Wake the
                     // others so they see it too.
                     pacing.wake.wakeAll()
                     return

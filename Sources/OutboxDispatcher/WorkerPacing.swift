@@ -4,12 +4,12 @@ import OutboxCore
 /// Every wait a worker makes goes through here, so that each one ends as
 /// soon as it should: at its own time, at a wake-up (new events appended in
 /// this process), at a stop (graceful shutdown, SIGTERM) or at the run's
-/// deadline (`--max-time`), whichever comes first. Waits use the
+/// deadline (`drainOnce(maxTime:)`), whichever comes first. Waits use the
 /// configuration's clock, so tests drive them without sleeping.
 final class WorkerPacing: Sendable {
     let clock: any OutboxClock
     let wake = WakeSignal()
-    /// Set for `--once`: workers stop at this (monotonic) instant.
+    /// Set for `drainOnce`: workers stop at this (monotonic) instant.
     let deadline: ContinuousClock.Instant?
     private let stopped = Atomic<Bool>(false)
 

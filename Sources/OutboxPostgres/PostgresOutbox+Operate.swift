@@ -123,19 +123,14 @@ extension PostgresOutbox {
     ) async throws -> Int {
         try await transaction { connection in
             var rowIDs: [Int64] = []
-            if let ids = selection.ids {
-                var found: [String: (Int64, String)] = [:]
+            if selection.ids != nil {
+                var lookup = DeadLetterLookup(selection)
                 for try await (row, eventID, meter) in try await connection.query(
-                    "SELECT id, event_id, meter FROM outbox_events WHERE state = 4 AND event_id = ANY(\(Array(Set(ids)))) FOR UPDATE", logger: logger
+                    "SELECT id, event_id, meter FROM outbox_events WHERE state = 4 AND event_id = ANY(\(lookup.wantedIDs)) FOR UPDATE", logger: logger
                 ).decode((Int64, String, String).self) {
-                    found[eventID] = (row, meter)
+                    lookup.found(id: eventID, row: row, meter: meter)
                 }
-                let unknown = Set(ids).filter { id in found[id].map { selection.meter != nil && $0.1 != selection.meter } ?? true }.sorted()
-                if !unknown.isEmpty {
-                    throw OutboxError(.unknownIDs, "no dead letter with id \(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? " and \(unknown.count - 5) more" : "")\(selection.meter.map { " in meter \($0)" } ?? ""); nothing was changed",
-                                      hint: "list them with `outbox dead-letters list`")
-                }
-                rowIDs = found.values.map(\.0)
+                rowIDs = try lookup.rowsByMeter().values.flatMap { $0 }
             } else {
                 for try await row in try await connection.query("""
                     SELECT id FROM outbox_events WHERE state = 4 AND (\(selection.meter)::text IS NULL OR meter = \(selection.meter))
@@ -159,13 +154,12 @@ extension PostgresOutbox {
 
     public func purgeSent(before sentBefore: Int64) async throws -> PurgeResult {
         let sizeBefore = try await tableSize()
-        var purged = 0
-        while true {
-            let deleted: Int = try await transaction { connection in
+        let purged = try await Purging.inChunks { limit in
+            try await transaction { connection in
                 var byMeter: [String: Int] = [:]
                 for try await meter in try await connection.query("""
                     DELETE FROM outbox_events WHERE id IN (
-                        SELECT id FROM outbox_events WHERE state = 3 AND sent_at < \(sentBefore) LIMIT 10000)
+                        SELECT id FROM outbox_events WHERE state = 3 AND sent_at < \(sentBefore) LIMIT \(limit))
                     RETURNING meter
                     """, logger: logger).decode(String.self) {
                     byMeter[meter, default: 0] += 1
@@ -175,8 +169,6 @@ extension PostgresOutbox {
                 }
                 return byMeter.values.reduce(0, +)
             }
-            purged += deleted
-            if deleted < 10_000 { break }
         }
         // VACUUM cannot run in a transaction; it makes the space reusable.
         try await read { connection in _ = try await connection.query("VACUUM outbox_events", logger: logger) }
@@ -204,18 +196,10 @@ extension PostgresOutbox {
             for try await (meter, state, count) in try await connection.query(
                 "SELECT meter, state, count(*)::bigint FROM outbox_events GROUP BY meter, state", logger: logger
             ).decode((String, Int16, Int64).self) {
-                if let state = EventState(rawValue: Int64(state)) {
-                    rows[meter, default: StateCounts()][state] = Int(count)
-                } else {
-                    rows[meter, default: StateCounts()].appended = -1
-                }
+                rows[meter, default: StateCounts()].count(Int(count), rawState: Int64(state))
             }
             try await connection.query("COMMIT", logger: logger)
-            var checks: [VerifyReport.MeterCheck] = []
-            for meter in Set(counters.keys).union(rows.keys).sorted() {
-                checks.append(VerifyReport.MeterCheck(meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(), hasCounters: counters[meter] != nil))
-            }
-            return VerifyReport(meters: checks, integrity: ["ok"])
+            return VerifyReport(counters: counters, rows: rows, integrity: ["ok"])
         }
     }
 }

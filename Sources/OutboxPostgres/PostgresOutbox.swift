@@ -156,12 +156,24 @@ public final class PostgresOutbox: OutboxStore, Sendable {
             if state == "3D000" {
                 return OutboxError(.cannotOpen, "the database in \(location) does not exist", hint: "create it, or fix the URL")
             }
-            if state == "23505" || state == "23503" || state == "23514" {
-                return error  // an app's own constraint, in a transactional append
+            if state.hasPrefix("23") {
+                // Integrity constraints (unique, foreign key, check, not null):
+                // the app's own write, with the same code SQLite's gets.
+                return OutboxError.constraintViolation(message, underlying: error)
             }
             return OutboxError(.storage, "PostgreSQL error on \(location) (SQLSTATE \(state)): \(message)")
         }
         return error
+    }
+
+    /// Runs `body` in one transaction on a pooled connection: the app's own
+    /// statements and `append(jsonEvents:meter:on:)` commit together, or,
+    /// when `body` throws, neither does. Errors come back as `OutboxError`s
+    /// (a broken constraint as `.constraintViolation`, as on SQLite).
+    public func write<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+        let result = try await transaction(body)
+        notifyAppended()
+        return result
     }
 
     // MARK: Counters

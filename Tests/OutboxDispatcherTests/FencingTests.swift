@@ -13,16 +13,21 @@ import ZuoraMock
 /// PostgreSQL, whose leases run on the server's clock, by a short real lease.
 struct FencingTests {
     /// 200 events, the one at 150 bad. The dispatcher's first request gets a
-    /// 400, so it bisects; the first half's request gets a 429 with a 10 s
+    /// 400, so it bisects; the first half's request gets a 429 with a 60 s
     /// Retry-After, so the second half (still claimed) waits at the gate
-    /// past its 2 s lease. Another dispatcher takes the lapsed rows over and
+    /// past its lease. Another dispatcher takes the lapsed rows over and
     /// delivers them. When the wait ends, the first renews, finds the rows
     /// gone, and sends nothing: no event reaches Zuora twice.
+    ///
+    /// On SQLite the store's clock is the test's, so the 30 s lease lapses
+    /// when the test moves it; on PostgreSQL leases run on the server's
+    /// clock, so the lease is 4 s of real time.
     @Test(arguments: StoreKind.available)
     func aBatchThatWaitedPastItsLeaseIsNeverSent(kind: StoreKind) async throws {
         var mock = MockConfiguration()
         mock.scriptedRateLimits = [2]
-        mock.retryAfterSeconds = 10
+        mock.retryAfterSeconds = 60
+        let (lease, timeout): (Double, Double) = kind == .sqlite ? (30, 10) : (4, 3)
         try await Harness.with(kind, mock: mock) { h in
             try await h.append(200, quantity: { $0 == 150 ? -1 : 1 })
             let clock = ManualClock()
@@ -30,26 +35,26 @@ struct FencingTests {
             let storeB = try await h.place.open(clock: clock)
             defer { Task { await storeA.close(); await storeB.close() } }
             let first = try h.dispatcher(store: storeA) {
-                $0.clock = clock; $0.concurrency = 1; $0.batchSize = 200; $0.leaseSeconds = 2; $0.requestTimeoutSeconds = 1; $0.owner = "first"
+                $0.clock = clock; $0.concurrency = 1; $0.batchSize = 200; $0.leaseSeconds = lease; $0.requestTimeoutSeconds = timeout; $0.owner = "first"
             }
-            let second = try h.dispatcher(store: storeB) { $0.concurrency = 1; $0.leaseSeconds = 2; $0.requestTimeoutSeconds = 1; $0.owner = "second" }
+            let second = try h.dispatcher(store: storeB) { $0.concurrency = 1; $0.leaseSeconds = lease; $0.requestTimeoutSeconds = timeout; $0.owner = "second" }
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await first.run() }
                     defer { trigger.triggerGracefulShutdown() }
                     try await waitUntil("the first dispatcher waits out the Retry-After, still holding the second half") {
-                        clock.sleepers(atLeast: .seconds(9)) == 1
+                        clock.sleepers(atLeast: .seconds(59)) == 1
                     }
                     #expect(h.mock.statistics.usageRequests == 2)
                     // The lease lapses: by the store's clock on SQLite, in real time on PostgreSQL.
-                    clock.advance(by: .seconds(3))
+                    clock.advance(by: .seconds(31))
                     group.addTask { try await second.run() }
                     try await waitUntil("the second dispatcher delivered the lapsed half") {
                         let dead = try await h.status().totals.dead
                         return h.mock.statistics.acceptedEvents == 99 && dead == 1
                     }
                     // The Retry-After is over: the first renews, and must find nothing to send.
-                    clock.advance(by: .seconds(8))
+                    clock.advance(by: .seconds(30))
                     try await waitUntil("the first dispatcher dropped the half it lost") { first.summary.droppedAfterLeaseLoss == 100 }
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()

@@ -302,6 +302,42 @@ struct StoreBehaviourTests {
         }
     }
 
+    /// The app's own write breaking a unique key, in the transactional
+    /// outbox: the same error code from either store, and neither the row
+    /// nor its events are kept.
+    @Test(arguments: StoreKind.available)
+    func aBrokenConstraintIsTheSameErrorOnBothStores(kind: StoreKind) async throws {
+        let place = try await TestStore.make(kind)
+        defer { Task { await place.remove() } }
+        func order(_ id: String) async throws {
+            switch kind {
+            case .sqlite:
+                let outbox = try Outbox(OutboxConfiguration(path: place.location, allowForeignTables: true))
+                defer { outbox.close() }
+                try await outbox.write { tx in
+                    try tx.execute("CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY)")
+                    try tx.execute("INSERT INTO orders (id) VALUES (?1)", .text(id))
+                    try tx.append(json: Self.event("C-\(id)"), meter: "orders")
+                }
+            case .postgres:
+                let outbox = try await PostgresOutbox.open(url: place.location, password: nil)
+                defer { Task { await outbox.close() } }
+                let logger = Logger(label: "test")
+                try await outbox.write { connection in
+                    try await connection.query("CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY)", logger: logger)
+                    try await connection.query("INSERT INTO orders (id) VALUES (\(id))", logger: logger)
+                    _ = try await outbox.append(jsonEvents: [Self.event("C-\(id)")], meter: "orders", on: connection)
+                }
+            }
+        }
+        try await order("o-1")
+        let error = await #expect(throws: OutboxError.self) { try await order("o-1") }
+        #expect(error?.code == .constraintViolation, "\(String(describing: error))")
+        let store = try await place.open()
+        #expect(try await store.status().totals.appended == 1, "the failed write's event is not kept")
+        await store.close()
+    }
+
     /// Transactions that each append twice to one meter, many at once: the
     /// counter shards are taken in one order (one shard per connection), so
     /// none of them deadlocks (random shards per call made 40P01 possible).

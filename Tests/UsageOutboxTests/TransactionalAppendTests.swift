@@ -40,12 +40,13 @@ struct TransactionalAppendTests {
             }
             // A constraint failure in the app's own SQL also takes the event with it.
             try await outbox.write { tx in try tx.execute("INSERT INTO orders (id, customer) VALUES ('o-3', 'C-1')") }
-            await #expect(throws: SQLiteError.self) {
+            let broken = await #expect(throws: OutboxError.self) {
                 try await outbox.write { tx in
                     try tx.append(sampleEvent("C-1"), meter: "orders")
                     try tx.execute("INSERT INTO orders (id, customer) VALUES ('o-3', 'dup')")
                 }
             }
+            #expect(broken?.code == .constraintViolation && broken?.underlying is SQLiteError)
             let check = try SQLiteConnection(path: path)
             #expect(try check.scalarInt("SELECT count(*) FROM orders") == 1)
             #expect(try check.scalarInt("SELECT count(*) FROM outbox_events") == 0)

@@ -1,29 +1,8 @@
 import Foundation
+import OutboxCore
 
 /// A JSON value from the config file.
-enum ConfigValue: Decodable, Equatable, Sendable {
-    case string(String)
-    case number(Double)
-    case bool(Bool)
-    case object([String: ConfigValue])
-    case array([ConfigValue])
-    case null
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([ConfigValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: ConfigValue].self)) }
-    }
-
-    var string: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
-}
+typealias ConfigValue = JSONTree
 
 /// The optional configuration file (`--config PATH` or `$OUTBOX_CONFIG`), a
 /// JSON object whose keys are the settings' keys (the long option names):

@@ -58,7 +58,7 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
             Stderr.print("  ... and \(error.problemCount - error.problems.count) more invalid events")
         }
         Stderr.print("outbox: error: \(error.message)")
-        if let hint = error.hint { Stderr.print("hint: \(hint)") }
+        if let hint = ErrorHints.hint(for: error) { Stderr.print("hint: \(hint)") }
         throw exitCode(for: error)
     } catch let error as DispatcherConfigurationError {
         let failure = CommandFailure(error)
@@ -77,7 +77,8 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
 }
 
 func exitCode(for error: OutboxError) -> ExitCode {
-    if error.code == .invalidInput || error.code == .unknownIDs || error.code == .unknownMeter { return Exit.invalidData }
+    if [.invalidInput, .invalidMeterName, .unknownIDs, .unknownMeter].contains(error.code) { return Exit.invalidData }
+    if error.code == .spoolUnavailable { return Exit.database }
     if error.code == .invalidConfiguration { return Exit.usage }
     if error.isDatabaseFailure { return Exit.database }
     return Exit.failure

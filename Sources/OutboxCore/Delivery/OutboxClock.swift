@@ -9,7 +9,7 @@ import Darwin
 /// Two kinds of time, on purpose: what is *stored* (when an event is due,
 /// when a lease ends) is wall-clock unix milliseconds, because other
 /// processes read it; what a process *waits for* (a Retry-After, a backoff,
-/// `--max-time`) is measured on a monotonic clock, so a step of the system
+/// a run's time limit) is measured on a monotonic clock, so a step of the system
 /// clock neither cuts a wait short nor stretches it.
 ///
 /// Production code uses ``SystemClock``. Tests pass a clock they advance by

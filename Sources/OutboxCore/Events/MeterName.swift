@@ -11,8 +11,8 @@ public enum MeterName {
             }
         }
         guard !meter.isEmpty, meter.utf8.count <= 255, allowed else {
-            throw OutboxError(.invalidInput, "invalid meter \"\(meter.prefix(80))\": a meter id is 1 to 255 letters, digits, '-', '_', '.', '~' or ':'",
-                              hint: "pass the meter's global id from Zuora, e.g. --meter api-calls")
+            throw OutboxError(.invalidMeterName, "invalid meter \"\(meter.prefix(80))\": a meter id is 1 to 255 letters, digits, '-', '_', '.', '~' or ':'",
+                              hint: "use the meter's global id from Zuora, such as api-calls")
         }
     }
 }

@@ -5,7 +5,7 @@ public struct ReconcileQuery: Sendable, Equatable {
     public let meter: String
     /// Ids to look for, in the `event_id` column and in the event id field.
     public let eventIDs: [String]
-    /// The event id field (`--event-id-field`), when there is one.
+    /// The event id field, when there is one.
     public let eventIdField: String?
     /// `CustomerId`s of the entries' payloads.
     public let customers: [String]

@@ -10,6 +10,13 @@ public struct OutboxError: Error, Sendable, CustomStringConvertible {
 
         /// Input events break the contract; nothing was written.
         public static let invalidInput = Code(name: "invalid_input")
+        /// A meter name outside the allowed alphabet or length.
+        public static let invalidMeterName = Code(name: "invalid_meter_name")
+        /// The app's own write broke a constraint of its tables (a unique
+        /// key, a foreign key, a check), whichever store refused it.
+        public static let constraintViolation = Code(name: "constraint_violation")
+        /// No room or no access to set a piped input aside before appending it.
+        public static let spoolUnavailable = Code(name: "spool_unavailable")
         /// Ids that name no dead letter; nothing was changed.
         public static let unknownIDs = Code(name: "unknown_ids")
         /// A meter the outbox has never seen; nothing was changed.
@@ -71,6 +78,12 @@ public struct OutboxError: Error, Sendable, CustomStringConvertible {
 }
 
 extension OutboxError {
+    /// The app's own write broke a constraint (the store's message, and its
+    /// error underneath).
+    public static func constraintViolation(_ detail: String, underlying: any Error) -> OutboxError {
+        OutboxError(.constraintViolation, "a constraint refused the write: \(detail)", hint: "nothing of the transaction was kept", underlying: underlying)
+    }
+
     package static func invalidEvents(_ problems: [EventProblem], total: Int) -> OutboxError {
         let noun = total == 1 ? "event is" : "events are"
         return OutboxError(.invalidInput, "\(total) \(noun) invalid; nothing was appended", hint: "fix the events listed and append them again",

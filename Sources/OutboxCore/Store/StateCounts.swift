@@ -57,6 +57,17 @@ public struct StateCounts: Sendable, Equatable {
 
     public static func += (lhs: inout StateCounts, rhs: StateCounts) { lhs = lhs + rhs }
 
+    /// Adds `count` rows found in the state stored as `rawState`; a state
+    /// the outbox does not know marks the counts (`appended = -1`) for
+    /// `verify` to report.
+    public mutating func count(_ count: Int, rawState: Int64) {
+        guard let state = EventState(rawValue: rawState) else {
+            appended = -1
+            return
+        }
+        self[state] += count
+    }
+
     /// Moves `count` events from one state to another.
     public mutating func move(_ count: Int, from: EventState, to: EventState) {
         self[from] -= count

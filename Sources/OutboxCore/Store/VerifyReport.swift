@@ -38,6 +38,15 @@ public struct VerifyReport: Sendable {
         self.integrity = integrity
     }
 
+    /// The report for a store's counters and the rows it holds, per meter
+    /// (`rows[meter].appended == -1`: some row is in an unknown state; see
+    /// `StateCounts.count(_:rawState:)`).
+    public init(counters: [String: StateCounts], rows: [String: StateCounts], integrity: [String]) {
+        self.init(meters: Set(counters.keys).union(rows.keys).sorted().map { meter in
+            MeterCheck(meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(), hasCounters: counters[meter] != nil)
+        }, integrity: integrity)
+    }
+
     public var isIntact: Bool { integrity == ["ok"] }
     public var isConsistent: Bool { meters.allSatisfy { $0.problems.isEmpty } }
     public var isOK: Bool { isIntact && isConsistent }

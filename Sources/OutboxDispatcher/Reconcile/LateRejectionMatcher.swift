@@ -67,26 +67,7 @@ public enum LateRejectionMatcher {
     }
 }
 
-/// A JSON value, for comparing two documents by content: the same keys and
-/// values, whatever the order of keys, the spacing or the number's spelling.
-enum JSONTree: Decodable, Equatable {
-    case object([String: JSONTree])
-    case array([JSONTree])
-    case string(String)
-    case number(Double)
-    case bool(Bool)
-    case null
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONTree].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONTree].self)) }
-    }
-
+extension JSONTree {
     static func parse(_ text: String) -> JSONTree? {
         try? JSONDecoder().decode(JSONTree.self, from: Data(text.utf8))
     }

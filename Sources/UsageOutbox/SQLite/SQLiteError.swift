@@ -55,6 +55,8 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var isBusy: Bool { resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED }
     public var isCorruption: Bool { resultCode == SQLITE_CORRUPT || resultCode == SQLITE_NOTADB }
     public var isDiskFull: Bool { resultCode == SQLITE_FULL }
+    public var isNotADatabase: Bool { resultCode == SQLITE_NOTADB }
+    public var isConstraintViolation: Bool { resultCode == SQLITE_CONSTRAINT }
 
     /// A failure of the database file or its storage, rather than of a statement.
     public var isDatabaseFailure: Bool {

@@ -17,7 +17,7 @@ enum DatabaseSetup {
         } else if !tables.contains(migrationsTable) && !configuration.allowForeignTables {
             let sample = tables.sorted().prefix(3).joined(separator: ", ")
             throw OutboxError(.notAnOutbox, "\(configuration.path) is an SQLite database of another application (it holds tables such as \(sample))",
-                              hint: "point --db at an outbox file or a new path; an app that embeds the outbox in its own database opens it with allowForeignTables")
+                              hint: "use an outbox file or a new path; an app that embeds the outbox in its own database opens it with allowForeignTables")
         }
         let mode = try connection.scalarString("PRAGMA journal_mode = WAL")
         if mode != "wal" && configuration.path != ":memory:" {

@@ -293,11 +293,15 @@ final class DatabaseQueue: Sendable {
     }
 
     /// Failures of the database itself become `OutboxError`s a person can act
-    /// on; an app's own SQL errors (a constraint, a typo) stay `SQLiteError`s,
-    /// so the app can match them.
+    /// on; a constraint an app's own write broke becomes `.constraintViolation`
+    /// (as on PostgreSQL); other SQL errors of the app's (a typo) stay
+    /// `SQLiteError`s.
     private func translate(_ error: Error) -> Error {
         if let sqlite = error as? SQLiteError, sqlite.isDatabaseFailure {
             return OutboxError(sqlite, path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        }
+        if let sqlite = error as? SQLiteError, sqlite.isConstraintViolation {
+            return OutboxError.constraintViolation(sqlite.message, underlying: sqlite)
         }
         return error
     }

@@ -18,7 +18,7 @@ struct EventInserter {
         self.ids = ids
         statement = try connection.cached(EventInserter.insertSQL)
         self.now = now
-        idFieldPrefix = eventIdField.map { Array("{\"\($0)\":\"".utf8) }
+        idFieldPrefix = eventIdField.map(EventBody.fieldPrefix)
         // Bound once: the same for every row of this inserter.
         try statement.bind(meter, at: 2)
         try statement.bind(now, at: 4)
@@ -39,23 +39,15 @@ struct EventInserter {
     mutating func insert(_ body: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, idBytes: UnsafeMutableRawBufferPointer) throws -> (UInt64, UInt64) {
         let bits = ids.generator.next(millisecond: UInt64(max(0, now)), into: idBytes)
         try statement.bindTextNoCopy(UnsafeRawBufferPointer(idBytes), at: 1)
-        if let idFieldPrefix, !hasEventIdField {
-            // {"field":"<id>", then the event without its opening brace.
-            scratch.removeAll(keepingCapacity: true)
-            scratch.append(contentsOf: idFieldPrefix)
-            scratch.append(contentsOf: UnsafeRawBufferPointer(idBytes))
-            scratch.append(contentsOf: "\",".utf8)
-            scratch.append(contentsOf: body.dropFirst())
-            try scratch.withUnsafeBytes { try step(body: $0) }
-        } else {
-            try step(body: UnsafeRawBufferPointer(body))
-        }
+        let statement = self.statement
+        try EventBody.withStoredBytes(body, hasEventIdField: hasEventIdField, fieldPrefix: idFieldPrefix, idText: UnsafeRawBufferPointer(idBytes),
+                                      scratch: &scratch) { try EventInserter.step(statement, body: $0) }
         count += 1
         return bits
     }
 
     /// Binds the body without copying and steps while the bytes are valid.
-    private func step(body: UnsafeRawBufferPointer) throws {
+    private static func step(_ statement: SQLiteStatement, body: UnsafeRawBufferPointer) throws {
         defer { statement.resetKeepingBindings() }
         try statement.bindBlobNoCopy(body, at: 3)
         try statement.step()

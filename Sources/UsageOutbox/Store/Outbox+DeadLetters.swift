@@ -71,28 +71,15 @@ extension Outbox {
             let connection = context.connection
             let now = WallClock.nowMilliseconds()
             var rowsByMeter: [String: [Int64]] = [:]
-            if let ids = selection.ids {
-                var unknown: [String] = []
-                let lookup = try connection.cached("SELECT id, meter FROM outbox_events WHERE state = 4 AND event_id = ?1")
-                for id in Set(ids) {
-                    try lookup.bind(id, at: 1)
-                    if try lookup.step() {
-                        let meter = lookup.string(1)
-                        if selection.meter == nil || selection.meter == meter {
-                            rowsByMeter[meter, default: []].append(lookup.int64(0))
-                        } else {
-                            unknown.append(id)
-                        }
-                    } else {
-                        unknown.append(id)
-                    }
-                    lookup.reset()
+            if selection.ids != nil {
+                var lookup = DeadLetterLookup(selection)
+                let statement = try connection.cached("SELECT id, meter FROM outbox_events WHERE state = 4 AND event_id = ?1")
+                for id in lookup.wantedIDs {
+                    try statement.bind(id, at: 1)
+                    if try statement.step() { lookup.found(id: id, row: statement.int64(0), meter: statement.string(1)) }
+                    statement.reset()
                 }
-                if !unknown.isEmpty {
-                    let sorted = unknown.sorted()
-                    throw OutboxError(.unknownIDs, "no dead letter with id \(sorted.prefix(5).joined(separator: ", "))\(sorted.count > 5 ? " and \(sorted.count - 5) more" : "")\(selection.meter.map { " in meter \($0)" } ?? ""); nothing was changed",
-                                      hint: "list them with `outbox dead-letters list`")
-                }
+                rowsByMeter = try lookup.rowsByMeter()
             } else {
                 let statement = try connection.cached("""
                     SELECT id, meter FROM outbox_events

@@ -1,15 +1,11 @@
 extension Outbox {
-    /// Rows deleted per transaction, so a big purge never holds the write
-    /// lock for long (appends and claims get in between).
-    static let purgeChunk = 10_000
-
-    /// Deletes events Zuora accepted before `sentBefore` (unix ms), then
-    /// shrinks the file.
+    /// Deletes events Zuora accepted before `sentBefore` (unix ms), a chunk
+    /// per transaction (appends and claims get in between), then shrinks
+    /// the file.
     public func purgeSent(before sentBefore: Int64) async throws -> PurgeResult {
         let sizeBefore = try await databaseSize()
-        var purged = 0
-        while true {
-            let deleted = try await database.write(isolated: false) { context in
+        let purged = try await Purging.inChunks { limit in
+            try await database.write(isolated: false) { context in
                 let connection = context.connection
                 let statement = try connection.cached("""
                     DELETE FROM outbox_events WHERE id IN (
@@ -18,7 +14,7 @@ extension Outbox {
                     """)
                 defer { statement.reset() }
                 try statement.bind(sentBefore, at: 1)
-                try statement.bind(Outbox.purgeChunk, at: 2)
+                try statement.bind(limit, at: 2)
                 var byMeter: [String: Int] = [:]
                 while try statement.step() { byMeter[statement.string(0), default: 0] += 1 }
                 for (meter, count) in byMeter {
@@ -26,8 +22,6 @@ extension Outbox {
                 }
                 return byMeter.values.reduce(0, +)
             }
-            purged += deleted
-            if deleted < Outbox.purgeChunk { break }
         }
         try await reclaimSpace()
         let sizeAfter = try await databaseSize()

@@ -13,21 +13,12 @@ extension Outbox {
             var rows: [String: StateCounts] = [:]
             let stateRows = try connection.prepare("SELECT meter, state, count(*) FROM outbox_events GROUP BY meter, state")
             while try stateRows.step() {
-                let meter = stateRows.string(0)
-                guard let state = EventState(rawValue: stateRows.int64(1)) else {
-                    rows[meter, default: StateCounts()].appended = -1
-                    continue
-                }
-                rows[meter, default: StateCounts()][state] = stateRows.int(2)
-            }
-            let checks = Set(counters.keys).union(rows.keys).sorted().map { meter in
-                VerifyReport.MeterCheck(meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(),
-                                        hasCounters: counters[meter] != nil)
+                rows[stateRows.string(0), default: StateCounts()].count(stateRows.int(2), rawState: stateRows.int64(1))
             }
             var integrity: [String] = []
             let check = try connection.prepare("PRAGMA quick_check")
             while try check.step() { integrity.append(check.string(0)) }
-            return VerifyReport(meters: checks, integrity: integrity)
+            return VerifyReport(counters: counters, rows: rows, integrity: integrity)
         }
     }
 }

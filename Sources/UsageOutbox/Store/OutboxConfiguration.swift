@@ -47,7 +47,7 @@ public struct OutboxConfiguration: Sendable {
 
     func validate() throws {
         if path.isEmpty {
-            throw OutboxError(.invalidConfiguration, "the database path is empty", hint: "pass --db PATH or set OUTBOX_DB")
+            throw OutboxError(.invalidConfiguration, "the database path is empty", hint: "give the path of an outbox file, or of a new one")
         }
         if busyTimeoutMilliseconds < 0 {
             throw OutboxError(.invalidConfiguration, "the busy timeout must not be negative")

@@ -10,7 +10,7 @@ extension OutboxError {
                       hint: "retry later; if it persists, look for a process holding a long write transaction", underlying: error)
         case SQLITE_NOTADB:
             self.init(.corrupt, "\(file) is not an SQLite database (or is encrypted, or damaged beyond its header)",
-                      hint: "check --db / OUTBOX_DB: it must name an outbox file or a path for a new one", underlying: error)
+                      hint: "the path must name an outbox file, or a path for a new one", underlying: error)
         case SQLITE_CORRUPT:
             self.init(.corrupt, "the database \(file) is corrupt (\(error.codeName))",
                       hint: "stop writers, keep a copy, then restore from a backup or salvage rows with `sqlite3 \(file) .recover`", underlying: error)
@@ -22,7 +22,7 @@ extension OutboxError {
                       hint: "check permissions; SQLite also needs to create \(file)-wal and \(file)-shm beside it", underlying: error)
         case SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_AUTH:
             self.init(.cannotOpen, "cannot open the database \(file): \(error.message)",
-                      hint: "check that the directory exists and is writable, or pass another --db", underlying: error)
+                      hint: "check that the directory exists and is writable, or use another path", underlying: error)
         case SQLITE_IOERR:
             self.init(.storage, "I/O error on \(file) (\(error.codeName), extended code \(error.extendedCode)): \(error.message)",
                       hint: "check the disk and file system; nothing from the failed write was committed", underlying: error)
