@@ -7,8 +7,8 @@ enum CLI {
     /// The binary next to the test bundle (same build folder), or `$OUTBOX_BINARY`.
     static let binary: String = {
         if let override = ProcessInfo.processInfo.environment["OUTBOX_BINARY"] { return override }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        // The test bundle's own path: the binary is built beside it.
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = directory.appendingPathComponent("outbox").path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -146,7 +146,7 @@ func ndjson(_ count: Int, prefix: String = "C", badAt: Set<Int> = []) -> String 
 enum LoopbackGET {
     static func fetch(_ url: String) throws -> String {
         guard let parsed = URLComponents(string: url), let port = parsed.port else { throw CocoaError(.fileReadInvalidFileName) }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, streamSocket, 0)
         guard fd >= 0 else { throw CocoaError(.fileReadUnknown) }
         defer { close(fd) }
         var address = sockaddr_in()
@@ -217,4 +217,25 @@ final class PipeCollector: @unchecked Sendable {
         defer { lock.unlock() }
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// `SOCK_STREAM` as `socket` takes it on this platform.
+#if canImport(Glibc)
+let streamSocket = Int32(SOCK_STREAM.rawValue)
+#else
+let streamSocket = SOCK_STREAM
+#endif
+
+/// The command line of a running process, as `ps` shows it to anyone.
+func commandLine(of pid: Int32) -> String {
+    let ps = Process()
+    ps.executableURL = URL(fileURLWithPath: "/bin/ps")
+    ps.arguments = ["-o", "args=", "-p", "\(pid)"]
+    let out = Pipe()
+    ps.standardOutput = out
+    ps.standardError = FileHandle.nullDevice
+    guard (try? ps.run()) != nil else { return "" }
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    ps.waitUntilExit()
+    return text
 }

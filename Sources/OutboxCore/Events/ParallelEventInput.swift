@@ -40,9 +40,8 @@ package final class ParallelEventInput: @unchecked Sendable {
 
     private let input: EventInput
     private let progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)?
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by `mutex`.
+    private let lock = ConditionLock()
+    // Guarded by `lock`.
     private var ready: [Chunk] = []
     private var ended = false
     private var failure: Error?
@@ -54,41 +53,32 @@ package final class ParallelEventInput: @unchecked Sendable {
     package init(_ input: EventInput, progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)? = nil) {
         self.input = input
         self.progress = progress
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(changed, nil)
         DispatchQueue(label: "outbox.parse").async { self.parse() }
-    }
-
-    deinit {
-        pthread_cond_destroy(changed)
-        pthread_mutex_destroy(mutex)
-        changed.deallocate()
-        mutex.deallocate()
     }
 
     /// The next chunk of valid events; nil once the input is read to its end.
     /// Rethrows a read error from the parsing thread.
     package func next() throws -> Chunk? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while ready.isEmpty && !ended && failure == nil { pthread_cond_wait(changed, mutex) }
-        if !ready.isEmpty {
-            let chunk = ready.removeFirst()
-            pthread_cond_broadcast(changed)
-            return chunk
+        try lock.withLock {
+            while ready.isEmpty && !ended && failure == nil { lock.wait() }
+            if !ready.isEmpty {
+                let chunk = ready.removeFirst()
+                lock.broadcast()
+                return chunk
+            }
+            if let failure { throw failure }
+            return nil
         }
-        if let failure { throw failure }
-        return nil
     }
 
     /// Stops the parsing thread (if it is still reading) and waits for it,
     /// so the input's file descriptor is no longer used once this returns.
     package func stop() {
-        pthread_mutex_lock(mutex)
-        stopping = true
-        pthread_cond_broadcast(changed)
-        while parserRunning { pthread_cond_wait(changed, mutex) }
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+            while parserRunning { lock.wait() }
+        }
     }
 
     private func parse() {
@@ -119,21 +109,21 @@ package final class ParallelEventInput: @unchecked Sendable {
 
     /// Queues a chunk, waiting while `depth` are queued; false once stopped.
     private func hand(over chunk: Chunk) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while ready.count >= ParallelEventInput.depth && !stopping { pthread_cond_wait(changed, mutex) }
-        if stopping { return false }
-        ready.append(chunk)
-        pthread_cond_broadcast(changed)
-        return true
+        lock.withLock {
+            while ready.count >= ParallelEventInput.depth && !stopping { lock.wait() }
+            if stopping { return false }
+            ready.append(chunk)
+            lock.broadcast()
+            return true
+        }
     }
 
     private func finish(_ error: Error?) {
-        pthread_mutex_lock(mutex)
-        failure = error
-        ended = true
-        parserRunning = false
-        pthread_cond_broadcast(changed)
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            failure = error
+            ended = true
+            parserRunning = false
+            lock.broadcast()
+        }
     }
 }

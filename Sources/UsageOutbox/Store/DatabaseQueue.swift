@@ -202,7 +202,7 @@ final class DatabaseQueue: Sendable {
                     // Woken by a handful at a time: a wake-up per write would
                     // cost more than it saves. The group closes once no write
                     // arrived for 200 µs.
-                    let deadline = GatherSignal.deadline(microsecondsFromNow: 200)
+                    let deadline = ContinuousClock.now + .microseconds(200)
                     timedOut = !gather.wait(forQueued: min(8, expected - producers), current: waiting, until: deadline)
                 }
                 batch = takePending(limit: DatabaseQueue.maxUnitsPerGroup - units.count)
