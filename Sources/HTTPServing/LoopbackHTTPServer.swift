@@ -49,7 +49,9 @@ public final class LoopbackHTTPServer: Sendable {
     }
 
     /// Starts listening. `maxBodyBytes` bounds what a request may send.
-    public static func start(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 64 << 20, handler: @escaping Handler) async throws -> LoopbackHTTPServer {
+    public static func start(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 64 << 20, handler: @escaping Handler) async throws
+        -> LoopbackHTTPServer
+    {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -105,7 +107,8 @@ private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandl
             self.head = nil
             let keepAlive = head.isKeepAlive
             if tooLarge {
-                write(.response(status: 413, headers: [], body: Array("request body too large".utf8)), keepAlive: false, version: head.version, context: context)
+                write(
+                    .response(status: 413, headers: [], body: Array("request body too large".utf8)), keepAlive: false, version: head.version, context: context)
                 return
             }
             let parts = head.uri.split(separator: "?", maxSplits: 1)

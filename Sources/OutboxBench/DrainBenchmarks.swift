@@ -17,8 +17,11 @@ enum DrainBenchmarks {
         guard appended.status == 0 else { throw BenchError("append before drain failed: \(appended.stderr)") }
         var environment = ["ZUORA_BASE_URL": sinkURL, "ZUORA_BEARER_TOKEN": "bench-token"]
         environment.merge(extra) { $1 }
-        let run = try Workload.outbox(["drain", "--once", "--json", "--batch-size", "1000", gzip ? "--gzip" : "--no-gzip",
-                                       "--log-level", "error", "--db", db], environment: environment)
+        let run = try Workload.outbox(
+            [
+                "drain", "--once", "--json", "--batch-size", "1000", gzip ? "--gzip" : "--no-gzip",
+                "--log-level", "error", "--db", db,
+            ], environment: environment)
         guard run.status == 0 else { throw BenchError("drain to \(label) failed (\(run.status)): \(run.stderr)") }
         let summary = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [String: Any] ?? [:]
         guard summary["sent"] as? Int == count else { throw BenchError("drain to \(label) sent \(summary["sent"] ?? "?") of \(count)") }

@@ -57,24 +57,28 @@ struct OutboxBench {
         if wanted("append") {
             note("outbox append of \(n) NDJSON events")
             let cli = try OutboxBenchmarks.cliAppend(count: n, directory: directory)
-            report.add("outbox append (CLI, NDJSON file)", cli, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
-                       target: ("≥ 0.5x", { $0 >= 0.5 }))
+            report.add(
+                "outbox append (CLI, NDJSON file)", cli, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
+                target: ("≥ 0.5x", { $0 >= 0.5 }))
             note("outbox append of \(n) NDJSON events through a pipe (spooled)")
             let piped = try OutboxBenchmarks.cliAppendFromPipe(count: n, directory: directory)
-            report.add("outbox append (CLI, NDJSON through a pipe)", piped, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
-                       target: ("≥ 0.5x", { $0 >= 0.5 }))
+            report.add(
+                "outbox append (CLI, NDJSON through a pipe)", piped, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
+                target: ("≥ 0.5x", { $0 >= 0.5 }))
             note("library append(contentsOf:)")
             let library = try await OutboxBenchmarks.libraryAppend(count: n, directory: directory)
-            report.add("append(contentsOf:) (library, 1000/call)", library, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
-                       target: ("≥ 0.5x", { $0 >= 0.5 }))
+            report.add(
+                "append(contentsOf:) (library, 1000/call)", library, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
+                target: ("≥ 0.5x", { $0 >= 0.5 }))
         }
         if wanted("group") {
             note("group commit")
             let single = try await OutboxBenchmarks.singleAppends(count: smoke ? 100 : 2000, directory: directory)
             let group = try await OutboxBenchmarks.groupCommit(tasks: 64, perTask: smoke ? 10 : 1000, directory: directory)
             report.add("append, 1 task, 1 txn per event", single, unit: "/s", baselineName: "raw 1 txn/row", baseline: rawSingle)
-            report.add("append, 64 tasks (group commit)", group.rate, unit: "/s", baselineName: "1 txn per event", baseline: single,
-                       target: ("≥ 30x", { $0 >= 30 }))
+            report.add(
+                "append, 64 tasks (group commit)", group.rate, unit: "/s", baselineName: "1 txn per event", baseline: single,
+                target: ("≥ 30x", { $0 >= 30 }))
             note("group commit: \(64 * (smoke ? 10 : 1000)) appends in \(group.transactions) transactions")
         }
         if wanted("claim") {
@@ -82,20 +86,23 @@ struct OutboxBench {
             let largeName = smoke ? "20k" : "1M"
             let claims = smoke ? 9 : 101
             note("claim cost at 1k and at \(largeName) waiting")
-            let cost = try await OutboxBenchmarks.claimCost(backlogs: [(1000, 1000), (large, 1000), (large, large)], batch: 100,
-                                                            claims: claims, directory: directory)
+            let cost = try await OutboxBenchmarks.claimCost(
+                backlogs: [(1000, 1000), (large, 1000), (large, large)], batch: 100,
+                claims: claims, directory: directory)
             report.add("claim 100, 1k waiting, 1k rows (median of \(claims))", cost[0], unit: "ms")
             report.add("claim 100, 1k waiting, \(largeName) rows (\(largeName) - 1k sent)", cost[1], unit: "ms")
-            report.add("claim 100, \(largeName) waiting, \(largeName) rows", cost[2], unit: "ms", baselineName: "1k waiting, 1k rows", baseline: cost[0],
-                       target: ("≤ 1.2x", { $0 <= 1.2 }))
+            report.add(
+                "claim 100, \(largeName) waiting, \(largeName) rows", cost[2], unit: "ms", baselineName: "1k waiting, 1k rows", baseline: cost[0],
+                target: ("≤ 1.2x", { $0 <= 1.2 }))
         }
         if wanted("drain") {
             var peak = 0
             if let sink {
                 note("drain \(n) to nginx, gzip off")
                 let plain = try DrainBenchmarks.drain(count: n, sinkURL: sink, gzip: false, label: "nginx-plain", directory: directory)
-                report.add("drain → nginx, gzip off", plain.rate, unit: "/s", baselineName: "raw select+mark", baseline: rawSelectMark,
-                           target: ("≥ 0.5x", { $0 >= 0.5 }))
+                report.add(
+                    "drain → nginx, gzip off", plain.rate, unit: "/s", baselineName: "raw select+mark", baseline: rawSelectMark,
+                    target: ("≥ 0.5x", { $0 >= 0.5 }))
                 note("drain \(n) to nginx, gzip on")
                 let zipped = try DrainBenchmarks.drain(count: n, sinkURL: sink, gzip: true, label: "nginx-gzip", directory: directory)
                 report.add("drain → nginx, gzip on", zipped.rate, unit: "/s", baselineName: "raw select+mark", baseline: rawSelectMark)
@@ -106,12 +113,14 @@ struct OutboxBench {
             note("drain \(n) to the mock")
             let mock = try DrainBenchmarks.Mock()
             defer { mock.stop() }
-            let viaMock = try DrainBenchmarks.drain(count: n, sinkURL: mock.baseURL, gzip: true, label: "mock", directory: directory,
-                                                    environment: ["ZUORA_BEARER_TOKEN": "mock-static-token"])
+            let viaMock = try DrainBenchmarks.drain(
+                count: n, sinkURL: mock.baseURL, gzip: true, label: "mock", directory: directory,
+                environment: ["ZUORA_BEARER_TOKEN": "mock-static-token"])
             report.add("drain → outbox mock-zuora, gzip on", viaMock.rate, unit: "/s", baselineName: "raw select+mark", baseline: rawSelectMark)
             peak = max(peak, viaMock.peakRSS)
-            report.add("peak RSS of outbox drain (\(smoke ? "5k" : "1M") events)", Double(peak), unit: "MB",
-                       target: ("≤ 64 MB", { $0 <= 64 * 1_048_576 }))
+            report.add(
+                "peak RSS of outbox drain (\(smoke ? "5k" : "1M") events)", Double(peak), unit: "MB",
+                target: ("≤ 64 MB", { $0 <= 64 * 1_048_576 }))
         }
         if wanted("postgres") {
             if let postgres = ProcessInfo.processInfo.environment["OUTBOX_BENCH_POSTGRES_URL"], let sink {
@@ -121,8 +130,9 @@ struct OutboxBench {
                 report.add("PostgreSQL: outbox append (CLI, \(smoke ? "5k" : "500k"))", result.appendRate, unit: "/s")
                 let one = result.drainRates.first?.rate ?? 0
                 for (workers, rate) in result.drainRates {
-                    report.add("PostgreSQL: drain → nginx, \(workers) worker\(workers == 1 ? "" : "s")", rate, unit: "/s",
-                               baselineName: workers == 1 ? nil : "1 worker", baseline: workers == 1 ? nil : one)
+                    report.add(
+                        "PostgreSQL: drain → nginx, \(workers) worker\(workers == 1 ? "" : "s")", rate, unit: "/s",
+                        baselineName: workers == 1 ? nil : "1 worker", baseline: workers == 1 ? nil : one)
                 }
             } else {
                 note("no OUTBOX_BENCH_POSTGRES_URL or sink: skipping the PostgreSQL figures (scripts/bench starts both)")

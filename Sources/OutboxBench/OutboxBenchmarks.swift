@@ -49,7 +49,9 @@ enum OutboxBenchmarks {
             for task in 0..<tasks {
                 group.addTask {
                     for index in 0..<perTask {
-                        try await outbox.append(json: #"{"CustomerId":"T\#(task)-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, meter: "api-calls")
+                        try await outbox.append(
+                            json: #"{"CustomerId":"T\#(task)-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
+                            meter: "api-calls")
                     }
                 }
             }
@@ -67,7 +69,8 @@ enum OutboxBenchmarks {
         defer { outbox.close() }
         let clock = Stopwatch()
         for index in 0..<count {
-            try await outbox.append(json: #"{"CustomerId":"S-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, meter: "api-calls")
+            try await outbox.append(
+                json: #"{"CustomerId":"S-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, meter: "api-calls")
         }
         return Double(count) / clock.seconds
     }
@@ -94,8 +97,9 @@ enum OutboxBenchmarks {
                 let connection = try SQLiteConnection(path: path)
                 try connection.execute("BEGIN IMMEDIATE")
                 try connection.execute("UPDATE outbox_events SET state = 3, sent_at = created_at WHERE id > ?1", .integer(Int64(backlog.waiting)))
-                try connection.execute("UPDATE outbox_meters SET pending = ?1, sent = ?2", .integer(Int64(backlog.waiting)),
-                                       .integer(Int64(backlog.rows - backlog.waiting)))
+                try connection.execute(
+                    "UPDATE outbox_meters SET pending = ?1, sent = ?2", .integer(Int64(backlog.waiting)),
+                    .integer(Int64(backlog.rows - backlog.waiting)))
                 try connection.execute("COMMIT")
             }
             outboxes.append(try Outbox(OutboxConfiguration(path: path, durability: .normal)))

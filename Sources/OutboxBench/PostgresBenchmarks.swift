@@ -22,8 +22,9 @@ enum PostgresBenchmarks {
             if appendRate == 0 { appendRate = Double(count) / appended.seconds }
             let clock = Stopwatch()
             let processes = try (0..<workerCount).map { _ in
-                try start(["drain", "--once", "--no-gzip", "--batch-size", "1000", "--log-level", "error", "--db", url],
-                          environment: ["ZUORA_BASE_URL": sinkURL, "ZUORA_BEARER_TOKEN": "bench"])
+                try start(
+                    ["drain", "--once", "--no-gzip", "--batch-size", "1000", "--log-level", "error", "--db", url],
+                    environment: ["ZUORA_BASE_URL": sinkURL, "ZUORA_BEARER_TOKEN": "bench"])
             }
             for process in processes {
                 process.waitUntilExit()

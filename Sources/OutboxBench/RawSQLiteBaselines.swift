@@ -104,7 +104,8 @@ enum RawSQLiteBaselines {
         }
         sqlite3_finalize(fill)
         exec(db, "COMMIT")
-        let select = prepare(db, "SELECT id, body FROM events WHERE meter = 'api-calls' AND state < 3 AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT 1000")
+        let select = prepare(
+            db, "SELECT id, body FROM events WHERE meter = 'api-calls' AND state < 3 AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT 1000")
         let mark = prepare(db, "UPDATE events SET state = 3, sent_at = ?1, updated_at = ?1 WHERE id = ?2")
         defer {
             sqlite3_finalize(select)

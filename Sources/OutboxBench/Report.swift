@@ -15,8 +15,10 @@ struct Report {
     var rows: [Row] = []
     let judged: Bool
 
-    mutating func add(_ name: String, _ value: Double, unit: String, baselineName: String? = nil, baseline: Double? = nil,
-                      target: (text: String, met: (Double) -> Bool)? = nil, ratioOf: ((Double, Double) -> Double)? = nil) {
+    mutating func add(
+        _ name: String, _ value: Double, unit: String, baselineName: String? = nil, baseline: Double? = nil,
+        target: (text: String, met: (Double) -> Bool)? = nil, ratioOf: ((Double, Double) -> Double)? = nil
+    ) {
         var ratio = "-"
         var ratioValue: Double?
         if let baseline, baseline > 0 {
@@ -27,8 +29,10 @@ struct Report {
         if let target {
             verdict = judged ? (target.met(ratioValue ?? value) ? "pass" : "MISS") : "smoke"
         }
-        rows.append(Row(name: name, figure: Report.format(value, unit), baseline: baseline.map { "\(baselineName ?? ""): \(Report.format($0, unit))" } ?? "-",
-                        ratio: ratio, target: target?.text ?? "-", verdict: verdict))
+        rows.append(
+            Row(
+                name: name, figure: Report.format(value, unit), baseline: baseline.map { "\(baselineName ?? ""): \(Report.format($0, unit))" } ?? "-",
+                ratio: ratio, target: target?.text ?? "-", verdict: verdict))
     }
 
     static func format(_ value: Double, _ unit: String) -> String {
@@ -57,8 +61,10 @@ struct Report {
         func line(_ row: [String]) -> String {
             "| " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: " | ") + " |"
         }
-        return ([line(header), "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|"] + rows.map {
-            line([$0.name, $0.figure, $0.baseline, $0.ratio, $0.target, $0.verdict])
-        }).joined(separator: "\n")
+        return
+            ([line(header), "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|"]
+            + rows.map {
+                line([$0.name, $0.figure, $0.baseline, $0.ratio, $0.target, $0.verdict])
+            }).joined(separator: "\n")
     }
 }

@@ -10,7 +10,8 @@ enum Workload {
         var chunk = ""
         chunk.reserveCapacity(1 << 20)
         for index in 0..<count {
-            chunk += #"{"CustomerId":"C-\#(index % 5000)","UsageIdentifier":"api-calls","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(index % 97),"seq":\#(index)}"#
+            chunk +=
+                #"{"CustomerId":"C-\#(index % 5000)","UsageIdentifier":"api-calls","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(index % 97),"seq":\#(index)}"#
             chunk += "\n"
             if chunk.utf8.count > 1 << 20 {
                 handle.write(Data(chunk.utf8))
@@ -66,8 +67,9 @@ enum Workload {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let seconds = clock.seconds
-        return Run(status: process.terminationStatus, seconds: seconds, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self), peakRSS: peak.stop())
+        return Run(
+            status: process.terminationStatus, seconds: seconds, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self), peakRSS: peak.stop())
     }
 }
 
@@ -86,8 +88,9 @@ final class PeakRSS: @unchecked Sendable {
     private func loop() {
         while lock.withLock({ running }) {
             if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-               let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) {
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+            {
                 lock.withLock { peak = max(peak, kb * 1024) }
             }
             Thread.sleep(forTimeInterval: 0.05)

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Synchronization
 import OutboxCore
+import Synchronization
 
 /// Delivers one claimed batch and settles every event in it, following
 /// `ResponseClassifier`'s decision and `Settlement.plan`. A rejected batch is
@@ -100,8 +100,9 @@ struct BatchDelivery: Sendable {
             return .other
         case .answered(let answer):
             metrics.recordRequest(status: answer.status, events: events.count, duration: elapsed)
-            logRequest(meter: meter, trackID: trackID, count: events.count, bytes: body.jsonBytes, status: answer.status,
-                       requestID: answer.requestID, elapsed: elapsed, note: nil)
+            logRequest(
+                meter: meter, trackID: trackID, count: events.count, bytes: body.jsonBytes, status: answer.status,
+                requestID: answer.requestID, elapsed: elapsed, note: nil)
             return await handle(answer, &fence, events, trackID: trackID)
         }
     }
@@ -131,8 +132,9 @@ struct BatchDelivery: Sendable {
             fence.renewed(at: issued)
             if held.count < events.count {
                 counters.addDropped(events.count - held.count)
-                logger.warning("lease lost on claimed events: another dispatcher took them over; dropped unsent",
-                               metadata: ["meter": "\(fence.meter)", "lost": "\(events.count - held.count)", "kept": "\(held.count)"])
+                logger.warning(
+                    "lease lost on claimed events: another dispatcher took them over; dropped unsent",
+                    metadata: ["meter": "\(fence.meter)", "lost": "\(events.count - held.count)", "kept": "\(held.count)"])
                 events = events.filter { held.contains($0.rowID) }
             }
             if events.isEmpty { return nil }
@@ -158,11 +160,13 @@ struct BatchDelivery: Sendable {
             await settle(.accepted, events, fence, record: .init(status: answer.status, trackID: trackID))
             return .accepted
         case .rejected where events.count == 1, .tooLarge where events.count == 1:
-            let reason = answer.status == 413
+            let reason =
+                answer.status == 413
                 ? "HTTP 413: the event alone (\(events[0].body.count) bytes) is larger than Zuora accepts"
                 : RejectionReason.describe(status: answer.status, body: answer.body)
             await settle(.rejected(reason: reason), events, fence, record: record)
-            logger.warning("event dead-lettered", metadata: ["meter": "\(meter)", "event_id": "\(events[0].eventID)", "status": "\(answer.status)", "reason": "\(reason)"])
+            logger.warning(
+                "event dead-lettered", metadata: ["meter": "\(meter)", "event_id": "\(events[0].eventID)", "status": "\(answer.status)", "reason": "\(reason)"])
             return .rejected
         case .rejected:
             return await bisect(&fence, events)
@@ -179,9 +183,11 @@ struct BatchDelivery: Sendable {
         case .rateLimited(let seconds):
             let wait = gate.hold(hintSeconds: seconds, now: pacing.now)
             metrics.rateLimitWaits.increment()
-            logger.notice("rate limited; holding all requests", metadata: [
-                "meter": "\(meter)", "status": "\(answer.status)", "wait_s": "\(wait)", "hinted": "\(seconds != nil)", "streak": "\(gate.streak)",
-            ])
+            logger.notice(
+                "rate limited; holding all requests",
+                metadata: [
+                    "meter": "\(meter)", "status": "\(answer.status)", "wait_s": "\(wait)", "hinted": "\(seconds != nil)", "streak": "\(gate.streak)",
+                ])
             let reason = "rate limited (HTTP \(answer.status)); waiting \(Int(wait.rounded(.up)))s"
             await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record)
             return .other
@@ -190,7 +196,9 @@ struct BatchDelivery: Sendable {
             let reason: String
             if case .unreadable(let why) = answer.success, (200..<300).contains(answer.status) {
                 reason = "HTTP \(answer.status) whose body could not be read (\(why)); not counted as accepted"
-                logger.warning("a 2xx answer could not be read to its end; the batch will be retried", metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "why": "\(why)"])
+                logger.warning(
+                    "a 2xx answer could not be read to its end; the batch will be retried",
+                    metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "why": "\(why)"])
             } else {
                 reason = RejectionReason.describe(status: answer.status, body: answer.body)
             }
@@ -240,11 +248,13 @@ struct BatchDelivery: Sendable {
         metrics.dead.increment(by: result.dead)
         metrics.failed.increment(by: result.retried)
         if result.lost > 0 {
-            logger.warning("another dispatcher took over events before their answer was recorded; its record stands",
-                           metadata: ["meter": "\(fence.meter)", "lost": "\(result.lost)"])
+            logger.warning(
+                "another dispatcher took over events before their answer was recorded; its record stands",
+                metadata: ["meter": "\(fence.meter)", "lost": "\(result.lost)"])
         }
         if case .failed(let reason) = verdict, result.dead > 0 {
-            logger.warning("events dead-lettered: their retry attempts ran out", metadata: ["meter": "\(fence.meter)", "count": "\(result.dead)", "reason": "\(reason)"])
+            logger.warning(
+                "events dead-lettered: their retry attempts ran out", metadata: ["meter": "\(fence.meter)", "count": "\(result.dead)", "reason": "\(reason)"])
         }
     }
 
@@ -273,11 +283,12 @@ struct BatchDelivery: Sendable {
         if let note { metadata["error"] = "\(note)" }
         // A 400 or 413 during bisection is routine (the dead letter it leads
         // to is logged as a warning); rate limits are expected under load.
-        let level: Logger.Level = switch status {
-        case .some(200..<300), .some(400), .some(413): .info
-        case .some(429), .some(503): .notice
-        default: .warning
-        }
+        let level: Logger.Level =
+            switch status {
+            case .some(200..<300), .some(400), .some(413): .info
+            case .some(429), .some(503): .notice
+            default: .warning
+            }
         logger.log(level: level, "usage request", metadata: metadata)
     }
 }

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import Logging
+import OutboxCore
 import ServiceLifecycle
 import Synchronization
-import OutboxCore
 
 /// Forwards events from a store to Zuora's `POST /usage/bulk/{meter}`.
 ///
@@ -35,8 +35,9 @@ public final class Dispatcher: Service, Sendable {
     public init(store: any DispatchStore, configuration: DispatcherConfiguration, wakeOnAppend: AsyncStream<Void>? = nil) throws {
         try configuration.validate()
         let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
-        tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint,
-                               timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
+        tokens = TokenProvider(
+            credentials: configuration.credentials, endpoint: endpoint,
+            timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
         gate = RateLimitGate(backoff: configuration.backoff)
         requestPacer = configuration.effectiveMaxRequestsPerMinute.map { RequestPacer(limit: $0) }
         self.store = store
@@ -90,8 +91,9 @@ public final class Dispatcher: Service, Sendable {
             try? await http.shutdown()
             throw error
         }
-        let delivery = BatchDelivery(store: store, client: client, configuration: configuration, gate: gate,
-                                     counters: counters, pacing: pacing, requestPacer: requestPacer, metrics: metrics)
+        let delivery = BatchDelivery(
+            store: store, client: client, configuration: configuration, gate: gate,
+            counters: counters, pacing: pacing, requestPacer: requestPacer, metrics: metrics)
         let loop = WorkerLoop(store: store, delivery: delivery, configuration: configuration, gate: gate, pacing: pacing)
         // Workers report true when they finish; the wake-up forwarder false.
         await withTaskGroup(of: Bool.self) { group in

@@ -54,7 +54,10 @@ public struct DispatcherConfiguration: Sendable {
     /// The retry rules the settlement plan follows.
     public var retryPolicy: RetryPolicy { RetryPolicy(backoff: backoff, maxAttempts: maxAttempts) }
 
-    public init(baseURL: String, credentials: ZuoraCredentials, owner: String? = nil, logger: Logger = Logger(label: "outbox.dispatcher", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    public init(
+        baseURL: String, credentials: ZuoraCredentials, owner: String? = nil,
+        logger: Logger = Logger(label: "outbox.dispatcher", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.baseURL = baseURL
         self.credentials = credentials
         self.owner = owner ?? DispatcherConfiguration.makeOwner()
@@ -84,8 +87,9 @@ public struct DispatcherConfiguration: Sendable {
             try fail(.maxBatchBytes, "the request body limit must be between 1024 and \(limits.maxBatchBytes) bytes (\(limitsName)), got \(maxBatchBytes)")
         }
         if let maxRequestsPerMinute, !(1...limits.maxRequestsPerMinute).contains(maxRequestsPerMinute) {
-            try fail(.maxRequestsPerMinute,
-                     "the request rate must be between 1 and \(limits.maxRequestsPerMinute) requests per minute (\(limitsName)), got \(maxRequestsPerMinute)")
+            try fail(
+                .maxRequestsPerMinute,
+                "the request rate must be between 1 and \(limits.maxRequestsPerMinute) requests per minute (\(limitsName)), got \(maxRequestsPerMinute)")
         }
         guard (1...64).contains(concurrency) else {
             try fail(.concurrency, "the concurrency must be between 1 and 64 requests in flight (Zuora allows 40 per tenant), got \(concurrency)")
@@ -93,8 +97,9 @@ public struct DispatcherConfiguration: Sendable {
         guard maxAttempts >= 0 else { try fail(.maxAttempts, "the attempt limit must be 0 (retry forever) or more, got \(maxAttempts)") }
         guard requestTimeoutSeconds > 0, connectTimeoutSeconds > 0 else { try fail(.requestTimeout, "timeouts must be positive") }
         guard leaseSeconds > requestTimeoutSeconds else {
-            try fail(.lease, "the lease (\(Int(leaseSeconds))s) must be longer than the request timeout (\(Int(requestTimeoutSeconds))s)",
-                     hint: "otherwise another dispatcher could take over a batch that is still being sent")
+            try fail(
+                .lease, "the lease (\(Int(leaseSeconds))s) must be longer than the request timeout (\(Int(requestTimeoutSeconds))s)",
+                hint: "otherwise another dispatcher could take over a batch that is still being sent")
         }
         guard backoff.baseSeconds > 0, backoff.capSeconds >= backoff.baseSeconds else {
             try fail(.backoff, "the backoff base must be positive and no larger than its cap")
@@ -155,8 +160,9 @@ public struct ZuoraEndpoint: Sendable, Equatable {
         }
         let authority = text[schemeEnd.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
         guard !authority.contains("@") else {
-            throw DispatcherConfigurationError(.baseURL, "the Zuora base URL holds credentials (user:password@), which are refused and not shown",
-                                               hint: "remove them from the URL; credentials come from ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET or ZUORA_BEARER_TOKEN")
+            throw DispatcherConfigurationError(
+                .baseURL, "the Zuora base URL holds credentials (user:password@), which are refused and not shown",
+                hint: "remove them from the URL; credentials come from ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET or ZUORA_BEARER_TOKEN")
         }
         guard !authority.isEmpty else {
             throw DispatcherConfigurationError(.baseURL, "the Zuora base URL \"\(shown)\" has no host", hint: "write it like https://rest.zuora.com")
@@ -168,8 +174,9 @@ public struct ZuoraEndpoint: Sendable, Equatable {
             host = String(authority.split(separator: ":").first ?? "")
         }
         if scheme == "http" && !allowInsecureHTTP && !ZuoraEndpoint.isLoopback(host) {
-            throw DispatcherConfigurationError(.baseURL, "refusing to send a bearer token over plain http:// to \(host)",
-                                               hint: "use https://, or allow insecure HTTP if this host is on a trusted network")
+            throw DispatcherConfigurationError(
+                .baseURL, "refusing to send a bearer token over plain http:// to \(host)",
+                hint: "use https://, or allow insecure HTTP if this host is on a trusted network")
         }
         self.scheme = scheme
         self.host = host

@@ -10,9 +10,10 @@ struct DispatcherMetrics: Sendable {
     let rateLimitWaits = Counter(label: "outbox_rate_limit_waits_total")
     let requestDuration = Metrics.Timer(label: "outbox_request_duration_seconds")
     let batchSize = Recorder(label: "outbox_batch_size_events", aggregate: true)
-    private let requests: [String: Counter] = Dictionary(uniqueKeysWithValues: ["2xx", "3xx", "4xx", "5xx", "error"].map {
-        ($0, Counter(label: "outbox_requests_total", dimensions: [("status_class", $0)]))
-    })
+    private let requests: [String: Counter] = Dictionary(
+        uniqueKeysWithValues: ["2xx", "3xx", "4xx", "5xx", "error"].map {
+            ($0, Counter(label: "outbox_requests_total", dimensions: [("status_class", $0)]))
+        })
 
     func recordRequest(status: Int?, events: Int, duration: Duration) {
         let statusClass = status.map { "\(min(max($0 / 100, 2), 5))xx" } ?? "error"

@@ -1,5 +1,5 @@
-import Synchronization
 import OutboxCore
+import Synchronization
 
 /// After a 429 or 503, no usage request goes to the host until the wait it
 /// asked for has passed: not just the batch that got the answer, every one.

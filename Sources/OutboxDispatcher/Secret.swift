@@ -44,8 +44,9 @@ public enum ZuoraCredentials: Sendable, Equatable, CustomStringConvertible {
         }
         if let clientID = environment["ZUORA_CLIENT_ID"], !clientID.isEmpty {
             guard let clientSecret = try secret("ZUORA_CLIENT_SECRET") else {
-                throw DispatcherConfigurationError(.credentials, "ZUORA_CLIENT_ID is set but ZUORA_CLIENT_SECRET (or ZUORA_CLIENT_SECRET_FILE) is missing",
-                                                   hint: "export ZUORA_CLIENT_SECRET, or use ZUORA_BEARER_TOKEN for a fixed token")
+                throw DispatcherConfigurationError(
+                    .credentials, "ZUORA_CLIENT_ID is set but ZUORA_CLIENT_SECRET (or ZUORA_CLIENT_SECRET_FILE) is missing",
+                    hint: "export ZUORA_CLIENT_SECRET, or use ZUORA_BEARER_TOKEN for a fixed token")
             }
             return .oauth(clientID: clientID, clientSecret: clientSecret)
         }

@@ -50,7 +50,8 @@ actor TokenProvider {
     /// replaced it) and fetch another.
     func tokenRejected(_ token: Token, client: HTTPClient) async throws -> Token {
         guard case .oauth = credentials else {
-            throw TokenError.rejected("Zuora rejected the fixed bearer token (HTTP 401)", hint: "set a valid ZUORA_BEARER_TOKEN, or use ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET")
+            throw TokenError.rejected(
+                "Zuora rejected the fixed bearer token (HTTP 401)", hint: "set a valid ZUORA_BEARER_TOKEN, or use ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET")
         }
         if current == token { current = nil }
         return try await self.token(client: client)
@@ -95,8 +96,9 @@ actor TokenProvider {
         case 200..<300:
             break
         case 400, 401, 403:
-            throw TokenError.rejected("Zuora refused the OAuth client credentials (HTTP \(status)) for client id \(clientID)",
-                                      hint: "check ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET, and that the OAuth client exists in this tenant")
+            throw TokenError.rejected(
+                "Zuora refused the OAuth client credentials (HTTP \(status)) for client id \(clientID)",
+                hint: "check ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET, and that the OAuth client exists in this tenant")
         default:
             throw TokenError.unavailable("the token endpoint answered HTTP \(status)")
         }

@@ -1,5 +1,5 @@
-import Synchronization
 import OutboxCore
+import Synchronization
 
 /// Lets idle workers sleep until they are woken (new events appended in this
 /// process, a shutdown) or a time passes. A generation counter closes the

@@ -51,9 +51,11 @@ struct WorkerLoop: Sendable {
             if await pacing.untilOpen(gate) == .stopping { return false }
             let meter = meters[(start + offset) % meters.count]
             let claimedAt = pacing.now
-            guard let claim = try await store.claim(meter: meter, owner: configuration.owner, limit: configuration.batchSize,
-                                                    maxBytes: configuration.maxBatchBytes,
-                                                    leaseMilliseconds: Int64((configuration.leaseSeconds * 1000).rounded()))
+            guard
+                let claim = try await store.claim(
+                    meter: meter, owner: configuration.owner, limit: configuration.batchSize,
+                    maxBytes: configuration.maxBatchBytes,
+                    leaseMilliseconds: Int64((configuration.leaseSeconds * 1000).rounded()))
             else { continue }
             await delivery.deliver(claim, claimedAt: claimedAt)
             return true

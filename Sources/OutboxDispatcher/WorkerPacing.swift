@@ -1,5 +1,5 @@
-import Synchronization
 import OutboxCore
+import Synchronization
 
 /// Every wait a worker makes goes through here, so that each one ends as
 /// soon as it should: at its own time, at a wake-up (new events appended in

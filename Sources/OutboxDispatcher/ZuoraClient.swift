@@ -60,8 +60,9 @@ final class ZuoraClient: Sendable {
     static func makeHTTPClient(configuration: DispatcherConfiguration) -> HTTPClient {
         var settings = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .milliseconds(Int64(configuration.connectTimeoutSeconds * 1000)),
-                           read: .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000))),
+            timeout: .init(
+                connect: .milliseconds(Int64(configuration.connectTimeoutSeconds * 1000)),
+                read: .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000))),
             decompression: .enabled(limit: .size(256 << 20)))
         settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(configuration.concurrency, 1)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
@@ -128,13 +129,15 @@ final class ZuoraClient: Sendable {
             success = .unreadable("the answer's body broke off after \(kept.count)+ bytes: \(TransportFailure.describe(error))")
         }
         let headers = response.headers
-        let wait = RetryAfter.seconds(retryAfter: headers.first(name: "Retry-After"),
-                                      rateLimitReset: headers.first(name: "ratelimit-reset"),
-                                      nowUnixSeconds: Date().timeIntervalSince1970)
+        let wait = RetryAfter.seconds(
+            retryAfter: headers.first(name: "Retry-After"),
+            rateLimitReset: headers.first(name: "ratelimit-reset"),
+            nowUnixSeconds: Date().timeIntervalSince1970)
         var answer = ZuoraAnswer(status: status, body: kept, success: success, requestID: headers.first(name: "Zuora-Request-Id"), retryAfterSeconds: wait)
         if headers.first(name: "RateLimit-Remaining")?.trimmingWhitespace() == "0" {
-            answer.quotaExhaustedForSeconds = RetryAfter.seconds(retryAfter: nil, rateLimitReset: headers.first(name: "RateLimit-Reset"),
-                                                                 nowUnixSeconds: 0)
+            answer.quotaExhaustedForSeconds = RetryAfter.seconds(
+                retryAfter: nil, rateLimitReset: headers.first(name: "RateLimit-Reset"),
+                nowUnixSeconds: 0)
         }
         return .answered(answer)
     }

@@ -1,7 +1,7 @@
 import Foundation
 import NIOSSL
-import PostgresNIO
 import OutboxCore
+import PostgresNIO
 
 /// Where a PostgreSQL outbox lives: `postgres://user@host:port/database`.
 /// The password never travels in the URL (it would show in `ps` and in
@@ -22,14 +22,16 @@ public struct PostgresLocation: Sendable, Equatable {
 
     public init(url text: String) throws {
         guard let components = URLComponents(string: text), let scheme = components.scheme,
-              scheme == "postgres" || scheme == "postgresql", let host = components.host, !host.isEmpty
+            scheme == "postgres" || scheme == "postgresql", let host = components.host, !host.isEmpty
         else {
-            throw OutboxError(.invalidConfiguration, "\(PostgresLocation.redacted(text)) is not a PostgreSQL URL",
-                              hint: "write it like postgres://user@host:5432/database")
+            throw OutboxError(
+                .invalidConfiguration, "\(PostgresLocation.redacted(text)) is not a PostgreSQL URL",
+                hint: "write it like postgres://user@host:5432/database")
         }
         if components.password != nil {
-            throw OutboxError(.invalidConfiguration, "the PostgreSQL URL holds a password; it would show in `ps` and in logs",
-                              hint: "remove it from the URL and set OUTBOX_DB_PASSWORD (or PGPASSWORD, or OUTBOX_DB_PASSWORD_FILE)")
+            throw OutboxError(
+                .invalidConfiguration, "the PostgreSQL URL holds a password; it would show in `ps` and in logs",
+                hint: "remove it from the URL and set OUTBOX_DB_PASSWORD (or PGPASSWORD, or OUTBOX_DB_PASSWORD_FILE)")
         }
         self.host = host
         self.port = components.port ?? 5432
@@ -59,7 +61,8 @@ public struct PostgresLocation: Sendable, Equatable {
         if let value = environment["PGPASSWORD"], !value.isEmpty { return value }
         if let path = environment["OUTBOX_DB_PASSWORD_FILE"], !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw OutboxError(.invalidConfiguration, "cannot read the password file \(path)", hint: "check OUTBOX_DB_PASSWORD_FILE and the file's permissions")
+                throw OutboxError(
+                    .invalidConfiguration, "cannot read the password file \(path)", hint: "check OUTBOX_DB_PASSWORD_FILE and the file's permissions")
             }
             return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -68,22 +71,24 @@ public struct PostgresLocation: Sendable, Equatable {
 
     /// A single connection's configuration, for the fail-fast check at open.
     func connectionConfiguration(password: String?) throws -> PostgresConnection.Configuration {
-        let tlsMode: PostgresConnection.Configuration.TLS = switch tls {
-        case "disable": .disable
-        case "prefer": .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        default: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
+        let tlsMode: PostgresConnection.Configuration.TLS =
+            switch tls {
+            case "disable": .disable
+            case "prefer": .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsMode)
         configuration.options.connectTimeout = .seconds(10)
         return configuration
     }
 
     func clientConfiguration(password: String?) -> PostgresClient.Configuration {
-        let tlsMode: PostgresClient.Configuration.TLS = switch tls {
-        case "disable": .disable
-        case "prefer": .prefer(.makeClientConfiguration())
-        default: .require(.makeClientConfiguration())
-        }
+        let tlsMode: PostgresClient.Configuration.TLS =
+            switch tls {
+            case "disable": .disable
+            case "prefer": .prefer(.makeClientConfiguration())
+            default: .require(.makeClientConfiguration())
+            }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsMode)
         configuration.options.maximumConnections = 16
         configuration.options.connectTimeout = .seconds(10)

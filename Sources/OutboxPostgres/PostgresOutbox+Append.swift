@@ -1,8 +1,8 @@
 import Foundation
 import Logging
+import OutboxCore
 import PostgresNIO
 import Synchronization
-import OutboxCore
 
 extension PostgresOutbox {
     /// Rows per INSERT: one `unnest` of two arrays inserts them all.
@@ -111,7 +111,8 @@ extension PostgresOutbox {
         let eventIDs = rows.map(\.id.value)
         let bodies = rows.map(\.body)
         // Due at once by the server's clock, the clock claims compare with.
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO outbox_events (event_id, meter, body, next_attempt_at, created_at, updated_at)
             SELECT e, \(meter), b, c.now, c.now, c.now
             FROM unnest(\(eventIDs)::text[], \(bodies)::text[]) AS u(e, b), (SELECT \(unescaped: serverNow) AS now) AS c

@@ -1,6 +1,6 @@
 import Logging
-import PostgresNIO
 import OutboxCore
+import PostgresNIO
 
 /// `DispatchStore` on PostgreSQL. Claims lock the rows they take with
 /// `FOR UPDATE SKIP LOCKED`, so workers on any number of hosts never take the
@@ -21,11 +21,13 @@ extension PostgresOutbox {
 
     static func metersWithWork(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var meters: [String] = []
-        for try await meter in try await connection.query("""
+        for try await meter in try await connection.query(
+            """
             SELECT c.meter FROM outbox_meter_counters c
             WHERE NOT EXISTS (SELECT 1 FROM outbox_meters m WHERE m.meter = c.meter AND m.paused)
             GROUP BY c.meter HAVING sum(c.pending + c.inflight + c.failed) > 0 ORDER BY c.meter
-            """, logger: logger).decode(String.self) {
+            """, logger: logger
+        ).decode(String.self) {
             meters.append(meter)
         }
         return meters
@@ -39,7 +41,8 @@ extension PostgresOutbox {
             // holds (each worker gets its own rows, nobody waits); cut them at
             // the byte budget (the first always goes); lease those. Rows
             // locked past the budget stay as they were, unlocked at commit.
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 WITH clock AS (SELECT \(unescaped: Self.serverNow) AS now),
                 locked AS (
                     SELECT id, state, next_attempt_at, octet_length(body) AS size FROM outbox_events
@@ -81,11 +84,13 @@ extension PostgresOutbox {
         let inflight = Int16(EventState.inflight.rawValue)
         return try await transaction { connection in
             var held = Set<Int64>()
-            for try await id in try await connection.query("""
+            for try await id in try await connection.query(
+                """
                 UPDATE outbox_events SET next_attempt_at = \(unescaped: Self.serverNow) + \(leaseMilliseconds), updated_at = \(unescaped: Self.serverNow)
                 WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND lease_owner = \(token.value)
                 RETURNING id
-                """, logger: logger).decode(Int64.self) {
+                """, logger: logger
+            ).decode(Int64.self) {
                 held.insert(id)
             }
             return held
@@ -126,7 +131,8 @@ extension PostgresOutbox {
         return try await transaction { connection in
             var applied: [Int64] = []
             var appliedStates: [EventState] = []
-            for try await (id, state) in try await connection.query("""
+            for try await (id, state) in try await connection.query(
+                """
                 UPDATE outbox_events AS e SET
                     state = p.state,
                     attempts = CASE WHEN p.attempts < 0 THEN e.attempts ELSE p.attempts END,
@@ -144,18 +150,21 @@ extension PostgresOutbox {
                      (SELECT \(unescaped: Self.serverNow) AS now) AS c
                 WHERE e.id = p.id AND e.state = \(inflight) AND e.lease_owner = \(token.value)
                 RETURNING e.id, e.state
-                """, logger: logger).decode((Int64, Int16).self) {
+                """, logger: logger
+            ).decode((Int64, Int16).self) {
                 applied.append(id)
                 appliedStates.append(EventState(rawValue: Int64(state)) ?? .inflight)
             }
             try await Self.adjust(settlement.counterChange(applied: applied), meter: settlement.meter, on: connection, logger: logger)
             if settlement.isSuccess {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO outbox_meters (meter, last_success_at) VALUES (\(settlement.meter), \(unescaped: Self.serverNow))
                     ON CONFLICT (meter) DO UPDATE SET last_success_at = excluded.last_success_at
                     """, logger: logger)
             } else if let failure = settlement.meterFailure {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO outbox_meters (meter, last_status, last_error, last_error_at)
                     VALUES (\(settlement.meter), \(status), \(failure), \(unescaped: Self.serverNow))
                     ON CONFLICT (meter) DO UPDATE SET last_status = excluded.last_status, last_error = excluded.last_error,
@@ -172,12 +181,14 @@ extension PostgresOutbox {
         let inflight = Int16(EventState.inflight.rawValue)
         return try await transaction { connection in
             var delta = StateCounts()
-            for try await state in try await connection.query("""
+            for try await state in try await connection.query(
+                """
                 UPDATE outbox_events SET state = CASE claimed_from WHEN \(failed) THEN \(failed) ELSE \(pending) END, lease_owner = NULL,
                     next_attempt_at = \(unescaped: Self.serverNow), updated_at = \(unescaped: Self.serverNow)
                 WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND lease_owner = \(token.value)
                 RETURNING state
-                """, logger: logger).decode(Int16.self) {
+                """, logger: logger
+            ).decode(Int16.self) {
                 delta.move(1, from: .inflight, to: state == failed ? .failed : .pending)
             }
             try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
@@ -211,10 +222,12 @@ extension PostgresOutbox {
 
     private func backlog(paused: Bool) async throws -> Int {
         try await read { connection in
-            for try await count in try await connection.query("""
+            for try await count in try await connection.query(
+                """
                 SELECT coalesce(sum(c.pending + c.inflight + c.failed), 0)::bigint FROM outbox_meter_counters c
                 WHERE coalesce((SELECT m.paused FROM outbox_meters m WHERE m.meter = c.meter), false) = \(paused)
-                """, logger: logger).decode(Int64.self) {
+                """, logger: logger
+            ).decode(Int64.self) {
                 return Int(count)
             }
             return 0

@@ -1,6 +1,6 @@
 import Logging
-import PostgresNIO
 import OutboxCore
+import PostgresNIO
 
 /// Status, dead letters, retention and verification on PostgreSQL: the same
 /// answers as the SQLite store, so every command works unchanged.
@@ -34,7 +34,9 @@ extension PostgresOutbox {
                 }
             }
             if totals.failed > 0 {
-                for try await due in try await connection.query("SELECT min(next_attempt_at) FROM outbox_events WHERE state = 2", logger: logger).decode(Int64?.self) {
+                for try await due in try await connection.query("SELECT min(next_attempt_at) FROM outbox_events WHERE state = 2", logger: logger).decode(
+                    Int64?.self)
+                {
                     nextRetry = due
                 }
             }
@@ -44,13 +46,20 @@ extension PostgresOutbox {
 
     static func counters(_ connection: PostgresConnection, logger: Logger) async throws -> [(String, StateCounts)] {
         var result: [(String, StateCounts)] = []
-        for try await (meter, appended, pending, inflight, failed, sent, dead, purged) in try await connection.query("""
+        for try await (meter, appended, pending, inflight, failed, sent, dead, purged) in try await connection.query(
+            """
             SELECT meter, sum(appended)::bigint, sum(pending)::bigint, sum(inflight)::bigint, sum(failed)::bigint,
                    sum(sent)::bigint, sum(dead)::bigint, sum(purged)::bigint
             FROM outbox_meter_counters GROUP BY meter ORDER BY meter
-            """, logger: logger).decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
-            result.append((meter, StateCounts(appended: Int(appended), pending: Int(pending), inflight: Int(inflight), failed: Int(failed),
-                                              sent: Int(sent), dead: Int(dead), purged: Int(purged))))
+            """, logger: logger
+        ).decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            result.append(
+                (
+                    meter,
+                    StateCounts(
+                        appended: Int(appended), pending: Int(pending), inflight: Int(inflight), failed: Int(failed),
+                        sent: Int(sent), dead: Int(dead), purged: Int(purged))
+                ))
         }
         return result
     }
@@ -60,32 +69,40 @@ extension PostgresOutbox {
     public func deadLetters(meter: String?, deadBefore: Int64?, limit: Int) async throws -> [DeadLetter] {
         let limit = Int64(min(limit, Int(Int64.max)))
         return try await read { connection in
-            try await Self.letters(try await connection.query("""
-                SELECT event_id, meter, body, last_status, coalesce(last_error, ''), attempts, response_body, track_id,
-                       created_at, updated_at, coalesce(dead_at, updated_at)
-                FROM outbox_events
-                WHERE state = 4 AND (\(meter)::text IS NULL OR meter = \(meter)) AND (\(deadBefore)::bigint IS NULL OR dead_at < \(deadBefore))
-                ORDER BY dead_at DESC, id DESC LIMIT \(limit)
-                """, logger: logger))
+            try await Self.letters(
+                try await connection.query(
+                    """
+                    SELECT event_id, meter, body, last_status, coalesce(last_error, ''), attempts, response_body, track_id,
+                           created_at, updated_at, coalesce(dead_at, updated_at)
+                    FROM outbox_events
+                    WHERE state = 4 AND (\(meter)::text IS NULL OR meter = \(meter)) AND (\(deadBefore)::bigint IS NULL OR dead_at < \(deadBefore))
+                    ORDER BY dead_at DESC, id DESC LIMIT \(limit)
+                    """, logger: logger))
         }
     }
 
     public func deadLetter(id: String) async throws -> DeadLetter? {
         try await read { connection in
-            try await Self.letters(try await connection.query("""
-                SELECT event_id, meter, body, last_status, coalesce(last_error, ''), attempts, response_body, track_id,
-                       created_at, updated_at, coalesce(dead_at, updated_at)
-                FROM outbox_events WHERE state = 4 AND event_id = \(id)
-                """, logger: logger)).first
+            try await Self.letters(
+                try await connection.query(
+                    """
+                    SELECT event_id, meter, body, last_status, coalesce(last_error, ''), attempts, response_body, track_id,
+                           created_at, updated_at, coalesce(dead_at, updated_at)
+                    FROM outbox_events WHERE state = 4 AND event_id = \(id)
+                    """, logger: logger)
+            ).first
         }
     }
 
     static func letters(_ rows: PostgresRowSequence) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
         for try await (id, meter, body, status, reason, attempts, response, track, created, updated, dead) in rows.decode(
-            (String, String, String, Int32?, String, Int32, String?, String?, Int64, Int64, Int64).self) {
-            letters.append(DeadLetter(id: id, meter: meter, event: body, status: status.map(Int.init), reason: reason, attempts: Int(attempts),
-                                      responseBody: response, trackID: track, createdAt: created, updatedAt: updated, deadAt: dead))
+            (String, String, String, Int32?, String, Int32, String?, String?, Int64, Int64, Int64).self)
+        {
+            letters.append(
+                DeadLetter(
+                    id: id, meter: meter, event: body, status: status.map(Int.init), reason: reason, attempts: Int(attempts),
+                    responseBody: response, trackID: track, createdAt: created, updatedAt: updated, deadAt: dead))
         }
         return letters
     }
@@ -93,11 +110,13 @@ extension PostgresOutbox {
     public func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
         try await changeDeadLetters(selection) { connection, rowIDs in
             var byMeter: [String: Int] = [:]
-            for try await meter in try await connection.query("""
+            for try await meter in try await connection.query(
+                """
                 UPDATE outbox_events SET state = 0, attempts = 0, next_attempt_at = \(unescaped: Self.serverNow), updated_at = \(unescaped: Self.serverNow),
                     dead_at = NULL, lease_owner = NULL
                 WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter
-                """, logger: self.logger).decode(String.self) {
+                """, logger: self.logger
+            ).decode(String.self) {
                 byMeter[meter, default: 0] += 1
             }
             return byMeter.mapValues { StateCounts(pending: $0, dead: -$0) }
@@ -107,8 +126,10 @@ extension PostgresOutbox {
     public func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
         try await changeDeadLetters(selection) { connection, rowIDs in
             var byMeter: [String: Int] = [:]
-            for try await meter in try await connection.query("DELETE FROM outbox_events WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter",
-                                                              logger: self.logger).decode(String.self) {
+            for try await meter in try await connection.query(
+                "DELETE FROM outbox_events WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter",
+                logger: self.logger
+            ).decode(String.self) {
                 byMeter[meter, default: 0] += 1
             }
             return byMeter.mapValues { StateCounts(dead: -$0, purged: $0) }
@@ -132,11 +153,13 @@ extension PostgresOutbox {
                 }
                 rowIDs = try lookup.rowsByMeter().values.flatMap { $0 }
             } else {
-                for try await row in try await connection.query("""
+                for try await row in try await connection.query(
+                    """
                     SELECT id FROM outbox_events WHERE state = 4 AND (\(selection.meter)::text IS NULL OR meter = \(selection.meter))
                       AND (\(selection.deadBefore)::bigint IS NULL OR dead_at < \(selection.deadBefore))
                     FOR UPDATE
-                    """, logger: logger).decode(Int64.self) {
+                    """, logger: logger
+                ).decode(Int64.self) {
                     rowIDs.append(row)
                 }
             }
@@ -157,11 +180,13 @@ extension PostgresOutbox {
         let purged = try await Purging.inChunks { limit in
             try await transaction { connection in
                 var byMeter: [String: Int] = [:]
-                for try await meter in try await connection.query("""
+                for try await meter in try await connection.query(
+                    """
                     DELETE FROM outbox_events WHERE id IN (
                         SELECT id FROM outbox_events WHERE state = 3 AND sent_at < \(sentBefore) LIMIT \(limit))
                     RETURNING meter
-                    """, logger: logger).decode(String.self) {
+                    """, logger: logger
+                ).decode(String.self) {
                     byMeter[meter, default: 0] += 1
                 }
                 for (meter, count) in byMeter.sorted(by: { $0.key < $1.key }) {

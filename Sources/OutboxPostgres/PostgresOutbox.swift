@@ -1,8 +1,8 @@
 import Foundation
 import Logging
+import OutboxCore
 import PostgresNIO
 import Synchronization
-import OutboxCore
 
 /// The outbox on PostgreSQL: the same model, contract and guarantees as the
 /// SQLite `Outbox`, for apps whose hosts share one database. Any number of
@@ -38,8 +38,10 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     }
 
     /// Connects (pooled), and creates or upgrades the schema.
-    public static func open(url: String, password: String?, eventIdField: String? = nil,
-                            logger: Logger = Logger(label: "outbox.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> PostgresOutbox {
+    public static func open(
+        url: String, password: String?, eventIdField: String? = nil,
+        logger: Logger = Logger(label: "outbox.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) async throws -> PostgresOutbox {
         let place = try PostgresLocation(url: url)
         // One direct connection first: a wrong host, port, password or
         // database fails here at once, where the pool would keep retrying.
@@ -78,24 +80,29 @@ public final class PostgresOutbox: OutboxStore, Sendable {
         let latest = migrations.last?.version ?? 0
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 CREATE TABLE IF NOT EXISTS outbox_schema_migrations (
                     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
                 """, logger: logger)
             var current = 0
-            for try await version in try await connection.query("SELECT coalesce(max(version), 0) FROM outbox_schema_migrations", logger: logger).decode(Int.self) {
+            for try await version in try await connection.query("SELECT coalesce(max(version), 0) FROM outbox_schema_migrations", logger: logger).decode(
+                Int.self)
+            {
                 current = version
             }
             if current > latest {
-                throw OutboxError(.schemaTooNew, "\(location) has schema version \(current), newer than this outbox knows (\(latest))",
-                                  hint: "run a newer outbox binary against this database")
+                throw OutboxError(
+                    .schemaTooNew, "\(location) has schema version \(current), newer than this outbox knows (\(latest))",
+                    hint: "run a newer outbox binary against this database")
             }
             for migration in migrations where migration.version > current {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 let now = WallClock.nowMilliseconds()
-                try await connection.query("INSERT INTO outbox_schema_migrations (version, name, applied_at) VALUES (\(migration.version), \(migration.name), \(now))", logger: logger)
+                try await connection.query(
+                    "INSERT INTO outbox_schema_migrations (version, name, applied_at) VALUES (\(migration.version), \(migration.name), \(now))", logger: logger)
             }
         }
     }
@@ -130,11 +137,13 @@ public final class PostgresOutbox: OutboxStore, Sendable {
             if state == "3D000" {
                 return OutboxError(.cannotOpen, "the database in \(location) does not exist", hint: "create it, or fix the URL")
             }
-            return OutboxError(.cannotOpen, "PostgreSQL refused the connection to \(location) (SQLSTATE \(state)): \(message)",
-                               hint: "check the user in the URL and OUTBOX_DB_PASSWORD / PGPASSWORD")
+            return OutboxError(
+                .cannotOpen, "PostgreSQL refused the connection to \(location) (SQLSTATE \(state)): \(message)",
+                hint: "check the user in the URL and OUTBOX_DB_PASSWORD / PGPASSWORD")
         }
-        return OutboxError(.cannotOpen, "cannot connect to the PostgreSQL outbox at \(location)",
-                           hint: "check the host and port, that the server runs and accepts TCP connections (sslmode in the URL)")
+        return OutboxError(
+            .cannotOpen, "cannot connect to the PostgreSQL outbox at \(location)",
+            hint: "check the host and port, that the server runs and accepts TCP connections (sslmode in the URL)")
     }
 
     func translate(_ error: Error, opening: Bool = false) -> Error {
@@ -146,12 +155,14 @@ public final class PostgresOutbox: OutboxStore, Sendable {
             let message = error.serverInfo?[.message] ?? "\(error.code)"
             let state = error.serverInfo?[.sqlState] ?? "-"
             if error.serverInfo == nil {
-                return OutboxError(.cannotOpen, "cannot reach the PostgreSQL outbox at \(location): \(error.code)",
-                                   hint: "check the host and port, that the server runs, and the password (OUTBOX_DB_PASSWORD)")
+                return OutboxError(
+                    .cannotOpen, "cannot reach the PostgreSQL outbox at \(location): \(error.code)",
+                    hint: "check the host and port, that the server runs, and the password (OUTBOX_DB_PASSWORD)")
             }
             if state == "28P01" || state == "28000" {
-                return OutboxError(.cannotOpen, "PostgreSQL refused the login to \(location): \(message)",
-                                   hint: "check the user in the URL and OUTBOX_DB_PASSWORD / PGPASSWORD")
+                return OutboxError(
+                    .cannotOpen, "PostgreSQL refused the login to \(location): \(message)",
+                    hint: "check the user in the URL and OUTBOX_DB_PASSWORD / PGPASSWORD")
             }
             if state == "3D000" {
                 return OutboxError(.cannotOpen, "the database in \(location) does not exist", hint: "create it, or fix the URL")
@@ -186,7 +197,8 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     /// meter order.
     static func adjust(_ delta: StateCounts, meter: String, on connection: PostgresConnection, logger: Logger) async throws {
         guard !delta.isZero else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO outbox_meter_counters (meter, shard, appended, pending, inflight, failed, sent, dead, purged)
             VALUES (\(meter), (pg_backend_pid() % 16)::smallint, \(Int64(delta.appended)), \(Int64(delta.pending)), \(Int64(delta.inflight)),
                     \(Int64(delta.failed)), \(Int64(delta.sent)), \(Int64(delta.dead)), \(Int64(delta.purged)))
@@ -201,4 +213,3 @@ public final class PostgresOutbox: OutboxStore, Sendable {
             """, logger: logger)
     }
 }
-

@@ -40,18 +40,21 @@ enum MockDateTime {
     static func isValid(_ text: String) -> Bool {
         let characters = Array(text.utf8)
         guard characters.count >= 19, characters[4] == UInt8(ascii: "-"), characters[7] == UInt8(ascii: "-"),
-              characters[10] == UInt8(ascii: "T"), characters[13] == UInt8(ascii: ":"), characters[16] == UInt8(ascii: ":") else { return false }
+            characters[10] == UInt8(ascii: "T"), characters[13] == UInt8(ascii: ":"), characters[16] == UInt8(ascii: ":")
+        else { return false }
         func number(_ range: Range<Int>) -> Int? {
             guard characters[range].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
             return Int(String(decoding: characters[range], as: UTF8.self))
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), hour < 24, minute < 60, second < 60 else { return false }
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), hour < 24, minute < 60, second < 60
+        else { return false }
         var components = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: TimeZone(identifier: "UTC"), year: year, month: month)
         components.day = 1
         guard let first = components.date, let days = Calendar(identifier: .gregorian).range(of: .day, in: .month, for: first),
-              days.contains(day) else { return false }
+            days.contains(day)
+        else { return false }
         var rest = characters[19...]
         if rest.first == UInt8(ascii: ".") {
             let digits = rest.dropFirst().prefix { $0 >= 48 && $0 <= 57 }
@@ -63,7 +66,9 @@ enum MockDateTime {
         let offset = Array(rest)
         guard offset.first == UInt8(ascii: "+") || offset.first == UInt8(ascii: "-") else { return false }
         let digits = offset.dropFirst().filter { $0 != UInt8(ascii: ":") }
-        guard digits.count == 4, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }), offset.count == 5 || (offset.count == 6 && offset[3] == UInt8(ascii: ":")) else { return false }
+        guard digits.count == 4, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }), offset.count == 5 || (offset.count == 6 && offset[3] == UInt8(ascii: ":")) else {
+            return false
+        }
         let hours = Int(String(decoding: digits.prefix(2), as: UTF8.self)) ?? 99
         let minutes = Int(String(decoding: digits.suffix(2), as: UTF8.self)) ?? 99
         return hours < 24 && minutes < 60

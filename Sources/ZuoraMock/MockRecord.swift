@@ -33,12 +33,12 @@ final class MockState: Sendable {
     struct Inner {
         var configuration: MockConfiguration
         var statistics = MockStatistics()
-        var tokens: [String: Double] = [:]          // token -> expiry (unix seconds)
+        var tokens: [String: Double] = [:]  // token -> expiry (unix seconds)
         var tokenCounter = 0
-        var accepted: [String: [String]] = [:]       // meter -> event texts
-        var seen: [String: Int] = [:]                // identity -> times accepted
+        var accepted: [String: [String]] = [:]  // meter -> event texts
+        var seen: [String: Int] = [:]  // identity -> times accepted
         var audit: [String: [MockAuditEntry]] = [:]  // meter -> ERROR entries
-        var holdUntil: Double = 0                    // unix seconds
+        var holdUntil: Double = 0  // unix seconds
         var holdAnnouncedAt: Double = 0
         var random: SplitMix64
         var record: FileHandle?

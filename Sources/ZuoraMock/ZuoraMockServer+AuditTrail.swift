@@ -56,8 +56,11 @@ extension ZuoraMockServer {
                 return .json(404, #"{"success":false,"reasons":[{"code":50000040,"message":"Meter not found"}]}"#)
             }
             let wanted = query["exportType"] == "ERROR" && query["runType"] == "NORMAL"
-            let entries = wanted
-                ? (inner.audit[meter] ?? []).filter { $0.ingestedAt >= from.timeIntervalSince1970.rounded(.down) && $0.ingestedAt <= to.timeIntervalSince1970 + 1 }
+            let entries =
+                wanted
+                ? (inner.audit[meter] ?? []).filter {
+                    $0.ingestedAt >= from.timeIntervalSince1970.rounded(.down) && $0.ingestedAt <= to.timeIntervalSince1970 + 1
+                }
                 : []
             let page = entries.dropFirst(offset).prefix(pageSize)
             let next = offset + page.count < entries.count ? "\"p\(offset + page.count)\"" : "null"

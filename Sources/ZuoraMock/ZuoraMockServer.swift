@@ -18,7 +18,9 @@ public final class ZuoraMockServer: Sendable {
     }
 
     /// Starts the mock on `host:port` (port 0 picks a free one).
-    public static func start(_ configuration: MockConfiguration = MockConfiguration(), host: String = "127.0.0.1", port: Int = 0) async throws -> ZuoraMockServer {
+    public static func start(_ configuration: MockConfiguration = MockConfiguration(), host: String = "127.0.0.1", port: Int = 0) async throws
+        -> ZuoraMockServer
+    {
         let state = try MockState(configuration: configuration)
         let server = try await LoopbackHTTPServer.start(host: host, port: port, maxBodyBytes: 64 << 20) { request in
             await ZuoraMockServer.handle(request, state: state)
@@ -91,7 +93,10 @@ public final class ZuoraMockServer: Sendable {
             let token = "mock-token-\(inner.tokenCounter)-\(UInt32.random(in: 0...UInt32.max, using: &inner.random))"
             let lifetime = inner.configuration.tokenLifetimeSeconds
             inner.tokens[token] = Date().timeIntervalSince1970 + lifetime * inner.configuration.tokenValidityFraction
-            return .json(200, #"{"access_token":"\#(token)","token_type":"bearer","expires_in":\#(Int(lifetime.rounded(.up))),"scope":"entity.1","jti":"\#(inner.tokenCounter)"}"#)
+            return .json(
+                200,
+                #"{"access_token":"\#(token)","token_type":"bearer","expires_in":\#(Int(lifetime.rounded(.up))),"scope":"entity.1","jti":"\#(inner.tokenCounter)"}"#
+            )
         }
     }
 
@@ -109,19 +114,24 @@ public final class ZuoraMockServer: Sendable {
             inner.statistics.usageRequests += 1
             if configuration.scriptedRateLimits.contains(inner.statistics.usageRequests) {
                 inner.statistics.rateLimited += 1
-                return .reply(rateLimitReply(seconds: configuration.retryAfterSeconds, until: now + Double(configuration.retryAfterSeconds),
-                                             configuration: configuration, common: common))
+                return .reply(
+                    rateLimitReply(
+                        seconds: configuration.retryAfterSeconds, until: now + Double(configuration.retryAfterSeconds),
+                        configuration: configuration, common: common))
             }
             if now < inner.holdUntil {
                 if now > inner.holdAnnouncedAt + configuration.retryAfterGraceSeconds { inner.statistics.retryAfterViolations += 1 }
                 inner.statistics.rateLimited += 1
-                return .reply(rateLimitReply(seconds: max(1, Int((inner.holdUntil - now).rounded(.up))), until: inner.holdUntil, configuration: configuration, common: common))
+                return .reply(
+                    rateLimitReply(
+                        seconds: max(1, Int((inner.holdUntil - now).rounded(.up))), until: inner.holdUntil, configuration: configuration, common: common))
             }
             let token = request.header("Authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
             let tokenValid = token.map { configuration.staticTokens.contains($0) || (inner.tokens[$0].map { $0 > now } ?? false) } ?? false
             guard tokenValid else {
                 inner.statistics.unauthorizedRequests += 1
-                return .reply(.json(401, #"{"success":false,"reasons":[{"code":90000011,"message":"Authentication error: invalid or expired token"}]}"#, headers: common))
+                return .reply(
+                    .json(401, #"{"success":false,"reasons":[{"code":90000011,"message":"Authentication error: invalid or expired token"}]}"#, headers: common))
             }
             if configuration.unknownMeters.contains(meter) || !(configuration.knownMeters?.contains(meter) ?? true) || meter.isEmpty {
                 return .reply(.json(404, #"{"success":false,"reasons":[{"code":50000040,"message":"Meter not found"}]}"#, headers: common))
@@ -154,7 +164,8 @@ public final class ZuoraMockServer: Sendable {
                 inner.statistics.rateLimited += 1
                 // An HTTP date has whole seconds: announce (and hold until) a
                 // whole second, so the client can honour exactly what it was told.
-                inner.holdUntil = configuration.retryAfterAsHTTPDate
+                inner.holdUntil =
+                    configuration.retryAfterAsHTTPDate
                     ? (now + Double(configuration.retryAfterSeconds)).rounded(.up)
                     : now + Double(configuration.retryAfterSeconds)
                 inner.holdAnnouncedAt = now
@@ -189,7 +200,7 @@ public final class ZuoraMockServer: Sendable {
             return .json(413, #"{"success":false,"reasons":[{"code":53100413,"message":"Payload too large"}]}"#, headers: common)
         }
         guard let ranges = JSONArrayElements.ranges(in: body),
-              let parsed = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+            let parsed = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
         else {
             return rejected("Request body is not valid JSON", state: state, common: common)
         }

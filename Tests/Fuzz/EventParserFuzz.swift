@@ -14,9 +14,11 @@ public func fuzzEventParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if case .success(let result) = parser.parseSingle(bytes, position: .input) {
         checkAccepted(UnsafeBufferPointer(rebasing: bytes[result.range]))
     }
-    parser.parseDocument(bytes, onEvent: { event in
-        checkAccepted(event.bytes)
-    }, onProblem: { _ in })
+    parser.parseDocument(
+        bytes,
+        onEvent: { event in
+            checkAccepted(event.bytes)
+        }, onProblem: { _ in })
     var lineStart = 0
     var lineNumber = 0
     for index in 0...size where index == size || bytes[index] == 0x0A {
@@ -38,8 +40,8 @@ private func checkAccepted(_ event: UnsafeBufferPointer<UInt8>) {
         fatalError("accepted an event Foundation cannot parse as an object: \(String(decoding: event, as: UTF8.self))")
     }
     guard let customer = object["CustomerId"] as? String, !customer.isEmpty,
-          let identifier = object["UsageIdentifier"] as? String, !identifier.isEmpty,
-          object["UsageDate"] is String, object["Quantity"] is NSNumber
+        let identifier = object["UsageIdentifier"] as? String, !identifier.isEmpty,
+        object["UsageDate"] is String, object["Quantity"] is NSNumber
     else {
         fatalError("accepted an event without the four fields: \(String(decoding: event, as: UTF8.self))")
     }

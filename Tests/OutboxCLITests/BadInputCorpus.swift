@@ -49,7 +49,8 @@ enum BadInputCorpus {
         let tenMegabytes = String(repeating: "x", count: 10 << 20)
         let bigValid = #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"blob":"\#(tenMegabytes)"}"#
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
-        let sqlish = #"{"CustomerId":"'; DROP TABLE outbox_events; --","UsageIdentifier":"u\" OR 1=1 --","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"note":"Robert'); DELETE FROM outbox_meters;--"}"#
+        let sqlish =
+            #"{"CustomerId":"'; DROP TABLE outbox_events; --","UsageIdentifier":"u\" OR 1=1 --","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"note":"Robert'); DELETE FROM outbox_meters;--"}"#
         let pretty = "{\n  \"CustomerId\": \"C-1\",\n  \"UsageIdentifier\": \"u\",\n  \"UsageDate\": \"2026-11-29T10:00:00Z\",\n  \"Quantity\": 2\n}"
         return [
             // Nothing to append.
@@ -89,14 +90,17 @@ enum BadInputCorpus {
             invalid("code point above U+10FFFF", bytes: withBadByte([0xF4, 0x90, 0x80, 0x80]), "not valid UTF-8"),
             // Required fields.
             invalid("missing CustomerId", #"{"UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, "missing required field CustomerId"),
-            invalid("missing UsageIdentifier", #"{"CustomerId":"c","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, "missing required field UsageIdentifier"),
+            invalid(
+                "missing UsageIdentifier", #"{"CustomerId":"c","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, "missing required field UsageIdentifier"),
             invalid("missing Quantity", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z"}"#, "missing required field Quantity"),
             invalid("null CustomerId", #"{"CustomerId":null,"UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, "found null"),
             invalid("numeric CustomerId", #"{"CustomerId":1001,"UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, "found a number"),
             invalid("empty CustomerId", #"{"CustomerId":"","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, "must not be empty"),
             invalid("empty UsageIdentifier", #"{"CustomerId":"c","UsageIdentifier":"","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#, "must not be empty"),
             invalid("duplicate key", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"Quantity":2}"#, "duplicate key \"Quantity\""),
-            invalid("duplicate key through an escape", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"\u0051uantity":2}"#, "duplicate key \"Quantity\""),
+            invalid(
+                "duplicate key through an escape", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"\u0051uantity":2}"#,
+                "duplicate key \"Quantity\""),
             // Quantity.
             invalid("string quantity", quantity(#""5""#), "Quantity must be a number, found a string"),
             invalid("boolean quantity", quantity("true"), "found a boolean"),
@@ -122,7 +126,8 @@ enum BadInputCorpus {
             // All or nothing.
             invalid("one bad line among good ones", [good, good, quantity(#""x""#), good].joined(separator: "\n"), "line 3:"),
             invalid("a BOM before a bad event", "\u{FEFF}" + quantity("NaN"), "NaN and Infinity"),
-            invalid("a ten-megabyte line, unterminated", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"blob":"\#(tenMegabytes)"#, "truncated JSON"),
+            invalid(
+                "a ten-megabyte line, unterminated", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"blob":"\#(tenMegabytes)"#, "truncated JSON"),
 
             // Valid inputs: appended, and forwarded exactly as given.
             valid("a byte order mark", "\u{FEFF}" + good + "\n" + good, events: [good, good]),
@@ -131,25 +136,40 @@ enum BadInputCorpus {
             valid("a pretty-printed object", pretty + "\n", events: [pretty]),
             valid("an array across lines", "[\n  \(good),\n  \(good)\n]\n", events: [good, good]),
             valid("SQL-looking strings", sqlish, events: [sqlish]),
-            valid("unicode", #"{"CustomerId":"客户-ü-😀","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
-                  events: [#"{"CustomerId":"客户-ü-😀","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#]),
-            valid("escapes", #"{"CustomerId":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
-                  events: [#"{"CustomerId":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#]),
-            valid("a huge integer in another field", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"big":123456789012345678901234567890}"#,
-                  events: [#"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"big":123456789012345678901234567890}"#]),
-            valid("number forms", quantity("1e308") + "\n" + quantity("-0.0") + "\n" + quantity("2.5E-3") + "\n" + quantity("1E+2"),
-                  events: [quantity("1e308"), quantity("-0.0"), quantity("2.5E-3"), quantity("1E+2")]),
-            valid("odd but valid dates", ["2024-02-29T23:59:59.999999999Z", "2026-11-29T10:00:00", "2026-11-29T10:00:00.5", "2026-11-29T10:00:00-12:00",
-                                          "2026-11-29T10:00:00+14:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2000-02-29T00:00:00-00:00"]
-                    .map(dated).joined(separator: "\n"),
-                  events: ["2024-02-29T23:59:59.999999999Z", "2026-11-29T10:00:00", "2026-11-29T10:00:00.5", "2026-11-29T10:00:00-12:00",
-                           "2026-11-29T10:00:00+14:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2000-02-29T00:00:00-00:00"].map(dated)),
-            valid("null and nested extra fields", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"note":null,"tags":["a",{"b":[1,2,{}]}],"ok":false}"#,
-                  events: [#"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"note":null,"tags":["a",{"b":[1,2,{}]}],"ok":false}"#]),
-            valid("fields in any order, with spaces", #"  { "Quantity" : 3 , "UsageDate" : "2026-11-29T10:00:00Z" , "UsageIdentifier" : "u" , "CustomerId" : "c" }  "#,
-                  events: [#"{ "Quantity" : 3 , "UsageDate" : "2026-11-29T10:00:00Z" , "UsageIdentifier" : "u" , "CustomerId" : "c" }"#]),
-            valid("its own EventId", #"{"EventId":"mine-1",\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
-                  events: [#"{"EventId":"mine-1",\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#]),
+            valid(
+                "unicode", #"{"CustomerId":"客户-ü-😀","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
+                events: [#"{"CustomerId":"客户-ü-😀","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#]),
+            valid(
+                "escapes", #"{"CustomerId":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
+                events: [#"{"CustomerId":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#]),
+            valid(
+                "a huge integer in another field", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"big":123456789012345678901234567890}"#,
+                events: [#"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"big":123456789012345678901234567890}"#]),
+            valid(
+                "number forms", quantity("1e308") + "\n" + quantity("-0.0") + "\n" + quantity("2.5E-3") + "\n" + quantity("1E+2"),
+                events: [quantity("1e308"), quantity("-0.0"), quantity("2.5E-3"), quantity("1E+2")]),
+            valid(
+                "odd but valid dates",
+                [
+                    "2024-02-29T23:59:59.999999999Z", "2026-11-29T10:00:00", "2026-11-29T10:00:00.5", "2026-11-29T10:00:00-12:00",
+                    "2026-11-29T10:00:00+14:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2000-02-29T00:00:00-00:00",
+                ]
+                .map(dated).joined(separator: "\n"),
+                events: [
+                    "2024-02-29T23:59:59.999999999Z", "2026-11-29T10:00:00", "2026-11-29T10:00:00.5", "2026-11-29T10:00:00-12:00",
+                    "2026-11-29T10:00:00+14:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2000-02-29T00:00:00-00:00",
+                ].map(dated)),
+            valid(
+                "null and nested extra fields",
+                #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"note":null,"tags":["a",{"b":[1,2,{}]}],"ok":false}"#,
+                events: [#"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"note":null,"tags":["a",{"b":[1,2,{}]}],"ok":false}"#]),
+            valid(
+                "fields in any order, with spaces",
+                #"  { "Quantity" : 3 , "UsageDate" : "2026-11-29T10:00:00Z" , "UsageIdentifier" : "u" , "CustomerId" : "c" }  "#,
+                events: [#"{ "Quantity" : 3 , "UsageDate" : "2026-11-29T10:00:00Z" , "UsageIdentifier" : "u" , "CustomerId" : "c" }"#]),
+            valid(
+                "its own EventId", #"{"EventId":"mine-1",\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
+                events: [#"{"EventId":"mine-1",\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#]),
             // Appended, but larger than any Zuora call (4 MB): Zuora answers
             // 413 and the dispatcher dead-letters it; the other event goes.
             valid("a ten-megabyte line", bigValid + "\n" + good, events: [good]),

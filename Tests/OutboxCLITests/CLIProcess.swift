@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -46,12 +47,16 @@ enum CLI {
         // Feed stdin from another thread: a large input would otherwise fill
         // the pipe while the child waits on its own full stdout pipe.
         let writer = input.fileHandleForWriting
-        let feeding = Thread { if let stdinData { writer.write(stdinData) }; try? writer.close() }
+        let feeding = Thread {
+            if let stdinData { writer.write(stdinData) }
+            try? writer.close()
+        }
         feeding.start()
         let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
         let stderrData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
     /// Starts a long-running command; the caller stops it.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -17,7 +18,8 @@ import Testing
             let insecure = try CLI.run(["drain", "--once", "--db", db], environment: ["ZUORA_BASE_URL": "http://example.com", "ZUORA_BEARER_TOKEN": "t"])
             #expect(insecure.status == 64)
             #expect(insecure.stderr.contains("plain http://"))
-            let badRange = try CLI.run(["drain", "--once", "--batch-size", "20000", "--db", db], environment: ["ZUORA_BASE_URL": "http://127.0.0.1:9", "ZUORA_BEARER_TOKEN": "t"])
+            let badRange = try CLI.run(
+                ["drain", "--once", "--batch-size", "20000", "--db", db], environment: ["ZUORA_BASE_URL": "http://127.0.0.1:9", "ZUORA_BEARER_TOKEN": "t"])
             #expect(badRange.status == 64)
             #expect(badRange.stderr.contains("--batch-size"))
         }
@@ -120,8 +122,9 @@ import Testing
             #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: ndjson(20_000)).status == 0)
             let mock = try MockProcess(["--delay-ms", "100"])
             defer { mock.stop() }
-            let (drain, _, stderr) = try CLI.start(["drain", "--db", db, "--batch-size", "100", "--log-level", "error", "--metrics-port", "0"],
-                                                   environment: mock.environment)
+            let (drain, _, stderr) = try CLI.start(
+                ["drain", "--db", db, "--batch-size", "100", "--log-level", "error", "--metrics-port", "0"],
+                environment: mock.environment)
             #expect(try waitFor { (try mock.statistics()["acceptedEvents"] as? Int ?? 0) >= 500 }, "the drain never got going")
             // The secret is in the environment only, never in the arguments.
             let arguments = commandLine(of: drain.processIdentifier)
@@ -147,27 +150,45 @@ import Testing
             let mock = try MockProcess(["--delay-ms", "50"])
             defer { mock.stop() }
             // Port 0: the system picks one, and the drain logs the URL it bound.
-            let (drain, _, stderr) = try CLI.start(["drain", "--db", db, "--batch-size", "100", "--concurrency", "2", "--log-level", "notice",
-                                                    "--metrics-port", "0"], environment: mock.environment)
-            defer { drain.terminate(); drain.waitUntilExit() }
+            let (drain, _, stderr) = try CLI.start(
+                [
+                    "drain", "--db", db, "--batch-size", "100", "--concurrency", "2", "--log-level", "notice",
+                    "--metrics-port", "0",
+                ], environment: mock.environment)
+            defer {
+                drain.terminate()
+                drain.waitUntilExit()
+            }
             let logs = PipeCollector(stderr)
             var url: String?
-            #expect(waitFor {
-                url = logs.text.split(separator: "\n").first { $0.contains("serving Prometheus metrics") }
-                    .flatMap { line in line.split(separator: " ").first { $0.hasPrefix("url=http://127.0.0.1:") } }
-                    .map { String($0.dropFirst("url=".count)) }
-                return url != nil
-            }, "no metrics URL in the log: \(logs.text)")
+            #expect(
+                waitFor {
+                    url = logs.text.split(separator: "\n").first { $0.contains("serving Prometheus metrics") }
+                        .flatMap { line in line.split(separator: " ").first { $0.hasPrefix("url=http://127.0.0.1:") } }
+                        .map { String($0.dropFirst("url=".count)) }
+                    return url != nil
+                }, "no metrics URL in the log: \(logs.text)")
             let metricsURL = try #require(url)
             func scrape() -> String? { (try? LoopbackGET.fetch(metricsURL)).flatMap { $0.isEmpty ? nil : $0 } }
             func sent(_ text: String) -> Double {
                 text.split(separator: "\n").first { $0.hasPrefix("outbox_events_sent_total ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
             }
             var first: String?
-            #expect(waitFor { first = scrape(); return first != nil })
+            #expect(
+                waitFor {
+                    first = scrape()
+                    return first != nil
+                })
             var second: String?
-            #expect(waitFor { second = scrape(); return second.map { sent($0) > sent(first ?? "") } ?? false }, "outbox_events_sent_total did not move")
-            for name in ["outbox_requests_total{status_class=\"2xx\"}", "outbox_queue_depth_events{state=\"pending\"}", "outbox_request_duration_seconds_bucket", "outbox_batch_size_events_bucket", "outbox_oldest_pending_age_seconds"] {
+            #expect(
+                waitFor {
+                    second = scrape()
+                    return second.map { sent($0) > sent(first ?? "") } ?? false
+                }, "outbox_events_sent_total did not move")
+            for name in [
+                "outbox_requests_total{status_class=\"2xx\"}", "outbox_queue_depth_events{state=\"pending\"}", "outbox_request_duration_seconds_bucket",
+                "outbox_batch_size_events_bucket", "outbox_oldest_pending_age_seconds",
+            ] {
                 #expect(second?.contains(name) == true, "no \(name) in /metrics")
             }
         }
@@ -234,8 +255,9 @@ import Testing
             // So does a drain: its claims and marks are writes too.
             let mock = try MockProcess()
             defer { mock.stop() }
-            let drained = try CLI.run(["drain", "--once", "--max-time", "30", "--busy-timeout", "200", "--json", "--db", db, "--log-level", "error"],
-                                      environment: mock.environment)
+            let drained = try CLI.run(
+                ["drain", "--once", "--max-time", "30", "--busy-timeout", "200", "--json", "--db", db, "--log-level", "error"],
+                environment: mock.environment)
             #expect(drained.status == 0, "\(drained.stderr)")
             #expect(CLI.json(drained.stdout)?["sent"] as? Int == 3)
             // The producer finishes; its append lands whole.
@@ -250,8 +272,9 @@ import Testing
 
     @Test func aBaseURLWithCredentialsIsRefusedWithoutShowingThem() throws {
         try withTemporaryDirectory { dir in
-            let result = try CLI.run(["drain", "--once", "--db", dir + "/o.sqlite"],
-                                     environment: ["ZUORA_BASE_URL": "https://ops:hunter2@rest.zuora.com", "ZUORA_BEARER_TOKEN": "t"])
+            let result = try CLI.run(
+                ["drain", "--once", "--db", dir + "/o.sqlite"],
+                environment: ["ZUORA_BASE_URL": "https://ops:hunter2@rest.zuora.com", "ZUORA_BEARER_TOKEN": "t"])
             #expect(result.status == 64)
             #expect(result.stderr.contains("credentials") && !result.stderr.contains("hunter2"), "\(result.stderr)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -8,9 +9,11 @@ import Testing
     @Test func flagsBeatEnvironmentWhichBeatsTheConfigFile() throws {
         try withTemporaryDirectory { dir in
             let config = dir + "/outbox.json"
-            try #"{"db": "\#(dir)/from-file.sqlite", "batch-size": 500, "concurrency": 2, "lease": "90s"}"#.write(toFile: config, atomically: true, encoding: .utf8)
-            let result = try CLI.run(["config", "show", "--json", "--config", config, "--batch-size", "700"],
-                                     environment: ["OUTBOX_CONCURRENCY": "3", "OUTBOX_BATCH_SIZE": "600", "ZUORA_CLIENT_SECRET": "super-secret-value", "ZUORA_CLIENT_ID": "cid"])
+            try #"{"db": "\#(dir)/from-file.sqlite", "batch-size": 500, "concurrency": 2, "lease": "90s"}"#.write(
+                toFile: config, atomically: true, encoding: .utf8)
+            let result = try CLI.run(
+                ["config", "show", "--json", "--config", config, "--batch-size", "700"],
+                environment: ["OUTBOX_CONCURRENCY": "3", "OUTBOX_BATCH_SIZE": "600", "ZUORA_CLIENT_SECRET": "super-secret-value", "ZUORA_CLIENT_ID": "cid"])
             #expect(result.status == 0, "\(result.stderr)")
             let shown = try #require(CLI.json(result.stdout) as? [String: [String: String]])
             #expect(shown["batch-size"] == ["value": "700", "source": "flag"])
@@ -26,10 +29,12 @@ import Testing
 
     @Test func aBadConfigFileIsAUsageError() throws {
         try withTemporaryDirectory { dir in
-            for (name, text, message) in [("typo", #"{"batchsize": 5}"#, "unknown keys: batchsize"),
-                                          ("type", #"{"batch-size": "lots"}"#, "must be a whole number"),
-                                          ("secret", #"{"client-secret": "x"}"#, "secrets are read from the environment only"),
-                                          ("json", "{not json", "not a valid JSON object")] {
+            for (name, text, message) in [
+                ("typo", #"{"batchsize": 5}"#, "unknown keys: batchsize"),
+                ("type", #"{"batch-size": "lots"}"#, "must be a whole number"),
+                ("secret", #"{"client-secret": "x"}"#, "secrets are read from the environment only"),
+                ("json", "{not json", "not a valid JSON object"),
+            ] {
                 let path = dir + "/\(name).json"
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
                 let result = try CLI.run(["status", "--config", path, "--db", dir + "/o.sqlite"])

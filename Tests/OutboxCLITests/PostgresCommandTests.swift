@@ -116,8 +116,9 @@ import Testing
             #expect(try waitFor { (try mock.statistics()["acceptedEvents"] as? Int ?? 0) >= 2000 })
             kill(victim.0.processIdentifier, SIGKILL)
             victim.0.waitUntilExit()
-            let finished = try CLI.run(["drain", "--once", "--max-time", "120", "--lease", "3s", "--request-timeout", "2s", "--db", db, "--log-level", "error"],
-                                       environment: mock.environment)
+            let finished = try CLI.run(
+                ["drain", "--once", "--max-time", "120", "--lease", "3s", "--request-timeout", "2s", "--db", db, "--log-level", "error"],
+                environment: mock.environment)
             for (process, _, _) in survivors {
                 process.terminate()
                 process.waitUntilExit()

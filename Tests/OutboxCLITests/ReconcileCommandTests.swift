@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -62,8 +63,9 @@ import Testing
             // A server that takes connections and drops them: Zuora cannot be read.
             let dropper = try ClosingListener()
             defer { dropper.stop() }
-            let unreachable = try CLI.run(["reconcile", "--meter-id", "m=101", "--db", db, "--log-level", "error", "--backoff-base", "0.01s", "--backoff-cap", "0.05s"],
-                                          environment: mock.environment.merging(["ZUORA_BASE_URL": "http://127.0.0.1:\(dropper.port)"]) { $1 })
+            let unreachable = try CLI.run(
+                ["reconcile", "--meter-id", "m=101", "--db", db, "--log-level", "error", "--backoff-base", "0.01s", "--backoff-cap", "0.05s"],
+                environment: mock.environment.merging(["ZUORA_BASE_URL": "http://127.0.0.1:\(dropper.port)"]) { $1 })
             #expect(unreachable.status == 75, "\(unreachable.stderr)")
             #expect(unreachable.stderr.contains("audit trail"))
         }
@@ -99,19 +101,29 @@ import Testing
         try withTemporaryDirectory { dir in
             let db = dir + "/o.sqlite"
             let token = ["ZUORA_BEARER_TOKEN": "t"]
-            let explicit = try CLI.run(["drain", "--once", "--db", db, "--zuora-environment", "api-sandbox", "--batch-size", "5000",
-                                        "--base-url", "http://127.0.0.1:9"], environment: token)
+            let explicit = try CLI.run(
+                [
+                    "drain", "--once", "--db", db, "--zuora-environment", "api-sandbox", "--batch-size", "5000",
+                    "--base-url", "http://127.0.0.1:9",
+                ], environment: token)
             #expect(explicit.status == 64)
-            #expect(explicit.stderr.contains("1000") && explicit.stderr.contains("API Sandbox") && explicit.stderr.contains("--batch-size"), "\(explicit.stderr)")
-            let inferred = try CLI.run(["drain", "--once", "--db", db, "--max-requests-per-minute", "1000"],
-                                       environment: token.merging(["ZUORA_BASE_URL": "https://rest.apisandbox.zuora.com"]) { $1 })
+            #expect(
+                explicit.stderr.contains("1000") && explicit.stderr.contains("API Sandbox") && explicit.stderr.contains("--batch-size"), "\(explicit.stderr)")
+            let inferred = try CLI.run(
+                ["drain", "--once", "--db", db, "--max-requests-per-minute", "1000"],
+                environment: token.merging(["ZUORA_BASE_URL": "https://rest.apisandbox.zuora.com"]) { $1 })
             #expect(inferred.status == 64 && inferred.stderr.contains("600") && inferred.stderr.contains("--max-requests-per-minute"), "\(inferred.stderr)")
-            let shown = try #require(CLI.json(try CLI.run(["config", "show", "--json", "--db", db],
-                                                          environment: ["ZUORA_BASE_URL": "https://rest.test.zuora.com"]).stdout))
+            let shown = try #require(
+                CLI.json(
+                    try CLI.run(
+                        ["config", "show", "--json", "--db", db],
+                        environment: ["ZUORA_BASE_URL": "https://rest.test.zuora.com"]
+                    ).stdout))
             let environment = try #require(shown["zuora-environment"] as? [String: String])
             #expect(environment["source"] == "inferred" && environment["value"]?.hasPrefix("developer-sandbox") == true)
             #expect((shown["max-requests-per-minute"] as? [String: String])?["value"]?.hasPrefix("5000") == true)
-            let badName = try CLI.run(["drain", "--once", "--db", db], environment: token.merging(["ZUORA_ENVIRONMENT": "staging", "ZUORA_BASE_URL": "http://127.0.0.1:9"]) { $1 })
+            let badName = try CLI.run(
+                ["drain", "--once", "--db", db], environment: token.merging(["ZUORA_ENVIRONMENT": "staging", "ZUORA_BASE_URL": "http://127.0.0.1:9"]) { $1 })
             #expect(badName.status == 64 && badName.stderr.contains("ZUORA_ENVIRONMENT"), "\(badName.stderr)")
         }
     }

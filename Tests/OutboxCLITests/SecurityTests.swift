@@ -12,8 +12,9 @@ import Testing
             let mock = try MockProcess()
             defer { mock.stop() }
             // A full trace-level drain with OAuth.
-            let drained = try CLI.run(["drain", "--once", "--db", db, "--log-level", "trace", "--log-format", format, "--batch-size", "50"],
-                                      environment: mock.environment)
+            let drained = try CLI.run(
+                ["drain", "--once", "--db", db, "--log-level", "trace", "--log-format", format, "--batch-size", "50"],
+                environment: mock.environment)
             #expect(drained.status == 0)
             #expect(drained.stderr.contains("usage request"), "trace logs should be there to inspect")
             // Refused credentials: the error path.
@@ -24,8 +25,9 @@ import Testing
             #expect(refused.status == 75)
             #expect(refused.stderr.contains("refused the OAuth client credentials"))
             // A fixed token that is refused.
-            let bearer = try CLI.run(["drain", "--once", "--max-time", "1", "--db", db, "--log-level", "trace", "--log-format", format],
-                                     environment: ["ZUORA_BASE_URL": mock.baseURL, "ZUORA_BEARER_TOKEN": "fixed-t0ken-value"])
+            let bearer = try CLI.run(
+                ["drain", "--once", "--max-time", "1", "--db", db, "--log-level", "trace", "--log-format", format],
+                environment: ["ZUORA_BASE_URL": mock.baseURL, "ZUORA_BEARER_TOKEN": "fixed-t0ken-value"])
             #expect(bearer.status == 75)
             let config = try CLI.run(["config", "show", "--db", db], environment: wrong)
             let everything = drained.stdout + drained.stderr + refused.stdout + refused.stderr + bearer.stdout + bearer.stderr + config.stdout + config.stderr

@@ -4,13 +4,17 @@ import ServiceLifecycleTestKit
 import Testing
 import UsageOutbox
 import ZuoraMock
+
 @testable import OutboxDispatcher
 
 struct ConcurrencyTests {
     @Test(arguments: StoreKind.available) func oneTokenRequestHowEverManyRequestsNeedOne(kind: StoreKind) async throws {
         try await Harness.with(kind) { h in
             for meter in (0..<8).map({ "meter-\($0)" }) { try await h.append(50, meter: meter) }
-            let summary = try await h.dispatcher { $0.concurrency = 16; $0.batchSize = 10 }.drainOnce(maxTime: .seconds(30))
+            let summary = try await h.dispatcher {
+                $0.concurrency = 16
+                $0.batchSize = 10
+            }.drainOnce(maxTime: .seconds(30))
             #expect(summary.sent == 400)
             #expect(h.mock.statistics.tokenRequests == 1)
             #expect(summary.tokenRefreshes == 1)
@@ -43,8 +47,14 @@ struct ConcurrencyTests {
             var texts: [String] = []
             for meter in ["a", "b"] { texts += try await h.append(6000, meter: meter) }
             let second = try await h.openAnother()
-            let one = try h.dispatcher { $0.batchSize = 200; $0.concurrency = 3 }
-            let two = try h.dispatcher(store: second) { $0.batchSize = 200; $0.concurrency = 3 }
+            let one = try h.dispatcher {
+                $0.batchSize = 200
+                $0.concurrency = 3
+            }
+            let two = try h.dispatcher(store: second) {
+                $0.batchSize = 200
+                $0.concurrency = 3
+            }
             async let first = one.drainOnce(maxTime: .seconds(60))
             async let other = two.drainOnce(maxTime: .seconds(60))
             let (a, b) = try await (first, other)
@@ -63,7 +73,10 @@ struct ConcurrencyTests {
         configuration.delayMilliseconds = 150
         try await Harness.with(kind, mock: configuration) { h in
             try await h.append(5000)
-            let dispatcher = try h.dispatcher { $0.batchSize = 100; $0.concurrency = 2 }
+            let dispatcher = try h.dispatcher {
+                $0.batchSize = 100
+                $0.concurrency = 2
+            }
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await dispatcher.run() }
@@ -84,7 +97,12 @@ struct ConcurrencyTests {
         try await Harness.with(kind) { h in
             // Time stands still: a worker's 30 s poll never ends by itself.
             let clock = ManualClock()
-            let dispatcher = try Dispatcher(outbox: h.outbox, configuration: h.configuration { $0.pollIntervalSeconds = 30; $0.clock = clock })
+            let dispatcher = try Dispatcher(
+                outbox: h.outbox,
+                configuration: h.configuration {
+                    $0.pollIntervalSeconds = 30
+                    $0.clock = clock
+                })
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await dispatcher.run() }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OutboxDispatcher
 
 /// The pure decisions, as tables.
@@ -125,7 +126,11 @@ struct ConfigurationTests {
     @Test func rejectsOutOfRangeValues() {
         let tweaks: [(inout DispatcherConfiguration) -> Void] = [
             { $0.batchSize = 0 }, { $0.batchSize = 10_001 }, { $0.maxBatchBytes = 4_194_305 },
-            { $0.concurrency = 0 }, { $0.maxAttempts = -1 }, { $0.leaseSeconds = 10; $0.requestTimeoutSeconds = 30 },
+            { $0.concurrency = 0 }, { $0.maxAttempts = -1 },
+            {
+                $0.leaseSeconds = 10
+                $0.requestTimeoutSeconds = 30
+            },
             { $0.entityIDs = "a\nb" },
         ]
         for tweak in tweaks {
@@ -210,8 +215,10 @@ struct ZuoraEndpointTests {
         _ = try ZuoraEndpoint(baseURL: url, allowInsecureHTTP: false)
     }
 
-    @Test(arguments: ["http://127.example.net", "http://127.0.0.1.example.net", "http://127.0.0.256", "http://127.0.0", "http://1270.0.0.1",
-                      "http://localhost.example.net", "http://10.0.0.1", "http://[::2]"])
+    @Test(arguments: [
+        "http://127.example.net", "http://127.0.0.1.example.net", "http://127.0.0.256", "http://127.0.0", "http://1270.0.0.1",
+        "http://localhost.example.net", "http://10.0.0.1", "http://[::2]",
+    ])
     func refusesPlainHTTPBeyondLoopback(_ url: String) {
         let error = #expect(throws: DispatcherConfigurationError.self) { try ZuoraEndpoint(baseURL: url, allowInsecureHTTP: false) }
         #expect(error?.message.contains("plain http://") == true)

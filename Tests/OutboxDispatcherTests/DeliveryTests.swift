@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UsageOutbox
 import ZuoraMock
+
 @testable import OutboxDispatcher
 
 /// The answer table, end to end: real SQLite, real HTTP to the mock.
@@ -33,7 +34,10 @@ struct DeliveryTests {
     @Test(arguments: StoreKind.available) func respectsTheByteBudgetAndSendsPlainJSONWithNoGzip(kind: StoreKind) async throws {
         try await Harness.with(kind) { h in
             try await h.append(300)
-            let summary = try await h.dispatcher { $0.maxBatchBytes = 4096; $0.gzip = false }.drainOnce(maxTime: .seconds(30))
+            let summary = try await h.dispatcher {
+                $0.maxBatchBytes = 4096
+                $0.gzip = false
+            }.drainOnce(maxTime: .seconds(30))
             #expect(summary.sent == 300)
             let stats = h.mock.statistics
             #expect(stats.gzipRequests == 0)
@@ -51,7 +55,10 @@ struct DeliveryTests {
             let n = 1000
             let poison: Set<Int> = [17, 500, 983]
             let texts = try await h.append(n, quantity: { poison.contains($0) ? -1 : 1 })
-            let summary = try await h.dispatcher { $0.batchSize = n; $0.concurrency = 1 }.drainOnce(maxTime: .seconds(60))
+            let summary = try await h.dispatcher {
+                $0.batchSize = n
+                $0.concurrency = 1
+            }.drainOnce(maxTime: .seconds(60))
             #expect(summary.sent == n - poison.count)
             #expect(summary.dead == poison.count)
             #expect(summary.remaining == 0)
@@ -87,7 +94,10 @@ struct DeliveryTests {
     @Test(arguments: StoreKind.available) func aRefusedTokenIsAConfigurationProblemNeverADeadLetter(kind: StoreKind) async throws {
         try await Harness.with(kind) { h in
             try await h.append(5)
-            let dispatcher = try h.dispatcher { $0.credentials = .bearer(Secret("wrong-token")); $0.maxAttempts = 1 }
+            let dispatcher = try h.dispatcher {
+                $0.credentials = .bearer(Secret("wrong-token"))
+                $0.maxAttempts = 1
+            }
             // Refused twice over (a retry after the first refusal): attempts are never spent.
             let summary = try await h.run(dispatcher, until: "the refusal was seen twice") { h.mock.statistics.unauthorizedRequests >= 2 }
             #expect(summary.sent == 0 && summary.dead == 0)
@@ -113,7 +123,10 @@ struct DeliveryTests {
             #expect(meter.lastStatus == status)
             #expect(meter.lastError?.contains(status == 404 ? "not found" : "forbids") == true)
             // The operator fixes the configuration; the events go through.
-            h.mock.update { $0.forbiddenMeters = []; $0.unknownMeters = [] }
+            h.mock.update {
+                $0.forbiddenMeters = []
+                $0.unknownMeters = []
+            }
             let second = try await dispatcher.drainOnce(maxTime: .seconds(10))
             #expect(second.remaining == 0)
             #expect(h.mock.statistics.acceptedEvents == 20)
@@ -125,7 +138,8 @@ struct DeliveryTests {
         configuration.maxBodyBytes = 3000
         try await Harness.with(kind, mock: configuration) { h in
             try await h.append(200)
-            let huge = #"{"CustomerId":"big","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"pad":"\#(String(repeating: "x", count: 5000))"}"#
+            let huge =
+                #"{"CustomerId":"big","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"pad":"\#(String(repeating: "x", count: 5000))"}"#
             try await h.outbox.append(json: huge, meter: "m")
             let summary = try await h.dispatcher { $0.batchSize = 200 }.drainOnce(maxTime: .seconds(30))
             #expect(summary.sent == 200)
@@ -148,7 +162,10 @@ struct DeliveryTests {
         try await Harness.with(kind, mock: configuration) { h in
             try await h.append(1000)
             let started = ContinuousClock.now
-            let summary = try await h.dispatcher { $0.batchSize = 100; $0.concurrency = 4 }.drainOnce(maxTime: .seconds(90))
+            let summary = try await h.dispatcher {
+                $0.batchSize = 100
+                $0.concurrency = 4
+            }.drainOnce(maxTime: .seconds(90))
             let stats = h.mock.statistics
             #expect(summary.remaining == 0 && summary.dead == 0)
             #expect(stats.acceptedEvents == 1000)
@@ -167,8 +184,12 @@ struct DeliveryTests {
         configuration.seed = 7
         try await Harness.with(kind, mock: configuration) { h in
             let texts = try await h.append(3000)
-            let summary = try await h.dispatcher { $0.batchSize = 100; $0.requestTimeoutSeconds = 0.5; $0.leaseSeconds = 3 }
-                .drainOnce(maxTime: .seconds(120))
+            let summary = try await h.dispatcher {
+                $0.batchSize = 100
+                $0.requestTimeoutSeconds = 0.5
+                $0.leaseSeconds = 3
+            }
+            .drainOnce(maxTime: .seconds(120))
             #expect(summary.remaining == 0)
             #expect(summary.dead == 0)
             #expect(Set(h.mock.acceptedEvents(meter: "m")) == Set(texts))
@@ -187,8 +208,9 @@ struct DeliveryTests {
             #expect(summary.dead == 5 && summary.remaining == 0)
             let letters = try await h.outbox.deadLetters(meter: "m", deadBefore: nil, limit: 10)
             #expect(letters.count == 5)
-            #expect(letters.allSatisfy { $0.reason.hasPrefix("gave up after 3 attempts") && $0.attempts == 3 && $0.status == 500 },
-                    "\(letters.first?.reason ?? "none")")
+            #expect(
+                letters.allSatisfy { $0.reason.hasPrefix("gave up after 3 attempts") && $0.attempts == 3 && $0.status == 500 },
+                "\(letters.first?.reason ?? "none")")
         }
     }
 
@@ -198,8 +220,10 @@ struct DeliveryTests {
         try await Harness.with(kind, mock: configuration) { h in
             try await h.append(50)
             // Until Zuora has refused a few retries: an event, not a time.
-            let summary = try await h.run(try h.dispatcher { $0.backoff = BackoffPolicy(baseSeconds: 0.05, capSeconds: 0.3) },
-                                          until: "three refused requests") { h.mock.statistics.usageRequests >= 3 }
+            let summary = try await h.run(
+                try h.dispatcher { $0.backoff = BackoffPolicy(baseSeconds: 0.05, capSeconds: 0.3) },
+                until: "three refused requests"
+            ) { h.mock.statistics.usageRequests >= 3 }
             #expect(summary.sent == 0 && summary.dead == 0)
             #expect(try await h.outbox.undeliveredCount() == 50)
             let status = try await h.status()

@@ -1,10 +1,11 @@
 import Foundation
-import Synchronization
 import ServiceLifecycle
 import ServiceLifecycleTestKit
+import Synchronization
 import Testing
 import UsageOutbox
 import ZuoraMock
+
 @testable import OutboxDispatcher
 
 /// The promise under real timing: a batch that waited is never sent on a
@@ -33,11 +34,26 @@ struct FencingTests {
             let clock = ManualClock()
             let storeA = try await h.place.open(clock: clock)
             let storeB = try await h.place.open(clock: clock)
-            defer { Task { await storeA.close(); await storeB.close() } }
-            let first = try h.dispatcher(store: storeA) {
-                $0.clock = clock; $0.concurrency = 1; $0.batchSize = 200; $0.leaseSeconds = lease; $0.requestTimeoutSeconds = timeout; $0.owner = "first"
+            defer {
+                Task {
+                    await storeA.close()
+                    await storeB.close()
+                }
             }
-            let second = try h.dispatcher(store: storeB) { $0.concurrency = 1; $0.leaseSeconds = lease; $0.requestTimeoutSeconds = timeout; $0.owner = "second" }
+            let first = try h.dispatcher(store: storeA) {
+                $0.clock = clock
+                $0.concurrency = 1
+                $0.batchSize = 200
+                $0.leaseSeconds = lease
+                $0.requestTimeoutSeconds = timeout
+                $0.owner = "first"
+            }
+            let second = try h.dispatcher(store: storeB) {
+                $0.concurrency = 1
+                $0.leaseSeconds = lease
+                $0.requestTimeoutSeconds = timeout
+                $0.owner = "second"
+            }
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await first.run() }
@@ -79,7 +95,11 @@ struct FencingTests {
         try await Harness.with(kind, mock: mock) { h in
             try await h.append(200, quantity: { $0 == 150 ? -1 : 1 })
             let clock = ManualClock()
-            let dispatcher = try h.dispatcher { $0.clock = clock; $0.concurrency = 2; $0.batchSize = 200 }
+            let dispatcher = try h.dispatcher {
+                $0.clock = clock
+                $0.concurrency = 2
+                $0.batchSize = 200
+            }
             let finished = Flag()
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -143,7 +163,11 @@ struct FencingTests {
             // The store on the same clock: deferred events come due as it moves.
             let store = try await h.place.open(clock: clock)
             defer { Task { await store.close() } }
-            let dispatcher = try h.dispatcher(store: store) { $0.clock = clock; $0.concurrency = 1; $0.backoff = BackoffPolicy(baseSeconds: 1, capSeconds: 60) }
+            let dispatcher = try h.dispatcher(store: store) {
+                $0.clock = clock
+                $0.concurrency = 1
+                $0.backoff = BackoffPolicy(baseSeconds: 1, capSeconds: 60)
+            }
             async let summary = dispatcher.drainOnce(maxTime: .seconds(15))
             var steps = 0
             // Step time on whenever the worker sleeps (at the gate, or idle).

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import ServiceLifecycleTestKit
 import OutboxDispatcher
+import ServiceLifecycleTestKit
 import Synchronization
 import UsageOutbox
 import ZuoraMock
@@ -17,7 +17,9 @@ struct Harness {
     let mock: ZuoraMockServer
     let logs: LogCapture
 
-    static func with<R>(_ kind: StoreKind = .sqlite, mock configuration: MockConfiguration = MockConfiguration(), _ body: (Harness) async throws -> R) async throws -> R {
+    static func with<R>(_ kind: StoreKind = .sqlite, mock configuration: MockConfiguration = MockConfiguration(), _ body: (Harness) async throws -> R)
+        async throws -> R
+    {
         let place = try await TestStore.make(kind)
         let outbox = try await place.open()
         let mock = try await ZuoraMockServer.start(configuration)

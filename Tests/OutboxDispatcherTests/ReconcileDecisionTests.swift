@@ -1,5 +1,6 @@
 import Testing
 import UsageOutbox
+
 @testable import OutboxDispatcher
 
 /// Reconcile's pure parts, as tables: reading an audit trail page, and
@@ -50,11 +51,11 @@ struct LateRejectionMatcherTests {
             Self.stored(4, id: "u-4", body: #"{"CustomerId":"D","Quantity":4}"#, state: .dead),
         ]
         let entries = [
-            Self.entry("t1", payload: #"{"EventId":"u-1","CustomerId":"A","Quantity":1}"#),              // the field, the outbox's id
-            Self.entry("t2", payload: #"{"EventId":"mine-2","CustomerId":"B","Quantity":2}"#),           // the field, the producer's own id
+            Self.entry("t1", payload: #"{"EventId":"u-1","CustomerId":"A","Quantity":1}"#),  // the field, the outbox's id
+            Self.entry("t2", payload: #"{"EventId":"mine-2","CustomerId":"B","Quantity":2}"#),  // the field, the producer's own id
             Self.entry("t3", payload: #"{"Quantity":3.0, "UsageDate":"2026-11-29T10:00:00Z","CustomerId":"C"}"#),  // content, other order and spelling
-            Self.entry("t4", eventID: "u-4", payload: #"{"CustomerId":"D","Quantity":4}"#),              // eventId, a dead letter already
-            Self.entry("t5", payload: #"{"CustomerId":"Z","Quantity":9}"#),                              // nothing like it
+            Self.entry("t4", eventID: "u-4", payload: #"{"CustomerId":"D","Quantity":4}"#),  // eventId, a dead letter already
+            Self.entry("t5", payload: #"{"CustomerId":"Z","Quantity":9}"#),  // nothing like it
             Self.entry("t6", payload: #"{"CustomerId":"C","UsageDate":"2026-11-29T10:00:00Z","Quantity":3}"#),  // its event taken by t3
         ]
         let outcomes = LateRejectionMatcher.match(entries, candidates: events, eventIdField: "EventId")
@@ -63,8 +64,9 @@ struct LateRejectionMatcherTests {
 
     @Test func anIdThatMatchesNothingFallsBackToContent() {
         let event = Self.stored(1, id: "u-1", body: #"{"CustomerId":"A","Quantity":1}"#)
-        let outcomes = LateRejectionMatcher.match([Self.entry("t", eventID: "zuora-own-id", payload: #"{"CustomerId":"A","Quantity":1}"#)],
-                                                  candidates: [event], eventIdField: nil)
+        let outcomes = LateRejectionMatcher.match(
+            [Self.entry("t", eventID: "zuora-own-id", payload: #"{"CustomerId":"A","Quantity":1}"#)],
+            candidates: [event], eventIdField: nil)
         #expect(outcomes == [.lateRejected(event)])
     }
 
@@ -76,9 +78,12 @@ struct LateRejectionMatcherTests {
     }
 
     @Test func theQueryAsksForIdsAndCustomers() {
-        let query = LateRejectionMatcher.query(for: [Self.entry("t1", eventID: "z1", payload: #"{"EventId":"e1","CustomerId":"A"}"#),
-                                                     Self.entry("t2", payload: #"{"CustomerId":"B"}"#)],
-                                               meter: "m", eventIdField: "EventId")
+        let query = LateRejectionMatcher.query(
+            for: [
+                Self.entry("t1", eventID: "z1", payload: #"{"EventId":"e1","CustomerId":"A"}"#),
+                Self.entry("t2", payload: #"{"CustomerId":"B"}"#),
+            ],
+            meter: "m", eventIdField: "EventId")
         #expect(query == ReconcileQuery(meter: "m", eventIDs: ["e1", "z1"], eventIdField: "EventId", customers: ["A", "B"]))
     }
 }
@@ -114,7 +119,10 @@ struct ZuoraEnvironmentTests {
     }
 
     @Test func limitsAreTheDocumentedOnes() {
-        #expect((ZuoraEnvironment.apiSandbox.maxBatchSize, ZuoraEnvironment.apiSandbox.maxBatchBytes, ZuoraEnvironment.apiSandbox.maxRequestsPerMinute) == (1000, 1 << 20, 600))
+        #expect(
+            (ZuoraEnvironment.apiSandbox.maxBatchSize, ZuoraEnvironment.apiSandbox.maxBatchBytes, ZuoraEnvironment.apiSandbox.maxRequestsPerMinute) == (
+                1000, 1 << 20, 600
+            ))
         #expect((ZuoraEnvironment.developerSandbox.maxBatchSize, ZuoraEnvironment.developerSandbox.maxBatchBytes) == (5000, 2 << 20))
         #expect(ZuoraEnvironment.production.maxRequestsPerMinute == 50_000 && ZuoraEnvironment.centralSandbox.maxBatchBytes == 4 << 20)
     }

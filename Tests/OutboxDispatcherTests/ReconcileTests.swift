@@ -4,6 +4,7 @@ import ServiceLifecycleTestKit
 import Testing
 import UsageOutbox
 import ZuoraMock
+
 @testable import OutboxDispatcher
 
 /// Against a real tenant's behaviour, through the mock: rejections after
@@ -48,8 +49,14 @@ struct ReconcileTests {
             let reconciler = try Reconciler(store: h.outbox, configuration: h.configuration(), meterIDs: ["m": 101], eventIdField: nil)
             await #expect(throws: Reconciler.Failure.self) { try await reconciler.run(meters: ["other"], since: .seconds(60)) }
             // Nothing listens on port 1: every attempt is refused.
-            let nowhere = try Reconciler(store: h.outbox, configuration: h.configuration { $0.baseURL = "http://127.0.0.1:1"; $0.credentials = .bearer(Secret("t")); $0.connectTimeoutSeconds = 0.2 },
-                                         meterIDs: ["m": 101], eventIdField: nil)
+            let nowhere = try Reconciler(
+                store: h.outbox,
+                configuration: h.configuration {
+                    $0.baseURL = "http://127.0.0.1:1"
+                    $0.credentials = .bearer(Secret("t"))
+                    $0.connectTimeoutSeconds = 0.2
+                },
+                meterIDs: ["m": 101], eventIdField: nil)
             let error = await #expect(throws: Reconciler.Failure.self) { try await nowhere.run(since: .seconds(60)) }
             guard case .unreachable = error else {
                 Issue.record("expected unreachable, got \(String(describing: error))")
@@ -66,7 +73,11 @@ struct ReconcileTests {
             let clock = ManualClock()
             let store = try await h.place.open(clock: clock)
             defer { Task { await store.close() } }
-            let dispatcher = try h.dispatcher(store: store) { $0.clock = clock; $0.batchSize = 1; $0.maxRequestsPerMinute = 3 }
+            let dispatcher = try h.dispatcher(store: store) {
+                $0.clock = clock
+                $0.batchSize = 1
+                $0.maxRequestsPerMinute = 3
+            }
             async let summary = dispatcher.drainOnce(maxTime: .seconds(600))
             let firstWindow = await eventually { h.mock.statistics.usageRequests == 3 && clock.sleepers(atLeast: .seconds(59)) >= 1 }
             let requestsBefore = h.mock.statistics.usageRequests
@@ -89,7 +100,11 @@ struct ReconcileTests {
         try await Harness.with(.sqlite, mock: mock) { h in
             try await h.append(3)
             let clock = ManualClock()
-            let dispatcher = try h.dispatcher { $0.clock = clock; $0.batchSize = 1; $0.concurrency = 1 }
+            let dispatcher = try h.dispatcher {
+                $0.clock = clock
+                $0.batchSize = 1
+                $0.concurrency = 1
+            }
             async let summary = dispatcher.drainOnce(maxTime: .seconds(600))
             let paused = await eventually { clock.sleepers(atLeast: .seconds(29)) >= 1 }
             let requests = h.mock.statistics.usageRequests
@@ -113,7 +128,10 @@ struct ReconcileTests {
         try await Harness.with(kind, mock: mock) { h in
             try await h.append(2000, meter: "a", prefix: "A")
             try await h.append(2000, meter: "b", prefix: "B")
-            let dispatcher = try h.dispatcher { $0.batchSize = 100; $0.concurrency = 2 }
+            let dispatcher = try h.dispatcher {
+                $0.batchSize = 100
+                $0.concurrency = 2
+            }
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await dispatcher.run() }

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-@testable import OutboxPostgres
 import PostgresNIO
 import Testing
+
 @testable import OutboxCore
+@testable import OutboxPostgres
 @testable import UsageOutbox
 
 /// The store's contract, run against every store: what `Outbox` (SQLite)
@@ -91,14 +92,17 @@ struct StoreBehaviourTests {
             #expect(Set(mine.events.map(\.rowID)).isDisjoint(with: other.events.map(\.rowID)))
             // One settlement, every kind of outcome, one statement.
             let rows = mine.events.map(\.rowID)
-            let plan = Settlement(meter: "m", rows: rows[0..<50].map { .init(rowID: $0, outcome: .sent) }
-                                    + rows[50..<80].map { .init(rowID: $0, outcome: .retry(afterMilliseconds: 60_000, attempts: 1)) }
-                                    + rows[80..<90].map { .init(rowID: $0, outcome: .dead(reason: "bad", attempts: 0)) },
-                                  record: .init(status: 500, responseBody: "{}", trackID: "t"), meterFailure: "HTTP 500", isSuccess: false)
+            let plan = Settlement(
+                meter: "m",
+                rows: rows[0..<50].map { .init(rowID: $0, outcome: .sent) }
+                    + rows[50..<80].map { .init(rowID: $0, outcome: .retry(afterMilliseconds: 60_000, attempts: 1)) }
+                    + rows[80..<90].map { .init(rowID: $0, outcome: .dead(reason: "bad", attempts: 0)) },
+                record: .init(status: 500, responseBody: "{}", trackID: "t"), meterFailure: "HTTP 500", isSuccess: false)
             #expect(try await store.settle(plan, token: mine.token) == SettlementResult(sent: 50, retried: 30, dead: 10, lost: 0))
             #expect(try await store.release(Array(rows[90..<100]), meter: "m", token: mine.token) == 10)
             // Another claim's token changes nothing, even with the same owner name.
-            let accepted = Settlement(meter: "m", rows: other.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true)
+            let accepted = Settlement(
+                meter: "m", rows: other.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true)
             #expect(try await store.settle(accepted, token: mine.token) == SettlementResult(lost: 100))
             #expect(try await store.renewLease(other.events.map(\.rowID), token: mine.token, leaseMilliseconds: 60_000).isEmpty)
             #expect(try await store.release(other.events.map(\.rowID), meter: "m", token: ClaimToken.make(owner: "b")) == 0)
@@ -123,7 +127,8 @@ struct StoreBehaviourTests {
             #expect(first.token != second.token)
             // Workers of one process cannot act on each other's claims.
             #expect(try await store.renewLease(second.events.map(\.rowID), token: first.token, leaseMilliseconds: 60_000).isEmpty)
-            let sent = Settlement(meter: "m", rows: second.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true)
+            let sent = Settlement(
+                meter: "m", rows: second.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true)
             #expect(try await store.settle(sent, token: first.token).lost == 2)
             #expect(try await store.settle(sent, token: second.token).sent == 2)
         }
@@ -159,8 +164,9 @@ struct StoreBehaviourTests {
             for attempt in 1...2 {
                 let claim = try #require(try await Self.claimWhenDue(store))
                 #expect(claim.events[0].attempts == attempt - 1)
-                let plan = Settlement.plan(.failed(reason: "HTTP 500"), events: claim.events, meter: "m", policy: policy,
-                                           record: .init(status: 500, responseBody: "oops"), random: &random)
+                let plan = Settlement.plan(
+                    .failed(reason: "HTTP 500"), events: claim.events, meter: "m", policy: policy,
+                    record: .init(status: 500, responseBody: "oops"), random: &random)
                 _ = try await store.settle(plan, token: claim.token)
             }
             let letter = try #require(try await store.deadLetters(meter: "m", deadBefore: nil, limit: 10).first)
@@ -184,7 +190,8 @@ struct StoreBehaviourTests {
     @Test(arguments: StoreKind.available)
     func claimsStopAtTheByteBudgetButAlwaysTakeOne(kind: StoreKind) async throws {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
-            let big = #"{"CustomerId":"big","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"pad":"\#(String(repeating: "x", count: 3000))"}"#
+            let big =
+                #"{"CustomerId":"big","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"pad":"\#(String(repeating: "x", count: 3000))"}"#
             _ = try await store.append(jsonEvents: [big] + (0..<50).map { Self.event("C-\($0)") }, meter: "m")
             let alone = try #require(try await store.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1024, leaseMilliseconds: 60_000)).events
             #expect(alone.count == 1 && alone[0].body.count > 3000)
@@ -200,9 +207,11 @@ struct StoreBehaviourTests {
             let ids = try await store.append(jsonEvents: (0..<6).map { Self.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             var random = SystemRandomNumberGenerator()
-            _ = try await store.settle(Settlement.plan(.rejected(reason: "HTTP 400: bad"), events: claim.events, meter: "m", policy: RetryPolicy(),
-                                                       record: .init(status: 400, responseBody: #"{"success":false}"#, trackID: "tr"), random: &random),
-                                       token: claim.token)
+            _ = try await store.settle(
+                Settlement.plan(
+                    .rejected(reason: "HTTP 400: bad"), events: claim.events, meter: "m", policy: RetryPolicy(),
+                    record: .init(status: 400, responseBody: #"{"success":false}"#, trackID: "tr"), random: &random),
+                token: claim.token)
             let letters = try await store.deadLetters(meter: "m", deadBefore: nil, limit: 100)
             #expect(letters.count == 6)
             let one = try #require(try await store.deadLetter(id: ids[0].value))
@@ -225,8 +234,10 @@ struct StoreBehaviourTests {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 20, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
-            _ = try await store.settle(Settlement(meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(),
-                                                  meterFailure: nil, isSuccess: true), token: claim.token)
+            _ = try await store.settle(
+                Settlement(
+                    meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(),
+                    meterFailure: nil, isSuccess: true), token: claim.token)
             let now = WallClock.nowMilliseconds()
             #expect(try await store.purgeSent(before: now - 1000).purged == 0)
             #expect(try await store.purgeSent(before: now + 1).purged == 20)
@@ -281,14 +292,19 @@ struct StoreBehaviourTests {
         try await withStore(kind, eventIdField: "EventId") { (store: any OutboxStore, _: TestStore) async throws in
             let ids = try await store.append(jsonEvents: (0..<4).map { Self.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
-            _ = try await store.settle(Settlement(meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(),
-                                                  meterFailure: nil, isSuccess: true), token: claim.token)
-            let candidates = try await store.reconcileCandidates(ReconcileQuery(meter: "m", eventIDs: [ids[1].value], eventIdField: "EventId",
-                                                                                customers: ["C-2"]))
+            _ = try await store.settle(
+                Settlement(
+                    meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(),
+                    meterFailure: nil, isSuccess: true), token: claim.token)
+            let candidates = try await store.reconcileCandidates(
+                ReconcileQuery(
+                    meter: "m", eventIDs: [ids[1].value], eventIdField: "EventId",
+                    customers: ["C-2"]))
             #expect(Set(candidates.map(\.eventID)) == [ids[1].value, ids[2].value])
             #expect(candidates.allSatisfy { $0.state == .sent })
             let target = try #require(candidates.first { $0.eventID == ids[1].value })
-            let rejection = LateRejection(rowID: target.rowID, reason: "rejected by Zuora after acceptance: E1: no such customer", responseBody: #"{"traceId":"t1"}"#)
+            let rejection = LateRejection(
+                rowID: target.rowID, reason: "rejected by Zuora after acceptance: E1: no such customer", responseBody: #"{"traceId":"t1"}"#)
             #expect(try await store.applyLateRejections([rejection], meter: "m", remember: [AppliedAuditEntry(traceID: "t1", eventID: target.eventID)]) == 1)
             // Applied again: the event is no longer sent; nothing moves.
             #expect(try await store.applyLateRejections([rejection], meter: "m", remember: [AppliedAuditEntry(traceID: "t1", eventID: target.eventID)]) == 0)
@@ -403,8 +419,9 @@ struct StoreBehaviourTests {
         for (file, migration) in zip(files, PostgresSchema.migrations) {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
             #expect(file == String(format: "%04d_%@.sql", migration.version, migration.name))
-            #expect(text.trimmingCharacters(in: .newlines) == migration.sql.trimmingCharacters(in: .newlines),
-                    "\(file) differs from its embedded copy: run scripts/embed-migrations")
+            #expect(
+                text.trimmingCharacters(in: .newlines) == migration.sql.trimmingCharacters(in: .newlines),
+                "\(file) differs from its embedded copy: run scripts/embed-migrations")
         }
     }
 

@@ -65,8 +65,10 @@ struct TestStore: Sendable {
     /// Runs `body` with a client on the base database.
     static func admin(_ url: String, _ body: (PostgresClient) async throws -> Void) async throws {
         let place = try PostgresLocation(url: url)
-        let client = PostgresClient(configuration: .init(host: place.host, port: place.port, username: place.username, password: nil,
-                                                         database: place.database, tls: .disable))
+        let client = PostgresClient(
+            configuration: .init(
+                host: place.host, port: place.port, username: place.username, password: nil,
+                database: place.database, tls: .disable))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -25,7 +26,8 @@ struct AppendTests {
     @Test func storesTheEventTextExactlyAsGiven() async throws {
         try await withTemporaryDirectory { (dir: String) async throws in
             let outbox = try Outbox(path: dir + "/o.sqlite")
-            let odd = #"{ "Quantity" : 1.50e0, "CustomerId":"C-'; DROP TABLE x;--", "UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00.5+01:00" , "z":[ ] }"#
+            let odd =
+                #"{ "Quantity" : 1.50e0, "CustomerId":"C-'; DROP TABLE x;--", "UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00.5+01:00" , "z":[ ] }"#
             try await outbox.append(json: odd, meter: "m")
             #expect(try storedBodies(dir + "/o.sqlite") == [odd.trimmingCharacters(in: .whitespaces)])
         }

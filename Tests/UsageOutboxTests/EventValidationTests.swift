@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -125,9 +126,13 @@ struct EventValidationTests {
     }
 
     @Test func typedEventsEncodeToValidJSON() {
-        let event = UsageEvent(customerId: "A \"quoted\"\n", usageIdentifier: "u", usageDate: UsageEvent.usageDate(unixMilliseconds: 1_764_410_400_123),
-                               quantity: 2, fields: ["z": 1.5, "a": ["nested": [true, nil]]])
-        #expect(event.jsonText == #"{"CustomerId":"A \"quoted\"\n","UsageIdentifier":"u","UsageDate":"2025-11-29T10:00:00.123Z","Quantity":2,"a":{"nested":[true,null]},"z":1.5}"#)
+        let event = UsageEvent(
+            customerId: "A \"quoted\"\n", usageIdentifier: "u", usageDate: UsageEvent.usageDate(unixMilliseconds: 1_764_410_400_123),
+            quantity: 2, fields: ["z": 1.5, "a": ["nested": [true, nil]]])
+        #expect(
+            event.jsonText
+                == #"{"CustomerId":"A \"quoted\"\n","UsageIdentifier":"u","UsageDate":"2025-11-29T10:00:00.123Z","Quantity":2,"a":{"nested":[true,null]},"z":1.5}"#
+        )
     }
 
     @Test func formatsDatesAcrossEras() {

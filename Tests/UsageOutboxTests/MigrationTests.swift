@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -16,8 +17,9 @@ struct MigrationTests {
             let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
             let expectedName = String(format: "%04d_%@.sql", migration.version, migration.name)
             #expect(file == expectedName)
-            #expect(text.trimmingCharacters(in: .newlines) == migration.sql.trimmingCharacters(in: .newlines),
-                    "\(file) differs from its embedded copy: run scripts/embed-migrations")
+            #expect(
+                text.trimmingCharacters(in: .newlines) == migration.sql.trimmingCharacters(in: .newlines),
+                "\(file) differs from its embedded copy: run scripts/embed-migrations")
         }
         #expect(Migration.embedded.map(\.version) == Array(1...Migration.embedded.count))
     }

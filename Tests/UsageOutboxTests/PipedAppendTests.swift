@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -129,4 +130,3 @@ struct PipedAppendTests {
         }
     }
 }
-

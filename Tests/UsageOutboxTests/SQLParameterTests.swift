@@ -9,8 +9,8 @@ import Testing
 /// (`unsafeSQL:`) is used for the embedded migrations only.
 struct SQLParameterTests {
     static let allowedInterpolations: Set<String> = [
-        "Outbox.deadLetterColumns",                                  // a column list constant
-        "migrationsTable",                                           // a table name constant
+        "Outbox.deadLetterColumns",  // a column list constant
+        "migrationsTable",  // a table name constant
         "configuration.durability == .full ? \"FULL\" : \"NORMAL\"",  // an enum mapped to a keyword
     ]
     static let sqlKeywords = try! NSRegularExpression(pattern: #"\b(SELECT|INSERT|UPDATE|DELETE|PRAGMA|CREATE|VACUUM|WHERE|VALUES)\b"#)
@@ -34,12 +34,15 @@ struct SQLParameterTests {
             for literal in Self.literals.matches(in: text, range: range) {
                 let body = (text as NSString).substring(with: literal.range)
                 let bodyRange = NSRange(body.startIndex..., in: body)
-                guard Self.sqlKeywords.firstMatch(in: body, range: bodyRange) != nil, body.contains("FROM") || body.contains("INTO") || body.contains("PRAGMA") || body.contains("SET") else { continue }
+                guard Self.sqlKeywords.firstMatch(in: body, range: bodyRange) != nil,
+                    body.contains("FROM") || body.contains("INTO") || body.contains("PRAGMA") || body.contains("SET")
+                else { continue }
                 sqlLiterals += 1
                 for match in Self.interpolation.matches(in: body, range: bodyRange) {
                     let expression = (body as NSString).substring(with: match.range(at: 1))
-                    #expect(Self.allowedInterpolations.contains(expression),
-                            "\(file): SQL interpolates \\(\(expression)); bind it as a parameter instead")
+                    #expect(
+                        Self.allowedInterpolations.contains(expression),
+                        "\(file): SQL interpolates \\(\(expression)); bind it as a parameter instead")
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -21,10 +22,11 @@ struct SettlementPlanTests {
     /// `0...ceiling`, and every retried event of a batch shares one draw.
     static func matches(_ actual: [EventOutcome], _ expected: [EventOutcome]) -> Bool {
         guard actual.count == expected.count else { return false }
-        let delays = Set(actual.compactMap { outcome -> Int64? in
-            if case .retry(let delay, _) = outcome { return delay }
-            return nil
-        })
+        let delays = Set(
+            actual.compactMap { outcome -> Int64? in
+                if case .retry(let delay, _) = outcome { return delay }
+                return nil
+            })
         guard delays.count <= 1 else { return false }
         return zip(actual, expected).allSatisfy { actual, expected in
             switch (actual, expected) {
@@ -46,21 +48,35 @@ struct SettlementPlanTests {
 
     static let cases: [(String, BatchVerdict, [Int], RetryPolicy, [EventOutcome])] = [
         ("accepted: every event sent", .accepted, [0, 2], policy, [.sent, .sent]),
-        ("rejected: dead letters keep their attempts", .rejected(reason: "HTTP 400: bad"), [0, 1], policy,
-         [.dead(reason: "HTTP 400: bad", attempts: 0), .dead(reason: "HTTP 400: bad", attempts: 1)]),
-        ("failed: one attempt spent each, one delay for the batch (drawn for the highest attempt)",
-         .failed(reason: "HTTP 500"), [0, 1], RetryPolicy(backoff: BackoffPolicy(baseSeconds: 1, capSeconds: 60), maxAttempts: 0),
-         [.retry(afterMilliseconds: 2000, attempts: 1), .retry(afterMilliseconds: 2000, attempts: 2)]),
-        ("failed: the event reaching the limit is given up on, the others retried",
-         .failed(reason: "timeout"), [0, 1, 2], policy,
-         [.retry(afterMilliseconds: 4000, attempts: 1), .retry(afterMilliseconds: 4000, attempts: 2),
-          .dead(reason: "gave up after 3 attempts (the retry limit); last failure: timeout", attempts: 3)]),
-        ("failed: an event already past a lowered limit is given up on too",
-         .failed(reason: "timeout"), [7], policy, [.dead(reason: "gave up after 8 attempts (the retry limit); last failure: timeout", attempts: 8)]),
-        ("failed: the cap bounds the delay", .failed(reason: "x"), [20], RetryPolicy(backoff: BackoffPolicy(baseSeconds: 1, capSeconds: 60), maxAttempts: 0),
-         [.retry(afterMilliseconds: 60_000, attempts: 21)]),
-        ("deferred: no attempt spent, never dead, whatever the limit", .deferred(reason: "rate limited", delayMilliseconds: 10_000), [2, 5], policy,
-         [.retry(afterMilliseconds: 10_000, attempts: 2), .retry(afterMilliseconds: 10_000, attempts: 5)]),
+        (
+            "rejected: dead letters keep their attempts", .rejected(reason: "HTTP 400: bad"), [0, 1], policy,
+            [.dead(reason: "HTTP 400: bad", attempts: 0), .dead(reason: "HTTP 400: bad", attempts: 1)]
+        ),
+        (
+            "failed: one attempt spent each, one delay for the batch (drawn for the highest attempt)",
+            .failed(reason: "HTTP 500"), [0, 1], RetryPolicy(backoff: BackoffPolicy(baseSeconds: 1, capSeconds: 60), maxAttempts: 0),
+            [.retry(afterMilliseconds: 2000, attempts: 1), .retry(afterMilliseconds: 2000, attempts: 2)]
+        ),
+        (
+            "failed: the event reaching the limit is given up on, the others retried",
+            .failed(reason: "timeout"), [0, 1, 2], policy,
+            [
+                .retry(afterMilliseconds: 4000, attempts: 1), .retry(afterMilliseconds: 4000, attempts: 2),
+                .dead(reason: "gave up after 3 attempts (the retry limit); last failure: timeout", attempts: 3),
+            ]
+        ),
+        (
+            "failed: an event already past a lowered limit is given up on too",
+            .failed(reason: "timeout"), [7], policy, [.dead(reason: "gave up after 8 attempts (the retry limit); last failure: timeout", attempts: 8)]
+        ),
+        (
+            "failed: the cap bounds the delay", .failed(reason: "x"), [20], RetryPolicy(backoff: BackoffPolicy(baseSeconds: 1, capSeconds: 60), maxAttempts: 0),
+            [.retry(afterMilliseconds: 60_000, attempts: 21)]
+        ),
+        (
+            "deferred: no attempt spent, never dead, whatever the limit", .deferred(reason: "rate limited", delayMilliseconds: 10_000), [2, 5], policy,
+            [.retry(afterMilliseconds: 10_000, attempts: 2), .retry(afterMilliseconds: 10_000, attempts: 5)]
+        ),
         ("deferred: a negative delay is due at once", .deferred(reason: "x", delayMilliseconds: -5), [0], policy, [.retry(afterMilliseconds: 0, attempts: 0)]),
     ]
 
@@ -78,8 +94,9 @@ struct SettlementPlanTests {
         var random = Seeded(state: 1)
         let accepted = Settlement.plan(.accepted, events: Self.events([0]), meter: "m", policy: Self.policy, random: &random)
         #expect(accepted.isSuccess && accepted.meterFailure == nil)
-        let failed = Settlement.plan(.failed(reason: "HTTP 502"), events: Self.events([0]), meter: "m", policy: Self.policy,
-                                     record: .init(status: 502, responseBody: "gateway", trackID: "t"), random: &random)
+        let failed = Settlement.plan(
+            .failed(reason: "HTTP 502"), events: Self.events([0]), meter: "m", policy: Self.policy,
+            record: .init(status: 502, responseBody: "gateway", trackID: "t"), random: &random)
         #expect(!failed.isSuccess && failed.meterFailure == "HTTP 502" && failed.record.status == 502)
         #expect(Self.matches([failed.rows[0].outcome], [.retry(afterMilliseconds: 1000, attempts: 1)]))
         let rejected = Settlement.plan(.rejected(reason: "bad"), events: Self.events([0]), meter: "m", policy: Self.policy, random: &random)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OutboxCore
 @testable import UsageOutbox
 
@@ -14,8 +15,10 @@ struct TypedEventPreparationTests {
         return (result.hasEventIdField, result.range.count)
     }
 
-    func expectAgreement(_ event: UsageEvent, eventIdField: String? = nil, fastPathExpected: Bool? = nil,
-                         sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectAgreement(
+        _ event: UsageEvent, eventIdField: String? = nil, fastPathExpected: Bool? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let fast = event.preparedWithoutParsing(eventIdField: eventIdField)
         let verdict = validatorVerdict(event, eventIdField: eventIdField)
         if let fast {
@@ -31,12 +34,15 @@ struct TypedEventPreparationTests {
 
     @Test func validScalarEventsSkipTheParse() {
         expectAgreement(sampleEvent(), fastPathExpected: true)
-        expectAgreement(UsageEvent(customerId: "quote \" back \\ tab \t nl \n \u{1} é 🎉", usageIdentifier: "u",
-                                   usageDate: "2026-11-29T10:00:00.123+05:30", quantity: -0.000001,
-                                   fields: ["s": "x\"y", "i": 9_007_199_254_740_993, "b": true, "n": nil, "d": 1e300]),
-                        fastPathExpected: true)
-        expectAgreement(UsageEvent(customerId: "c", usageIdentifier: "u", usageDate: "2024-02-29T23:59:59", quantity: 1e-7),
-                        fastPathExpected: true)
+        expectAgreement(
+            UsageEvent(
+                customerId: "quote \" back \\ tab \t nl \n \u{1} é 🎉", usageIdentifier: "u",
+                usageDate: "2026-11-29T10:00:00.123+05:30", quantity: -0.000001,
+                fields: ["s": "x\"y", "i": 9_007_199_254_740_993, "b": true, "n": nil, "d": 1e300]),
+            fastPathExpected: true)
+        expectAgreement(
+            UsageEvent(customerId: "c", usageIdentifier: "u", usageDate: "2024-02-29T23:59:59", quantity: 1e-7),
+            fastPathExpected: true)
     }
 
     @Test func eventsThatMightBeInvalidGoThroughTheValidator() {
@@ -48,18 +54,25 @@ struct TypedEventPreparationTests {
         for quantity in [Double.nan, .infinity, -.infinity] {
             expectAgreement(sampleEvent(quantity: quantity), fastPathExpected: false)
         }
-        expectAgreement(UsageEvent(customerId: "c", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1,
-                                   fields: ["bad": .number(.nan)]), fastPathExpected: false)
+        expectAgreement(
+            UsageEvent(
+                customerId: "c", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1,
+                fields: ["bad": .number(.nan)]), fastPathExpected: false)
         // Containers and raw text are the validator's to judge (depth, text given by the app).
-        expectAgreement(UsageEvent(customerId: "c", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1,
-                                   fields: ["tags": ["a", 1]]), fastPathExpected: false)
-        expectAgreement(UsageEvent(customerId: "c", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1,
-                                   fields: ["raw": .rawJSON("{")]), fastPathExpected: false)
+        expectAgreement(
+            UsageEvent(
+                customerId: "c", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1,
+                fields: ["tags": ["a", 1]]), fastPathExpected: false)
+        expectAgreement(
+            UsageEvent(
+                customerId: "c", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1,
+                fields: ["raw": .rawJSON("{")]), fastPathExpected: false)
     }
 
     @Test func theEventIdFieldIsFoundAsTheValidatorFindsIt() {
-        let event = UsageEvent(customerId: "c", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1,
-                               fields: ["EventId": "e-1", "CustomerId": "ignored: the typed field wins"])
+        let event = UsageEvent(
+            customerId: "c", usageIdentifier: "u", usageDate: "2026-11-29T10:00:00Z", quantity: 1,
+            fields: ["EventId": "e-1", "CustomerId": "ignored: the typed field wins"])
         expectAgreement(event, eventIdField: "EventId", fastPathExpected: true)
         expectAgreement(event, eventIdField: "Other", fastPathExpected: true)
         expectAgreement(event, eventIdField: "CustomerId", fastPathExpected: true)
@@ -86,19 +99,25 @@ struct TypedEventPreparationTests {
     @Test func randomEventsNeverSkipTheParseWrongly() {
         var random = SystemRandomNumberGenerator()
         let pieces = ["", "a", "Ω", "\"", "\\", "\n", "\u{0}", "🎉", "2026", "-", "T", ":", "Z", "+05:30", " "]
-        let dates = ["2026-11-29T10:00:00Z", "2026-11-29T10:00:00", "2026-11-29T10:00:00.5Z", "2026-13-01T00:00:00Z",
-                     "2023-02-29T00:00:00Z", "2026-11-29T10:00:60Z", "2026-11-29T10:00:00+25:00", "2026-11-29 10:00:00Z"]
+        let dates = [
+            "2026-11-29T10:00:00Z", "2026-11-29T10:00:00", "2026-11-29T10:00:00.5Z", "2026-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z", "2026-11-29T10:00:60Z", "2026-11-29T10:00:00+25:00", "2026-11-29 10:00:00Z",
+        ]
         let quantities: [Double] = [0, -1, 1.5, 1e308, .greatestFiniteMagnitude, .nan, .infinity, 5e-324]
         var skipped = 0
         for _ in 0..<2000 {
             func text() -> String { (0..<Int.random(in: 0...3, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined() }
             var fields: [String: JSONValue] = [:]
             for _ in 0..<Int.random(in: 0...3, using: &random) {
-                let values: [JSONValue] = [.string(text()), .number(quantities.randomElement(using: &random)!), .integer(.random(in: .min ... .max, using: &random)), .bool(true), .null]
+                let values: [JSONValue] = [
+                    .string(text()), .number(quantities.randomElement(using: &random)!), .integer(.random(in: .min ... .max, using: &random)), .bool(true),
+                    .null,
+                ]
                 fields[text()] = values.randomElement(using: &random)!
             }
-            let event = UsageEvent(customerId: text(), usageIdentifier: text(), usageDate: dates.randomElement(using: &random)!,
-                                   quantity: quantities.randomElement(using: &random)!, fields: fields)
+            let event = UsageEvent(
+                customerId: text(), usageIdentifier: text(), usageDate: dates.randomElement(using: &random)!,
+                quantity: quantities.randomElement(using: &random)!, fields: fields)
             expectAgreement(event, eventIdField: Bool.random(using: &random) ? nil : text())
             if event.preparedWithoutParsing(eventIdField: nil) != nil { skipped += 1 }
         }

@@ -26,7 +26,11 @@ struct AppendCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Read events from this file instead of stdin.", valueName: "path"))
     var file: String?
 
-    @Option(name: .long, help: ArgumentHelp("Write each event's id into this field when the event lacks it (for Mediation's Event Id de-duplication). Default: $OUTBOX_EVENT_ID_FIELD.", valueName: "name"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write each event's id into this field when the event lacks it (for Mediation's Event Id de-duplication). Default: $OUTBOX_EVENT_ID_FIELD.",
+            valueName: "name"))
     var eventIdField: String?
 
     @OptionGroup var database: DatabaseOptions
@@ -68,8 +72,9 @@ struct InputSource {
         if let path {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
-                throw CommandFailure("cannot open --file \(path): \(String(cString: strerror(errno)))",
-                                     hint: "check the path, or pipe the events on stdin", exitCode: Exit.usage)
+                throw CommandFailure(
+                    "cannot open --file \(path): \(String(cString: strerror(errno)))",
+                    hint: "check the path, or pipe the events on stdin", exitCode: Exit.usage)
             }
             fileDescriptor = fd
             ownsDescriptor = true

@@ -30,8 +30,9 @@ struct BackupCommand: AsyncParsableCommand {
             try await database.withStore { store in
                 guard let outbox = store as? Outbox else {
                     try? FileManager.default.removeItem(atPath: to)
-                    throw CommandFailure("backup copies SQLite outboxes; \(store.location) is PostgreSQL",
-                                         hint: "back it up with pg_dump (or your database's own backups)", exitCode: Exit.usage)
+                    throw CommandFailure(
+                        "backup copies SQLite outboxes; \(store.location) is PostgreSQL",
+                        hint: "back it up with pg_dump (or your database's own backups)", exitCode: Exit.usage)
                 }
                 do {
                     try await outbox.backup(to: to)

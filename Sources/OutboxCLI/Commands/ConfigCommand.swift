@@ -36,11 +36,16 @@ struct ConfigCommand: AsyncParsableCommand {
                 var entries = record.rows.map { ($0.key, $0.value, $0.source) }
                 entries.append(contentsOf: Show.credentialEntries())
                 if output.json {
-                    Stdout.print(JSONValue.object(Dictionary(uniqueKeysWithValues: entries.map { key, value, source in
-                        (key, JSONValue.object(["value": .string(value), "source": .string(source.rawValue)]))
-                    })).jsonText)
+                    Stdout.print(
+                        JSONValue.object(
+                            Dictionary(
+                                uniqueKeysWithValues: entries.map { key, value, source in
+                                    (key, JSONValue.object(["value": .string(value), "source": .string(source.rawValue)]))
+                                })
+                        ).jsonText)
                 } else {
-                    Stdout.print(Table.render(header: ["SETTING", "VALUE", "FROM"], rows: entries.map { [$0.0, $0.1, $0.2.rawValue] }).joined(separator: "\n"))
+                    Stdout.print(
+                        Table.render(header: ["SETTING", "VALUE", "FROM"], rows: entries.map { [$0.0, $0.1, $0.2.rawValue] }).joined(separator: "\n"))
                 }
             }
         }

@@ -67,8 +67,10 @@ struct DeadLettersCommand: AsyncParsableCommand {
                     }
                     let now = WallClock.nowMilliseconds()
                     let rows = letters.map { letter in
-                        [letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-",
-                         Table.cell(letter.reason, width: 70), ProgressDisplay.duration(Double(now - letter.deadAt) / 1000)]
+                        [
+                            letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-",
+                            Table.cell(letter.reason, width: 70), ProgressDisplay.duration(Double(now - letter.deadAt) / 1000),
+                        ]
                     }
                     Stdout.print(Table.render(header: ["ID", "METER", "CUSTOMER", "STATUS", "REASON", "AGE"], rows: rows).joined(separator: "\n"))
                     let total = try await outbox.status().totals.dead
@@ -80,7 +82,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one dead letter whole: the event, Zuora's status and answer, attempts, track id and times.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one dead letter whole: the event, Zuora's status and answer, attempts, track id and times.")
 
         @Argument(help: "The dead letter's id (from `list`).") var id: String
         @OptionGroup var database: DatabaseOptions
@@ -193,7 +196,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
                         FileHandle.standardOutput.write(Data(text.utf8))
                     }
                     let meters = Set(letters.map(\.meter))
-                    Stderr.print("exported \(letters.count) event\(letters.count == 1 ? "" : "s")\(meters.count > 1 ? " from \(meters.count) meters (append each meter's separately)" : "")")
+                    Stderr.print(
+                        "exported \(letters.count) event\(letters.count == 1 ? "" : "s")\(meters.count > 1 ? " from \(meters.count) meters (append each meter's separately)" : "")"
+                    )
                 }
             }
         }

@@ -9,7 +9,8 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "See the whole product work in one command, with no Zuora account: append, drain to a built-in mock, dead letters.",
-        discussion: "It starts the Zuora mock on a loopback port, appends sample usage events (a few of them bad), drains them, and shows the status and the dead letters, then what to try next."
+        discussion:
+            "It starts the Zuora mock on a loopback port, appends sample usage events (a few of them bad), drains them, and shows the status and the dead letters, then what to try next."
     )
 
     @Option(name: .long, help: "How many sample events to append.")
@@ -41,7 +42,8 @@ struct DemoCommand: AsyncParsableCommand {
             mockConfiguration.meterIDs = DemoCommand.meterIDs
             let mock = try await ZuoraMockServer.start(mockConfiguration)
             defer { Task { await mock.shutdown() } }
-            say("""
+            say(
+                """
                 outbox demo: usage events from an app into Zuora, with nothing lost.
 
                 1. A Zuora mock is listening on \(mock.baseURL) (OAuth and /usage/bulk/{meter}, like Zuora's).
@@ -52,9 +54,11 @@ struct DemoCommand: AsyncParsableCommand {
 
             // Validation first: a bad event is refused before anything is written.
             do {
-                try await outbox.append(json: #"{"CustomerId":"A-1","UsageIdentifier":"api-calls","UsageDate":"2026-02-30T10:00:00Z","Quantity":"three"}"#, meter: "api-calls")
+                try await outbox.append(
+                    json: #"{"CustomerId":"A-1","UsageIdentifier":"api-calls","UsageDate":"2026-02-30T10:00:00Z","Quantity":"three"}"#, meter: "api-calls")
             } catch let error as OutboxError {
-                say("""
+                say(
+                    """
 
                     2. Appends are validated, all or nothing. This one is refused and nothing is written:
                          \(error.problems.first?.description ?? error.message)
@@ -67,20 +71,23 @@ struct DemoCommand: AsyncParsableCommand {
                 rejected += texts.filter(\.willBeRejected).count
             }
             // One event Zuora will accept with a 200 and reject afterwards.
-            let late = UsageEvent(customerId: DemoCommand.lateCustomer, usageIdentifier: "api-calls",
-                                  usageDate: UsageEvent.usageDate(unixMilliseconds: WallClock.nowMilliseconds()), quantity: 7,
-                                  fields: ["region": "eu-west-1", "source": "demo"])
+            let late = UsageEvent(
+                customerId: DemoCommand.lateCustomer, usageIdentifier: "api-calls",
+                usageDate: UsageEvent.usageDate(unixMilliseconds: WallClock.nowMilliseconds()), quantity: 7,
+                fields: ["region": "eu-west-1", "source": "demo"])
             try await outbox.append(late, meter: "api-calls")
-            say("""
+            say(
+                """
                    Appended \(events + 1) events across \(DemoCommand.meters.count) meters; each is on disk (fsynced) when append returns.
                    \(rejected) of them break a rule Zuora checks that the outbox cannot (a negative quantity,
                    an unknown customer): watch what happens to them.
 
                 3. Draining to Zuora in batches of 1,000 (gzip, 4 requests in flight)...
                 """)
-            var settings = DispatcherConfiguration(baseURL: mock.baseURL,
-                                                   credentials: .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret")),
-                                                   logger: logger)
+            var settings = DispatcherConfiguration(
+                baseURL: mock.baseURL,
+                credentials: .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret")),
+                logger: logger)
             settings.backoff = BackoffPolicy(baseSeconds: 0.2, capSeconds: 2)
             let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
             let started = ContinuousClock.now
@@ -88,7 +95,8 @@ struct DemoCommand: AsyncParsableCommand {
                 .run(once: true, maxTime: .seconds(120), showProgress: true)
             let seconds = max(started.duration(to: .now).inSeconds, 0.001)
             let stats = mock.statistics
-            say("""
+            say(
+                """
                    Sent \(summary.sent) events in \(summary.requests) requests (\(String(format: "%.1f", seconds))s). Zuora rejected some batches with
                    a 400 that does not say which event was bad, so the dispatcher split those batches in halves
                    until each bad event stood alone: \(summary.dead) dead letters, every other event accepted once
@@ -100,7 +108,8 @@ struct DemoCommand: AsyncParsableCommand {
                 """)
             let reconciler = try Reconciler(store: outbox, configuration: settings, meterIDs: DemoCommand.meterIDs, eventIdField: "EventId")
             let reconciled = try await reconciler.run(since: .seconds(3600))
-            say("""
+            say(
+                """
                    \(reconciled.totals.entries) audit trail entry read, \(reconciled.totals.lateRejected) event moved from sent to dead letters
                    (customer \(DemoCommand.lateCustomer): accepted with a 200, rejected by Mediation afterwards).
 
@@ -111,11 +120,15 @@ struct DemoCommand: AsyncParsableCommand {
             let letters = try await outbox.deadLetters(limit: 6)
             say("\n6. outbox dead-letters list")
             let rows = letters.map { letter in
-                [letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-", Table.cell(letter.reason, width: 60)]
+                [
+                    letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-",
+                    Table.cell(letter.reason, width: 60),
+                ]
             }
             say(indent(Table.render(header: ["ID", "METER", "CUSTOMER", "STATUS", "REASON"], rows: rows).joined(separator: "\n")))
             if let first = letters.first {
-                say("""
+                say(
+                    """
 
                        The event, exactly as appended, with Zuora's answer:
                          \(first.event)
@@ -162,9 +175,10 @@ struct DemoCommand: AsyncParsableCommand {
             let bad = index % rejectedEvery == rejectedEvery / 2
             let customer = bad && index % 2 == 0 ? "INVALID-\(index)" : "A-\(1000 + index % 250)"
             let quantity: Double = bad && index % 2 == 1 ? -1 : Double(Int.random(in: 1...500, using: &generator))
-            let event = UsageEvent(customerId: customer, usageIdentifier: meter,
-                                   usageDate: UsageEvent.usageDate(unixMilliseconds: now - Int64(Int.random(in: 0..<86_400_000, using: &generator))),
-                                   quantity: quantity, fields: ["region": .string(["eu-west-1", "us-east-1"][index % 2]), "source": "demo"])
+            let event = UsageEvent(
+                customerId: customer, usageIdentifier: meter,
+                usageDate: UsageEvent.usageDate(unixMilliseconds: now - Int64(Int.random(in: 0..<86_400_000, using: &generator))),
+                quantity: quantity, fields: ["region": .string(["eu-west-1", "us-east-1"][index % 2]), "source": "demo"])
             byMeter[meter, default: []].append((event.jsonText, bad))
         }
         return meters.compactMap { meter in byMeter[meter].map { (meter, $0) } }

@@ -50,8 +50,9 @@ struct DrainCommand: AsyncParsableCommand {
             let settings = try drainSettings.dispatcherConfiguration(logger: logger)
             let ids = try MeterIDs.resolve(flags: meterIDs.meterID, file: databaseSettings.file).mapValues(\.value)
             if drainSettings.reconcileEvery.value != nil && ids.isEmpty {
-                throw CommandFailure("--reconcile-every needs meter ids: no meter has a numeric meter id to read its audit trail by",
-                                     hint: "map them with --meter-id GLOBAL=ID, OUTBOX_METER_IDS or the config file's \"meter-ids\"", exitCode: Exit.usage)
+                throw CommandFailure(
+                    "--reconcile-every needs meter ids: no meter has a numeric meter id to read its audit trail by",
+                    hint: "map them with --meter-id GLOBAL=ID, OUTBOX_METER_IDS or the config file's \"meter-ids\"", exitCode: Exit.usage)
             }
             let metricsPort = drainSettings.metricsPort.value
             // Metrics objects bind to the backend when they are created, so
@@ -65,9 +66,11 @@ struct DrainCommand: AsyncParsableCommand {
                     reconcile = ReconcileService(reconciler: reconciler, every: every, logger: logger)
                 }
                 let started = ContinuousClock.now
-                let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort,
-                                                    purgeSentAfter: drainSettings.purgeSentAfter.value, reconcile: reconcile)
-                    .run(once: once, maxTime: .milliseconds(Int64(maxTime * 1000)), showProgress: once)
+                let summary = try await DrainRunner(
+                    dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort,
+                    purgeSentAfter: drainSettings.purgeSentAfter.value, reconcile: reconcile
+                )
+                .run(once: once, maxTime: .milliseconds(Int64(maxTime * 1000)), showProgress: once)
                 report(summary, elapsed: started.duration(to: .now))
                 if once && summary.remaining > 0 {
                     throw Exit.workRemains
@@ -79,7 +82,9 @@ struct DrainCommand: AsyncParsableCommand {
     private func report(_ summary: DrainSummary, elapsed: Duration) {
         let seconds = max(elapsed.inSeconds, 0.001)
         let rate = Double(summary.sent) / seconds
-        Stderr.print("drain: sent \(summary.sent), dead-lettered \(summary.dead), remaining \(summary.remaining), \(summary.requests) requests in \(String(format: "%.1f", seconds))s (\(ProgressDisplay.group(Int(rate))) events/s)")
+        Stderr.print(
+            "drain: sent \(summary.sent), dead-lettered \(summary.dead), remaining \(summary.remaining), \(summary.requests) requests in \(String(format: "%.1f", seconds))s (\(ProgressDisplay.group(Int(rate))) events/s)"
+        )
         if summary.remaining > 0 && once {
             Stderr.print("hint: events remain to retry; run `outbox status` to see why, and drain again later")
         }
@@ -90,17 +95,20 @@ struct DrainCommand: AsyncParsableCommand {
             Stderr.print("hint: see the rejected events with `outbox dead-letters list`")
         }
         if summary.droppedAfterLeaseLoss > 0 {
-            Stderr.print("drain: \(summary.droppedAfterLeaseLoss) claimed events were dropped unsent: their lease lapsed during a wait and another dispatcher took them over")
+            Stderr.print(
+                "drain: \(summary.droppedAfterLeaseLoss) claimed events were dropped unsent: their lease lapsed during a wait and another dispatcher took them over"
+            )
         }
         if output.json {
-            Stdout.print(JSONValue.object([
-                "sent": .integer(Int64(summary.sent)), "dead": .integer(Int64(summary.dead)),
-                "remaining": .integer(Int64(summary.remaining)), "requests": .integer(Int64(summary.requests)),
-                "paused": .integer(Int64(summary.paused)),
-                "rate_limit_waits": .integer(Int64(summary.rateLimitWaits)), "token_refreshes": .integer(Int64(summary.tokenRefreshes)),
-                "dropped_after_lease_loss": .integer(Int64(summary.droppedAfterLeaseLoss)),
-                "elapsed_seconds": .number((seconds * 1000).rounded() / 1000),
-            ]).jsonText)
+            Stdout.print(
+                JSONValue.object([
+                    "sent": .integer(Int64(summary.sent)), "dead": .integer(Int64(summary.dead)),
+                    "remaining": .integer(Int64(summary.remaining)), "requests": .integer(Int64(summary.requests)),
+                    "paused": .integer(Int64(summary.paused)),
+                    "rate_limit_waits": .integer(Int64(summary.rateLimitWaits)), "token_refreshes": .integer(Int64(summary.tokenRefreshes)),
+                    "dropped_after_lease_loss": .integer(Int64(summary.droppedAfterLeaseLoss)),
+                    "elapsed_seconds": .number((seconds * 1000).rounded() / 1000),
+                ]).jsonText)
         }
     }
 }

@@ -28,13 +28,14 @@ struct DrainRunner {
         if let metricsPort {
             services.append(try await MetricsService.start(port: metricsPort, outbox: outbox, dispatcher: dispatcher, logger: logger))
         }
-        let group = ServiceGroup(configuration: .init(
-            services: services.enumerated().map { index, service in
-                // The drain ending (--once) ends the group; the helpers follow it.
-                .init(service: service, successTerminationBehavior: index == 0 ? .gracefullyShutdownGroup : .ignore)
-            },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.enumerated().map { index, service in
+                    // The drain ending (--once) ends the group; the helpers follow it.
+                    .init(service: service, successTerminationBehavior: index == 0 ? .gracefullyShutdownGroup : .ignore)
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
         progress.finish()
         var summary = work.result ?? dispatcher.summary
@@ -124,8 +125,12 @@ struct ReconcileService: Service {
                 do {
                     let report = try await reconciler.run(since: .seconds(max(every * 2, 86_400)))
                     let totals = report.totals
-                    logger.info("reconcile run done", metadata: ["entries": "\(totals.entries)", "late_rejected": "\(totals.lateRejected)",
-                                                                 "unmatched": "\(totals.unmatched)"])
+                    logger.info(
+                        "reconcile run done",
+                        metadata: [
+                            "entries": "\(totals.entries)", "late_rejected": "\(totals.lateRejected)",
+                            "unmatched": "\(totals.unmatched)",
+                        ])
                 } catch {
                     logger.error("reconcile failed; will try again at the next interval", metadata: ["error": "\(error)"])
                 }

@@ -29,17 +29,20 @@ struct MetersCommand: AsyncParsableCommand {
                     let status = try await outbox.status()
                     let names = status.meters.keys.sorted()
                     if output.json {
-                        Stdout.print(JSONValue.array(names.map { name in
-                            let meter = status.meters[name]!
-                            return .object([
-                                "meter": .string(name), "paused": .bool(meter.pause != nil),
-                                "reason": meter.pause?.reason.map { .string($0) } ?? .null,
-                                "paused_at": meter.pause.map { .string(RFC3339.format(unixMilliseconds: $0.pausedAt)) } ?? .null,
-                                "pending": .integer(Int64(meter.counts.pending)), "inflight": .integer(Int64(meter.counts.inflight)),
-                                "failed": .integer(Int64(meter.counts.failed)), "sent": .integer(Int64(meter.counts.sent)),
-                                "dead": .integer(Int64(meter.counts.dead)), "late_rejected": .integer(Int64(meter.lateRejected)),
-                            ])
-                        }).jsonText)
+                        Stdout.print(
+                            JSONValue.array(
+                                names.map { name in
+                                    let meter = status.meters[name]!
+                                    return .object([
+                                        "meter": .string(name), "paused": .bool(meter.pause != nil),
+                                        "reason": meter.pause?.reason.map { .string($0) } ?? .null,
+                                        "paused_at": meter.pause.map { .string(RFC3339.format(unixMilliseconds: $0.pausedAt)) } ?? .null,
+                                        "pending": .integer(Int64(meter.counts.pending)), "inflight": .integer(Int64(meter.counts.inflight)),
+                                        "failed": .integer(Int64(meter.counts.failed)), "sent": .integer(Int64(meter.counts.sent)),
+                                        "dead": .integer(Int64(meter.counts.dead)), "late_rejected": .integer(Int64(meter.lateRejected)),
+                                    ])
+                                }
+                            ).jsonText)
                         return
                     }
                     guard !names.isEmpty else {
@@ -49,12 +52,17 @@ struct MetersCommand: AsyncParsableCommand {
                     let rows = names.map { name -> [String] in
                         let meter = status.meters[name]!
                         let state = meter.pause.map { pause in "paused " + RFC3339.formatSeconds(unixMilliseconds: pause.pausedAt) } ?? "active"
-                        return [name, state, ProgressDisplay.group(meter.counts.pending), ProgressDisplay.group(meter.counts.failed),
-                                ProgressDisplay.group(meter.counts.sent), ProgressDisplay.group(meter.counts.dead),
-                                Table.cell(meter.pause?.reason ?? "", width: 50)]
+                        return [
+                            name, state, ProgressDisplay.group(meter.counts.pending), ProgressDisplay.group(meter.counts.failed),
+                            ProgressDisplay.group(meter.counts.sent), ProgressDisplay.group(meter.counts.dead),
+                            Table.cell(meter.pause?.reason ?? "", width: 50),
+                        ]
                     }
-                    Stdout.print(Table.render(header: ["METER", "STATE", "PENDING", "FAILED", "SENT", "DEAD", "REASON"], rows: rows,
-                                              rightAligned: Set(2...5)).joined(separator: "\n"))
+                    Stdout.print(
+                        Table.render(
+                            header: ["METER", "STATE", "PENDING", "FAILED", "SENT", "DEAD", "REASON"], rows: rows,
+                            rightAligned: Set(2...5)
+                        ).joined(separator: "\n"))
                 }
             }
         }

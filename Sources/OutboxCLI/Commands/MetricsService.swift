@@ -24,9 +24,10 @@ final class MetricsService: Service, Sendable {
         do {
             server = try await startServer(host: host, port: port, registry: registry, gauges: gauges, outbox: outbox)
         } catch {
-            throw CommandFailure("cannot serve metrics on \(host):\(port) (--metrics-port \(port)): \(MetricsService.describe(error))",
-                                 hint: "pick a free port with --metrics-port (or OUTBOX_METRICS_PORT), or 0 to let the system choose one",
-                                 exitCode: Exit.usage)
+            throw CommandFailure(
+                "cannot serve metrics on \(host):\(port) (--metrics-port \(port)): \(MetricsService.describe(error))",
+                hint: "pick a free port with --metrics-port (or OUTBOX_METRICS_PORT), or 0 to let the system choose one",
+                exitCode: Exit.usage)
         }
         // The bound URL, at notice level: with --metrics-port 0 this is how
         // a supervisor (or a test) learns the port.
@@ -34,8 +35,10 @@ final class MetricsService: Service, Sendable {
         return MetricsService(server: server)
     }
 
-    private static func startServer(host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges,
-                                    outbox: any OutboxStore) async throws -> LoopbackHTTPServer {
+    private static func startServer(
+        host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges,
+        outbox: any OutboxStore
+    ) async throws -> LoopbackHTTPServer {
         try await LoopbackHTTPServer.start(host: host, port: port) { request in
             guard request.method == "GET", request.path == "/metrics" else {
                 return .text(404, "not found; metrics are at /metrics\n")
@@ -69,8 +72,10 @@ enum PrometheusMetricsBootstrap {
             if let existing { return existing }
             let registry = PrometheusCollectorRegistry()
             var factory = PrometheusMetricsFactory(registry: registry)
-            factory.defaultDurationHistogramBuckets = [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250),
-                                                       .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30)]
+            factory.defaultDurationHistogramBuckets = [
+                .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+            ]
             factory.defaultValueHistogramBuckets = [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
             MetricsSystem.bootstrap(factory)
             existing = registry
@@ -88,18 +93,31 @@ struct QueueGauges: Sendable {
     let lateRejected: Prometheus.Gauge
 
     init(registry: PrometheusCollectorRegistry) {
-        depth = Dictionary(uniqueKeysWithValues: EventState.allCases.map { state in
-            (state, registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "queue_depth", unitName: "events", helpText: "Events in each state"),
-                                       labels: [("state", state.description)]))
-        })
-        oldestAge = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "oldest_pending_age", unitName: "seconds",
-                                                                        helpText: "Age of the oldest event not yet delivered"))
-        appended = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "appended", unitName: "events",
-                                                                       helpText: "Events appended to this outbox by all processes"))
-        pausedMeters = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "meters_paused",
-                                                                           helpText: "Meters an operator paused (outbox meters pause)"))
-        lateRejected = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "late_rejected", unitName: "events",
-                                                                           helpText: "Events Zuora rejected after its 200, found by reconcile, by all processes"))
+        depth = Dictionary(
+            uniqueKeysWithValues: EventState.allCases.map { state in
+                (
+                    state,
+                    registry.makeGauge(
+                        descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "queue_depth", unitName: "events", helpText: "Events in each state"),
+                        labels: [("state", state.description)])
+                )
+            })
+        oldestAge = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "outbox", metricName: "oldest_pending_age", unitName: "seconds",
+                helpText: "Age of the oldest event not yet delivered"))
+        appended = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "outbox", metricName: "appended", unitName: "events",
+                helpText: "Events appended to this outbox by all processes"))
+        pausedMeters = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "outbox", metricName: "meters_paused",
+                helpText: "Meters an operator paused (outbox meters pause)"))
+        lateRejected = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "outbox", metricName: "late_rejected", unitName: "events",
+                helpText: "Events Zuora rejected after its 200, found by reconcile, by all processes"))
     }
 
     func update(_ status: OutboxStatus) {

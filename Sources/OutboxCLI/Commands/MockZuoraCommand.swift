@@ -54,7 +54,9 @@ struct MockZuoraCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds announced in Retry-After.", valueName: "seconds"))
     var retryAfter: Int = 1
 
-    @Option(name: .long, help: ArgumentHelp("Requests this soon after a 429 are not counted as Retry-After violations (they may have been in flight).", valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Requests this soon after a 429 are not counted as Retry-After violations (they may have been in flight).", valueName: "seconds"))
     var retryAfterGrace: Double = 0.25
 
     @Flag(name: .long, help: "Answer rate limits with 503 instead of 429.")
@@ -63,7 +65,9 @@ struct MockZuoraCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Send rate limits without Retry-After or ratelimit-reset (the client picks its own wait).")
     var rateLimitWithoutHint = false
 
-    @Option(name: .long, help: ArgumentHelp("Answer this usage request (1 = the first) 429 with --retry-after, without holding the others (repeatable).", valueName: "n"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Answer this usage request (1 = the first) 429 with --retry-after, without holding the others (repeatable).", valueName: "n"))
     var rateLimitRequest: [Int] = []
 
     @Flag(name: .long, help: "Reject bad batches with 200 {\"success\": false} instead of 400.")
@@ -72,13 +76,21 @@ struct MockZuoraCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Pad each rejection's reasons with this many bytes (a large error body).", valueName: "bytes"))
     var rejectionPadding: Int = 0
 
-    @Option(name: .long, help: ArgumentHelp("Accept events whose CustomerId starts with this, then reject them in Mediation: they appear as ERROR entries of the meter's audit trail (for `outbox reconcile`).", valueName: "prefix"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Accept events whose CustomerId starts with this, then reject them in Mediation: they appear as ERROR entries of the meter's audit trail (for `outbox reconcile`).",
+            valueName: "prefix"))
     var lateRejectPrefix: String?
 
-    @Option(name: .customLong("meter-id"), help: ArgumentHelp("A numeric meter id for a meter global id, GLOBAL=ID, for the audit trail's URL (repeatable).", valueName: "global=id"))
+    @Option(
+        name: .customLong("meter-id"),
+        help: ArgumentHelp("A numeric meter id for a meter global id, GLOBAL=ID, for the audit trail's URL (repeatable).", valueName: "global=id"))
     var meterID: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Every 200 says the quota is spent (RateLimit-Remaining: 0) for this many seconds (RateLimit-Reset).", valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Every 200 says the quota is spent (RateLimit-Remaining: 0) for this many seconds (RateLimit-Reset).", valueName: "seconds"))
     var quotaExhaustedReset: Int?
 
     @Option(name: .long, help: ArgumentHelp("Delay before each usage answer.", valueName: "ms"))

@@ -21,7 +21,8 @@ struct PurgeCommand: AsyncParsableCommand {
                 if output.json {
                     Stdout.print(JSONValue.object(["purged": .integer(Int64(result.purged)), "bytes_freed": .integer(result.bytesFreed)]).jsonText)
                 } else {
-                    Stderr.print("purged \(ProgressDisplay.group(result.purged)) sent events; the file shrank by \(ProgressDisplay.group(Int(result.bytesFreed))) bytes")
+                    Stderr.print(
+                        "purged \(ProgressDisplay.group(result.purged)) sent events; the file shrank by \(ProgressDisplay.group(Int(result.bytesFreed))) bytes")
                 }
             }
         }

@@ -50,14 +50,16 @@ struct ReconcileCommand: AsyncParsableCommand {
             let logger = try logging.bootstrap(label: "outbox.reconcile", file: databaseSettings.file)
             let ids = try MeterIDs.resolve(flags: meterIDs.meterID, file: databaseSettings.file).mapValues(\.value)
             if let missing = meter.first(where: { ids[$0] == nil }) {
-                throw CommandFailure("meter \(missing) has no known meter id, so its audit trail cannot be read",
-                                     hint: "map it with --meter-id \(missing)=ID or OUTBOX_METER_IDS=\"\(missing)=ID\" (Zuora's numeric meter id)",
-                                     exitCode: Exit.usage)
+                throw CommandFailure(
+                    "meter \(missing) has no known meter id, so its audit trail cannot be read",
+                    hint: "map it with --meter-id \(missing)=ID or OUTBOX_METER_IDS=\"\(missing)=ID\" (Zuora's numeric meter id)",
+                    exitCode: Exit.usage)
             }
             if meter.isEmpty && ids.isEmpty {
-                throw CommandFailure("no meter has a known meter id, so there is no audit trail to read",
-                                     hint: "map meters with --meter-id GLOBAL=ID, OUTBOX_METER_IDS=\"g1=101,g2=102\" or the config file's \"meter-ids\"",
-                                     exitCode: Exit.usage)
+                throw CommandFailure(
+                    "no meter has a known meter id, so there is no audit trail to read",
+                    hint: "map meters with --meter-id GLOBAL=ID, OUTBOX_METER_IDS=\"g1=101,g2=102\" or the config file's \"meter-ids\"",
+                    exitCode: Exit.usage)
             }
             for name in meter { try MeterName.validate(name) }
             let settings = try ZuoraSettings(zuora, file: databaseSettings.file).dispatcherConfiguration(logger: logger)
@@ -70,11 +72,13 @@ struct ReconcileCommand: AsyncParsableCommand {
                 } catch let failure as Reconciler.Failure {
                     switch failure {
                     case .noMeterID, .noSuchMeter:
-                        throw CommandFailure(failure.description, hint: "check the meter's numeric id in Zuora and --meter-id / OUTBOX_METER_IDS",
-                                             exitCode: Exit.usage)
+                        throw CommandFailure(
+                            failure.description, hint: "check the meter's numeric id in Zuora and --meter-id / OUTBOX_METER_IDS",
+                            exitCode: Exit.usage)
                     case .refused(let message):
-                        throw CommandFailure(message, hint: "check ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET, and that the OAuth client may read meters",
-                                             exitCode: Exit.workRemains)
+                        throw CommandFailure(
+                            message, hint: "check ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET, and that the OAuth client may read meters",
+                            exitCode: Exit.workRemains)
                     case .unreachable(let message):
                         throw CommandFailure(message, hint: "run it again later; matches already applied stay applied", exitCode: Exit.workRemains)
                     }
@@ -86,9 +90,11 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     private func emit(_ report: ReconcileReport) {
         func counts(_ counts: ReconcileReport.Counts) -> [String: JSONValue] {
-            ["entries": .integer(Int64(counts.entries)), "late_rejected": .integer(Int64(counts.lateRejected)),
-             "already_dead": .integer(Int64(counts.alreadyDead)), "already_applied": .integer(Int64(counts.alreadyApplied)),
-             "unmatched": .integer(Int64(counts.unmatched))]
+            [
+                "entries": .integer(Int64(counts.entries)), "late_rejected": .integer(Int64(counts.lateRejected)),
+                "already_dead": .integer(Int64(counts.alreadyDead)), "already_applied": .integer(Int64(counts.alreadyApplied)),
+                "unmatched": .integer(Int64(counts.unmatched)),
+            ]
         }
         let totals = report.totals
         if output.json {
@@ -98,12 +104,14 @@ struct ReconcileCommand: AsyncParsableCommand {
         } else {
             for name in report.meters.keys.sorted() {
                 let c = report.meters[name]!
-                Stderr.print("meter \(name): \(c.entries) audit entries, \(c.lateRejected) newly dead-lettered, \(c.alreadyDead) already dead, "
-                             + "\(c.alreadyApplied) seen before, \(c.unmatched) unmatched")
+                Stderr.print(
+                    "meter \(name): \(c.entries) audit entries, \(c.lateRejected) newly dead-lettered, \(c.alreadyDead) already dead, "
+                        + "\(c.alreadyApplied) seen before, \(c.unmatched) unmatched")
             }
         }
-        Stderr.print("reconcile: \(totals.lateRejected) event\(totals.lateRejected == 1 ? "" : "s") rejected by Zuora after acceptance moved to dead letters"
-                     + " (\(totals.entries) entries read)")
+        Stderr.print(
+            "reconcile: \(totals.lateRejected) event\(totals.lateRejected == 1 ? "" : "s") rejected by Zuora after acceptance moved to dead letters"
+                + " (\(totals.entries) entries read)")
         if totals.lateRejected > 0 {
             Stderr.print("hint: see them with `outbox dead-letters list`; fix the cause, then `outbox dead-letters retry`")
         }

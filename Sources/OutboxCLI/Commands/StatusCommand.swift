@@ -30,8 +30,10 @@ struct StatusCommand: AsyncParsableCommand {
 /// Renders `OutboxStatus` for people and for scripts.
 enum StatusReport {
     static func counts(_ counts: StateCounts) -> [String: JSONValue] {
-        ["pending": .integer(Int64(counts.pending)), "inflight": .integer(Int64(counts.inflight)),
-         "failed": .integer(Int64(counts.failed)), "sent": .integer(Int64(counts.sent)), "dead": .integer(Int64(counts.dead))]
+        [
+            "pending": .integer(Int64(counts.pending)), "inflight": .integer(Int64(counts.inflight)),
+            "failed": .integer(Int64(counts.failed)), "sent": .integer(Int64(counts.sent)), "dead": .integer(Int64(counts.dead)),
+        ]
     }
 
     static func json(_ status: OutboxStatus) -> JSONValue {
@@ -62,7 +64,12 @@ enum StatusReport {
     static func text(_ status: OutboxStatus, path: String, now: Int64) -> String {
         var lines = ["outbox \(path)"]
         let header = ["", "pending", "inflight", "failed", "sent", "dead"]
-        var rows = [["total"] + [status.totals.pending, status.totals.inflight, status.totals.failed, status.totals.sent, status.totals.dead].map { ProgressDisplay.group($0) }]
+        var rows = [
+            ["total"]
+                + [status.totals.pending, status.totals.inflight, status.totals.failed, status.totals.sent, status.totals.dead].map {
+                    ProgressDisplay.group($0)
+                }
+        ]
         for name in status.meters.keys.sorted() {
             let c = status.meters[name]!.counts
             rows.append(["  " + name] + [c.pending, c.inflight, c.failed, c.sent, c.dead].map { ProgressDisplay.group($0) })
@@ -89,12 +96,14 @@ enum StatusReport {
         for name in status.meters.keys.sorted() {
             guard let pause = status.meters[name]!.pause else { continue }
             let undelivered = status.meters[name]!.counts.undelivered
-            lines.append("meter \(name): PAUSED since \(RFC3339.formatSeconds(unixMilliseconds: pause.pausedAt))\(pause.reason.map { " (\($0))" } ?? ""); "
-                         + "\(ProgressDisplay.group(undelivered)) events wait; `outbox meters resume \(name)` lets them go")
+            lines.append(
+                "meter \(name): PAUSED since \(RFC3339.formatSeconds(unixMilliseconds: pause.pausedAt))\(pause.reason.map { " (\($0))" } ?? ""); "
+                    + "\(ProgressDisplay.group(undelivered)) events wait; `outbox meters resume \(name)` lets them go")
         }
         for name in status.meters.keys.sorted() where status.meters[name]!.lateRejected > 0 {
             let count = status.meters[name]!.lateRejected
-            lines.append("meter \(name): \(ProgressDisplay.group(count)) event\(count == 1 ? "" : "s") rejected by Zuora after its 200 (found by `outbox reconcile`)")
+            lines.append(
+                "meter \(name): \(ProgressDisplay.group(count)) event\(count == 1 ? "" : "s") rejected by Zuora after its 200 (found by `outbox reconcile`)")
         }
         if status.totals.dead > 0 {
             lines.append("\(status.totals.dead) dead letter\(status.totals.dead == 1 ? "" : "s"): see `outbox dead-letters list`")

@@ -28,8 +28,9 @@ struct ConfigFile: Sendable {
         guard let path = explicit ?? Environment.string("OUTBOX_CONFIG") else { return .none }
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
-            throw CommandFailure(exists ? "cannot read the config file \(path)" : "the config file \(path) does not exist",
-                                 hint: "fix --config / OUTBOX_CONFIG, or remove it", exitCode: Exit.usage)
+            throw CommandFailure(
+                exists ? "cannot read the config file \(path)" : "the config file \(path) does not exist",
+                hint: "fix --config / OUTBOX_CONFIG, or remove it", exitCode: Exit.usage)
         }
         let values: [String: ConfigValue]
         do {
@@ -38,14 +39,16 @@ struct ConfigFile: Sendable {
             throw CommandFailure("the config file \(path) is not a valid JSON object", hint: "write it as {\"option-name\": value, ...}", exitCode: Exit.usage)
         }
         if let secret = values.keys.sorted().first(where: { ConfigFile.secretKeys.contains($0) }) {
-            throw CommandFailure("the config file \(path) holds \"\(secret)\"; secrets are read from the environment only",
-                                 hint: "set ZUORA_CLIENT_SECRET or ZUORA_CLIENT_SECRET_FILE (or ZUORA_BEARER_TOKEN[_FILE]) instead", exitCode: Exit.usage)
+            throw CommandFailure(
+                "the config file \(path) holds \"\(secret)\"; secrets are read from the environment only",
+                hint: "set ZUORA_CLIENT_SECRET or ZUORA_CLIENT_SECRET_FILE (or ZUORA_BEARER_TOKEN[_FILE]) instead", exitCode: Exit.usage)
         }
         let known = Settings.fileKeys
         let unknown = values.keys.filter { known[$0] == nil }.sorted()
         if !unknown.isEmpty {
-            throw CommandFailure("the config file \(path) has unknown keys: \(unknown.joined(separator: ", "))",
-                                 hint: "keys are long option names such as \"batch-size\"; see `outbox config show`", exitCode: Exit.usage)
+            throw CommandFailure(
+                "the config file \(path) has unknown keys: \(unknown.joined(separator: ", "))",
+                hint: "keys are long option names such as \"batch-size\"; see `outbox config show`", exitCode: Exit.usage)
         }
         for (key, value) in values.sorted(by: { $0.key < $1.key }) where value != .null {
             if let expected = known[key]?(value) {

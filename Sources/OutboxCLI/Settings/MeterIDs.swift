@@ -28,16 +28,18 @@ enum MeterIDs {
         if let text = Environment.string(Settings.meterIDsEnvironment) {
             for item in text.split(separator: ",") where !item.trimmingCharacters(in: .whitespaces).isEmpty {
                 guard let (meter, id) = parse(pair: String(item)) else {
-                    throw CommandFailure("\(Settings.meterIDsEnvironment) holds \"\(item)\", not GLOBAL=ID with a numeric meter id",
-                                         hint: "write it like \(Settings.meterIDsEnvironment)=\"api-calls=101,storage=102\"", exitCode: Exit.usage)
+                    throw CommandFailure(
+                        "\(Settings.meterIDsEnvironment) holds \"\(item)\", not GLOBAL=ID with a numeric meter id",
+                        hint: "write it like \(Settings.meterIDsEnvironment)=\"api-calls=101,storage=102\"", exitCode: Exit.usage)
                 }
                 ids[meter] = Resolved(value: id, source: .environment)
             }
         }
         for flag in flags {
             guard let (meter, id) = parse(pair: flag) else {
-                throw CommandFailure("--meter-id \(flag) is not GLOBAL=ID with a numeric meter id", hint: "write it like --meter-id api-calls=101",
-                                     exitCode: Exit.usage)
+                throw CommandFailure(
+                    "--meter-id \(flag) is not GLOBAL=ID with a numeric meter id", hint: "write it like --meter-id api-calls=101",
+                    exitCode: Exit.usage)
             }
             ids[meter] = Resolved(value: id, source: .flag)
         }

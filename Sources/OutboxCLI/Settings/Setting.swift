@@ -58,7 +58,8 @@ struct Setting<Value: Sendable>: Sendable {
             resolved = Resolved(value: value, source: .flag)
         } else if let environment, let text = Environment.string(environment) {
             guard let parsed = parse(text) else {
-                throw CommandFailure("\(environment)=\(text) is not \(expected)", hint: "fix the variable, or unset it (\(flag) overrides it)", exitCode: Exit.usage)
+                throw CommandFailure(
+                    "\(environment)=\(text) is not \(expected)", hint: "fix the variable, or unset it (\(flag) overrides it)", exitCode: Exit.usage)
             }
             resolved = Resolved(value: parsed, source: .environment)
         } else if let parsed = try file.value(of: self) {
@@ -67,8 +68,9 @@ struct Setting<Value: Sendable>: Sendable {
             resolved = Resolved(value: fallback, source: .default)
         }
         if let value = resolved.value, let problem = check(value) {
-            throw CommandFailure("\(flag) \(problem) (from the \(resolved.source.rawValue == "default" ? "default" : resolved.source.rawValue))",
-                                 exitCode: Exit.usage)
+            throw CommandFailure(
+                "\(flag) \(problem) (from the \(resolved.source.rawValue == "default" ? "default" : resolved.source.rawValue))",
+                exitCode: Exit.usage)
         }
         record?.note(key, resolved.value.map(show) ?? (defaultText.isEmpty ? "(not set)" : defaultText), resolved.source)
         return resolved
@@ -83,71 +85,82 @@ struct Setting<Value: Sendable>: Sendable {
 }
 
 extension Setting where Value == Int {
-    static func integer(_ key: String, environment: String?, default fallback: Int?, in range: ClosedRange<Int>? = nil,
-                        summary: String, valueName: String = "n", defaultText: String? = nil) -> Setting {
-        Setting(key: key, environment: environment, fallback: fallback, summary: summary, valueName: valueName, expected: "a whole number",
-                parse: { Int($0.trimmingCharacters(in: .whitespaces)) },
-                fromJSON: { value in
-                    guard case .number(let number) = value, number.rounded() == number, abs(number) < 1e15 else { return nil }
-                    return Int(number)
-                },
-                check: { value in range.flatMap { $0.contains(value) ? nil : "must be between \($0.lowerBound) and \($0.upperBound), got \(value)" } },
-                show: { "\($0)" }, defaultText: defaultText ?? fallback.map { "\($0)" } ?? "")
+    static func integer(
+        _ key: String, environment: String?, default fallback: Int?, in range: ClosedRange<Int>? = nil,
+        summary: String, valueName: String = "n", defaultText: String? = nil
+    ) -> Setting {
+        Setting(
+            key: key, environment: environment, fallback: fallback, summary: summary, valueName: valueName, expected: "a whole number",
+            parse: { Int($0.trimmingCharacters(in: .whitespaces)) },
+            fromJSON: { value in
+                guard case .number(let number) = value, number.rounded() == number, abs(number) < 1e15 else { return nil }
+                return Int(number)
+            },
+            check: { value in range.flatMap { $0.contains(value) ? nil : "must be between \($0.lowerBound) and \($0.upperBound), got \(value)" } },
+            show: { "\($0)" }, defaultText: defaultText ?? fallback.map { "\($0)" } ?? "")
     }
 }
 
 extension Setting where Value == Double {
     /// A duration in seconds, written like `90s`, `15m`, `12h` or `7d`.
-    static func duration(_ key: String, environment: String?, default fallback: Double?, positive: Bool = true,
-                         summary: String, defaultText: String? = nil) -> Setting {
-        Setting(key: key, environment: environment, fallback: fallback, summary: summary, valueName: "duration",
-                expected: "a duration like 90s, 15m, 12h or 7d",
-                parse: { DurationArgument.parse($0) },
-                fromJSON: { value in
-                    switch value {
-                    case .string(let text): DurationArgument.parse(text)
-                    case .number(let seconds) where seconds >= 0: seconds
-                    default: nil
-                    }
-                },
-                check: { positive && $0 <= 0 ? "must be longer than zero" : nil },
-                show: { DurationArgument.format($0) }, defaultText: defaultText ?? fallback.map { DurationArgument.format($0) } ?? "")
+    static func duration(
+        _ key: String, environment: String?, default fallback: Double?, positive: Bool = true,
+        summary: String, defaultText: String? = nil
+    ) -> Setting {
+        Setting(
+            key: key, environment: environment, fallback: fallback, summary: summary, valueName: "duration",
+            expected: "a duration like 90s, 15m, 12h or 7d",
+            parse: { DurationArgument.parse($0) },
+            fromJSON: { value in
+                switch value {
+                case .string(let text): DurationArgument.parse(text)
+                case .number(let seconds) where seconds >= 0: seconds
+                default: nil
+                }
+            },
+            check: { positive && $0 <= 0 ? "must be longer than zero" : nil },
+            show: { DurationArgument.format($0) }, defaultText: defaultText ?? fallback.map { DurationArgument.format($0) } ?? "")
     }
 }
 
 extension Setting where Value == Bool {
     static func boolean(_ key: String, environment: String?, default fallback: Bool, summary: String) -> Setting {
-        Setting(key: key, environment: environment, fallback: fallback, summary: summary, valueName: "bool", expected: "true or false",
-                parse: { text in
-                    switch text.lowercased() {
-                    case "1", "true", "yes", "on": true
-                    case "0", "false", "no", "off": false
-                    default: nil
-                    }
-                },
-                fromJSON: { value in
-                    if case .bool(let flag) = value { return flag }
-                    return nil
-                },
-                check: { _ in nil }, show: { $0 ? "on" : "off" }, defaultText: fallback ? "on" : "off")
+        Setting(
+            key: key, environment: environment, fallback: fallback, summary: summary, valueName: "bool", expected: "true or false",
+            parse: { text in
+                switch text.lowercased() {
+                case "1", "true", "yes", "on": true
+                case "0", "false", "no", "off": false
+                default: nil
+                }
+            },
+            fromJSON: { value in
+                if case .bool(let flag) = value { return flag }
+                return nil
+            },
+            check: { _ in nil }, show: { $0 ? "on" : "off" }, defaultText: fallback ? "on" : "off")
     }
 }
 
 extension Setting where Value == String {
-    static func text(_ key: String, environment: String?, default fallback: String?, summary: String, valueName: String,
-                     defaultText: String? = nil, check: @escaping @Sendable (String) -> String? = { _ in nil }) -> Setting {
-        Setting(key: key, environment: environment, fallback: fallback, summary: summary, valueName: valueName, expected: "a string",
-                parse: { $0 }, fromJSON: { $0.string }, check: check, show: { $0 }, defaultText: defaultText ?? fallback ?? "")
+    static func text(
+        _ key: String, environment: String?, default fallback: String?, summary: String, valueName: String,
+        defaultText: String? = nil, check: @escaping @Sendable (String) -> String? = { _ in nil }
+    ) -> Setting {
+        Setting(
+            key: key, environment: environment, fallback: fallback, summary: summary, valueName: valueName, expected: "a string",
+            parse: { $0 }, fromJSON: { $0.string }, check: check, show: { $0 }, defaultText: defaultText ?? fallback ?? "")
     }
 }
 
 extension Setting where Value: RawRepresentable & CaseIterable, Value.RawValue == String {
     static func choice(_ key: String, environment: String?, default fallback: Value?, summary: String, defaultText: String? = nil) -> Setting {
         let names = Value.allCases.map(\.rawValue)
-        return Setting(key: key, environment: environment, fallback: fallback, summary: summary, valueName: names.joined(separator: "|"),
-                       expected: "one of " + names.joined(separator: ", "),
-                       parse: { Value(rawValue: $0.lowercased()) }, fromJSON: { $0.string.flatMap { Value(rawValue: $0.lowercased()) } },
-                       check: { _ in nil }, show: { $0.rawValue }, defaultText: defaultText ?? fallback?.rawValue ?? "")
+        return Setting(
+            key: key, environment: environment, fallback: fallback, summary: summary, valueName: names.joined(separator: "|"),
+            expected: "one of " + names.joined(separator: ", "),
+            parse: { Value(rawValue: $0.lowercased()) }, fromJSON: { $0.string.flatMap { Value(rawValue: $0.lowercased()) } },
+            check: { _ in nil }, show: { $0.rawValue }, defaultText: defaultText ?? fallback?.rawValue ?? "")
     }
 }
 

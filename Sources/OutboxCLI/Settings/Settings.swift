@@ -19,7 +19,8 @@ enum Settings {
         summary: "Commit durability: full syncs every commit (survives power loss); normal is faster, and a power cut may lose the last commits")
     static let eventIdField = Setting<String>.text(
         "event-id-field", environment: "OUTBOX_EVENT_ID_FIELD", default: nil,
-        summary: "The event field holding each event's id: written (a UUIDv7) into events that lack it, for Mediation's de-duplication, and matched by reconcile",
+        summary:
+            "The event field holding each event's id: written (a UUIDv7) into events that lack it, for Mediation's de-duplication, and matched by reconcile",
         valueName: "name", defaultText: "none")
 
     // MARK: Logs
@@ -100,10 +101,31 @@ enum Settings {
         func add<Value>(_ setting: Setting<Value>) {
             keys[setting.key] = { setting.fromJSON($0) == nil ? setting.expected : nil }
         }
-        add(db); add(busyTimeout); add(durability); add(eventIdField); add(logLevel); add(logFormat)
-        add(baseURL); add(zuoraEnvironment); add(entityIDs); add(orgIDs); add(allowInsecureHTTP); add(requestTimeout)
-        add(batchSize); add(maxBatchBytes); add(maxRequestsPerMinute); add(concurrency); add(gzip); add(maxAttempts); add(lease)
-        add(backoffBase); add(backoffCap); add(pollInterval); add(metricsPort); add(purgeSentAfter); add(reconcileEvery)
+        add(db)
+        add(busyTimeout)
+        add(durability)
+        add(eventIdField)
+        add(logLevel)
+        add(logFormat)
+        add(baseURL)
+        add(zuoraEnvironment)
+        add(entityIDs)
+        add(orgIDs)
+        add(allowInsecureHTTP)
+        add(requestTimeout)
+        add(batchSize)
+        add(maxBatchBytes)
+        add(maxRequestsPerMinute)
+        add(concurrency)
+        add(gzip)
+        add(maxAttempts)
+        add(lease)
+        add(backoffBase)
+        add(backoffCap)
+        add(pollInterval)
+        add(metricsPort)
+        add(purgeSentAfter)
+        add(reconcileEvery)
         keys[meterIDsKey] = { MeterIDs.fromFile($0) == nil ? "an object of meter global ids to numeric meter ids, like {\"api-calls\": 101}" : nil }
         return keys
     }()

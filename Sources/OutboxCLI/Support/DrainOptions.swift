@@ -69,9 +69,11 @@ struct DrainOptions: ParsableArguments {
 
 /// `--meter-id GLOBAL=ID`, for the commands that read audit trails.
 struct MeterIDOptions: ParsableArguments {
-    @Option(name: .customLong("meter-id"), help: ArgumentHelp(
-        "Zuora's numeric meter id for a meter global id, GLOBAL=ID (repeatable; $\(Settings.meterIDsEnvironment)=\"g1=101,g2=102\"; the config file's \"meter-ids\").",
-        valueName: "global=id"))
+    @Option(
+        name: .customLong("meter-id"),
+        help: ArgumentHelp(
+            "Zuora's numeric meter id for a meter global id, GLOBAL=ID (repeatable; $\(Settings.meterIDsEnvironment)=\"g1=101,g2=102\"; the config file's \"meter-ids\").",
+            valueName: "global=id"))
     var meterID: [String] = []
 }
 

@@ -41,14 +41,16 @@ struct ZuoraSettings {
     /// that names what is missing.
     func dispatcherConfiguration(logger: Logger) throws -> DispatcherConfiguration {
         guard let base = baseURL.value else {
-            throw CommandFailure("ZUORA_BASE_URL is not set (nor --base-url, nor \"base-url\" in the config file)",
-                                 hint: "export ZUORA_BASE_URL=https://rest.zuora.com (or your tenant's URL); `outbox mock-zuora` serves a local one",
-                                 exitCode: Exit.usage)
+            throw CommandFailure(
+                "ZUORA_BASE_URL is not set (nor --base-url, nor \"base-url\" in the config file)",
+                hint: "export ZUORA_BASE_URL=https://rest.zuora.com (or your tenant's URL); `outbox mock-zuora` serves a local one",
+                exitCode: Exit.usage)
         }
         guard let credentials = try ZuoraSettings.credentials() else {
-            throw CommandFailure("no Zuora credentials: set ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET (OAuth), or ZUORA_BEARER_TOKEN",
-                                 hint: "credentials are read from the environment only (or *_FILE variables naming a file), never from arguments",
-                                 exitCode: Exit.usage)
+            throw CommandFailure(
+                "no Zuora credentials: set ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET (OAuth), or ZUORA_BEARER_TOKEN",
+                hint: "credentials are read from the environment only (or *_FILE variables naming a file), never from arguments",
+                exitCode: Exit.usage)
         }
         var settings = DispatcherConfiguration(baseURL: base, credentials: credentials, logger: logger)
         settings.environment = environment.value
@@ -64,7 +66,8 @@ struct ZuoraSettings {
         do {
             return try ZuoraCredentials.fromEnvironment(Environment.values) { path in
                 do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-                    throw CommandFailure("cannot read the secret file \(path)", hint: "check the *_FILE variable and the file's permissions", exitCode: Exit.usage)
+                    throw CommandFailure(
+                        "cannot read the secret file \(path)", hint: "check the *_FILE variable and the file's permissions", exitCode: Exit.usage)
                 }
             }
         } catch let error as DispatcherConfigurationError {

@@ -14,18 +14,21 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong(Settings.durability.key), help: Settings.durability.help)
     var durability: OutboxConfiguration.Durability?
 
-    @Option(name: .long, help: ArgumentHelp("A JSON config file of setting values (default: $OUTBOX_CONFIG). Flags and environment override it.", valueName: "path"))
+    @Option(
+        name: .long, help: ArgumentHelp("A JSON config file of setting values (default: $OUTBOX_CONFIG). Flags and environment override it.", valueName: "path")
+    )
     var config: String?
 
     /// The settings in effect: flags, then environment, then config file, then defaults.
     func resolve(record: SettingsRecord? = nil) async throws -> DatabaseSettings {
         let file = try await ConfigFile.load(path: config)
         record?.note("config-file", file.path ?? "(none)", file.path == nil ? .default : (config == nil ? .environment : .flag))
-        return DatabaseSettings(file: file,
-                                path: try Settings.db.resolve(flag: db, file: file, record: record),
-                                busyTimeout: try Settings.busyTimeout.resolve(flag: busyTimeout, file: file, record: record),
-                                durability: try Settings.durability.resolve(flag: durability, file: file, record: record),
-                                eventIdField: try Settings.eventIdField.resolveOptional(flag: nil, file: file, record: record))
+        return DatabaseSettings(
+            file: file,
+            path: try Settings.db.resolve(flag: db, file: file, record: record),
+            busyTimeout: try Settings.busyTimeout.resolve(flag: busyTimeout, file: file, record: record),
+            durability: try Settings.durability.resolve(flag: durability, file: file, record: record),
+            eventIdField: try Settings.eventIdField.resolveOptional(flag: nil, file: file, record: record))
     }
 
     /// Opens the store, runs `body`, and closes the store, even on error.
@@ -50,8 +53,10 @@ struct DatabaseSettings {
             let password = try PostgresLocation.password(environment: Environment.values)
             return try await PostgresOutbox.open(url: path.value, password: password, eventIdField: field)
         }
-        return try Outbox(OutboxConfiguration(path: path.value, durability: durability.value, busyTimeoutMilliseconds: busyTimeout.value,
-                                              eventIdField: field, allowForeignTables: false))
+        return try Outbox(
+            OutboxConfiguration(
+                path: path.value, durability: durability.value, busyTimeoutMilliseconds: busyTimeout.value,
+                eventIdField: field, allowForeignTables: false))
     }
 
     func withStore<T>(eventIdField: String? = nil, _ body: (any OutboxStore) async throws -> T) async throws -> T {

@@ -10,8 +10,10 @@ struct LoggingOptions: ParsableArguments {
     var logFormat: StderrLogHandler.Format?
 
     func resolve(file: ConfigFile, record: SettingsRecord? = nil) throws -> (level: Resolved<Logger.Level>, format: Resolved<StderrLogHandler.Format>) {
-        (try Settings.logLevel.resolve(flag: logLevel, file: file, record: record),
-         try Settings.logFormat.resolve(flag: logFormat, file: file, record: record))
+        (
+            try Settings.logLevel.resolve(flag: logLevel, file: file, record: record),
+            try Settings.logFormat.resolve(flag: logFormat, file: file, record: record)
+        )
     }
 
     /// Installs the stderr handler (once per process) and returns a logger.

@@ -59,11 +59,13 @@ public struct Settlement: Sendable, Equatable {
     ) -> Settlement {
         switch verdict {
         case .accepted:
-            return Settlement(meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .sent) }, record: record,
-                              meterFailure: nil, isSuccess: true)
+            return Settlement(
+                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .sent) }, record: record,
+                meterFailure: nil, isSuccess: true)
         case .rejected(let reason):
-            return Settlement(meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .dead(reason: reason, attempts: $0.attempts)) },
-                              record: record, meterFailure: nil, isSuccess: false)
+            return Settlement(
+                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .dead(reason: reason, attempts: $0.attempts)) },
+                record: record, meterFailure: nil, isSuccess: false)
         case .failed(let reason):
             let highest = (events.map(\.attempts).max() ?? 0) + 1
             let delay = milliseconds(policy.backoff.delay(attempt: highest, using: &random))

@@ -11,9 +11,11 @@ public enum EventBody {
     /// or, when `fieldPrefix` is given and the event lacks the field, the
     /// spliced text, built in `scratch` (reused across calls, so a bulk
     /// append allocates nothing per event).
-    public static func withStoredBytes<R>(_ event: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, fieldPrefix: [UInt8]?,
-                                          idText: UnsafeRawBufferPointer, scratch: inout [UInt8],
-                                          _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    public static func withStoredBytes<R>(
+        _ event: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, fieldPrefix: [UInt8]?,
+        idText: UnsafeRawBufferPointer, scratch: inout [UInt8],
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) rethrows -> R {
         guard let fieldPrefix, !hasEventIdField else { return try body(UnsafeRawBufferPointer(event)) }
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: fieldPrefix)
@@ -28,8 +30,10 @@ public enum EventBody {
         var scratch: [UInt8] = []
         var idText = id.value
         return idText.withUTF8 { idBytes in
-            withStoredBytes(event, hasEventIdField: hasEventIdField, fieldPrefix: eventIdField.map(fieldPrefix), idText: UnsafeRawBufferPointer(idBytes),
-                            scratch: &scratch) { String(decoding: $0, as: UTF8.self) }
+            withStoredBytes(
+                event, hasEventIdField: hasEventIdField, fieldPrefix: eventIdField.map(fieldPrefix), idText: UnsafeRawBufferPointer(idBytes),
+                scratch: &scratch
+            ) { String(decoding: $0, as: UTF8.self) }
         }
     }
 }

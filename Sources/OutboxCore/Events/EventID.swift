@@ -13,7 +13,9 @@ public struct EventID: Hashable, Sendable, CustomStringConvertible, Codable {
     /// Parses the text form; nil when it is not a UUID.
     public init?(_ text: String) {
         let hex = text.filter { $0 != "-" }
-        guard text.utf8.count == 36, hex.count == 32, let high = UInt64(hex.prefix(16), radix: 16), let low = UInt64(hex.suffix(16), radix: 16) else { return nil }
+        guard text.utf8.count == 36, hex.count == 32, let high = UInt64(hex.prefix(16), radix: 16), let low = UInt64(hex.suffix(16), radix: 16) else {
+            return nil
+        }
         self.init(high: high, low: low)
     }
 

@@ -116,7 +116,10 @@ public final class EventInput {
         case UInt8(ascii: "{"):
             mode = .lines(number: 0, sawEvent: false)
         case let byte?:
-            report(EventProblem(position: .input, reason: "the input must be a JSON object, a JSON array of objects, or NDJSON; it starts with \(JSONSyntaxError.describe(byte))"))
+            report(
+                EventProblem(
+                    position: .input,
+                    reason: "the input must be a JSON object, a JSON array of objects, or NDJSON; it starts with \(JSONSyntaxError.describe(byte))"))
             mode = .finished
         }
     }
@@ -127,10 +130,12 @@ public final class EventInput {
         var found: [EventProblem] = []
         document.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress
-            parser.parseDocument(buffer, firstLine: firstLine, onEvent: { event in
-                let start = base.map { event.bytes.baseAddress! - $0 } ?? 0
-                events.append((start..<(start + event.bytes.count), event.hasEventIdField))
-            }, onProblem: { found.append($0) })
+            parser.parseDocument(
+                buffer, firstLine: firstLine,
+                onEvent: { event in
+                    let start = base.map { event.bytes.baseAddress! - $0 } ?? 0
+                    events.append((start..<(start + event.bytes.count), event.hasEventIdField))
+                }, onProblem: { found.append($0) })
         }
         eventsSeen += events.count + found.count
         for problem in found { report(problem) }
@@ -146,9 +151,10 @@ public final class EventInput {
     public func finalError() -> OutboxError? {
         if problemCount > 0 { return OutboxError.invalidEvents(problems, total: problemCount) }
         if eventsDelivered == 0 {
-            return OutboxError(.invalidInput, "the input holds no events; nothing was appended",
-                               hint: "give one JSON object, a JSON array of objects, or NDJSON (one object per line)",
-                               problems: [EventProblem(position: .input, reason: "the input holds no events")])
+            return OutboxError(
+                .invalidInput, "the input holds no events; nothing was appended",
+                hint: "give one JSON object, a JSON array of objects, or NDJSON (one object per line)",
+                problems: [EventProblem(position: .input, reason: "the input holds no events")])
         }
         return nil
     }

@@ -94,7 +94,8 @@ struct EventParser {
                 return
             }
             if result.problems.isEmpty {
-                try onEvent(ParsedEvent(bytes: UnsafeBufferPointer(rebasing: scanner.bytes[result.range]), hasEventIdField: result.hasEventIdField, position: position))
+                try onEvent(
+                    ParsedEvent(bytes: UnsafeBufferPointer(rebasing: scanner.bytes[result.range]), hasEventIdField: result.hasEventIdField, position: position))
             } else {
                 onProblem(EventProblem(position: position, reason: result.problems.joined(separator: "; ")))
             }
@@ -106,7 +107,8 @@ struct EventParser {
             scanner.index += 1
             if byte == UInt8(ascii: "]") { break }
             guard byte == UInt8(ascii: ",") else {
-                onProblem(EventProblem(position: position, reason: "invalid JSON: expected ',' or ']' after the event, found \(JSONSyntaxError.describe(byte))"))
+                onProblem(
+                    EventProblem(position: position, reason: "invalid JSON: expected ',' or ']' after the event, found \(JSONSyntaxError.describe(byte))"))
                 return
             }
             scanner.skipWhitespace()
@@ -143,7 +145,8 @@ struct EventParser {
                 return
             }
             if result.problems.isEmpty {
-                try onEvent(ParsedEvent(bytes: UnsafeBufferPointer(rebasing: scanner.bytes[result.range]), hasEventIdField: result.hasEventIdField, position: position))
+                try onEvent(
+                    ParsedEvent(bytes: UnsafeBufferPointer(rebasing: scanner.bytes[result.range]), hasEventIdField: result.hasEventIdField, position: position))
             } else {
                 onProblem(EventProblem(position: position, reason: result.problems.joined(separator: "; ")))
             }

@@ -24,8 +24,9 @@ package final class EventSpool {
         var template = Array((directory + "/outbox-spool-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
-            throw OutboxError(.spoolUnavailable, "cannot create a spool file in \(directory): \(String(cString: strerror(errno)))",
-                              hint: "set TMPDIR to a writable directory with room for the input")
+            throw OutboxError(
+                .spoolUnavailable, "cannot create a spool file in \(directory): \(String(cString: strerror(errno)))",
+                hint: "set TMPDIR to a writable directory with room for the input")
         }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         self.fd = fd
@@ -58,8 +59,9 @@ package final class EventSpool {
                 let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw OutboxError(.spoolUnavailable, "cannot write the spool file: \(String(cString: strerror(errno)))",
-                                      hint: "free space in the temporary directory (TMPDIR), or append from a regular file, which needs no spool")
+                    throw OutboxError(
+                        .spoolUnavailable, "cannot write the spool file: \(String(cString: strerror(errno)))",
+                        hint: "free space in the temporary directory (TMPDIR), or append from a regular file, which needs no spool")
                 }
                 offset += written
             }

@@ -36,8 +36,9 @@ struct EventValidator {
         let start = scanner.index
         guard scanner.current == UInt8(ascii: "{") else {
             let kind = try scanner.skipValue()
-            return Result(range: start..<scanner.index, hasEventIdField: false,
-                          problems: ["expected a JSON object, found \(kind)"])
+            return Result(
+                range: start..<scanner.index, hasEventIdField: false,
+                problems: ["expected a JSON object, found \(kind)"])
         }
         scanner.index += 1
         keys.reset()
@@ -59,9 +60,11 @@ struct EventValidator {
 
                 let decodedKey = keyHasEscapes ? JSONStringDecoding.decode(UnsafeBufferPointer(rebasing: scanner.bytes[keyRange])) : nil
                 let (isDuplicate, field, isEventIdField) = withKeyBytes(decodedKey, keyRange, scanner.bytes) { key in
-                    (!keys.insert(key, rawRange: decodedKey == nil ? keyRange : nil, in: scanner.bytes),
-                     RequiredField(keyBytes: key),
-                     eventIdField.map { ByteCompare.equal(key, $0) } ?? false)
+                    (
+                        !keys.insert(key, rawRange: decodedKey == nil ? keyRange : nil, in: scanner.bytes),
+                        RequiredField(keyBytes: key),
+                        eventIdField.map { ByteCompare.equal(key, $0) } ?? false
+                    )
                 }
                 if isDuplicate {
                     let text = withKeyBytes(decodedKey, keyRange, scanner.bytes) { String(decoding: $0.prefix(64), as: UTF8.self) }
@@ -95,7 +98,8 @@ struct EventValidator {
         return Result(range: start..<scanner.index, hasEventIdField: hasEventIdField, problems: problems)
     }
 
-    private func withKeyBytes<R>(_ decoded: [UInt8]?, _ range: Range<Int>, _ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    private func withKeyBytes<R>(_ decoded: [UInt8]?, _ range: Range<Int>, _ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
+    {
         if let decoded { return decoded.withUnsafeBufferPointer(body) }
         return body(UnsafeBufferPointer(rebasing: bytes[range]))
     }

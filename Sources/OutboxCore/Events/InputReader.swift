@@ -11,8 +11,8 @@ final class InputReader {
     private let fd: Int32
     private var storage: UnsafeMutablePointer<UInt8>
     private var capacity: Int
-    private var start = 0   // first unconsumed byte
-    private var end = 0     // one past the last byte read
+    private var start = 0  // first unconsumed byte
+    private var end = 0  // one past the last byte read
     private var reachedEOF = false
     private(set) var bytesConsumed = 0
     private static let chunkSize = 1 << 20

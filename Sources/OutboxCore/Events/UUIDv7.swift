@@ -6,7 +6,7 @@
 package struct UUIDv7Generator {
     private var lastMillisecond: UInt64 = 0
     private var high: UInt16 = 0  // rand_a: 12 bits
-    private var low: UInt64 = 0   // rand_b: 62 bits
+    private var low: UInt64 = 0  // rand_b: 62 bits
     private var random = SystemRandomNumberGenerator()
 
     package init() {}
@@ -61,10 +61,14 @@ package struct UUIDv7Generator {
             output[position] = UInt8(ascii: "-")
             position += 1
         }
-        put(high >> 32, nibbles: 8); dash()
-        put((high >> 16) & 0xFFFF, nibbles: 4); dash()
-        put(high & 0xFFFF, nibbles: 4); dash()
-        put(low >> 48, nibbles: 4); dash()
+        put(high >> 32, nibbles: 8)
+        dash()
+        put((high >> 16) & 0xFFFF, nibbles: 4)
+        dash()
+        put(high & 0xFFFF, nibbles: 4)
+        dash()
+        put(low >> 48, nibbles: 4)
+        dash()
         put(low & 0xFFFF_FFFF_FFFF, nibbles: 12)
     }
 }

@@ -21,15 +21,15 @@ enum UsageDateFormat {
             return value
         }
         guard let year = digits(0, 4), text[4] == UInt8(ascii: "-"),
-              let month = digits(5, 2), text[7] == UInt8(ascii: "-"),
-              let day = digits(8, 2)
+            let month = digits(5, 2), text[7] == UInt8(ascii: "-"),
+            let day = digits(8, 2)
         else { return "is not a date-time like 2024-05-01T12:00:00Z" }
         guard text[10] == UInt8(ascii: "T") else {
             return "needs a time: write it like 2024-05-01T12:00:00Z (a date alone is not accepted)"
         }
         guard let hour = digits(11, 2), text[13] == UInt8(ascii: ":"),
-              let minute = digits(14, 2), text[16] == UInt8(ascii: ":"),
-              let second = digits(17, 2)
+            let minute = digits(14, 2), text[16] == UInt8(ascii: ":"),
+            let second = digits(17, 2)
         else { return "has a malformed time; write it like 2024-05-01T12:00:00Z" }
         guard (1...12).contains(month) else { return "has month \(month), which does not exist" }
         guard day >= 1 && day <= daysIn(month: month, year: year) else {
@@ -50,8 +50,8 @@ enum UsageDateFormat {
             return index + 1 == count ? nil : "has text after its 'Z'"
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             guard count - index == 6, let offsetHours = digits(index + 1, 2),
-                  text[index + 3] == UInt8(ascii: ":"), let offsetMinutes = digits(index + 4, 2),
-                  offsetHours < 24, offsetMinutes < 60
+                text[index + 3] == UInt8(ascii: ":"), let offsetMinutes = digits(index + 4, 2),
+                offsetHours < 24, offsetMinutes < 60
             else { return "has a malformed UTC offset; write it like +02:00" }
             return nil
         default:

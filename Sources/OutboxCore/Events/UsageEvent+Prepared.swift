@@ -9,7 +9,8 @@ extension UsageEvent {
     /// reports exactly the errors it always does.
     func preparedWithoutParsing(eventIdField: String?) -> PreparedEvent? {
         guard !customerId.isEmpty, !usageIdentifier.isEmpty, quantity.isFinite,
-              fields.values.allSatisfy(\.isScalarKnownValid) else { return nil }
+            fields.values.allSatisfy(\.isScalarKnownValid)
+        else { return nil }
         var date = usageDate
         guard date.withUTF8({ UsageDateFormat.problem(in: $0) }) == nil else { return nil }
         let text = jsonText

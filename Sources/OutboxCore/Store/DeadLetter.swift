@@ -16,8 +16,10 @@ public struct DeadLetter: Sendable, Equatable {
     public let updatedAt: Int64
     public let deadAt: Int64
 
-    public init(id: String, meter: String, event: String, status: Int?, reason: String, attempts: Int, responseBody: String?,
-                trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64) {
+    public init(
+        id: String, meter: String, event: String, status: Int?, reason: String, attempts: Int, responseBody: String?,
+        trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64
+    ) {
         self.id = id
         self.meter = meter
         self.event = event

@@ -38,7 +38,8 @@ public struct DeadLetterLookup: Sendable {
 extension OutboxError {
     static func unknownDeadLetters(_ ids: [String], meter: String?) -> OutboxError {
         let listed = ids.prefix(5).joined(separator: ", ") + (ids.count > 5 ? " and \(ids.count - 5) more" : "")
-        return OutboxError(.unknownIDs, "no dead letter with id \(listed)\(meter.map { " in meter \($0)" } ?? ""); nothing was changed",
-                           hint: "list the dead letters to find their ids")
+        return OutboxError(
+            .unknownIDs, "no dead letter with id \(listed)\(meter.map { " in meter \($0)" } ?? ""); nothing was changed",
+            hint: "list the dead letters to find their ids")
     }
 }

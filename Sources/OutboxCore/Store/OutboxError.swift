@@ -86,7 +86,8 @@ extension OutboxError {
 
     package static func invalidEvents(_ problems: [EventProblem], total: Int) -> OutboxError {
         let noun = total == 1 ? "event is" : "events are"
-        return OutboxError(.invalidInput, "\(total) \(noun) invalid; nothing was appended", hint: "fix the events listed and append them again",
-                           problems: problems, problemCount: total)
+        return OutboxError(
+            .invalidInput, "\(total) \(noun) invalid; nothing was appended", hint: "fix the events listed and append them again",
+            problems: problems, problemCount: total)
     }
 }

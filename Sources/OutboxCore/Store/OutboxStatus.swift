@@ -15,8 +15,10 @@ public struct OutboxStatus: Sendable {
         /// after its 200), since the meter's first event.
         public var lateRejected: Int
 
-        public init(counts: StateCounts, lastStatus: Int? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, lastSuccessAt: Int64? = nil,
-                    pause: MeterPause? = nil, lateRejected: Int = 0) {
+        public init(
+            counts: StateCounts, lastStatus: Int? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, lastSuccessAt: Int64? = nil,
+            pause: MeterPause? = nil, lateRejected: Int = 0
+        ) {
             self.counts = counts
             self.lastStatus = lastStatus
             self.lastError = lastError

@@ -50,9 +50,10 @@ public struct StateCounts: Sendable, Equatable {
     public var isZero: Bool { self == StateCounts() }
 
     public static func + (lhs: StateCounts, rhs: StateCounts) -> StateCounts {
-        StateCounts(appended: lhs.appended + rhs.appended, pending: lhs.pending + rhs.pending,
-                    inflight: lhs.inflight + rhs.inflight, failed: lhs.failed + rhs.failed,
-                    sent: lhs.sent + rhs.sent, dead: lhs.dead + rhs.dead, purged: lhs.purged + rhs.purged)
+        StateCounts(
+            appended: lhs.appended + rhs.appended, pending: lhs.pending + rhs.pending,
+            inflight: lhs.inflight + rhs.inflight, failed: lhs.failed + rhs.failed,
+            sent: lhs.sent + rhs.sent, dead: lhs.dead + rhs.dead, purged: lhs.purged + rhs.purged)
     }
 
     public static func += (lhs: inout StateCounts, rhs: StateCounts) { lhs = lhs + rhs }

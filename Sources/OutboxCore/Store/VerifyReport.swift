@@ -20,7 +20,9 @@ public struct VerifyReport: Sendable {
             if !hasCounters { problems.append("has events but no counters") }
             if rows.appended == -1 { problems.append("has rows in an unknown state") }
             if !counters.isConserved {
-                problems.append("appended \(counters.appended) ≠ pending+inflight+failed+sent+dead+purged \(counters.pending + counters.inflight + counters.failed + counters.sent + counters.dead + counters.purged)")
+                problems.append(
+                    "appended \(counters.appended) ≠ pending+inflight+failed+sent+dead+purged \(counters.pending + counters.inflight + counters.failed + counters.sent + counters.dead + counters.purged)"
+                )
             }
             for state in EventState.allCases where counters[state] != rows[state] {
                 problems.append("\(state): counter says \(counters[state]), rows say \(rows[state])")
@@ -42,9 +44,10 @@ public struct VerifyReport: Sendable {
     /// (`rows[meter].appended == -1`: some row is in an unknown state; see
     /// `StateCounts.count(_:rawState:)`).
     public init(counters: [String: StateCounts], rows: [String: StateCounts], integrity: [String]) {
-        self.init(meters: Set(counters.keys).union(rows.keys).sorted().map { meter in
-            MeterCheck(meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(), hasCounters: counters[meter] != nil)
-        }, integrity: integrity)
+        self.init(
+            meters: Set(counters.keys).union(rows.keys).sorted().map { meter in
+                MeterCheck(meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(), hasCounters: counters[meter] != nil)
+            }, integrity: integrity)
     }
 
     public var isIntact: Bool { integrity == ["ok"] }

@@ -25,7 +25,8 @@ public enum RejectionReason {
     public static func configurationHint(status: Int, meter: String) -> String {
         switch status {
         case 401: "Zuora refused the credentials even with a fresh token (HTTP 401): check ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET or ZUORA_BEARER_TOKEN"
-        case 403: "Zuora forbids this (HTTP 403): the OAuth client lacks permission for usage ingestion, or the entity or org ids (Zuora-Entity-Ids, Zuora-Org-Ids) name one it cannot use"
+        case 403:
+            "Zuora forbids this (HTTP 403): the OAuth client lacks permission for usage ingestion, or the entity or org ids (Zuora-Entity-Ids, Zuora-Org-Ids) name one it cannot use"
         case 404: "meter \(meter) not found (HTTP 404): check the meter's global id and that it is active in this tenant"
         default: "configuration problem (HTTP \(status))"
         }

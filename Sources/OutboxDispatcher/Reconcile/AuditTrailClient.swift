@@ -35,7 +35,8 @@ struct AuditTrailClient: Sendable {
 
     /// One page of the window `[from, to]` (unix ms), after `cursor`.
     func page(meterID: Int64, from: Int64, to: Int64, cursor: String?) async throws(Failure) -> AuditTrailPage {
-        var query = "exportType=ERROR&runType=NORMAL&queryFromTime=\(RFC3339.formatSeconds(unixMilliseconds: from))&queryToTime=\(RFC3339.formatSeconds(unixMilliseconds: to))&pageSize=\(Self.pageSize)"
+        var query =
+            "exportType=ERROR&runType=NORMAL&queryFromTime=\(RFC3339.formatSeconds(unixMilliseconds: from))&queryToTime=\(RFC3339.formatSeconds(unixMilliseconds: to))&pageSize=\(Self.pageSize)"
         if let cursor { query += "&cursor=" + FormEncoding.encode(cursor) }
         let url = endpoint.base + "/meters/\(meterID)/auditTrail/entries?" + query
         var lastFailure = "no attempt"
@@ -86,12 +87,14 @@ struct AuditTrailClient: Sendable {
                     throw Failure.noSuchMeter(meterID)
                 case 429, 500..<600:
                     lastFailure = "HTTP \(status)"
-                    let hint = RetryAfter.seconds(retryAfter: response.headers.first(name: "Retry-After"),
-                                                  rateLimitReset: response.headers.first(name: "ratelimit-reset"),
-                                                  nowUnixSeconds: Date().timeIntervalSince1970)
+                    let hint = RetryAfter.seconds(
+                        retryAfter: response.headers.first(name: "Retry-After"),
+                        rateLimitReset: response.headers.first(name: "ratelimit-reset"),
+                        nowUnixSeconds: Date().timeIntervalSince1970)
                     await pause(attempt: attempt, hint: hint)
                 default:
-                    throw Failure.unreachable("the audit trail of meter \(meterID) answered HTTP \(status): \(RejectionReason.describe(status: status, body: body))")
+                    throw Failure.unreachable(
+                        "the audit trail of meter \(meterID) answered HTTP \(status): \(RejectionReason.describe(status: status, body: body))")
                 }
             } catch let failure as Failure {
                 throw failure

@@ -77,9 +77,10 @@ public struct AuditTrailPage: Sendable, Equatable {
         let raw = (try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         // Without a trace id the entry cannot be remembered: its payload stands in.
         let traceID = (entry["traceId"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "payload:" + payload
-        return AuditEntry(traceID: traceID, eventID: (entry["eventId"] as? String).flatMap { $0.isEmpty ? nil : $0 },
-                          errorCode: Self.text(entry["errorCode"]) ?? "unknown", errorMessage: Self.text(entry["errorMessage"]) ?? "no message",
-                          payload: payload, raw: raw)
+        return AuditEntry(
+            traceID: traceID, eventID: (entry["eventId"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+            errorCode: Self.text(entry["errorCode"]) ?? "unknown", errorMessage: Self.text(entry["errorMessage"]) ?? "no message",
+            payload: payload, raw: raw)
     }
 
     private static func text(_ value: Any?) -> String? {

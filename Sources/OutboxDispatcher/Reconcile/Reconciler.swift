@@ -67,17 +67,19 @@ public final class Reconciler: Sendable {
     private let tokens: TokenProvider
     private let endpoint: ZuoraEndpoint
     private let lateRejections = Counter(label: "outbox_late_rejections_total")
-    private let runs: [String: Counter] = Dictionary(uniqueKeysWithValues: ["ok", "failed"].map {
-        ($0, Counter(label: "outbox_reconcile_runs_total", dimensions: [("result", $0)]))
-    })
+    private let runs: [String: Counter] = Dictionary(
+        uniqueKeysWithValues: ["ok", "failed"].map {
+            ($0, Counter(label: "outbox_reconcile_runs_total", dimensions: [("result", $0)]))
+        })
 
     /// `meterIDs` maps meter global ids (the upload URL's) to Zuora's numeric
     /// meter ids, which the audit trail is keyed by.
     public init(store: any OutboxStore, configuration: DispatcherConfiguration, meterIDs: [String: Int64], eventIdField: String?) throws {
         try configuration.validate()
         endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
-        tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint,
-                               timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
+        tokens = TokenProvider(
+            credentials: configuration.credentials, endpoint: endpoint,
+            timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
         self.store = store
         self.configuration = configuration
         self.meterIDs = meterIDs
@@ -127,10 +129,12 @@ public final class Reconciler: Sendable {
             counts += try await apply(page.entries, meter: meter)
             cursor = page.nextPage
         } while cursor != nil
-        configuration.logger.info("reconciled", metadata: [
-            "meter": "\(meter)", "entries": "\(counts.entries)", "late_rejected": "\(counts.lateRejected)",
-            "already_dead": "\(counts.alreadyDead)", "already_applied": "\(counts.alreadyApplied)", "unmatched": "\(counts.unmatched)",
-        ])
+        configuration.logger.info(
+            "reconciled",
+            metadata: [
+                "meter": "\(meter)", "entries": "\(counts.entries)", "late_rejected": "\(counts.lateRejected)",
+                "already_dead": "\(counts.alreadyDead)", "already_applied": "\(counts.alreadyApplied)", "unmatched": "\(counts.unmatched)",
+            ])
         return counts
     }
 
@@ -166,8 +170,9 @@ public final class Reconciler: Sendable {
             counts.alreadyDead += rejections.count - moved
             lateRejections.increment(by: moved)
             if moved > 0 {
-                configuration.logger.warning("events rejected by Zuora after acceptance were dead-lettered",
-                                             metadata: ["meter": "\(meter)", "count": "\(moved)"])
+                configuration.logger.warning(
+                    "events rejected by Zuora after acceptance were dead-lettered",
+                    metadata: ["meter": "\(meter)", "count": "\(moved)"])
             }
         }
         return counts

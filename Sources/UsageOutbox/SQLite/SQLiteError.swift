@@ -27,7 +27,8 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
         // sqlite3_extended_errcode reports the most recent failure on the handle,
         // which is this one unless `code` came from somewhere else (e.g. open).
         let chosen = (extended & 0xFF) == (code & 0xFF) ? extended : code
-        let text = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+        let text =
+            connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
             ?? String(cString: sqlite3_errstr(code))
         self.init(extendedCode: chosen, message: text, sql: sql)
     }
@@ -60,8 +61,10 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
 
     /// A failure of the database file or its storage, rather than of a statement.
     public var isDatabaseFailure: Bool {
-        [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_FULL, SQLITE_IOERR,
-         SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_NOMEM, SQLITE_PROTOCOL].contains(resultCode)
+        [
+            SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_FULL, SQLITE_IOERR,
+            SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_NOMEM, SQLITE_PROTOCOL,
+        ].contains(resultCode)
     }
 
     public var description: String {

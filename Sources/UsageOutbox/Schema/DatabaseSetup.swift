@@ -16,13 +16,15 @@ enum DatabaseSetup {
             try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
         } else if !tables.contains(migrationsTable) && !configuration.allowForeignTables {
             let sample = tables.sorted().prefix(3).joined(separator: ", ")
-            throw OutboxError(.notAnOutbox, "\(configuration.path) is an SQLite database of another application (it holds tables such as \(sample))",
-                              hint: "use an outbox file or a new path; an app that embeds the outbox in its own database opens it with allowForeignTables")
+            throw OutboxError(
+                .notAnOutbox, "\(configuration.path) is an SQLite database of another application (it holds tables such as \(sample))",
+                hint: "use an outbox file or a new path; an app that embeds the outbox in its own database opens it with allowForeignTables")
         }
         let mode = try connection.scalarString("PRAGMA journal_mode = WAL")
         if mode != "wal" && configuration.path != ":memory:" {
-            throw OutboxError(.storage, "\(configuration.path) could not be switched to WAL mode (it reports \(mode ?? "nothing"))",
-                              hint: "WAL needs a local file system with shared memory; network file systems are not supported")
+            throw OutboxError(
+                .storage, "\(configuration.path) could not be switched to WAL mode (it reports \(mode ?? "nothing"))",
+                hint: "WAL needs a local file system with shared memory; network file systems are not supported")
         }
         try connection.execute("PRAGMA synchronous = \(configuration.durability == .full ? "FULL" : "NORMAL")")
         try connection.execute("PRAGMA temp_store = MEMORY")
@@ -55,7 +57,8 @@ enum DatabaseSetup {
         if found > latest { throw schemaTooNew(found: found, known: latest, path: path) }
         if found == latest { return }
         try connection.writeTransaction {
-            try connection.execute("""
+            try connection.execute(
+                """
                 CREATE TABLE IF NOT EXISTS \(migrationsTable) (
                     version    INTEGER PRIMARY KEY,
                     name       TEXT    NOT NULL,
@@ -67,15 +70,17 @@ enum DatabaseSetup {
             if current > latest { throw schemaTooNew(found: current, known: latest, path: path) }
             for migration in migrations where migration.version > current {
                 try connection.execute(migration.sql)
-                try connection.execute("INSERT INTO \(migrationsTable) (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                                       .integer(Int64(migration.version)), .text(migration.name), .integer(WallClock.nowMilliseconds()))
+                try connection.execute(
+                    "INSERT INTO \(migrationsTable) (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    .integer(Int64(migration.version)), .text(migration.name), .integer(WallClock.nowMilliseconds()))
             }
         }
     }
 
     static func schemaTooNew(found: Int, known: Int, path: String) -> OutboxError {
-        OutboxError(.schemaTooNew, "\(path) has schema version \(found), newer than this outbox knows (\(known))",
-                    hint: "run a newer outbox binary against this file; an older one must not write to it")
+        OutboxError(
+            .schemaTooNew, "\(path) has schema version \(found), newer than this outbox knows (\(known))",
+            hint: "run a newer outbox binary against this file; an older one must not write to it")
     }
 }
 

@@ -1,10 +1,11 @@
 import Dispatch
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Confines one SQLite connection to a serial queue and group-commits writes.
 ///
@@ -244,8 +245,10 @@ final class DatabaseQueue: Sendable {
     /// outcome to `units` and `errors`. An isolated unit runs in a savepoint
     /// and fails alone. Throws `GroupBreak` when the group cannot go on: the
     /// units are then already completed (or requeued) and nothing is written.
-    private func execute(_ batch: [WriteUnit], units: inout [WriteUnit], errors: inout [Error?],
-                         context: WriteContext, connection: SQLiteConnection) throws(GroupBreak) {
+    private func execute(
+        _ batch: [WriteUnit], units: inout [WriteUnit], errors: inout [Error?],
+        context: WriteContext, connection: SQLiteConnection
+    ) throws(GroupBreak) {
         for (position, unit) in batch.enumerated() {
             units.append(unit)
             errors.append(nil)

@@ -40,8 +40,10 @@ struct EventInserter {
         let bits = ids.generator.next(millisecond: UInt64(max(0, now)), into: idBytes)
         try statement.bindTextNoCopy(UnsafeRawBufferPointer(idBytes), at: 1)
         let statement = self.statement
-        try EventBody.withStoredBytes(body, hasEventIdField: hasEventIdField, fieldPrefix: idFieldPrefix, idText: UnsafeRawBufferPointer(idBytes),
-                                      scratch: &scratch) { try EventInserter.step(statement, body: $0) }
+        try EventBody.withStoredBytes(
+            body, hasEventIdField: hasEventIdField, fieldPrefix: idFieldPrefix, idText: UnsafeRawBufferPointer(idBytes),
+            scratch: &scratch
+        ) { try EventInserter.step(statement, body: $0) }
         count += 1
         return bits
     }

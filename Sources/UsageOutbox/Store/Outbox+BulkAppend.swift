@@ -1,4 +1,5 @@
 import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -44,8 +45,10 @@ extension Outbox {
         return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
-    private func appendParsingWhileInserting(fileDescriptor: Int32, meter: String,
-                                             progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int {
+    private func appendParsingWhileInserting(
+        fileDescriptor: Int32, meter: String,
+        progress: (@Sendable (Int, Int) -> Void)?
+    ) async throws -> Int {
         let eventIdField = configuration.eventIdField
         let ids = database.ids
         return try await database.withConnection { connection in

@@ -7,7 +7,8 @@ extension Outbox {
     /// Dead letters, newest first.
     public func deadLetters(meter: String? = nil, deadBefore: Int64? = nil, limit: Int = 100) async throws -> [DeadLetter] {
         try await database.withConnection { connection in
-            let statement = try connection.cached("""
+            let statement = try connection.cached(
+                """
                 SELECT \(Outbox.deadLetterColumns) FROM outbox_events
                 WHERE state = 4 AND (?1 IS NULL OR meter = ?1) AND (?2 IS NULL OR dead_at < ?2)
                 ORDER BY dead_at DESC, id DESC LIMIT ?3
@@ -37,7 +38,8 @@ extension Outbox {
     @discardableResult
     public func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
         try await changeDeadLetters(selection) { connection, rowIDs, now in
-            let statement = try connection.cached("""
+            let statement = try connection.cached(
+                """
                 UPDATE outbox_events
                 SET state = 0, attempts = 0, next_attempt_at = ?1, updated_at = ?1, dead_at = NULL, lease_owner = NULL
                 WHERE id IN (SELECT value FROM json_each(?2)) AND state = 4
@@ -81,7 +83,8 @@ extension Outbox {
                 }
                 rowsByMeter = try lookup.rowsByMeter()
             } else {
-                let statement = try connection.cached("""
+                let statement = try connection.cached(
+                    """
                     SELECT id, meter FROM outbox_events
                     WHERE state = 4 AND (?1 IS NULL OR meter = ?1) AND (?2 IS NULL OR dead_at < ?2)
                     """)
@@ -101,9 +104,10 @@ extension Outbox {
     }
 
     static func deadLetter(from statement: SQLiteStatement) -> DeadLetter {
-        DeadLetter(id: statement.string(0), meter: statement.string(1), event: statement.string(2),
-                   status: statement.optionalInt64(3).map { Int($0) }, reason: statement.string(4), attempts: statement.int(5),
-                   responseBody: statement.optionalString(6), trackID: statement.optionalString(7),
-                   createdAt: statement.int64(8), updatedAt: statement.int64(9), deadAt: statement.int64(10))
+        DeadLetter(
+            id: statement.string(0), meter: statement.string(1), event: statement.string(2),
+            status: statement.optionalInt64(3).map { Int($0) }, reason: statement.string(4), attempts: statement.int(5),
+            responseBody: statement.optionalString(6), trackID: statement.optionalString(7),
+            createdAt: statement.int64(8), updatedAt: statement.int64(9), deadAt: statement.int64(10))
     }
 }

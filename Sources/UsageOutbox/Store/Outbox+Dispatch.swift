@@ -79,8 +79,9 @@ extension Outbox: DispatchStore {
             // One write transaction: nothing can have changed the rows
             // between the read and the update. If it did, give up the claim.
             guard leased == events.count else {
-                throw OutboxError(.storage, "claim leased \(leased) of the \(events.count) rows it read in the same transaction",
-                                  hint: "the database may be damaged; run `outbox verify`")
+                throw OutboxError(
+                    .storage, "claim leased \(leased) of the \(events.count) rows it read in the same transaction",
+                    hint: "the database may be damaged; run `outbox verify`")
             }
             let fromPending = states.count { $0 == EventState.pending.rawValue }
             let fromFailed = states.count { $0 == EventState.failed.rawValue }
@@ -101,7 +102,8 @@ extension Outbox: DispatchStore {
         let clock = configuration.clock
         return try await database.write(isolated: false) { context in
             let now = clock.wallMilliseconds()
-            let statement = try context.connection.cached("""
+            let statement = try context.connection.cached(
+                """
                 UPDATE outbox_events SET next_attempt_at = ?1, updated_at = ?2
                 WHERE id IN (SELECT value FROM json_each(?3)) AND state = ?5 AND lease_owner = ?4
                 RETURNING id
@@ -170,8 +172,9 @@ extension Outbox: DispatchStore {
             if settlement.isSuccess {
                 try connection.execute("UPDATE outbox_meters SET last_success_at = ?1 WHERE meter = ?2", .integer(now), .text(settlement.meter))
             } else if let failure = settlement.meterFailure {
-                try connection.execute("UPDATE outbox_meters SET last_status = ?1, last_error = ?2, last_error_at = ?3 WHERE meter = ?4",
-                                       settlement.record.status.map { .integer(Int64($0)) } ?? .null, .text(failure), .integer(now), .text(settlement.meter))
+                try connection.execute(
+                    "UPDATE outbox_meters SET last_status = ?1, last_error = ?2, last_error_at = ?3 WHERE meter = ?4",
+                    settlement.record.status.map { .integer(Int64($0)) } ?? .null, .text(failure), .integer(now), .text(settlement.meter))
             }
             return SettlementResult(appliedStates: states, planned: settlement.rows.count)
         }
@@ -182,7 +185,8 @@ extension Outbox: DispatchStore {
         let clock = configuration.clock
         return try await database.write(isolated: false) { context in
             let now = clock.wallMilliseconds()
-            let statement = try context.connection.cached("""
+            let statement = try context.connection.cached(
+                """
                 UPDATE outbox_events
                 SET state = CASE claimed_from WHEN ?4 THEN ?4 ELSE ?5 END, lease_owner = NULL,
                     next_attempt_at = ?1, updated_at = ?1

@@ -12,8 +12,9 @@ extension Outbox {
 
     private func setPause(_ meter: String, paused: Bool, reason: String?, at time: Int64?) async throws {
         try await database.write { context in
-            try context.connection.execute("UPDATE outbox_meters SET paused = ?1, pause_reason = ?2, paused_at = ?3 WHERE meter = ?4",
-                                           .integer(paused ? 1 : 0), reason.map { .text($0) } ?? .null, time.map { .integer($0) } ?? .null, .text(meter))
+            try context.connection.execute(
+                "UPDATE outbox_meters SET paused = ?1, pause_reason = ?2, paused_at = ?3 WHERE meter = ?4",
+                .integer(paused ? 1 : 0), reason.map { .text($0) } ?? .null, time.map { .integer($0) } ?? .null, .text(meter))
             guard context.connection.changes == 1 else { throw OutboxError.unknownMeter(meter) }
         }
     }

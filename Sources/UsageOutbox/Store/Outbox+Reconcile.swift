@@ -7,7 +7,8 @@ extension Outbox {
         // `$."field"`: the field name quoted, whatever it holds.
         let fieldPath = query.eventIdField.map { "$." + JSONValue.string($0).jsonText }
         return try await database.withConnection { connection in
-            let statement = try connection.cached("""
+            let statement = try connection.cached(
+                """
                 SELECT id, event_id, CAST(body AS TEXT), state FROM outbox_events
                 WHERE meter = ?1 AND state IN (?5, ?6) AND (
                     event_id IN (SELECT value FROM json_each(?2))
@@ -24,8 +25,10 @@ extension Outbox {
             try statement.bind(EventState.dead.rawValue, at: 6)
             var events: [StoredEvent] = []
             while try statement.step() {
-                events.append(StoredEvent(rowID: statement.int64(0), eventID: statement.string(1), body: statement.string(2),
-                                          state: EventState(rawValue: statement.int64(3)) ?? .sent))
+                events.append(
+                    StoredEvent(
+                        rowID: statement.int64(0), eventID: statement.string(1), body: statement.string(2),
+                        state: EventState(rawValue: statement.int64(3)) ?? .sent))
             }
             return events
         }
@@ -34,7 +37,8 @@ extension Outbox {
     public func appliedAuditEntries(meter: String, traceIDs: [String]) async throws -> Set<String> {
         let ids = Outbox.jsonStrings(traceIDs)
         return try await database.withConnection { connection in
-            let statement = try connection.cached("SELECT trace_id FROM outbox_audit_applied WHERE meter = ?1 AND trace_id IN (SELECT value FROM json_each(?2))")
+            let statement = try connection.cached(
+                "SELECT trace_id FROM outbox_audit_applied WHERE meter = ?1 AND trace_id IN (SELECT value FROM json_each(?2))")
             defer { statement.reset() }
             try statement.bind(meter, at: 1)
             try statement.bind(ids, at: 2)
@@ -50,7 +54,8 @@ extension Outbox {
             let connection = context.connection
             let now = clock.wallMilliseconds()
             var moved = 0
-            let update = try connection.cached("""
+            let update = try connection.cached(
+                """
                 UPDATE outbox_events SET state = ?1, dead_at = ?2, updated_at = ?2, last_status = NULL, last_error = ?3, response_body = ?4
                 WHERE id = ?5 AND meter = ?6 AND state = ?7
                 """)
@@ -78,8 +83,9 @@ extension Outbox {
             }
             remember.reset()
             if moved > 0 { context.adjust(meter) { $0.move(moved, from: .sent, to: .dead) } }
-            try connection.execute("UPDATE outbox_meters SET late_rejected = late_rejected + ?1, last_reconciled_at = ?2 WHERE meter = ?3",
-                                   .integer(Int64(moved)), .integer(now), .text(meter))
+            try connection.execute(
+                "UPDATE outbox_meters SET late_rejected = late_rejected + ?1, last_reconciled_at = ?2 WHERE meter = ?3",
+                .integer(Int64(moved)), .integer(now), .text(meter))
             return moved
         }
     }

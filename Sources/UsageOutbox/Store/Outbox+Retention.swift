@@ -7,7 +7,8 @@ extension Outbox {
         let purged = try await Purging.inChunks { limit in
             try await database.write(isolated: false) { context in
                 let connection = context.connection
-                let statement = try connection.cached("""
+                let statement = try connection.cached(
+                    """
                     DELETE FROM outbox_events WHERE id IN (
                         SELECT id FROM outbox_events WHERE state = 3 AND sent_at < ?1 LIMIT ?2)
                     RETURNING meter
@@ -18,7 +19,10 @@ extension Outbox {
                 var byMeter: [String: Int] = [:]
                 while try statement.step() { byMeter[statement.string(0), default: 0] += 1 }
                 for (meter, count) in byMeter {
-                    context.adjust(meter) { $0.sent -= count; $0.purged += count }
+                    context.adjust(meter) {
+                        $0.sent -= count
+                        $0.purged += count
+                    }
                 }
                 return byMeter.values.reduce(0, +)
             }

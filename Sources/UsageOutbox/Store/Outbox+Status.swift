@@ -10,7 +10,8 @@ enum OutboxStatusQuery {
     static func read(_ connection: SQLiteConnection, now: Int64) throws -> OutboxStatus {
         var meters: [String: OutboxStatus.Meter] = [:]
         var totals = StateCounts()
-        let statement = try connection.cached("""
+        let statement = try connection.cached(
+            """
             SELECT meter, appended, pending, inflight, failed, sent, dead, purged,
                    last_status, last_error, last_error_at, last_success_at,
                    paused, pause_reason, paused_at, late_rejected
@@ -36,10 +37,12 @@ enum OutboxStatusQuery {
         if totals.undelivered > 0 {
             // Row ids grow with insertion time, and the due index holds every
             // undelivered row's id: the smallest id is the oldest event.
-            if let oldest = try connection.scalarInt("""
+            if let oldest = try connection.scalarInt(
+                """
                 SELECT created_at FROM outbox_events WHERE id = (
                     SELECT min(id) FROM outbox_events INDEXED BY outbox_events_due WHERE state < 3)
-                """) {
+                """)
+            {
                 oldestAge = max(0, Double(now - oldest) / 1000)
             }
         }

@@ -7,8 +7,9 @@ extension Outbox {
             var counters: [String: StateCounts] = [:]
             let counterRows = try connection.prepare("SELECT meter, appended, pending, inflight, failed, sent, dead, purged FROM outbox_meters")
             while try counterRows.step() {
-                counters[counterRows.string(0)] = StateCounts(appended: counterRows.int(1), pending: counterRows.int(2), inflight: counterRows.int(3),
-                                                              failed: counterRows.int(4), sent: counterRows.int(5), dead: counterRows.int(6), purged: counterRows.int(7))
+                counters[counterRows.string(0)] = StateCounts(
+                    appended: counterRows.int(1), pending: counterRows.int(2), inflight: counterRows.int(3),
+                    failed: counterRows.int(4), sent: counterRows.int(5), dead: counterRows.int(6), purged: counterRows.int(7))
             }
             var rows: [String: StateCounts] = [:]
             let stateRows = try connection.prepare("SELECT meter, state, count(*) FROM outbox_events GROUP BY meter, state")

@@ -26,7 +26,8 @@ public struct OutboxTransaction {
     @discardableResult
     public func append(contentsOf events: [UsageEvent], meter: String) throws -> [EventID] {
         try MeterName.validate(meter)
-        return try OutboxTransaction.insert(try EventValidation.prepare(events, eventIdField: eventIdField), meter: meter, eventIdField: eventIdField, into: context)
+        return try OutboxTransaction.insert(
+            try EventValidation.prepare(events, eventIdField: eventIdField), meter: meter, eventIdField: eventIdField, into: context)
     }
 
     @discardableResult
