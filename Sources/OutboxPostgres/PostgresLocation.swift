@@ -3,10 +3,11 @@ import NIOSSL
 import OutboxCore
 import PostgresNIO
 
-/// Where a PostgreSQL outbox lives: `postgres://user@host:port/database`.
-/// The password never travels in the URL (it would show in `ps` and in
-/// logs): it comes from `OUTBOX_DB_PASSWORD`, `PGPASSWORD`, or the file named
-/// by `OUTBOX_DB_PASSWORD_FILE`.
+/// Where a PostgreSQL outbox lives: `postgres://user[:password]@host:port/database`.
+/// A password may ride in the URL, as with the usual `DATABASE_URL`; it is
+/// never shown (`description` leaves it out). Where a URL would be seen
+/// (a command line, in `ps`), keep the password apart: `OUTBOX_DB_PASSWORD`,
+/// `PGPASSWORD`, or the file named by `OUTBOX_DB_PASSWORD_FILE`.
 public struct PostgresLocation: Sendable, Equatable {
     public let host: String
     public let port: Int
@@ -15,6 +16,8 @@ public struct PostgresLocation: Sendable, Equatable {
     /// `require` (TLS), `prefer`, or `disable`; from `?sslmode=`. Loopback
     /// hosts default to `disable`, others to `require`.
     public let tls: String
+    /// The URL's own password, if it has one.
+    public let password: String?
 
     public static func isPostgresURL(_ text: String) -> Bool {
         text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
@@ -28,17 +31,13 @@ public struct PostgresLocation: Sendable, Equatable {
                 .invalidConfiguration, "\(PostgresLocation.redacted(text)) is not a PostgreSQL URL",
                 hint: "write it like postgres://user@host:5432/database")
         }
-        if components.password != nil {
-            throw OutboxError(
-                .invalidConfiguration, "the PostgreSQL URL holds a password; it would show in `ps` and in logs",
-                hint: "remove it from the URL and set OUTBOX_DB_PASSWORD (or PGPASSWORD, or OUTBOX_DB_PASSWORD_FILE)")
-        }
+        self.password = components.password.flatMap { $0.removingPercentEncoding ?? $0 }
         self.host = host
         self.port = components.port ?? 5432
         self.username = components.user ?? "postgres"
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         self.database = path.isEmpty ? self.username : path
-        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1"
+        let loopback = LoopbackHost.contains(host)
         let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? (loopback ? "disable" : "require")
         guard ["disable", "prefer", "require"].contains(mode) else {
             throw OutboxError(.invalidConfiguration, "sslmode must be disable, prefer or require (got \(mode))")

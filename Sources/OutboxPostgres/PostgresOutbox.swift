@@ -43,6 +43,8 @@ public final class PostgresOutbox: OutboxStore, Sendable {
         logger: Logger = Logger(label: "outbox.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws -> PostgresOutbox {
         let place = try PostgresLocation(url: url)
+        // An explicit password wins over one inside the URL.
+        let password = password ?? place.password
         // One direct connection first: a wrong host, port, password or
         // database fails here at once, where the pool would keep retrying.
         do {

@@ -62,14 +62,43 @@ import Testing
         }
     }
 
-    @Test func aPasswordInTheURLIsRefusedAndNeverEchoed() throws {
+    @Test func aPasswordOnTheCommandLineIsRefusedAndNeverEchoed() throws {
         let result = try CLI.run(["status", "--db", "postgres://app:hunter2-secret@127.0.0.1:1/app"])
         #expect(result.status == 64)
         #expect(!result.stderr.contains("hunter2-secret"))
-        #expect(result.stderr.contains("OUTBOX_DB_PASSWORD"))
+        #expect(result.stderr.contains("OUTBOX_DB_PASSWORD") && result.stderr.contains("--db"))
+        // From the environment (as DATABASE_URL usually is) it is used: the
+        // failure is the unreachable server's, and the password never shows.
+        let fromEnvironment = try CLI.run(["status"], environment: ["OUTBOX_DB": "postgres://app:hunter2-secret@127.0.0.1:1/app"])
+        #expect(fromEnvironment.status == 74, "\(fromEnvironment.stderr)")
+        #expect(!fromEnvironment.stderr.contains("hunter2-secret"))
         let unreachable = try CLI.run(["status", "--db", "postgres://app@127.0.0.1:1/app"], environment: ["OUTBOX_DB_PASSWORD": "hunter2-secret"])
         #expect(unreachable.status == 74)
         #expect(!unreachable.stderr.contains("hunter2-secret"))
+    }
+
+    /// The password inside OUTBOX_DB (or the config file) is the one used.
+    @Test func aPasswordInOutboxDBFromTheEnvironmentIsUsed() throws {
+        try Self.withDatabase { db in
+            try Self.psql(db, "DO $$ BEGIN CREATE ROLE outbox_pw LOGIN PASSWORD 'pw-from-url'; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+            try Self.psql(db, "GRANT ALL ON SCHEMA public TO outbox_pw")
+            var components = URLComponents(string: db)!
+            components.user = "outbox_pw"
+            components.password = "pw-from-url"
+            let withPassword = components.string!
+            let appended = try CLI.run(["append", "--meter", "m", "--json"], environment: ["OUTBOX_DB": withPassword], stdin: ndjson(3))
+            #expect(appended.status == 0, "\(appended.stderr)")
+            let config = NSTemporaryDirectory() + "outbox-pg-config-\(UUID().uuidString).json"
+            try #"{"db": "\#(withPassword)"}"#.write(toFile: config, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: config) }
+            let status = try CLI.run(["status", "--json", "--config", config])
+            #expect(status.status == 0 && CLI.json(status.stdout)?["pending"] as? Int == 3, "\(status.stderr)")
+            #expect(!status.stderr.contains("pw-from-url"))
+            // The server checks it: a wrong one is refused.
+            components.password = "wrong"
+            let refused = try CLI.run(["status"], environment: ["OUTBOX_DB": components.string!])
+            #expect(refused.status == 74 && !refused.stderr.contains("wrong"), "\(refused.stderr)")
+        }
     }
 
     /// Four `outbox drain` processes share one queue while producers keep

@@ -50,6 +50,15 @@ struct DatabaseSettings {
     func open(eventIdField explicit: String? = nil) async throws -> any OutboxStore {
         let field = explicit ?? eventIdField.value
         if PostgresLocation.isPostgresURL(path.value) {
+            let location = try PostgresLocation(url: path.value)
+            // A command line is public (`ps` shows it): a password there is
+            // refused. From OUTBOX_DB or the config file it is as private as
+            // the usual DATABASE_URL.
+            if location.password != nil && path.source == .flag {
+                throw CommandFailure("--db holds a password, which `ps` shows to every user of this machine; it was not used",
+                                     hint: "put the URL in OUTBOX_DB or the config file's \"db\", or the password in OUTBOX_DB_PASSWORD (or PGPASSWORD)",
+                                     exitCode: Exit.usage)
+            }
             let password = try PostgresLocation.password(environment: Environment.values)
             return try await PostgresOutbox.open(url: path.value, password: password, eventIdField: field)
         }
