@@ -55,9 +55,10 @@ struct DatabaseSettings {
             // refused. From OUTBOX_DB or the config file it is as private as
             // the usual DATABASE_URL.
             if location.password != nil && path.source == .flag {
-                throw CommandFailure("--db holds a password, which `ps` shows to every user of this machine; it was not used",
-                                     hint: "put the URL in OUTBOX_DB or the config file's \"db\", or the password in OUTBOX_DB_PASSWORD (or PGPASSWORD)",
-                                     exitCode: Exit.usage)
+                throw CommandFailure(
+                    "--db holds a password, which `ps` shows to every user of this machine; it was not used",
+                    hint: "put the URL in OUTBOX_DB or the config file's \"db\", or the password in OUTBOX_DB_PASSWORD (or PGPASSWORD)",
+                    exitCode: Exit.usage)
             }
             let password = try PostgresLocation.password(environment: Environment.values)
             return try await PostgresOutbox.open(url: path.value, password: password, eventIdField: field)
