@@ -2,35 +2,6 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A request as the handler sees it: the body read whole.
-public struct ServerRequest: Sendable {
-    public let method: String
-    /// The path, without the query string.
-    public let path: String
-    public let query: String?
-    public let headers: [(name: String, value: String)]
-    public let body: [UInt8]
-
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
-}
-
-/// What the handler answers.
-public enum ServerReply: Sendable {
-    case response(status: Int, headers: [(String, String)], body: [UInt8])
-    /// Close the connection without answering (a fault to inject).
-    case dropConnection
-
-    public static func json(_ status: Int, _ text: String, headers: [(String, String)] = []) -> ServerReply {
-        .response(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(text.utf8))
-    }
-
-    public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> ServerReply {
-        .response(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
-    }
-}
-
 /// A small HTTP/1.1 server on SwiftNIO for the Zuora mock and the metrics
 /// endpoint. Each request is handed to an async handler; keep-alive is
 /// honoured. It binds to loopback by default.

@@ -1,5 +1,5 @@
 // libFuzzer target for the event parser and validator, built by scripts/fuzz
-// from UsageOutbox's Events sources with `swiftc -sanitize=fuzzer,address`.
+// from OutboxCore's Events sources with `swiftc -sanitize=fuzzer,address`.
 // It must never crash, and what it accepts must hold up:
 // - an accepted event re-validates the same when given alone (idempotent);
 // - Foundation's JSON parser agrees it is an object with the four fields,

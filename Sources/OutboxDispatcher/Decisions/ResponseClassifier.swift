@@ -1,27 +1,3 @@
-/// What to do with Zuora's answer to one batch: the contract's table as a
-/// pure function, apart from the I/O that follows it.
-public enum DeliveryDecision: Equatable, Sendable {
-    /// Every event of the batch is accepted.
-    case accepted
-    /// Zuora rejected the batch (400, or 2xx with `"success": false`): a
-    /// single event is dead-lettered; a larger batch is bisected.
-    case rejected
-    /// 413: split the batch; a single event still too large is dead-lettered.
-    case tooLarge
-    /// 401: fetch a new token and resend once.
-    case unauthorized
-    /// 403 or 404: a configuration problem (permission, unknown meter).
-    /// Retried with backoff, reported loudly, never dead-lettered.
-    case configurationProblem
-    /// 429 or 503: wait `retryAfterSeconds` (when the answer said; else the
-    /// host-wide backoff) before any usage request to this host; attempts
-    /// are not spent.
-    case rateLimited(retryAfterSeconds: Double?)
-    /// Other 5xx, timeouts, connection errors, and a 2xx whose body could
-    /// not be read to the end: retry with backoff, spending an attempt.
-    case transient
-}
-
 public enum ResponseClassifier {
     /// Classifies an HTTP answer. `success` is what the body said about
     /// `success`, read to its end (it matters only for a 2xx).

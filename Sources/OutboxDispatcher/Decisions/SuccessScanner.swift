@@ -1,14 +1,3 @@
-/// What a 2xx body says about `success`, read to its end.
-public enum SuccessFinding: Equatable, Sendable {
-    /// Empty, or a JSON object whose `success` is absent or not `false`.
-    case notFalse
-    /// A top-level `"success": false`: Zuora rejected the batch.
-    case explicitlyFalse
-    /// Not a complete JSON document (cut off, or not JSON at all): the
-    /// dispatcher cannot tell what Zuora decided, so it is not a yes.
-    case unreadable(String)
-}
-
 /// Finds a top-level `"success"` in a JSON body fed in chunks, however large
 /// the body, in constant memory. It tracks only what it needs: nesting,
 /// strings and escapes, the keys of the top-level object and the first byte

@@ -146,22 +146,6 @@ public final class SQLiteConnection {
     }
 }
 
-/// A value bound to a statement parameter.
-public enum SQLiteValue: Sendable {
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-    case null
-}
-
-extension SQLiteValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral {
-    public init(integerLiteral value: Int64) { self = .integer(value) }
-    public init(stringLiteral value: String) { self = .text(value) }
-    public init(floatLiteral value: Double) { self = .real(value) }
-    public init(nilLiteral: ()) { self = .null }
-}
-
 extension SQLiteStatement {
     /// Binds values to parameters 1...n in order.
     public func bind(_ values: [SQLiteValue]) throws {
