@@ -86,7 +86,7 @@ def ids_in_database(db, prefix):
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
         return connection.execute(
-            "SELECT count(*) FROM outbox_events WHERE json_extract(CAST(body AS TEXT), '$.EventId') LIKE ?",
+            "SELECT count(*) FROM outbox_log WHERE json_extract(CAST(body AS TEXT), '$.EventId') LIKE ?",
             (prefix + "-%",)).fetchone()[0]
     finally:
         connection.close()

@@ -79,7 +79,7 @@ enum OutboxBenchmarks {
     /// (rows in the table, of which waiting). Claims on the outboxes
     /// alternate, so the machine's noise falls on all alike, and each claim
     /// is released again afterwards, so the backlog keeps its size while it
-    /// is measured. Rows beyond the waiting ones are marked sent, as a queue
+    /// is measured. Rows before the waiting ones are delivered, as a queue
     /// that has delivered them (and not purged them yet) holds them.
     static func claimCost(backlogs: [(rows: Int, waiting: Int)], batch: Int, claims: Int, directory: String) async throws -> [Double] {
         // Measured with synchronous=NORMAL: this isolates the query (an fsync
@@ -95,11 +95,15 @@ enum OutboxBenchmarks {
             try? FileManager.default.removeItem(atPath: input)
             if backlog.waiting < backlog.rows {
                 let connection = try SQLiteConnection(path: path)
+                // The oldest events were delivered (one settled range, the
+                // meter's position past them); the newest `waiting` wait.
+                let delivered = Int64(backlog.rows - backlog.waiting)
                 try connection.execute("BEGIN IMMEDIATE")
-                try connection.execute("UPDATE outbox_events SET state = 3, sent_at = created_at WHERE id > ?1", .integer(Int64(backlog.waiting)))
                 try connection.execute(
-                    "UPDATE outbox_meters SET pending = ?1, sent = ?2", .integer(Int64(backlog.waiting)),
-                    .integer(Int64(backlog.rows - backlog.waiting)))
+                    "INSERT INTO outbox_ranges (meter, first_id, last_id, events, settled_at) VALUES ('api-calls', 1, ?1, ?1, 0)", .integer(delivered))
+                try connection.execute(
+                    "UPDATE outbox_meters SET pending = ?1, sent = ?2, claimed_through = ?2, delivered_through = ?2",
+                    .integer(Int64(backlog.waiting)), .integer(delivered))
                 try connection.execute("COMMIT")
             }
             outboxes.append(try Outbox(OutboxConfiguration(path: path, durability: .normal)))

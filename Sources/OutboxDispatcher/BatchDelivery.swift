@@ -113,31 +113,39 @@ struct BatchDelivery: Sendable {
     /// nothing may go: stopping (the rows are released, due at once) or the
     /// claim lost (the rows are another dispatcher's now).
     private func readyToSend(_ fence: inout ClaimFence, _ events: [ClaimedEvent]) async -> [ClaimedEvent]? {
-        switch await pacing.untilRequestMayGo(gate, requestPacer) {
-        case .stopping:
-            await release(fence, events)
-            return nil
-        case .openAfterWaiting:
-            fence.waited()
-        case .openAtOnce:
-            break
-        }
         var events = events
-        if fence.needsRenewal(now: pacing.now) {
-            let issued = pacing.now
-            let ids = events.map(\.rowID)
-            guard let held = await storeCall({ try await store.renewLease(ids, token: fence.token, leaseMilliseconds: fence.leaseMilliseconds) }) else {
-                return nil  // unknown: send nothing; the lease lapses and the rows come back
+        while true {
+            switch await pacing.untilRequestCouldGo(gate, requestPacer) {
+            case .stopping:
+                await release(fence, events)
+                return nil
+            case .openAfterWaiting:
+                fence.waited()
+            case .openAtOnce:
+                break
             }
-            fence.renewed(at: issued)
-            if held.count < events.count {
-                counters.addDropped(events.count - held.count)
-                logger.warning(
-                    "lease lost on claimed events: another dispatcher took them over; dropped unsent",
-                    metadata: ["meter": "\(fence.meter)", "lost": "\(events.count - held.count)", "kept": "\(held.count)"])
-                events = events.filter { held.contains($0.rowID) }
+            if fence.needsRenewal(now: pacing.now) {
+                let issued = pacing.now
+                let ids = events.map(\.rowID)
+                guard let held = await storeCall({ try await store.renewLease(ids, token: fence.token, leaseMilliseconds: fence.leaseMilliseconds) })
+                else {
+                    return nil  // unknown: send nothing; the lease lapses and the rows come back
+                }
+                fence.renewed(at: issued)
+                if held.count < events.count {
+                    counters.addDropped(events.count - held.count)
+                    logger.warning(
+                        "lease lost on claimed events: another dispatcher took them over; dropped unsent",
+                        metadata: ["meter": "\(fence.meter)", "lost": "\(events.count - held.count)", "kept": "\(held.count)"])
+                    events = events.filter { held.contains($0.rowID) }
+                }
+                if events.isEmpty { return nil }
             }
-            if events.isEmpty { return nil }
+            // The request's slot of the rate window is taken last, once the
+            // claim is known to hold: a dropped batch costs no slot. Another
+            // worker may have taken the free one meanwhile: wait again.
+            if requestPacer?.reserve(at: pacing.now) == nil { break }
+            fence.waited()
         }
         fence.sending()
         return events

@@ -10,6 +10,11 @@ final class RequestPacer: Sendable {
         window = Mutex(RequestWindow(limit: limit))
     }
 
+    /// When a slot is free (nil: now), taking nothing.
+    func nextFree(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        window.withLock { $0.nextFree(at: now) }
+    }
+
     /// Takes a slot at `now` (nil), or says when one frees (taking nothing).
     func reserve(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         window.withLock { $0.reserve(at: now) }

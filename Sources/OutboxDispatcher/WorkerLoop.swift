@@ -42,13 +42,14 @@ struct WorkerLoop: Sendable {
 
     /// Claims one batch from the next meter with due events and delivers it.
     /// Returns false when no meter had anything due. Waits at the rate-limit
-    /// gate before claiming, so claims are not held through the wait.
+    /// gate and for a free request slot before claiming, so claims are not
+    /// held through those waits.
     private func claimAndDeliver(rotation: Int) async throws -> Bool {
         let meters = try await store.metersWithWork()
         guard !meters.isEmpty else { return false }
         let start = rotation % meters.count
         for offset in 0..<meters.count {
-            if await pacing.untilOpen(gate) == .stopping { return false }
+            if await pacing.untilRequestCouldGo(gate, delivery.requestPacer) == .stopping { return false }
             let meter = meters[(start + offset) % meters.count]
             let claimedAt = pacing.now
             guard

@@ -177,7 +177,7 @@ extension PostgresOutbox {
 
     public func purgeSent(before sentBefore: Int64) async throws -> PurgeResult {
         let sizeBefore = try await tableSize()
-        let purged = try await Purging.inChunks { limit in
+        let purged = try await Purging.inBatches { limit in
             try await transaction { connection in
                 var byMeter: [String: Int] = [:]
                 for try await meter in try await connection.query(
@@ -192,7 +192,8 @@ extension PostgresOutbox {
                 for (meter, count) in byMeter.sorted(by: { $0.key < $1.key }) {
                     try await Self.adjust(StateCounts(sent: -count, purged: count), meter: meter, on: connection, logger: logger)
                 }
-                return byMeter.values.reduce(0, +)
+                let deleted = byMeter.values.reduce(0, +)
+                return (deleted, deleted == limit)
             }
         }
         // VACUUM cannot run in a transaction; it makes the space reusable.

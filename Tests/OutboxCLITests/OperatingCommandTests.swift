@@ -76,7 +76,7 @@ import Testing
             #expect(ok.status == 0)
             #expect(CLI.json(ok.stdout)?["ok"] as? Bool == true)
             // An event lost behind the outbox's back.
-            try SQLiteConnection(path: db).execute("DELETE FROM outbox_events WHERE id = (SELECT min(id) FROM outbox_events)")
+            try SQLiteConnection(path: db).execute("DELETE FROM outbox_log WHERE id = (SELECT min(id) FROM outbox_log)")
             let broken = try CLI.run(["verify", "--db", db])
             #expect(broken.status == 1)
             #expect(broken.stdout.contains("pending: counter says 10, rows say 9"))

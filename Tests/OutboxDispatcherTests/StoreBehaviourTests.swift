@@ -254,7 +254,7 @@ struct StoreBehaviourTests {
             #expect(try await store.verify().isOK)
             switch kind {
             case .sqlite:
-                try SQLiteConnection(path: place.location).execute("DELETE FROM outbox_events WHERE id = (SELECT min(id) FROM outbox_events)")
+                try SQLiteConnection(path: place.location).execute("DELETE FROM outbox_log WHERE id = (SELECT min(id) FROM outbox_log)")
             case .postgres:
                 try await TestStore.admin(place.location) { client in
                     try await client.query("DELETE FROM outbox_events WHERE id = (SELECT min(id) FROM outbox_events)")
@@ -314,6 +314,111 @@ struct StoreBehaviourTests {
             #expect(letter.event.hasPrefix(#"{"EventId":""#), "the event exactly as appended")
             let status = try await store.status()
             #expect(status.totals.sent == 3 && status.totals.dead == 1 && status.meters["m"]?.lateRejected == 1)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    static func sent(_ events: ArraySlice<ClaimedEvent>, meter: String = "m") -> Settlement {
+        Settlement(meter: meter, rows: events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true)
+    }
+
+    @Test(arguments: StoreKind.available)
+    func rangesThatCompleteOutOfOrder(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
+            let first = try #require(try await store.claim(meter: "m", owner: "a", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            let second = try #require(try await store.claim(meter: "m", owner: "b", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(Set(first.events.map(\.rowID)).isDisjoint(with: second.events.map(\.rowID)))
+            #expect(try await store.settle(Self.sent(second.events[...]), token: second.token).sent == 10)
+            #expect(try await store.status().totals == StateCounts(appended: 30, pending: 10, inflight: 10, sent: 10))
+            #expect(try await store.verify().isOK)
+            #expect(try await store.settle(Self.sent(first.events[...]), token: first.token).sent == 10)
+            #expect(try await store.status().totals == StateCounts(appended: 30, pending: 10, sent: 20))
+            let third = try #require(try await store.claim(meter: "m", owner: "c", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(third.events.count == 10, "the rest, once each")
+            #expect(Set(third.events.map(\.rowID)).isDisjoint(with: (first.events + second.events).map(\.rowID)))
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func aFailedEventInsideASentRangeComesBackAlone(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<10).map { Self.event("C-\($0)") }, meter: "m")
+            let claim = try #require(try await store.claim(meter: "m", owner: "a", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            let failing = claim.events[4]
+            let plan = Settlement(
+                meter: "m",
+                rows: claim.events.map {
+                    .init(rowID: $0.rowID, outcome: $0.rowID == failing.rowID ? .retry(afterMilliseconds: 0, attempts: 1) : .sent)
+                }, record: .init(status: 500), meterFailure: "HTTP 500", isSuccess: false)
+            #expect(try await store.settle(plan, token: claim.token) == SettlementResult(sent: 9, retried: 1))
+            #expect(try await store.status().totals == StateCounts(appended: 10, failed: 1, sent: 9))
+            let again = try #require(try await Self.claimWhenDue(store))
+            #expect(again.events.map(\.rowID) == [failing.rowID] && again.events[0].attempts == 1 && again.events[0].body == failing.body)
+            #expect(try await store.settle(Self.sent(again.events[...]), token: again.token).sent == 1)
+            #expect(try await store.status().totals == StateCounts(appended: 10, sent: 10))
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    /// Bisection settles a claim a half at a time: each half on its own, the
+    /// unsent half still held (and renewable) meanwhile.
+    @Test(arguments: StoreKind.available)
+    func bisectionSettlesARangeHalfByHalf(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<10).map { Self.event("C-\($0)") }, meter: "m")
+            let claim = try #require(try await store.claim(meter: "m", owner: "a", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(try await store.settle(Self.sent(claim.events[0..<5]), token: claim.token).sent == 5)
+            let rest = Array(claim.events[5...])
+            #expect(try await store.renewLease(rest.map(\.rowID), token: claim.token, leaseMilliseconds: 60_000) == Set(rest.map(\.rowID)))
+            #expect(try await store.status().totals == StateCounts(appended: 10, inflight: 5, sent: 5))
+            let plan = Settlement(
+                meter: "m",
+                rows: rest.enumerated().map { index, event in
+                    .init(rowID: event.rowID, outcome: index == 2 ? .dead(reason: "HTTP 400: bad", attempts: 0) : .sent)
+                }, record: .init(status: 400, responseBody: "{}"), meterFailure: nil, isSuccess: false)
+            #expect(try await store.settle(plan, token: claim.token) == SettlementResult(sent: 4, dead: 1))
+            #expect(try await store.status().totals == StateCounts(appended: 10, sent: 9, dead: 1))
+            #expect(try await store.deadLetters(meter: "m", deadBefore: nil, limit: 10).map(\.event) == [String(decoding: rest[2].body, as: UTF8.self)])
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    /// Retention deletes delivered ranges, and only what they delivered:
+    /// an event waiting for its retry, or a dead letter, stays.
+    @Test(arguments: StoreKind.available)
+    func purgeAcrossRangesKeepsTheExceptions(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
+            var claims: [Claim] = []
+            for owner in ["a", "b", "c"] {
+                claims.append(try #require(try await store.claim(meter: "m", owner: owner, limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000)))
+            }
+            let waiting = claims[1].events[3]
+            let dead = claims[2].events[7]
+            for claim in claims {
+                let plan = Settlement(
+                    meter: "m",
+                    rows: claim.events.map { event in
+                        .init(
+                            rowID: event.rowID,
+                            outcome: event.rowID == waiting.rowID
+                                ? .retry(afterMilliseconds: 3_600_000, attempts: 1)
+                                : event.rowID == dead.rowID ? .dead(reason: "bad", attempts: 0) : .sent)
+                    }, record: .init(), meterFailure: "mixed", isSuccess: false)
+                _ = try await store.settle(plan, token: claim.token)
+            }
+            #expect(try await store.status().totals == StateCounts(appended: 30, failed: 1, sent: 28, dead: 1))
+            let result = try await store.purgeSent(before: WallClock.nowMilliseconds() + 60_000)
+            #expect(result.purged == 28)
+            #expect(try await store.status().totals == StateCounts(appended: 30, failed: 1, dead: 1, purged: 28))
+            #expect(try await store.deadLetters(meter: "m", deadBefore: nil, limit: 10).count == 1)
+            #expect(try await store.verify().isOK)
+            // The dead letter, retried, goes out on its own.
+            #expect(try await store.retryDeadLetters(DeadLetterSelection(meter: "m")) == 1)
+            let retried = try #require(try await store.claim(meter: "m", owner: "d", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(retried.events.map(\.rowID) == [dead.rowID])
             #expect(try await store.verify().isOK)
         }
     }

@@ -9,7 +9,7 @@ import Testing
 /// (`unsafeSQL:`) is used for the embedded migrations only.
 struct SQLParameterTests {
     static let allowedInterpolations: Set<String> = [
-        "Outbox.deadLetterColumns",  // a column list constant
+        "Outbox.deadLetterColumns", "Outbox.derivedState", "columns", "held",  // a column list constant
         "migrationsTable",  // a table name constant
         "configuration.durability == .full ? \"FULL\" : \"NORMAL\"",  // an enum mapped to a keyword
     ]

@@ -38,7 +38,7 @@ func appendStream(_ outbox: Outbox, _ input: [UInt8], meter: String = "m") async
 /// Every stored body of a meter, in insertion order, straight from SQLite.
 func storedBodies(_ path: String, meter: String = "m") throws -> [String] {
     let connection = try SQLiteConnection(path: path)
-    let statement = try connection.prepare("SELECT CAST(body AS TEXT) FROM outbox_events WHERE meter = ?1 ORDER BY id")
+    let statement = try connection.prepare("SELECT CAST(body AS TEXT) FROM outbox_log WHERE meter = ?1 ORDER BY id")
     try statement.bind(meter, at: 1)
     var bodies: [String] = []
     while try statement.step() { bodies.append(statement.string(0)) }
@@ -47,5 +47,5 @@ func storedBodies(_ path: String, meter: String = "m") throws -> [String] {
 
 func rowCount(_ path: String) throws -> Int {
     let connection = try SQLiteConnection(path: path)
-    return Int(try connection.scalarInt("SELECT count(*) FROM outbox_events") ?? -1)
+    return Int(try connection.scalarInt("SELECT count(*) FROM outbox_log") ?? -1)
 }

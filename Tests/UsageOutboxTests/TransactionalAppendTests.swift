@@ -23,7 +23,7 @@ struct TransactionalAppendTests {
             }
             let check = try SQLiteConnection(path: path)
             #expect(try check.scalarInt("SELECT count(*) FROM orders") == 1)
-            #expect(try check.scalarInt("SELECT count(*) FROM outbox_events WHERE meter = 'orders'") == 1)
+            #expect(try check.scalarInt("SELECT count(*) FROM outbox_log WHERE meter = 'orders'") == 1)
         }
     }
 
@@ -50,7 +50,7 @@ struct TransactionalAppendTests {
             #expect(broken?.code == .constraintViolation && broken?.underlying is SQLiteError)
             let check = try SQLiteConnection(path: path)
             #expect(try check.scalarInt("SELECT count(*) FROM orders") == 1)
-            #expect(try check.scalarInt("SELECT count(*) FROM outbox_events") == 0)
+            #expect(try check.scalarInt("SELECT count(*) FROM outbox_log") == 0)
             #expect(try await outbox.status().totals.appended == 0)
         }
     }

@@ -1,18 +1,19 @@
-/// Deleting delivered events a chunk at a time, for every store: each chunk
+/// Deleting delivered events a batch at a time, for every store: each batch
 /// is its own short transaction, so a big purge never holds writers back
 /// for long.
 public enum Purging {
-    /// Rows deleted per transaction.
-    public static let chunk = 10_000
+    /// About how many rows one batch deletes.
+    public static let batch = 10_000
 
-    /// Calls `deleteChunk` (which deletes at most `chunk` rows and says how
-    /// many) until a chunk comes back short; returns the total.
-    public static func inChunks(_ deleteChunk: (_ limit: Int) async throws -> Int) async throws -> Int {
+    /// Calls `deleteBatch` (which deletes about `batch` rows, and says how
+    /// many and whether more are left) until nothing is left; returns the
+    /// total.
+    public static func inBatches(_ deleteBatch: (_ size: Int) async throws -> (deleted: Int, more: Bool)) async throws -> Int {
         var total = 0
         while true {
-            let deleted = try await deleteChunk(chunk)
+            let (deleted, more) = try await deleteBatch(batch)
             total += deleted
-            if deleted < chunk { return total }
+            if !more { return total }
         }
     }
 }

@@ -15,6 +15,15 @@ public struct RequestWindow: Sendable {
         recent.reserveCapacity(min(limit, 4096))
     }
 
+    /// When a slot is free (nil: now), without taking it: a worker waits
+    /// for this before it claims, so it does not hold a claim through the
+    /// window's wait.
+    public func nextFree(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        guard recent.count == limit else { return nil }
+        let frees = recent[oldest] + RequestWindow.length
+        return now < frees ? frees : nil
+    }
+
     /// Takes a slot for a request starting at `now`, and returns nil; or,
     /// when the window is full, takes nothing and returns when a slot frees.
     public mutating func reserve(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {

@@ -1,9 +1,9 @@
-/// Inserts validated events into `outbox_events` inside a write transaction,
-/// and counts them for the meter's counters.
+/// Appends validated events to `outbox_log` inside a write transaction,
+/// and counts them for the meter's counters. An appended event is written
+/// once: its delivery is tracked by ranges, not by rewriting its row.
 struct EventInserter {
     static let insertSQL = """
-        INSERT INTO outbox_events (event_id, meter, body, state, attempts, next_attempt_at, created_at, updated_at)
-        VALUES (?1, ?2, ?3, 0, 0, ?4, ?4, ?4)
+        INSERT INTO outbox_log (event_id, meter, body, created_at) VALUES (?1, ?2, ?3, ?4)
         """
 
     private let statement: SQLiteStatement

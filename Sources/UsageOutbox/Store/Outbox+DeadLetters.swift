@@ -1,7 +1,10 @@
 extension Outbox {
+    /// A dead letter's columns: its row in `outbox_dead`, the event's text
+    /// and creation time from the log.
     static let deadLetterColumns = """
-        event_id, meter, CAST(body AS TEXT), last_status, coalesce(last_error, ''), attempts,
-        response_body, track_id, created_at, updated_at, coalesce(dead_at, updated_at)
+        d.event_id, d.meter, CAST(l.body AS TEXT), d.last_status, d.reason, d.attempts,
+        d.response_body, d.track_id, l.created_at, d.updated_at, d.dead_at
+        FROM outbox_dead d JOIN outbox_log l ON l.id = d.id
         """
 
     /// Dead letters, newest first.
@@ -9,9 +12,9 @@ extension Outbox {
         try await database.withConnection { connection in
             let statement = try connection.cached(
                 """
-                SELECT \(Outbox.deadLetterColumns) FROM outbox_events
-                WHERE state = 4 AND (?1 IS NULL OR meter = ?1) AND (?2 IS NULL OR dead_at < ?2)
-                ORDER BY dead_at DESC, id DESC LIMIT ?3
+                SELECT \(Outbox.deadLetterColumns)
+                WHERE (?1 IS NULL OR d.meter = ?1) AND (?2 IS NULL OR d.dead_at < ?2)
+                ORDER BY d.dead_at DESC, d.id DESC LIMIT ?3
                 """)
             defer { statement.reset() }
             try statement.bind(meter, at: 1)
@@ -26,7 +29,7 @@ extension Outbox {
     /// One dead letter by id, or nil.
     public func deadLetter(id: String) async throws -> DeadLetter? {
         try await database.withConnection { connection in
-            let statement = try connection.cached("SELECT \(Outbox.deadLetterColumns) FROM outbox_events WHERE state = 4 AND event_id = ?1")
+            let statement = try connection.cached("SELECT \(Outbox.deadLetterColumns) WHERE d.event_id = ?1")
             defer { statement.reset() }
             try statement.bind(id, at: 1)
             return try statement.step() ? Outbox.deadLetter(from: statement) : nil
@@ -38,16 +41,17 @@ extension Outbox {
     @discardableResult
     public func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
         try await changeDeadLetters(selection) { connection, rowIDs, now in
-            let statement = try connection.cached(
+            // Back among the events waiting to be sent, as a retry row of
+            // its own: the event's place in the log has long been handed out.
+            let ids = Outbox.jsonArray(rowIDs)
+            try connection.execute(
                 """
-                UPDATE outbox_events
-                SET state = 0, attempts = 0, next_attempt_at = ?1, updated_at = ?1, dead_at = NULL, lease_owner = NULL
-                WHERE id IN (SELECT value FROM json_each(?2)) AND state = 4
-                """)
-            try statement.bind(now, at: 1)
-            try statement.bind(Outbox.jsonArray(rowIDs), at: 2)
-            try statement.run()
-            return StateCounts(pending: connection.changes, dead: -connection.changes)
+                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
+                SELECT id, meter, ?1, 0, ?2, ?2 FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?3))
+                """, .integer(EventState.pending.rawValue), .integer(now), .text(ids))
+            let moved = connection.changes
+            try connection.execute("DELETE FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))
+            return StateCounts(pending: moved, dead: -moved)
         }
     }
 
@@ -56,10 +60,11 @@ extension Outbox {
     @discardableResult
     public func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
         try await changeDeadLetters(selection) { connection, rowIDs, _ in
-            let statement = try connection.cached("DELETE FROM outbox_events WHERE id IN (SELECT value FROM json_each(?1)) AND state = 4")
-            try statement.bind(Outbox.jsonArray(rowIDs), at: 1)
-            try statement.run()
-            return StateCounts(dead: -connection.changes, purged: connection.changes)
+            let ids = Outbox.jsonArray(rowIDs)
+            try connection.execute("DELETE FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))
+            let purged = connection.changes
+            try connection.execute("DELETE FROM outbox_log WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))
+            return StateCounts(dead: -purged, purged: purged)
         }
     }
 
@@ -69,13 +74,14 @@ extension Outbox {
         _ selection: DeadLetterSelection,
         _ change: @escaping @Sendable (SQLiteConnection, [Int64], Int64) throws -> StateCounts
     ) async throws -> Int {
-        try await database.write { context in
+        let clock = configuration.clock
+        return try await database.write { context in
             let connection = context.connection
-            let now = WallClock.nowMilliseconds()
+            let now = clock.wallMilliseconds()
             var rowsByMeter: [String: [Int64]] = [:]
             if selection.ids != nil {
                 var lookup = DeadLetterLookup(selection)
-                let statement = try connection.cached("SELECT id, meter FROM outbox_events WHERE state = 4 AND event_id = ?1")
+                let statement = try connection.cached("SELECT id, meter FROM outbox_dead WHERE event_id = ?1")
                 for id in lookup.wantedIDs {
                     try statement.bind(id, at: 1)
                     if try statement.step() { lookup.found(id: id, row: statement.int64(0), meter: statement.string(1)) }
@@ -85,8 +91,8 @@ extension Outbox {
             } else {
                 let statement = try connection.cached(
                     """
-                    SELECT id, meter FROM outbox_events
-                    WHERE state = 4 AND (?1 IS NULL OR meter = ?1) AND (?2 IS NULL OR dead_at < ?2)
+                    SELECT id, meter FROM outbox_dead
+                    WHERE (?1 IS NULL OR meter = ?1) AND (?2 IS NULL OR dead_at < ?2)
                     """)
                 try statement.bind(selection.meter, at: 1)
                 try statement.bind(selection.deadBefore, at: 2)

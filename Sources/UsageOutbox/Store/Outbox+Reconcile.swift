@@ -1,6 +1,15 @@
 /// Reconcile's reads and writes on SQLite: finding the sent events an audit
 /// entry may name, and moving the late-rejected ones to dead.
 extension Outbox {
+    /// The state of a log event, derived: a dead letter or a retry row says
+    /// its own; past the meter's position it is pending; inside an open
+    /// range it is in flight; otherwise it was sent.
+    static let derivedState = """
+        CASE WHEN d.id IS NOT NULL THEN 4 WHEN r.id IS NOT NULL THEN r.state WHEN l.id > m.claimed_through THEN 0
+             WHEN EXISTS (SELECT 1 FROM outbox_ranges o WHERE o.meter = l.meter AND o.settled_at IS NULL AND l.id BETWEEN o.first_id AND o.last_id) THEN 1
+             ELSE 3 END
+        """
+
     public func reconcileCandidates(_ query: ReconcileQuery) async throws -> [StoredEvent] {
         let ids = Outbox.jsonStrings(query.eventIDs)
         let customers = Outbox.jsonStrings(query.customers)
@@ -9,26 +18,24 @@ extension Outbox {
         return try await database.withConnection { connection in
             let statement = try connection.cached(
                 """
-                SELECT id, event_id, CAST(body AS TEXT), state FROM outbox_events
-                WHERE meter = ?1 AND state IN (?5, ?6) AND (
-                    event_id IN (SELECT value FROM json_each(?2))
-                    OR (?3 IS NOT NULL AND json_extract(CAST(body AS TEXT), ?3) IN (SELECT value FROM json_each(?2)))
-                    OR json_extract(CAST(body AS TEXT), '$.CustomerId') IN (SELECT value FROM json_each(?4)))
-                ORDER BY id
+                SELECT l.id, l.event_id, CAST(l.body AS TEXT), \(Outbox.derivedState) AS state
+                FROM outbox_log l JOIN outbox_meters m ON m.meter = l.meter
+                    LEFT JOIN outbox_dead d ON d.id = l.id LEFT JOIN outbox_retries r ON r.id = l.id
+                WHERE l.meter = ?1 AND (
+                    l.event_id IN (SELECT value FROM json_each(?2))
+                    OR (?3 IS NOT NULL AND json_extract(CAST(l.body AS TEXT), ?3) IN (SELECT value FROM json_each(?2)))
+                    OR json_extract(CAST(l.body AS TEXT), '$.CustomerId') IN (SELECT value FROM json_each(?4)))
+                ORDER BY l.id
                 """)
             defer { statement.reset() }
             try statement.bind(query.meter, at: 1)
             try statement.bind(ids, at: 2)
             try statement.bind(fieldPath, at: 3)
             try statement.bind(customers, at: 4)
-            try statement.bind(EventState.sent.rawValue, at: 5)
-            try statement.bind(EventState.dead.rawValue, at: 6)
             var events: [StoredEvent] = []
             while try statement.step() {
-                events.append(
-                    StoredEvent(
-                        rowID: statement.int64(0), eventID: statement.string(1), body: statement.string(2),
-                        state: EventState(rawValue: statement.int64(3)) ?? .sent))
+                guard let state = EventState(rawValue: statement.int64(3)), state == .sent || state == .dead else { continue }
+                events.append(StoredEvent(rowID: statement.int64(0), eventID: statement.string(1), body: statement.string(2), state: state))
             }
             return events
         }
@@ -54,24 +61,24 @@ extension Outbox {
             let connection = context.connection
             let now = clock.wallMilliseconds()
             var moved = 0
-            let update = try connection.cached(
+            // Only an event still sent becomes a dead letter.
+            let stillSent = try connection.cached(
                 """
-                UPDATE outbox_events SET state = ?1, dead_at = ?2, updated_at = ?2, last_status = NULL, last_error = ?3, response_body = ?4
-                WHERE id = ?5 AND meter = ?6 AND state = ?7
+                SELECT \(Outbox.derivedState) FROM outbox_log l JOIN outbox_meters m ON m.meter = l.meter
+                    LEFT JOIN outbox_dead d ON d.id = l.id LEFT JOIN outbox_retries r ON r.id = l.id
+                WHERE l.id = ?1 AND l.meter = ?2
                 """)
             for rejection in rejections {
-                try update.bind(EventState.dead.rawValue, at: 1)
-                try update.bind(now, at: 2)
-                try update.bind(rejection.reason, at: 3)
-                try update.bind(rejection.responseBody, at: 4)
-                try update.bind(rejection.rowID, at: 5)
-                try update.bind(meter, at: 6)
-                try update.bind(EventState.sent.rawValue, at: 7)
-                try update.run()
+                try stillSent.bind(rejection.rowID, at: 1)
+                try stillSent.bind(meter, at: 2)
+                let sent = try stillSent.step() && stillSent.int64(0) == EventState.sent.rawValue
+                stillSent.reset()
+                guard sent else { continue }
+                try ExceptionRows.insertDead(
+                    rejection.rowID, meter: meter, attempts: 0, reason: rejection.reason,
+                    record: Settlement.Record(responseBody: rejection.responseBody), now: now, on: connection)
                 moved += connection.changes
-                update.resetKeepingBindings()
             }
-            update.reset()
             let remember = try connection.cached("INSERT OR IGNORE INTO outbox_audit_applied (meter, trace_id, event_id, applied_at) VALUES (?1, ?2, ?3, ?4)")
             for entry in entries {
                 try remember.bind(meter, at: 1)

@@ -1,30 +1,14 @@
 extension Outbox {
-    /// Deletes events Zuora accepted before `sentBefore` (unix ms), a chunk
-    /// per transaction (appends and claims get in between), then shrinks
-    /// the file.
+    /// Deletes events Zuora accepted before `sentBefore` (unix ms): the
+    /// ranges settled before it, less their events that have rows of their
+    /// own (retries, dead letters), a batch per transaction (appends and
+    /// claims get in between); then shrinks the file.
     public func purgeSent(before sentBefore: Int64) async throws -> PurgeResult {
         let sizeBefore = try await databaseSize()
-        let purged = try await Purging.inChunks { limit in
+        let clock = configuration.clock
+        let purged = try await Purging.inBatches { size in
             try await database.write(isolated: false) { context in
-                let connection = context.connection
-                let statement = try connection.cached(
-                    """
-                    DELETE FROM outbox_events WHERE id IN (
-                        SELECT id FROM outbox_events WHERE state = 3 AND sent_at < ?1 LIMIT ?2)
-                    RETURNING meter
-                    """)
-                defer { statement.reset() }
-                try statement.bind(sentBefore, at: 1)
-                try statement.bind(limit, at: 2)
-                var byMeter: [String: Int] = [:]
-                while try statement.step() { byMeter[statement.string(0), default: 0] += 1 }
-                for (meter, count) in byMeter {
-                    context.adjust(meter) {
-                        $0.sent -= count
-                        $0.purged += count
-                    }
-                }
-                return byMeter.values.reduce(0, +)
+                try Outbox.purgeSettledRanges(before: sentBefore, about: size, context: context, now: clock.wallMilliseconds())
             }
         }
         try await reclaimSpace()
@@ -62,5 +46,55 @@ extension Outbox {
         try await database.withConnection { connection in
             try connection.execute("VACUUM INTO ?1", .text(path))
         }
+    }
+}
+
+extension Outbox {
+    /// One batch of retention: settled ranges, oldest first, until about
+    /// `size` events went. Returns the events deleted, and whether more
+    /// ranges are due.
+    static func purgeSettledRanges(before cutoff: Int64, about size: Int, context: WriteContext, now: Int64) throws -> (deleted: Int, more: Bool) {
+        let connection = context.connection
+        let ranges = try connection.cached(
+            """
+            SELECT meter, first_id, last_id, events FROM outbox_ranges
+            WHERE settled_at IS NOT NULL AND settled_at < ?1 ORDER BY settled_at LIMIT 200
+            """)
+        try ranges.bind(cutoff, at: 1)
+        var chosen: [(meter: String, first: Int64, last: Int64)] = []
+        var events = 0
+        while events < size, try ranges.step() {
+            chosen.append((ranges.string(0), ranges.int64(1), ranges.int64(2)))
+            events += ranges.int(3)
+        }
+        let more = try ranges.step()
+        ranges.reset()
+        let delete = try connection.cached(
+            """
+            DELETE FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3
+                AND id NOT IN (SELECT id FROM outbox_retries) AND id NOT IN (SELECT id FROM outbox_dead)
+            """)
+        let dropRange = try connection.cached("DELETE FROM outbox_ranges WHERE meter = ?1 AND first_id = ?2")
+        var deleted = 0
+        for range in chosen {
+            try delete.bind(range.meter, at: 1)
+            try delete.bind(range.first, at: 2)
+            try delete.bind(range.last, at: 3)
+            try delete.run()
+            delete.resetKeepingBindings()
+            let count = connection.changes
+            deleted += count
+            context.adjust(range.meter) { counts in
+                counts.sent -= count
+                counts.purged += count
+            }
+            try dropRange.bind(range.meter, at: 1)
+            try dropRange.bind(range.first, at: 2)
+            try dropRange.run()
+            dropRange.resetKeepingBindings()
+        }
+        delete.reset()
+        dropRange.reset()
+        return (deleted, more || chosen.count == 200)
     }
 }

@@ -35,19 +35,22 @@ enum OutboxStatusQuery {
         var oldestAge: Double?
         var nextRetry: Int64?
         if totals.undelivered > 0 {
-            // Row ids grow with insertion time, and the due index holds every
-            // undelivered row's id: the smallest id is the oldest event.
+            // Ids grow with insertion time: the oldest undelivered event is the
+            // smallest id among the first unclaimed event of each meter, the
+            // open ranges and the retry rows.
             if let oldest = try connection.scalarInt(
                 """
-                SELECT created_at FROM outbox_events WHERE id = (
-                    SELECT min(id) FROM outbox_events INDEXED BY outbox_events_due WHERE state < 3)
+                SELECT created_at FROM outbox_log WHERE id = (SELECT min(id) FROM (
+                    SELECT (SELECT min(l.id) FROM outbox_log l WHERE l.meter = m.meter AND l.id > m.claimed_through) AS id FROM outbox_meters m
+                    UNION ALL SELECT min(first_id) FROM outbox_ranges WHERE settled_at IS NULL
+                    UNION ALL SELECT min(id) FROM outbox_retries))
                 """)
             {
                 oldestAge = max(0, Double(now - oldest) / 1000)
             }
         }
         if totals.failed > 0 {
-            nextRetry = try connection.scalarInt("SELECT min(next_attempt_at) FROM outbox_events INDEXED BY outbox_events_due WHERE state < 3 AND state = 2")
+            nextRetry = try connection.scalarInt("SELECT min(due_at) FROM outbox_retries WHERE state = 2")
         }
         return OutboxStatus(totals: totals, meters: meters, oldestPendingAgeSeconds: oldestAge, nextRetryAt: nextRetry)
     }

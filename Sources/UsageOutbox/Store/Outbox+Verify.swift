@@ -11,11 +11,38 @@ extension Outbox {
                     appended: counterRows.int(1), pending: counterRows.int(2), inflight: counterRows.int(3),
                     failed: counterRows.int(4), sent: counterRows.int(5), dead: counterRows.int(6), purged: counterRows.int(7))
             }
+            // What the rows say, per meter: the log's events past the
+            // claimed position are pending; open ranges are in flight; retry
+            // rows and dead letters say their own state; every other event
+            // of the log was sent.
             var rows: [String: StateCounts] = [:]
-            let stateRows = try connection.prepare("SELECT meter, state, count(*) FROM outbox_events GROUP BY meter, state")
-            while try stateRows.step() {
-                rows[stateRows.string(0), default: StateCounts()].count(stateRows.int(2), rawState: stateRows.int64(1))
+            var logRows: [String: Int] = [:]
+            let perMeter = try connection.prepare(
+                """
+                SELECT m.meter,
+                    (SELECT count(*) FROM outbox_log l WHERE l.meter = m.meter),
+                    (SELECT count(*) FROM outbox_log l WHERE l.meter = m.meter AND l.id > m.claimed_through),
+                    (SELECT coalesce(sum(events), 0) FROM outbox_ranges r WHERE r.meter = m.meter AND r.settled_at IS NULL),
+                    (SELECT count(*) FROM outbox_dead d WHERE d.meter = m.meter)
+                FROM outbox_meters m
+                """)
+            while try perMeter.step() {
+                logRows[perMeter.string(0)] = perMeter.int(1)
+                rows[perMeter.string(0)] = StateCounts(pending: perMeter.int(2), inflight: perMeter.int(3), dead: perMeter.int(4))
             }
+            let retries = try connection.prepare("SELECT meter, state, count(*) FROM outbox_retries GROUP BY meter, state")
+            while try retries.step() {
+                rows[retries.string(0), default: StateCounts()].count(retries.int(2), rawState: retries.int64(1))
+            }
+            // Every other event still in the log was sent.
+            for (meter, total) in logRows {
+                guard var counts = rows[meter] else { continue }
+                counts.sent = total - counts.pending - counts.inflight - counts.failed - counts.dead
+                rows[meter] = counts
+            }
+            // Events of a meter with no counters row at all.
+            let orphans = try connection.prepare("SELECT meter, count(*) FROM outbox_log WHERE meter NOT IN (SELECT meter FROM outbox_meters) GROUP BY meter")
+            while try orphans.step() { rows[orphans.string(0)] = StateCounts(pending: orphans.int(1)) }
             var integrity: [String] = []
             let check = try connection.prepare("PRAGMA quick_check")
             while try check.step() { integrity.append(check.string(0)) }

@@ -1,0 +1,44 @@
+/// The rows of their own that events get when they do not simply go out:
+/// a retry row (`outbox_retries`) or a dead letter (`outbox_dead`). Sent
+/// events get none.
+enum ExceptionRows {
+    /// Writes the retried and dead events of a settlement of a range.
+    static func write(_ settlement: Settlement, now: Int64, on connection: SQLiteConnection) throws {
+        let record = settlement.record
+        for row in settlement.rows {
+            switch row.outcome {
+            case .sent:
+                continue
+            case .retry(let delay, let attempts):
+                try connection.execute(
+                    """
+                    INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    """, .integer(row.rowID), .text(settlement.meter), .integer(EventState.failed.rawValue), .integer(Int64(attempts)),
+                    .integer(now + delay), status(record), text(settlement.meterFailure), text(record.trackID), .integer(now))
+            case .dead(let reason, let attempts):
+                try insertDead(row.rowID, meter: settlement.meter, attempts: attempts, reason: reason, record: record, now: now, on: connection)
+            }
+        }
+    }
+
+    /// A dead letter for an event of the log.
+    static func insertDead(
+        _ id: Int64, meter: String, attempts: Int, reason: String, record: Settlement.Record, now: Int64,
+        on connection: SQLiteConnection
+    ) throws {
+        try connection.execute(
+            """
+            INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, dead_at, updated_at)
+            SELECT id, meter, event_id, ?2, ?3, ?4, ?5, ?6, ?7, ?7 FROM outbox_log WHERE id = ?1
+            """, .integer(id), .integer(Int64(attempts)), status(record), .text(reason), text(record.responseBody), text(record.trackID), .integer(now))
+    }
+
+    static func status(_ record: Settlement.Record) -> SQLiteValue {
+        record.status.map { .integer(Int64($0)) } ?? .null
+    }
+
+    static func text(_ value: String?) -> SQLiteValue {
+        value.map { .text($0) } ?? .null
+    }
+}

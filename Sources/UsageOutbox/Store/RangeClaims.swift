@@ -1,0 +1,209 @@
+/// A range of a meter's events held by a claim.
+struct OpenRange: Sendable {
+    let meter: String
+    let first: Int64
+    let last: Int64
+    /// The meter's events in `first...last`.
+    let events: Int
+    let token: String?
+    let leaseUntil: Int64?
+
+    func contains(_ id: Int64) -> Bool { first <= id && id <= last }
+}
+
+/// Claims of new events on SQLite: a meter's events are handed out in
+/// insertion order, a range at a time. A claim writes one range row and moves
+/// the meter's position; a settlement marks (part of) the range settled and
+/// writes rows only for the events that failed or died.
+enum RangeClaims {
+    static let columns = "meter, first_id, last_id, events, token, lease_until"
+
+    static func range(_ statement: SQLiteStatement) -> OpenRange {
+        OpenRange(
+            meter: statement.string(0), first: statement.int64(1), last: statement.int64(2), events: statement.int(3),
+            token: statement.optionalString(4), leaseUntil: statement.optionalInt64(5))
+    }
+
+    /// A meter's events of one range, in order.
+    static func events(of range: OpenRange, on connection: SQLiteConnection) throws -> [ClaimedEvent] {
+        let statement = try connection.cached("SELECT id, event_id, body FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3 ORDER BY id")
+        defer { statement.reset() }
+        try statement.bind(range.meter, at: 1)
+        try statement.bind(range.first, at: 2)
+        try statement.bind(range.last, at: 3)
+        var events: [ClaimedEvent] = []
+        events.reserveCapacity(range.events)
+        while try statement.step() {
+            events.append(ClaimedEvent(rowID: statement.int64(0), eventID: statement.string(1), body: statement.bytes(2), attempts: 0))
+        }
+        return events
+    }
+
+    /// Takes over the meter's oldest range whose lease lapsed (its claim
+    /// crashed or was given up), under a new token. Nil when there is none.
+    static func takeOverLapsed(meter: String, token: ClaimToken, leaseUntil: Int64, now: Int64, on connection: SQLiteConnection) throws -> [ClaimedEvent]? {
+        let lapsed = try connection.cached(
+            """
+            UPDATE outbox_ranges SET token = ?3, lease_until = ?4
+            WHERE meter = ?1 AND first_id = (
+                SELECT first_id FROM outbox_ranges WHERE meter = ?1 AND settled_at IS NULL AND lease_until <= ?2 ORDER BY lease_until LIMIT 1)
+            RETURNING \(columns)
+            """)
+        defer { lapsed.reset() }
+        try lapsed.bind(meter, at: 1)
+        try lapsed.bind(now, at: 2)
+        try lapsed.bind(token.value, at: 3)
+        try lapsed.bind(leaseUntil, at: 4)
+        guard try lapsed.step() else { return nil }
+        let range = range(lapsed)
+        lapsed.reset()
+        return try events(of: range, on: connection)
+    }
+
+    /// A new range: the meter's next events past its position, cut at
+    /// `limit` and the byte budget, leased under `token`.
+    static func claimNext(meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseUntil: Int64, context: WriteContext) throws -> [ClaimedEvent] {
+        let connection = context.connection
+        let next = try connection.cached(
+            """
+            SELECT id, event_id, body FROM outbox_log
+            WHERE meter = ?1 AND id > (SELECT claimed_through FROM outbox_meters WHERE meter = ?1)
+            ORDER BY id LIMIT ?2
+            """)
+        defer { next.reset() }
+        try next.bind(meter, at: 1)
+        try next.bind(limit, at: 2)
+        var events: [ClaimedEvent] = []
+        var arrayBytes = 1  // "[" and "]" less one comma
+        while try next.step() {
+            let size = next.withBytes(2) { $0.count } + 1
+            if !events.isEmpty && arrayBytes + size > maxBytes { break }
+            arrayBytes += size
+            events.append(ClaimedEvent(rowID: next.int64(0), eventID: next.string(1), body: next.bytes(2), attempts: 0))
+        }
+        next.reset()
+        guard let first = events.first?.rowID, let last = events.last?.rowID else { return [] }
+        try connection.execute(
+            "INSERT INTO outbox_ranges (meter, first_id, last_id, events, token, lease_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            .text(meter), .integer(first), .integer(last), .integer(Int64(events.count)), .text(token.value), .integer(leaseUntil))
+        try connection.execute("UPDATE outbox_meters SET claimed_through = ?1 WHERE meter = ?2", .integer(last), .text(meter))
+        context.adjust(meter) { $0.move(events.count, from: .pending, to: .inflight) }
+        return events
+    }
+
+    /// Extends the lease of every open range `token` holds; returns them.
+    static func renew(token: ClaimToken, leaseUntil: Int64, on connection: SQLiteConnection) throws -> [OpenRange] {
+        let statement = try connection.cached(
+            "UPDATE outbox_ranges SET lease_until = ?1 WHERE token = ?2 AND settled_at IS NULL RETURNING \(columns)")
+        defer { statement.reset() }
+        try statement.bind(leaseUntil, at: 1)
+        try statement.bind(token.value, at: 2)
+        var ranges: [OpenRange] = []
+        while try statement.step() { ranges.append(range(statement)) }
+        return ranges
+    }
+
+    /// The open range `token` holds that contains every id, if any.
+    static func openRange(of token: ClaimToken, meter: String, containing ids: [Int64], on connection: SQLiteConnection) throws -> OpenRange? {
+        guard let low = ids.min(), let high = ids.max() else { return nil }
+        let statement = try connection.cached(
+            """
+            SELECT \(columns) FROM outbox_ranges
+            WHERE meter = ?1 AND token = ?2 AND settled_at IS NULL AND first_id <= ?3 AND last_id >= ?4
+            """)
+        defer { statement.reset() }
+        try statement.bind(meter, at: 1)
+        try statement.bind(token.value, at: 2)
+        try statement.bind(low, at: 3)
+        try statement.bind(high, at: 4)
+        return try statement.step() ? range(statement) : nil
+    }
+
+    /// Settles the plan's events, a contiguous part of `range` (all of it,
+    /// or a bisection half): that part becomes a settled range, the rest
+    /// stays open under the same token; sent events need nothing more,
+    /// retried and dead ones get rows of their own.
+    static func settle(_ settlement: Settlement, in range: OpenRange, now: Int64, context: WriteContext) throws -> SettlementResult {
+        let connection = context.connection
+        let ids = settlement.rows.map(\.rowID)
+        guard let low = ids.min(), let high = ids.max() else { return SettlementResult() }
+        let before = try count(meter: range.meter, from: range.first, to: low - 1, on: connection)
+        let within = try count(meter: range.meter, from: low, to: high, on: connection)
+        guard within == ids.count else {
+            throw OutboxError(
+                .storage, "a settlement of \(ids.count) events covers \(within) events of its range",
+                hint: "a dispatcher settled a part of a claim that is not contiguous")
+        }
+        let after = range.events - before - within
+        try connection.execute("DELETE FROM outbox_ranges WHERE meter = ?1 AND first_id = ?2", .text(range.meter), .integer(range.first))
+        let insert = "INSERT INTO outbox_ranges (meter, first_id, last_id, events, token, lease_until, settled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        let token: SQLiteValue = range.token.map { .text($0) } ?? .null
+        let lease: SQLiteValue = range.leaseUntil.map { .integer($0) } ?? .null
+        if before > 0 {
+            try connection.execute(insert, .text(range.meter), .integer(range.first), .integer(low - 1), .integer(Int64(before)), token, lease, .null)
+        }
+        try connection.execute(insert, .text(range.meter), .integer(low), .integer(high), .integer(Int64(within)), .null, .null, .integer(now))
+        if after > 0 {
+            try connection.execute(insert, .text(range.meter), .integer(high + 1), .integer(range.last), .integer(Int64(after)), token, lease, .null)
+        }
+        try ExceptionRows.write(settlement, now: now, on: connection)
+        context.adjust(range.meter) { $0 += settlement.counterChange(applied: ids) }
+        try advanceDelivered(meter: range.meter, on: connection)
+        return SettlementResult(appliedStates: settlement.rows.map(\.outcome.state), planned: settlement.rows.count)
+    }
+
+    /// Gives `token`'s open ranges of `meter` back, due at once: the newest
+    /// range moves the meter's position back (its events are pending again);
+    /// an older one's events become pending retry rows. Returns the events.
+    static func release(token: ClaimToken, meter: String, now: Int64, context: WriteContext) throws -> Int {
+        let connection = context.connection
+        let open = try connection.cached("SELECT \(columns) FROM outbox_ranges WHERE meter = ?1 AND token = ?2 AND settled_at IS NULL")
+        try open.bind(meter, at: 1)
+        try open.bind(token.value, at: 2)
+        var ranges: [OpenRange] = []
+        while try open.step() { ranges.append(range(open)) }
+        open.reset()
+        var released = 0
+        // Newest first: each may hand the position back in turn.
+        for range in ranges.sorted(by: { $0.first > $1.first }) {
+            let position = try connection.scalarInt("SELECT claimed_through FROM outbox_meters WHERE meter = ?1", .text(meter)) ?? 0
+            if range.last == position {
+                try connection.execute("UPDATE outbox_meters SET claimed_through = ?1 WHERE meter = ?2", .integer(range.first - 1), .text(meter))
+                try connection.execute("DELETE FROM outbox_ranges WHERE meter = ?1 AND first_id = ?2", .text(meter), .integer(range.first))
+            } else {
+                try connection.execute(
+                    """
+                    INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
+                    SELECT id, meter, ?1, 0, ?2, ?2 FROM outbox_log WHERE meter = ?3 AND id BETWEEN ?4 AND ?5
+                    """, .integer(EventState.pending.rawValue), .integer(now), .text(meter), .integer(range.first), .integer(range.last))
+                try connection.execute(
+                    "UPDATE outbox_ranges SET token = NULL, lease_until = NULL, settled_at = ?1 WHERE meter = ?2 AND first_id = ?3",
+                    .integer(now), .text(meter), .integer(range.first))
+            }
+            released += range.events
+        }
+        if released > 0 {
+            context.adjust(meter) { $0.move(released, from: .inflight, to: .pending) }
+            try advanceDelivered(meter: meter, on: connection)
+        }
+        return released
+    }
+
+    /// Moves the meter's delivered position up to its oldest open range.
+    static func advanceDelivered(meter: String, on connection: SQLiteConnection) throws {
+        try connection.execute(
+            """
+            UPDATE outbox_meters SET delivered_through = coalesce(
+                (SELECT min(first_id) - 1 FROM outbox_ranges WHERE meter = ?1 AND settled_at IS NULL), claimed_through)
+            WHERE meter = ?1
+            """, .text(meter))
+    }
+
+    static func count(meter: String, from first: Int64, to last: Int64, on connection: SQLiteConnection) throws -> Int {
+        guard first <= last else { return 0 }
+        return Int(
+            try connection.scalarInt(
+                "SELECT count(*) FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3",
+                .text(meter), .integer(first), .integer(last)) ?? 0)
+    }
+}

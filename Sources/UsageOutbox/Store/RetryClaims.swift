@@ -1,0 +1,124 @@
+/// Claims of events that have rows of their own on SQLite (waiting for a
+/// retry, or put back by an operator): the job-table model, kept for the
+/// exceptions only. Each row is claimed, renewed and settled under the
+/// claim's token.
+enum RetryClaims {
+    static func claim(
+        meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64,
+        context: WriteContext
+    ) throws -> [ClaimedEvent] {
+        let connection = context.connection
+        let due = try connection.cached(
+            """
+            SELECT r.id, l.event_id, l.body, r.attempts, r.state FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
+            WHERE r.meter = ?1 AND r.due_at <= ?2 ORDER BY r.due_at, r.id LIMIT ?3
+            """)
+        defer { due.reset() }
+        try due.bind(meter, at: 1)
+        try due.bind(now, at: 2)
+        try due.bind(limit, at: 3)
+        var events: [ClaimedEvent] = []
+        var change = StateCounts()
+        var arrayBytes = 1
+        while try due.step() {
+            let size = due.withBytes(2) { $0.count } + 1
+            if !events.isEmpty && arrayBytes + size > maxBytes { break }
+            arrayBytes += size
+            events.append(ClaimedEvent(rowID: due.int64(0), eventID: due.string(1), body: due.bytes(2), attempts: due.int(3)))
+            // A row whose claim lapsed is inflight already.
+            if let state = EventState(rawValue: due.int64(4)), state != .inflight { change.move(1, from: state, to: .inflight) }
+        }
+        due.reset()
+        guard !events.isEmpty else { return [] }
+        try connection.execute(
+            """
+            UPDATE outbox_retries
+            SET claimed_from = CASE WHEN state = ?1 THEN claimed_from ELSE state END, state = ?1, token = ?2, due_at = ?3, updated_at = ?4
+            WHERE id IN (SELECT value FROM json_each(?5))
+            """, .integer(EventState.inflight.rawValue), .text(token.value), .integer(leaseUntil), .integer(now),
+            .text(Outbox.jsonArray(events.map(\.rowID))))
+        context.adjust(meter) { $0 += change }
+        return events
+    }
+
+    static func renew(_ rowIDs: [Int64], token: ClaimToken, leaseUntil: Int64, now: Int64, on connection: SQLiteConnection) throws -> Set<Int64> {
+        let statement = try connection.cached(
+            """
+            UPDATE outbox_retries SET due_at = ?1, updated_at = ?2
+            WHERE id IN (SELECT value FROM json_each(?3)) AND state = ?4 AND token = ?5
+            RETURNING id
+            """)
+        defer { statement.reset() }
+        try statement.bind(leaseUntil, at: 1)
+        try statement.bind(now, at: 2)
+        try statement.bind(Outbox.jsonArray(rowIDs), at: 3)
+        try statement.bind(EventState.inflight.rawValue, at: 4)
+        try statement.bind(token.value, at: 5)
+        var held = Set<Int64>()
+        while try statement.step() { held.insert(statement.int64(0)) }
+        return held
+    }
+
+    /// Applies each row's outcome while `token` still holds the row: a sent
+    /// event's row goes, a retried one waits again, a dead one becomes a
+    /// dead letter.
+    static func settle(_ settlement: Settlement, token: ClaimToken, now: Int64, context: WriteContext) throws -> SettlementResult {
+        let connection = context.connection
+        let held = "id = ?1 AND state = ?2 AND token = ?3"
+        let inflight = SQLiteValue.integer(EventState.inflight.rawValue)
+        var applied: [Int64] = []
+        var states: [EventState] = []
+        for row in settlement.rows {
+            let id = SQLiteValue.integer(row.rowID)
+            switch row.outcome {
+            case .sent:
+                try connection.execute("DELETE FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value))
+            case .retry(let delay, let attempts):
+                try connection.execute(
+                    """
+                    UPDATE outbox_retries SET state = ?4, attempts = ?5, due_at = ?6, token = NULL, last_status = ?7, last_error = ?8,
+                        track_id = ?9, updated_at = ?10
+                    WHERE \(held)
+                    """, id, inflight, .text(token.value), .integer(EventState.failed.rawValue), .integer(Int64(attempts)), .integer(now + delay),
+                    ExceptionRows.status(settlement.record), ExceptionRows.text(settlement.meterFailure), ExceptionRows.text(settlement.record.trackID),
+                    .integer(now))
+            case .dead(let reason, let attempts):
+                guard try connection.scalarInt("SELECT 1 FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value)) != nil else { continue }
+                try ExceptionRows.insertDead(
+                    row.rowID, meter: settlement.meter, attempts: attempts, reason: reason, record: settlement.record, now: now,
+                    on: connection)
+                try connection.execute("DELETE FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value))
+            }
+            if connection.changes == 1 {
+                applied.append(row.rowID)
+                states.append(row.outcome.state)
+            }
+        }
+        let change = settlement.counterChange(applied: applied)
+        if !change.isZero { context.adjust(settlement.meter) { $0 += change } }
+        return SettlementResult(appliedStates: states, planned: settlement.rows.count)
+    }
+
+    static func release(_ rowIDs: [Int64], meter: String, token: ClaimToken, now: Int64, context: WriteContext) throws -> Int {
+        let statement = try context.connection.cached(
+            """
+            UPDATE outbox_retries
+            SET state = CASE claimed_from WHEN ?4 THEN ?4 ELSE ?5 END, token = NULL, due_at = ?1, updated_at = ?1
+            WHERE id IN (SELECT value FROM json_each(?2)) AND state = ?6 AND token = ?3
+            RETURNING state
+            """)
+        defer { statement.reset() }
+        try statement.bind(now, at: 1)
+        try statement.bind(Outbox.jsonArray(rowIDs), at: 2)
+        try statement.bind(token.value, at: 3)
+        try statement.bind(EventState.failed.rawValue, at: 4)
+        try statement.bind(EventState.pending.rawValue, at: 5)
+        try statement.bind(EventState.inflight.rawValue, at: 6)
+        var change = StateCounts()
+        while try statement.step() {
+            change.move(1, from: .inflight, to: statement.int64(0) == EventState.failed.rawValue ? .failed : .pending)
+        }
+        context.adjust(meter) { $0 += change }
+        return change.pending + change.failed
+    }
+}

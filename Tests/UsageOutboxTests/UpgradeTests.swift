@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+@testable import OutboxCore
+@testable import UsageOutbox
+
+/// A database written by the release before ranges (schema 2: one row per
+/// event, with its state) opens, migrates in place, and keeps every event:
+/// pending, in flight (given back), failed, sent and dead.
+struct UpgradeTests {
+    @Test func aSchema2DatabaseMigratesKeepingEveryEvent() async throws {
+        try await withTemporaryDirectory { dir in
+            let fixture = try #require(Bundle.module.url(forResource: "outbox-schema-v2", withExtension: "sqlite", subdirectory: "Fixtures"))
+            let path = dir + "/old.sqlite"
+            try FileManager.default.copyItem(atPath: fixture.path, toPath: path)
+            let outbox = try Outbox(path: path)
+            defer { outbox.close() }
+            let status = try await outbox.status()
+            // Meter a: 19 sent, 1 dead, 3 pending and 2 that a crashed drain held (back to pending).
+            #expect(status.meters["a"]?.counts == StateCounts(appended: 25, pending: 5, sent: 19, dead: 1))
+            // Meter b: 10 failed, waiting for their retry, and still paused.
+            #expect(status.meters["b"]?.counts == StateCounts(appended: 10, failed: 10))
+            #expect(status.meters["b"]?.pause?.reason == "fixture")
+            #expect(try await outbox.verify().isOK)
+            let letters = try await outbox.deadLetters(meter: "a", deadBefore: nil, limit: 10)
+            #expect(letters.count == 1 && letters[0].status == 400 && letters[0].event.contains("INVALID-7"))
+            // What was pending or in flight is claimed, each event once, the texts as appended.
+            let claim = try #require(try await outbox.claim(meter: "a", owner: "o", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(claim.events.count == 5)
+            #expect(claim.events.allSatisfy { String(decoding: $0.body, as: UTF8.self).hasPrefix(#"{"EventId":""#) })
+            #expect(try await outbox.claim(meter: "a", owner: "o", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000) == nil)
+            // New appends continue the log.
+            try await outbox.append(json: sampleJSON("new"), meter: "a")
+            let next = try #require(try await outbox.claim(meter: "a", owner: "o", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(next.events.count == 1 && next.events[0].rowID > claim.events.map(\.rowID).max()!)
+            #expect(try await outbox.verify().isOK)
+        }
+    }
+}
