@@ -78,7 +78,7 @@ extension PostgresOutbox {
         if appended >= Self.analyzeAfter {
             // A big load changes the table faster than autovacuum re-plans it:
             // without fresh statistics the claim may be planned as a scan.
-            try? await read { connection in _ = try await connection.query("ANALYZE outbox_events", logger: self.logger) }
+            try? await read { connection in _ = try await connection.query("ANALYZE outbox_log", logger: self.logger) }
         }
         notifyAppended()
         return appended
@@ -110,11 +110,12 @@ extension PostgresOutbox {
     static func insertRows(_ rows: [Row], meter: String, on connection: PostgresConnection, logger: Logger) async throws {
         let eventIDs = rows.map(\.id.value)
         let bodies = rows.map(\.body)
-        // Due at once by the server's clock, the clock claims compare with.
+        // Stamped by the server's clock, the clock status compares with;
+        // `xact` defaults to this transaction's id (the log's order).
         try await connection.query(
             """
-            INSERT INTO outbox_events (event_id, meter, body, next_attempt_at, created_at, updated_at)
-            SELECT e, \(meter), b, c.now, c.now, c.now
+            INSERT INTO outbox_log (event_id, meter, body, created_at)
+            SELECT e, \(meter), b, c.now
             FROM unnest(\(eventIDs)::text[], \(bodies)::text[]) AS u(e, b), (SELECT \(unescaped: serverNow) AS now) AS c
             """, logger: logger)
     }

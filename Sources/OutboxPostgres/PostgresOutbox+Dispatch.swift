@@ -2,11 +2,12 @@ import Logging
 import OutboxCore
 import PostgresNIO
 
-/// `DispatchStore` on PostgreSQL. Claims lock the rows they take with
-/// `FOR UPDATE SKIP LOCKED`, so workers on any number of hosts never take the
-/// same event, and never wait on each other's claims; an inflight row's
-/// `next_attempt_at` is its lease expiry, so a dead worker's rows come back
-/// through the same index scan. Every time written here is the server's
+/// `DispatchStore` on PostgreSQL: delivery tracked like a log, as on
+/// SQLite. A claim hands out the next range of a meter's events under a
+/// short lock on the meter's position row, and only events below the
+/// horizon of finished transactions (see `PostgresRangeClaims`); events
+/// that wait for a retry have rows of their own, claimed with
+/// `FOR UPDATE SKIP LOCKED`. Every time written here is the server's
 /// (`serverNow`), so a host whose clock runs ahead cannot take over live
 /// claims, and every write that acts on a claim is fenced by its token.
 extension PostgresOutbox {
@@ -33,184 +34,134 @@ extension PostgresOutbox {
         return meters
     }
 
+    /// Takes, in one transaction: a lapsed range of the meter (a crashed or
+    /// stopped claim's), else its due retry rows, else a new range of its
+    /// next events, cut at the byte budget (the first event always goes).
+    ///
+    /// Events that a write transaction still running holds back (see
+    /// `PostgresRangeClaims.horizon`) are waited for, briefly: they become
+    /// claimable as soon as the older transactions end.
     public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
         let token = ClaimToken.make(owner: owner)
-        let inflight = Int16(EventState.inflight.rawValue)
-        let events: [ClaimedEvent] = try await transaction { connection in
-            // Lock the due rows in due order, skipping rows another worker
-            // holds (each worker gets its own rows, nobody waits); cut them at
-            // the byte budget (the first always goes); lease those. Rows
-            // locked past the budget stay as they were, unlocked at commit.
-            let rows = try await connection.query(
-                """
-                WITH clock AS (SELECT \(unescaped: Self.serverNow) AS now),
-                locked AS (
-                    SELECT id, state, next_attempt_at, octet_length(body) AS size FROM outbox_events
-                    WHERE meter = \(meter) AND state < 3 AND next_attempt_at <= (SELECT now FROM clock)
-                      AND NOT EXISTS (SELECT 1 FROM outbox_meters WHERE meter = \(meter) AND paused)
-                    ORDER BY next_attempt_at, id
-                    LIMIT \(limit)
-                    FOR UPDATE SKIP LOCKED
-                ),
-                chosen AS (
-                    SELECT id, state FROM (
-                        SELECT id, state,
-                               sum(size + 1) OVER (ORDER BY next_attempt_at, id) AS array_bytes,
-                               row_number() OVER (ORDER BY next_attempt_at, id) AS position
-                        FROM locked
-                    ) AS budget
-                    WHERE array_bytes + 1 <= \(maxBytes) OR position = 1
-                )
-                UPDATE outbox_events e
-                SET claimed_from = chosen.state, state = \(inflight), lease_owner = \(token.value),
-                    next_attempt_at = (SELECT now FROM clock) + \(leaseMilliseconds), updated_at = (SELECT now FROM clock)
-                FROM chosen WHERE e.id = chosen.id
-                RETURNING e.id, e.event_id, e.body, e.attempts, chosen.state
-                """, logger: logger)
-            var events: [ClaimedEvent] = []
-            var delta = StateCounts()
-            for try await (id, eventID, body, attempts, state) in rows.decode((Int64, String, String, Int32, Int16).self) {
-                events.append(ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts)))
-                if let from = EventState(rawValue: Int64(state)), from != .inflight { delta.move(1, from: from, to: .inflight) }
+        var pause: Duration = .milliseconds(2)
+        var waited: Duration = .zero
+        while true {
+            let (events, heldBack) = try await transaction { connection -> ([ClaimedEvent], Bool) in
+                // Paused since the meter was picked: leave it alone.
+                if try await Self.isPaused(meter, on: connection, logger: logger) { return ([], false) }
+                if let taken = try await PostgresRangeClaims.takeOverLapsed(
+                    meter: meter, token: token, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
+                {
+                    return (taken, false)
+                }
+                let retries = try await PostgresRetryClaims.claim(
+                    meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
+                if !retries.isEmpty { return (retries, false) }
+                let next = try await PostgresRangeClaims.claimNext(
+                    meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
+                if !next.isEmpty { return (next, false) }
+                return ([], try await PostgresRangeClaims.hasHeldBackEvents(meter: meter, on: connection, logger: logger))
             }
-            try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
-            return events
+            if !events.isEmpty { return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds) }
+            guard heldBack, waited < heldBackWait else { return nil }
+            try await Task.sleep(for: pause)
+            waited += pause
+            pause = min(pause * 2, .milliseconds(50))
         }
-        if events.isEmpty { return nil }
-        return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds)
+    }
+
+    static func isPaused(_ meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        for try await paused in try await connection.query("SELECT paused FROM outbox_meters WHERE meter = \(meter)", logger: logger).decode(Bool.self) {
+            return paused
+        }
+        return false
     }
 
     public func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {
-        let inflight = Int16(EventState.inflight.rawValue)
-        return try await transaction { connection in
-            var held = Set<Int64>()
-            for try await id in try await connection.query(
-                """
-                UPDATE outbox_events SET next_attempt_at = \(unescaped: Self.serverNow) + \(leaseMilliseconds), updated_at = \(unescaped: Self.serverNow)
-                WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND lease_owner = \(token.value)
-                RETURNING id
-                """, logger: logger
-            ).decode(Int64.self) {
-                held.insert(id)
+        try await transaction { connection in
+            let ranges = try await PostgresRangeClaims.renew(token: token, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
+            if !ranges.isEmpty {
+                // The claim's events that its open ranges still hold.
+                let keys = try await PostgresRangeClaims.keys(of: rowIDs, on: connection, logger: logger)
+                return Set(keys.filter { key in ranges.contains { $0.first <= key && key <= $0.last } }.map(\.id))
             }
-            return held
+            return try await PostgresRetryClaims.renew(rowIDs, token: token, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
         }
     }
 
-    /// One statement applies every row's outcome, unnested from arrays.
-    /// Sent rows keep their attempts, last error and status.
     public func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult {
-        var ids: [Int64] = []
-        var states: [Int16] = []
-        var attempts: [Int32] = []
-        var delays: [Int64] = []
-        var reasons: [String] = []
-        for row in settlement.rows {
-            ids.append(row.rowID)
-            states.append(Int16(row.outcome.state.rawValue))
-            switch row.outcome {
-            case .sent:
-                attempts.append(-1)
-                delays.append(0)
-                reasons.append("")
-            case .retry(let delay, let spent):
-                attempts.append(Int32(clamping: spent))
-                delays.append(delay)
-                reasons.append(settlement.meterFailure ?? "")
-            case .dead(let reason, let spent):
-                attempts.append(Int32(clamping: spent))
-                delays.append(0)
-                reasons.append(reason)
-            }
-        }
-        let sent = Int16(EventState.sent.rawValue)
-        let dead = Int16(EventState.dead.rawValue)
-        let inflight = Int16(EventState.inflight.rawValue)
         let record = settlement.record
         let status = record.status.map(Int32.init)
         return try await transaction { connection in
-            var applied: [Int64] = []
-            var appliedStates: [EventState] = []
-            for try await (id, state) in try await connection.query(
-                """
-                UPDATE outbox_events AS e SET
-                    state = p.state,
-                    attempts = CASE WHEN p.attempts < 0 THEN e.attempts ELSE p.attempts END,
-                    next_attempt_at = c.now + p.delay,
-                    lease_owner = NULL,
-                    updated_at = c.now,
-                    sent_at = CASE WHEN p.state = \(sent) THEN c.now ELSE NULL END,
-                    dead_at = CASE WHEN p.state = \(dead) THEN c.now ELSE NULL END,
-                    last_error = CASE WHEN p.state = \(sent) THEN e.last_error ELSE p.reason END,
-                    last_status = CASE WHEN p.state = \(sent) THEN e.last_status ELSE \(status) END,
-                    response_body = CASE WHEN p.state = \(dead) THEN \(record.responseBody) ELSE NULL END,
-                    track_id = CASE WHEN p.state = \(sent) THEN e.track_id ELSE \(record.trackID) END
-                FROM unnest(\(ids)::bigint[], \(states)::smallint[], \(attempts)::integer[], \(delays)::bigint[], \(reasons)::text[])
-                         AS p(id, state, attempts, delay, reason),
-                     (SELECT \(unescaped: Self.serverNow) AS now) AS c
-                WHERE e.id = p.id AND e.state = \(inflight) AND e.lease_owner = \(token.value)
-                RETURNING e.id, e.state
-                """, logger: logger
-            ).decode((Int64, Int16).self) {
-                applied.append(id)
-                appliedStates.append(EventState(rawValue: Int64(state)) ?? .inflight)
+            let meter = settlement.meter
+            let keys = try await PostgresRangeClaims.keys(of: settlement.rows.map(\.rowID), on: connection, logger: logger)
+            let result: SettlementResult
+            if let low = keys.first, let high = keys.last,
+                let range = try await PostgresRangeClaims.openRange(of: token, meter: meter, from: low, to: high, on: connection, logger: logger)
+            {
+                result = try await PostgresRangeClaims.settle(settlement, keys: keys, in: range, on: connection, logger: logger)
+            } else {
+                result = try await PostgresRetryClaims.settle(settlement, token: token, on: connection, logger: logger)
             }
-            try await Self.adjust(settlement.counterChange(applied: applied), meter: settlement.meter, on: connection, logger: logger)
             if settlement.isSuccess {
                 try await connection.query(
                     """
-                    INSERT INTO outbox_meters (meter, last_success_at) VALUES (\(settlement.meter), \(unescaped: Self.serverNow))
+                    INSERT INTO outbox_meters (meter, last_success_at) VALUES (\(meter), \(unescaped: Self.serverNow))
                     ON CONFLICT (meter) DO UPDATE SET last_success_at = excluded.last_success_at
                     """, logger: logger)
             } else if let failure = settlement.meterFailure {
                 try await connection.query(
                     """
                     INSERT INTO outbox_meters (meter, last_status, last_error, last_error_at)
-                    VALUES (\(settlement.meter), \(status), \(failure), \(unescaped: Self.serverNow))
+                    VALUES (\(meter), \(status), \(failure), \(unescaped: Self.serverNow))
                     ON CONFLICT (meter) DO UPDATE SET last_status = excluded.last_status, last_error = excluded.last_error,
                         last_error_at = excluded.last_error_at
                     """, logger: logger)
             }
-            return SettlementResult(appliedStates: appliedStates, planned: settlement.rows.count)
+            return result
         }
     }
 
     public func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int {
-        let failed = Int16(EventState.failed.rawValue)
-        let pending = Int16(EventState.pending.rawValue)
-        let inflight = Int16(EventState.inflight.rawValue)
-        return try await transaction { connection in
-            var delta = StateCounts()
-            for try await state in try await connection.query(
-                """
-                UPDATE outbox_events SET state = CASE claimed_from WHEN \(failed) THEN \(failed) ELSE \(pending) END, lease_owner = NULL,
-                    next_attempt_at = \(unescaped: Self.serverNow), updated_at = \(unescaped: Self.serverNow)
-                WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND lease_owner = \(token.value)
-                RETURNING state
-                """, logger: logger
-            ).decode(Int16.self) {
-                delta.move(1, from: .inflight, to: state == failed ? .failed : .pending)
-            }
-            try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
-            return delta.pending + delta.failed
+        try await transaction { connection in
+            let released = try await PostgresRangeClaims.release(token: token, meter: meter, on: connection, logger: logger)
+            if released > 0 { return released }
+            return try await PostgresRetryClaims.release(rowIDs, meter: meter, token: token, on: connection, logger: logger)
         }
     }
 
+    /// How long until a meter has work: events past its position are due at
+    /// once, unless a transaction still running holds them back (then soon);
+    /// else the earliest lease to lapse or retry to fall due.
     public func nextDueDelay() async throws -> Int64? {
         let meters = try await metersWithWork()
         return try await read { connection in
             var earliest: Int64?
             for meter in meters {
-                // One index seek per meter (meter leads the due index).
-                for try await delay in try await connection.query(
-                    "SELECT min(next_attempt_at) - \(unescaped: Self.serverNow) FROM outbox_events WHERE meter = \(meter) AND state < 3", logger: logger
-                ).decode(Int64?.self) {
-                    if let delay { earliest = min(earliest ?? delay, delay) }
+                for try await (unclaimed, final, range, retry) in try await connection.query(
+                    """
+                    SELECT EXISTS (SELECT 1 FROM outbox_log l WHERE l.meter = p.meter AND (l.xact, l.id) > (p.claimed_xact, p.claimed_id)),
+                           EXISTS (SELECT 1 FROM outbox_log l WHERE l.meter = p.meter AND (l.xact, l.id) > (p.claimed_xact, p.claimed_id)
+                                   AND l.xact < \(unescaped: PostgresRangeClaims.horizon)),
+                           (SELECT min(lease_until) FROM outbox_ranges WHERE meter = p.meter AND settled_at IS NULL) - c.now,
+                           (SELECT min(due_at) FROM outbox_retries WHERE meter = p.meter) - c.now
+                    FROM (SELECT m.meter, coalesce(o.claimed_xact, '0'::xid8) AS claimed_xact, coalesce(o.claimed_id, 0) AS claimed_id
+                          FROM (SELECT \(meter)::text AS meter) AS m LEFT JOIN outbox_positions o ON o.meter = m.meter) AS p,
+                         (SELECT \(unescaped: Self.serverNow) AS now) AS c
+                    """, logger: logger
+                ).decode((Bool, Bool, Int64?, Int64?).self) {
+                    if final { return 0 }
+                    for delay in [unclaimed ? Self.heldBackPoll : nil, range, retry].compactMap({ $0 }) {
+                        earliest = min(earliest ?? delay, delay)
+                    }
                 }
             }
             return earliest
         }
     }
+
+    /// How soon to look again at events a running transaction holds back.
+    static let heldBackPoll: Int64 = 20
 
     public func undeliveredCount() async throws -> Int {
         try await backlog(paused: false)

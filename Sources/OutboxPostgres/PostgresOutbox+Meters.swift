@@ -36,23 +36,35 @@ extension PostgresOutbox {
         }
     }
 
+    /// The state of a log event `l`, derived: a dead letter or a retry row
+    /// says its own; past the meter's position it is pending; inside an open
+    /// range it is in flight; otherwise it was sent.
+    static let derivedState = """
+        CASE WHEN d.id IS NOT NULL THEN 4 WHEN r.id IS NOT NULL THEN r.state
+             WHEN (l.xact, l.id) > (coalesce(o.claimed_xact, '0'::xid8), coalesce(o.claimed_id, 0)) THEN 0
+             WHEN EXISTS (SELECT 1 FROM outbox_ranges g WHERE g.meter = l.meter AND g.settled_at IS NULL
+                          AND (l.xact, l.id) >= (g.first_xact, g.first_id) AND (l.xact, l.id) <= (g.last_xact, g.last_id)) THEN 1
+             ELSE 3 END
+        FROM outbox_log l LEFT JOIN outbox_positions o ON o.meter = l.meter
+            LEFT JOIN outbox_dead d ON d.id = l.id LEFT JOIN outbox_retries r ON r.id = l.id
+        """
+
     public func reconcileCandidates(_ query: ReconcileQuery) async throws -> [StoredEvent] {
-        let sent = Int16(EventState.sent.rawValue)
-        let dead = Int16(EventState.dead.rawValue)
         let field = query.eventIdField ?? ""
         return try await read { connection in
             var events: [StoredEvent] = []
-            for try await (id, eventID, body, state) in try await connection.query(
+            for try await (id, eventID, body, rawState) in try await connection.query(
                 """
-                SELECT id, event_id, body, state FROM outbox_events
-                WHERE meter = \(query.meter) AND state IN (\(sent), \(dead)) AND (
-                    event_id = ANY(\(query.eventIDs))
-                    OR (\(field) <> '' AND (body::jsonb ->> \(field)) = ANY(\(query.eventIDs)))
-                    OR (body::jsonb ->> 'CustomerId') = ANY(\(query.customers)))
-                ORDER BY id
+                SELECT l.id, l.event_id, l.body, \(unescaped: Self.derivedState)
+                WHERE l.meter = \(query.meter) AND (
+                    l.event_id = ANY(\(query.eventIDs))
+                    OR (\(field) <> '' AND (l.body::jsonb ->> \(field)) = ANY(\(query.eventIDs)))
+                    OR (l.body::jsonb ->> 'CustomerId') = ANY(\(query.customers)))
+                ORDER BY l.id
                 """, logger: logger
-            ).decode((Int64, String, String, Int16).self) {
-                events.append(StoredEvent(rowID: id, eventID: eventID, body: body, state: EventState(rawValue: Int64(state)) ?? .sent))
+            ).decode((Int64, String, String, Int32).self) {
+                guard let state = EventState(rawValue: Int64(rawState)), state == .sent || state == .dead else { continue }
+                events.append(StoredEvent(rowID: id, eventID: eventID, body: body, state: state))
             }
             return events
         }
@@ -71,23 +83,23 @@ extension PostgresOutbox {
     }
 
     public func applyLateRejections(_ rejections: [LateRejection], meter: String, remember entries: [AppliedAuditEntry]) async throws -> Int {
-        let sent = Int16(EventState.sent.rawValue)
-        let dead = Int16(EventState.dead.rawValue)
-        return try await transaction { connection in
-            var moved = 0
-            for try await _ in try await connection.query(
+        try await transaction { connection in
+            // Only an event still sent becomes a dead letter.
+            var stillSent: [Int64] = []
+            for try await (id, rawState) in try await connection.query(
                 """
-                UPDATE outbox_events AS e SET state = \(dead), dead_at = c.now, updated_at = c.now, last_status = NULL,
-                    last_error = r.reason, response_body = r.body
-                FROM unnest(\(rejections.map(\.rowID))::bigint[], \(rejections.map(\.reason))::text[], \(rejections.map(\.responseBody))::text[])
-                         AS r(id, reason, body),
-                     (SELECT \(unescaped: Self.serverNow) AS now) AS c
-                WHERE e.id = r.id AND e.meter = \(meter) AND e.state = \(sent)
-                RETURNING e.id
+                SELECT l.id, \(unescaped: Self.derivedState)
+                WHERE l.id = ANY(\(rejections.map(\.rowID))) AND l.meter = \(meter)
                 """, logger: logger
-            ).decode(Int64.self) {
-                moved += 1
+            ).decode((Int64, Int32).self) {
+                if Int64(rawState) == EventState.sent.rawValue { stillSent.append(id) }
             }
+            var seen = Set<Int64>()
+            let chosen = rejections.filter { stillSent.contains($0.rowID) && seen.insert($0.rowID).inserted }
+            let moved = try await PostgresExceptionRows.insertDead(
+                chosen.map(\.rowID), attempts: chosen.map { _ in 0 }, reasons: chosen.map(\.reason), responseBodies: chosen.map(\.responseBody),
+                record: Settlement.Record(), on: connection, logger: logger
+            ).count
             try await connection.query(
                 """
                 INSERT INTO outbox_audit_applied (meter, trace_id, event_id, applied_at)

@@ -27,14 +27,27 @@ extension PostgresOutbox {
             var oldest: Double?
             var nextRetry: Int64?
             if totals.undelivered > 0 {
+                // The oldest among each meter's first unclaimed event, the
+                // open ranges' first events and the retry rows.
                 for try await age in try await connection.query(
-                    "SELECT \(unescaped: Self.serverNow) - min(created_at) FROM outbox_events WHERE state < 3", logger: logger
+                    """
+                    SELECT \(unescaped: Self.serverNow) - min(created_at) FROM (
+                        SELECT (SELECT l.created_at FROM outbox_log l
+                                WHERE l.meter = m.meter AND (l.xact, l.id) > (coalesce(o.claimed_xact, '0'::xid8), coalesce(o.claimed_id, 0))
+                                ORDER BY l.xact, l.id LIMIT 1) AS created_at
+                        FROM (SELECT DISTINCT meter FROM outbox_meter_counters) AS m LEFT JOIN outbox_positions o ON o.meter = m.meter
+                        UNION ALL
+                        SELECT l.created_at FROM outbox_ranges r JOIN outbox_log l ON l.meter = r.meter AND (l.xact, l.id) = (r.first_xact, r.first_id)
+                        WHERE r.settled_at IS NULL
+                        UNION ALL
+                        SELECT min(l.created_at) FROM outbox_retries r JOIN outbox_log l ON l.id = r.id) AS firsts
+                    """, logger: logger
                 ).decode(Int64?.self) {
                     oldest = age.map { max(0, Double($0) / 1000) }
                 }
             }
             if totals.failed > 0 {
-                for try await due in try await connection.query("SELECT min(next_attempt_at) FROM outbox_events WHERE state = 2", logger: logger).decode(
+                for try await due in try await connection.query("SELECT min(due_at) FROM outbox_retries WHERE state = 2", logger: logger).decode(
                     Int64?.self)
                 {
                     nextRetry = due
@@ -72,11 +85,9 @@ extension PostgresOutbox {
             try await Self.letters(
                 try await connection.query(
                     """
-                    SELECT event_id, meter, body, last_status, coalesce(last_error, ''), attempts, response_body, track_id,
-                           created_at, updated_at, coalesce(dead_at, updated_at)
-                    FROM outbox_events
-                    WHERE state = 4 AND (\(meter)::text IS NULL OR meter = \(meter)) AND (\(deadBefore)::bigint IS NULL OR dead_at < \(deadBefore))
-                    ORDER BY dead_at DESC, id DESC LIMIT \(limit)
+                    SELECT \(unescaped: Self.deadLetterColumns)
+                    WHERE (\(meter)::text IS NULL OR d.meter = \(meter)) AND (\(deadBefore)::bigint IS NULL OR d.dead_at < \(deadBefore))
+                    ORDER BY d.dead_at DESC, d.id DESC LIMIT \(limit)
                     """, logger: logger))
         }
     }
@@ -86,13 +97,19 @@ extension PostgresOutbox {
             try await Self.letters(
                 try await connection.query(
                     """
-                    SELECT event_id, meter, body, last_status, coalesce(last_error, ''), attempts, response_body, track_id,
-                           created_at, updated_at, coalesce(dead_at, updated_at)
-                    FROM outbox_events WHERE state = 4 AND event_id = \(id)
+                    SELECT \(unescaped: Self.deadLetterColumns) WHERE d.event_id = \(id)
                     """, logger: logger)
             ).first
         }
     }
+
+    /// A dead letter's columns: its row in `outbox_dead`, the event's text
+    /// and creation time from the log.
+    static let deadLetterColumns = """
+        d.event_id, d.meter, l.body, d.last_status, d.reason, d.attempts, d.response_body, d.track_id,
+        l.created_at, d.updated_at, d.dead_at
+        FROM outbox_dead d JOIN outbox_log l ON l.id = d.id
+        """
 
     static func letters(_ rows: PostgresRowSequence) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
@@ -110,11 +127,15 @@ extension PostgresOutbox {
     public func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
         try await changeDeadLetters(selection) { connection, rowIDs in
             var byMeter: [String: Int] = [:]
+            // Back among the events waiting to be sent, as a retry row of its
+            // own: the event's place in the log has long been handed out.
+            let pending = Int16(EventState.pending.rawValue)
             for try await meter in try await connection.query(
                 """
-                UPDATE outbox_events SET state = 0, attempts = 0, next_attempt_at = \(unescaped: Self.serverNow), updated_at = \(unescaped: Self.serverNow),
-                    dead_at = NULL, lease_owner = NULL
-                WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter
+                WITH revived AS (DELETE FROM outbox_dead WHERE id = ANY(\(rowIDs)) RETURNING id, meter)
+                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
+                SELECT id, meter, \(pending), 0, c.now, c.now FROM revived, (SELECT \(unescaped: Self.serverNow) AS now) AS c
+                RETURNING meter
                 """, logger: self.logger
             ).decode(String.self) {
                 byMeter[meter, default: 0] += 1
@@ -127,7 +148,10 @@ extension PostgresOutbox {
         try await changeDeadLetters(selection) { connection, rowIDs in
             var byMeter: [String: Int] = [:]
             for try await meter in try await connection.query(
-                "DELETE FROM outbox_events WHERE id = ANY(\(rowIDs)) AND state = 4 RETURNING meter",
+                """
+                WITH gone AS (DELETE FROM outbox_dead WHERE id = ANY(\(rowIDs)) RETURNING id, meter)
+                DELETE FROM outbox_log l USING gone WHERE l.id = gone.id RETURNING gone.meter
+                """,
                 logger: self.logger
             ).decode(String.self) {
                 byMeter[meter, default: 0] += 1
@@ -147,7 +171,7 @@ extension PostgresOutbox {
             if selection.ids != nil {
                 var lookup = DeadLetterLookup(selection)
                 for try await (row, eventID, meter) in try await connection.query(
-                    "SELECT id, event_id, meter FROM outbox_events WHERE state = 4 AND event_id = ANY(\(lookup.wantedIDs)) FOR UPDATE", logger: logger
+                    "SELECT id, event_id, meter FROM outbox_dead WHERE event_id = ANY(\(lookup.wantedIDs)) FOR UPDATE", logger: logger
                 ).decode((Int64, String, String).self) {
                     lookup.found(id: eventID, row: row, meter: meter)
                 }
@@ -155,7 +179,7 @@ extension PostgresOutbox {
             } else {
                 for try await row in try await connection.query(
                     """
-                    SELECT id FROM outbox_events WHERE state = 4 AND (\(selection.meter)::text IS NULL OR meter = \(selection.meter))
+                    SELECT id FROM outbox_dead WHERE (\(selection.meter)::text IS NULL OR meter = \(selection.meter))
                       AND (\(selection.deadBefore)::bigint IS NULL OR dead_at < \(selection.deadBefore))
                     FOR UPDATE
                     """, logger: logger
@@ -175,36 +199,76 @@ extension PostgresOutbox {
 
     // MARK: Retention and verification
 
+    /// Deletes events Zuora accepted before `sentBefore` (unix ms): the
+    /// ranges settled before it, less their events that have rows of their
+    /// own (retries, dead letters), a batch per transaction; then VACUUM.
     public func purgeSent(before sentBefore: Int64) async throws -> PurgeResult {
         let sizeBefore = try await tableSize()
-        let purged = try await Purging.inBatches { limit in
+        let purged = try await Purging.inBatches { size in
             try await transaction { connection in
-                var byMeter: [String: Int] = [:]
-                for try await meter in try await connection.query(
-                    """
-                    DELETE FROM outbox_events WHERE id IN (
-                        SELECT id FROM outbox_events WHERE state = 3 AND sent_at < \(sentBefore) LIMIT \(limit))
-                    RETURNING meter
-                    """, logger: logger
-                ).decode(String.self) {
-                    byMeter[meter, default: 0] += 1
-                }
-                for (meter, count) in byMeter.sorted(by: { $0.key < $1.key }) {
-                    try await Self.adjust(StateCounts(sent: -count, purged: count), meter: meter, on: connection, logger: logger)
-                }
-                let deleted = byMeter.values.reduce(0, +)
-                return (deleted, deleted == limit)
+                try await Self.purgeSettledRanges(before: sentBefore, about: size, on: connection, logger: logger)
             }
         }
         // VACUUM cannot run in a transaction; it makes the space reusable.
-        try await read { connection in _ = try await connection.query("VACUUM outbox_events", logger: logger) }
+        try await read { connection in _ = try await connection.query("VACUUM outbox_log", logger: logger) }
         let sizeAfter = try await tableSize()
         return PurgeResult(purged: purged, bytesFreed: max(0, sizeBefore - sizeAfter))
     }
 
+    /// One batch of retention: settled ranges, oldest first, until about
+    /// `size` events went. Returns the events deleted, and whether more
+    /// ranges are due.
+    static func purgeSettledRanges(before cutoff: Int64, about size: Int, on connection: PostgresConnection, logger: Logger) async throws
+        -> (deleted: Int, more: Bool)
+    {
+        var chosen: [PostgresRange] = []
+        var events = 0
+        var more = false
+        for try await (meter, fx, fi, lx, li, count) in try await connection.query(
+            """
+            SELECT meter, first_xact::text::bigint, first_id, last_xact::text::bigint, last_id, events FROM outbox_ranges
+            WHERE settled_at IS NOT NULL AND settled_at < \(cutoff) ORDER BY settled_at LIMIT 200
+            FOR UPDATE SKIP LOCKED
+            """, logger: logger
+        ).decode((String, Int64, Int64, Int64, Int64, Int32).self) {
+            guard events < size else {
+                more = true
+                continue
+            }
+            chosen.append(
+                PostgresRange(
+                    meter: meter, first: PostgresLogKey(xact: fx, id: fi), last: PostgresLogKey(xact: lx, id: li),
+                    events: Int(count), token: nil, leaseUntil: nil))
+            events += Int(count)
+        }
+        var byMeter: [String: Int] = [:]
+        for range in chosen {
+            for try await deleted in try await connection.query(
+                """
+                WITH gone AS (
+                    DELETE FROM outbox_log l
+                    WHERE l.meter = \(range.meter)
+                      AND (l.xact, l.id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
+                      AND (l.xact, l.id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                      AND NOT EXISTS (SELECT 1 FROM outbox_retries r WHERE r.id = l.id)
+                      AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
+                    RETURNING 1)
+                SELECT count(*)::bigint FROM gone
+                """, logger: logger
+            ).decode(Int64.self) {
+                byMeter[range.meter, default: 0] += Int(deleted)
+            }
+            try await PostgresRangeClaims.delete(range, on: connection, logger: logger)
+        }
+        for (meter, count) in byMeter.sorted(by: { $0.key < $1.key }) where count > 0 {
+            try await adjust(StateCounts(sent: -count, purged: count), meter: meter, on: connection, logger: logger)
+        }
+        return (byMeter.values.reduce(0, +), more || chosen.count == 200)
+    }
+
     func tableSize() async throws -> Int64 {
         try await read { connection in
-            for try await size in try await connection.query("SELECT pg_total_relation_size('outbox_events')", logger: logger).decode(Int64.self) {
+            for try await size in try await connection.query("SELECT pg_total_relation_size('outbox_log')", logger: logger).decode(Int64.self) {
                 return size
             }
             return 0
@@ -218,11 +282,35 @@ extension PostgresOutbox {
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             var counters: [String: StateCounts] = [:]
             for (meter, counts) in try await Self.counters(connection, logger: logger) { counters[meter] = counts }
+            // What the rows say, per meter: the log's events past the
+            // position are pending; open ranges are in flight; retry rows and
+            // dead letters say their own state; every other event was sent.
             var rows: [String: StateCounts] = [:]
+            for try await (meter, total, unclaimed, inflight, dead) in try await connection.query(
+                """
+                SELECT m.meter,
+                    (SELECT count(*) FROM outbox_log l WHERE l.meter = m.meter)::bigint,
+                    (SELECT count(*) FROM outbox_log l WHERE l.meter = m.meter
+                        AND (l.xact, l.id) > (coalesce(o.claimed_xact, '0'::xid8), coalesce(o.claimed_id, 0)))::bigint,
+                    (SELECT coalesce(sum(events), 0) FROM outbox_ranges r WHERE r.meter = m.meter AND r.settled_at IS NULL)::bigint,
+                    (SELECT count(*) FROM outbox_dead d WHERE d.meter = m.meter)::bigint
+                FROM (SELECT DISTINCT meter FROM outbox_log UNION SELECT DISTINCT meter FROM outbox_meter_counters) AS m
+                    LEFT JOIN outbox_positions o ON o.meter = m.meter
+                """, logger: logger
+            ).decode((String, Int64, Int64, Int64, Int64).self) {
+                var counts = StateCounts(pending: Int(unclaimed), inflight: Int(inflight), dead: Int(dead))
+                counts.sent = Int(total)
+                rows[meter] = counts
+            }
             for try await (meter, state, count) in try await connection.query(
-                "SELECT meter, state, count(*)::bigint FROM outbox_events GROUP BY meter, state", logger: logger
+                "SELECT meter, state, count(*)::bigint FROM outbox_retries GROUP BY meter, state", logger: logger
             ).decode((String, Int16, Int64).self) {
                 rows[meter, default: StateCounts()].count(Int(count), rawState: Int64(state))
+            }
+            // Every other event still in the log was sent.
+            for (meter, var counts) in rows {
+                counts.sent -= counts.pending + counts.inflight + counts.failed + counts.dead
+                rows[meter] = counts
             }
             try await connection.query("COMMIT", logger: logger)
             return VerifyReport(counters: counters, rows: rows, integrity: ["ok"])

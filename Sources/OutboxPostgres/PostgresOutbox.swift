@@ -24,12 +24,16 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     let eventIdField: String?
     let ids = EventIDGenerator()
     let logger: Logger
+    /// How long a claim waits for events that running transactions hold
+    /// back before it answers that there is nothing to claim yet.
+    let heldBackWait: Duration
     private let runner: Task<Void, Never>
     private let signal = AppendSignal()
     let appends: AppendBatcher
 
-    private init(client: PostgresClient, location: String, eventIdField: String?, logger: Logger) {
+    private init(client: PostgresClient, location: String, eventIdField: String?, heldBackWait: Duration, logger: Logger) {
         self.client = client
+        self.heldBackWait = heldBackWait
         self.location = location
         self.eventIdField = eventIdField
         self.logger = logger
@@ -42,6 +46,12 @@ public final class PostgresOutbox: OutboxStore, Sendable {
         url: String, password: String?, eventIdField: String? = nil,
         logger: Logger = Logger(label: "outbox.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws -> PostgresOutbox {
+        try await open(url: url, password: password, eventIdField: eventIdField, heldBackWait: .milliseconds(500), logger: logger)
+    }
+
+    /// `heldBackWait`: tests that share one server with many concurrent
+    /// schema changes wait longer for their own events to become final.
+    static func open(url: String, password: String?, eventIdField: String?, heldBackWait: Duration, logger: Logger) async throws -> PostgresOutbox {
         let place = try PostgresLocation(url: url)
         // An explicit password wins over one inside the URL.
         let password = password ?? place.password
@@ -54,7 +64,7 @@ public final class PostgresOutbox: OutboxStore, Sendable {
             throw Self.openingError(error, location: place.description)
         }
         let client = PostgresClient(configuration: place.clientConfiguration(password: password), backgroundLogger: logger)
-        let outbox = PostgresOutbox(client: client, location: place.description, eventIdField: eventIdField, logger: logger)
+        let outbox = PostgresOutbox(client: client, location: place.description, eventIdField: eventIdField, heldBackWait: heldBackWait, logger: logger)
         do {
             try await outbox.migrate()
         } catch {

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-import OutboxPostgres
 import PostgresNIO
 import Testing
 import UsageOutbox
+
+@testable import OutboxPostgres
 
 /// The stores the shared behaviour suite runs against. PostgreSQL joins when
 /// `OUTBOX_TEST_POSTGRES_URL` names a server (scripts/test starts a
@@ -49,8 +50,18 @@ struct TestStore: Sendable {
     func open(clock: any OutboxClock = SystemClock()) async throws -> any OutboxStore {
         switch kind {
         case .sqlite: try Outbox(OutboxConfiguration(path: location, clock: clock))
-        case .postgres: try await PostgresOutbox.open(url: location, password: nil)
+        case .postgres: try await TestStore.openPostgres(location)
         }
+    }
+
+    /// Many tests share one server, and each creates a database and runs
+    /// migrations: those transactions hold back the horizon below which
+    /// events are final (see PostgresRangeClaims), so a test's claim waits
+    /// longer for its own events than a dispatcher would.
+    static func openPostgres(_ url: String, eventIdField: String? = nil) async throws -> PostgresOutbox {
+        try await PostgresOutbox.open(
+            url: url, password: nil, eventIdField: eventIdField, heldBackWait: .seconds(20),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     func remove() async {

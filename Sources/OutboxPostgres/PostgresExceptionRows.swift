@@ -1,0 +1,75 @@
+import Logging
+import OutboxCore
+import PostgresNIO
+
+/// The rows of their own that events get on PostgreSQL when they do not
+/// simply go out: a retry row (`outbox_retries`) or a dead letter
+/// (`outbox_dead`). Sent events get none. Each kind is one statement, its
+/// rows unnested from arrays.
+enum PostgresExceptionRows {
+    /// Writes the retried and dead events of a settlement of a range.
+    static func write(_ settlement: Settlement, on connection: PostgresConnection, logger: Logger) async throws {
+        var retryIDs: [Int64] = []
+        var retryAttempts: [Int32] = []
+        var retryDelays: [Int64] = []
+        var deadIDs: [Int64] = []
+        var deadAttempts: [Int32] = []
+        var deadReasons: [String] = []
+        for row in settlement.rows {
+            switch row.outcome {
+            case .sent:
+                continue
+            case .retry(let delay, let attempts):
+                retryIDs.append(row.rowID)
+                retryAttempts.append(Int32(clamping: attempts))
+                retryDelays.append(delay)
+            case .dead(let reason, let attempts):
+                deadIDs.append(row.rowID)
+                deadAttempts.append(Int32(clamping: attempts))
+                deadReasons.append(reason)
+            }
+        }
+        let record = settlement.record
+        let status = record.status.map(Int32.init)
+        if !retryIDs.isEmpty {
+            let failed = Int16(EventState.failed.rawValue)
+            try await connection.query(
+                """
+                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at)
+                SELECT p.id, \(settlement.meter), \(failed), p.attempts, c.now + p.delay, \(status), \(settlement.meterFailure), \(record.trackID), c.now
+                FROM unnest(\(retryIDs)::bigint[], \(retryAttempts)::integer[], \(retryDelays)::bigint[]) AS p(id, attempts, delay),
+                     (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
+                """, logger: logger)
+        }
+        if !deadIDs.isEmpty {
+            try await insertDead(deadIDs, attempts: deadAttempts, reasons: deadReasons, record: record, on: connection, logger: logger)
+        }
+    }
+
+    /// Dead letters for events of the log; returns the ids written.
+    @discardableResult
+    static func insertDead(
+        _ ids: [Int64], attempts: [Int32], reasons: [String], responseBodies: [String?]? = nil, record: Settlement.Record,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Int64] {
+        let bodies = responseBodies ?? Array(repeating: record.responseBody, count: ids.count)
+        // Arrays cannot hold NULL here: a flag says which bodies there are.
+        let bodyTexts = bodies.map { $0 ?? "" }
+        let hasBody = bodies.map { $0 != nil }
+        var written: [Int64] = []
+        for try await id in try await connection.query(
+            """
+            INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, dead_at, updated_at)
+            SELECT l.id, l.meter, l.event_id, p.attempts, \(record.status.map(Int32.init)), p.reason, CASE WHEN p.has_body THEN p.body END, \(record.trackID), c.now, c.now
+            FROM unnest(\(ids)::bigint[], \(attempts)::integer[], \(reasons)::text[], \(bodyTexts)::text[], \(hasBody)::boolean[])
+                 AS p(id, attempts, reason, body, has_body)
+                 JOIN outbox_log l ON l.id = p.id,
+                 (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
+            RETURNING id
+            """, logger: logger
+        ).decode(Int64.self) {
+            written.append(id)
+        }
+        return written
+    }
+}

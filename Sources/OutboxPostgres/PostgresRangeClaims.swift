@@ -1,0 +1,307 @@
+import Logging
+import OutboxCore
+import PostgresNIO
+
+/// Claims of new events on PostgreSQL: the next range of a meter's log,
+/// handed out under a short lock on the meter's position row, and only
+/// below the horizon of finished transactions, so no event can appear behind
+/// the position later. One range row per claim; settlements split ranges.
+enum PostgresRangeClaims {
+    /// The events of the log below this are final: every transaction older
+    /// than the oldest one still running has finished.
+    static let horizon = "pg_snapshot_xmin(pg_current_snapshot())"
+
+    static func events(of range: PostgresRange, on connection: PostgresConnection, logger: Logger) async throws -> [ClaimedEvent] {
+        var events: [ClaimedEvent] = []
+        events.reserveCapacity(range.events)
+        for try await (id, eventID, body) in try await connection.query(
+            """
+            SELECT id, event_id, body FROM outbox_log
+            WHERE meter = \(range.meter) AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
+              AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+            ORDER BY xact, id
+            """, logger: logger
+        ).decode((Int64, String, String).self) {
+            events.append(ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: 0))
+        }
+        return events
+    }
+
+    static func takeOverLapsed(
+        meter: String, token: ClaimToken, leaseMilliseconds: Int64, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [ClaimedEvent]? {
+        var taken: PostgresRange?
+        for try await (fx, fi, lx, li, events) in try await connection.query(
+            """
+            UPDATE outbox_ranges AS r SET token = \(token.value), lease_until = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)
+            FROM (SELECT meter, first_xact, first_id FROM outbox_ranges
+                  WHERE meter = \(meter) AND settled_at IS NULL AND lease_until <= \(unescaped: PostgresOutbox.serverNow)
+                  ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) AS lapsed
+            WHERE (r.meter, r.first_xact, r.first_id) = (lapsed.meter, lapsed.first_xact, lapsed.first_id)
+            RETURNING r.first_xact::text::bigint, r.first_id, r.last_xact::text::bigint, r.last_id, r.events
+            """, logger: logger
+        ).decode((Int64, Int64, Int64, Int64, Int32).self) {
+            taken = PostgresRange(
+                meter: meter, first: PostgresLogKey(xact: fx, id: fi), last: PostgresLogKey(xact: lx, id: li),
+                events: Int(events), token: token.value, leaseUntil: nil)
+        }
+        guard let taken else { return nil }
+        return try await events(of: taken, on: connection, logger: logger)
+    }
+
+    /// The meter's next events past its position, below the horizon, cut at
+    /// `limit` and the byte budget, as a new range under `token`.
+    static func claimNext(
+        meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseMilliseconds: Int64, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [ClaimedEvent] {
+        let position = try await lockPosition(meter: meter, on: connection, logger: logger)
+        var events: [ClaimedEvent] = []
+        var first: PostgresLogKey?
+        var last = position
+        var arrayBytes = 1
+        var full = false
+        for try await (id, xact, eventID, body) in try await connection.query(
+            """
+            SELECT id, xact::text::bigint, event_id, body FROM outbox_log
+            WHERE meter = \(meter) AND (xact, id) > (\(position.xact)::text::xid8, \(position.id)) AND xact < \(unescaped: horizon)
+            ORDER BY xact, id LIMIT \(limit)
+            """, logger: logger
+        ).decode((Int64, Int64, String, String).self) {
+            // Past the budget, the rest of the rows are only read to the end.
+            let size = body.utf8.count + 1
+            if full || (!events.isEmpty && arrayBytes + size > maxBytes) {
+                full = true
+                continue
+            }
+            arrayBytes += size
+            events.append(ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: 0))
+            last = PostgresLogKey(xact: xact, id: id)
+            if first == nil { first = last }
+        }
+        guard let first else { return [] }
+        try await connection.query(
+            """
+            WITH range AS (
+                INSERT INTO outbox_ranges (meter, first_xact, first_id, last_xact, last_id, events, token, lease_until)
+                VALUES (\(meter), \(first.xact)::text::xid8, \(first.id), \(last.xact)::text::xid8, \(last.id), \(Int32(events.count)), \(token.value),
+                        \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)))
+            UPDATE outbox_positions SET claimed_xact = \(last.xact)::text::xid8, claimed_id = \(last.id) WHERE meter = \(meter)
+            """, logger: logger)
+        var change = StateCounts()
+        change.move(events.count, from: .pending, to: .inflight)
+        try await PostgresOutbox.adjust(change, meter: meter, on: connection, logger: logger)
+        return events
+    }
+
+    /// Whether the meter has events past its position that are not final
+    /// yet (a transaction older than theirs is still running).
+    static func hasHeldBackEvents(meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        for try await held in try await connection.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM outbox_log l JOIN outbox_positions o ON o.meter = l.meter
+                           WHERE l.meter = \(meter) AND (l.xact, l.id) > (o.claimed_xact, o.claimed_id))
+            """, logger: logger
+        ).decode(Bool.self) {
+            return held
+        }
+        return false
+    }
+
+    /// The meter's position, its row locked until the transaction ends (and
+    /// made on the meter's first claim).
+    static func lockPosition(meter: String, on connection: PostgresConnection, logger: Logger) async throws -> PostgresLogKey {
+        for try await (xact, id) in try await connection.query(
+            """
+            INSERT INTO outbox_positions (meter) VALUES (\(meter))
+            ON CONFLICT (meter) DO UPDATE SET meter = excluded.meter
+            RETURNING claimed_xact::text::bigint, claimed_id
+            """, logger: logger
+        ).decode((Int64, Int64).self) {
+            return PostgresLogKey(xact: xact, id: id)
+        }
+        return .start
+    }
+
+    /// The open ranges `token` holds, their leases extended.
+    static func renew(token: ClaimToken, leaseMilliseconds: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRange] {
+        var ranges: [PostgresRange] = []
+        for try await (meter, fx, fi, lx, li, events) in try await connection.query(
+            """
+            UPDATE outbox_ranges SET lease_until = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)
+            WHERE token = \(token.value) AND settled_at IS NULL
+            RETURNING meter, first_xact::text::bigint, first_id, last_xact::text::bigint, last_id, events
+            """, logger: logger
+        ).decode((String, Int64, Int64, Int64, Int64, Int32).self) {
+            ranges.append(
+                PostgresRange(
+                    meter: meter, first: PostgresLogKey(xact: fx, id: fi), last: PostgresLogKey(xact: lx, id: li),
+                    events: Int(events), token: token.value, leaseUntil: nil))
+        }
+        return ranges
+    }
+
+    /// The log keys of some events, in log order.
+    static func keys(of ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> [PostgresLogKey] {
+        var keys: [PostgresLogKey] = []
+        for try await (xact, id) in try await connection.query(
+            "SELECT xact::text::bigint, id FROM outbox_log WHERE id = ANY(\(ids)) ORDER BY xact, id", logger: logger
+        ).decode((Int64, Int64).self) {
+            keys.append(PostgresLogKey(xact: xact, id: id))
+        }
+        return keys
+    }
+
+    /// The open range `token` holds around `low...high`, locked.
+    static func openRange(
+        of token: ClaimToken, meter: String, from low: PostgresLogKey, to high: PostgresLogKey, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> PostgresRange? {
+        for try await (fx, fi, lx, li, events, lease) in try await connection.query(
+            """
+            SELECT first_xact::text::bigint, first_id, last_xact::text::bigint, last_id, events, lease_until FROM outbox_ranges
+            WHERE meter = \(meter) AND token = \(token.value) AND settled_at IS NULL
+              AND (first_xact, first_id) <= (\(low.xact)::text::xid8, \(low.id)) AND (last_xact, last_id) >= (\(high.xact)::text::xid8, \(high.id))
+            FOR UPDATE
+            """, logger: logger
+        ).decode((Int64, Int64, Int64, Int64, Int32, Int64?).self) {
+            return PostgresRange(
+                meter: meter, first: PostgresLogKey(xact: fx, id: fi), last: PostgresLogKey(xact: lx, id: li), events: Int(events),
+                token: token.value, leaseUntil: lease)
+        }
+        return nil
+    }
+
+    /// The meter's log key right before (or after) `key`, within `bounds`.
+    static func neighbour(of key: PostgresLogKey, before: Bool, meter: String, on connection: PostgresConnection, logger: Logger) async throws
+        -> PostgresLogKey?
+    {
+        let rows =
+            before
+            ? try await connection.query(
+                """
+                SELECT xact::text::bigint, id FROM outbox_log WHERE meter = \(meter) AND (xact, id) < (\(key.xact)::text::xid8, \(key.id))
+                ORDER BY xact DESC, id DESC LIMIT 1
+                """, logger: logger)
+            : try await connection.query(
+                """
+                SELECT xact::text::bigint, id FROM outbox_log WHERE meter = \(meter) AND (xact, id) > (\(key.xact)::text::xid8, \(key.id))
+                ORDER BY xact, id LIMIT 1
+                """, logger: logger)
+        for try await (xact, id) in rows.decode((Int64, Int64).self) { return PostgresLogKey(xact: xact, id: id) }
+        return nil
+    }
+
+    static func count(meter: String, from first: PostgresLogKey, to last: PostgresLogKey, on connection: PostgresConnection, logger: Logger)
+        async throws -> Int
+    {
+        guard first <= last else { return 0 }
+        for try await count in try await connection.query(
+            """
+            SELECT count(*)::bigint FROM outbox_log WHERE meter = \(meter)
+              AND (xact, id) >= (\(first.xact)::text::xid8, \(first.id)) AND (xact, id) <= (\(last.xact)::text::xid8, \(last.id))
+            """, logger: logger
+        ).decode(Int64.self) {
+            return Int(count)
+        }
+        return 0
+    }
+
+    static func insert(
+        _ meter: String, _ first: PostgresLogKey, _ last: PostgresLogKey, events: Int, token: String?, lease: Int64?, settled: Bool,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO outbox_ranges (meter, first_xact, first_id, last_xact, last_id, events, token, lease_until, settled_at)
+            VALUES (\(meter), \(first.xact)::text::xid8, \(first.id), \(last.xact)::text::xid8, \(last.id), \(Int32(events)), \(token), \(lease),
+                    CASE WHEN \(settled) THEN \(unescaped: PostgresOutbox.serverNow) END)
+            """, logger: logger)
+    }
+
+    static func delete(_ range: PostgresRange, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "DELETE FROM outbox_ranges WHERE meter = \(range.meter) AND first_xact = \(range.first.xact)::text::xid8 AND first_id = \(range.first.id)",
+            logger: logger)
+    }
+
+    /// Settles the plan's events, a contiguous part of `range`: it becomes a
+    /// settled range, the rest stays open under the same token; retried and
+    /// dead events get rows of their own.
+    static func settle(
+        _ settlement: Settlement, keys: [PostgresLogKey], in range: PostgresRange, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> SettlementResult {
+        guard let low = keys.first, let high = keys.last else { return SettlementResult() }
+        let meter = range.meter
+        let within = try await count(meter: meter, from: low, to: high, on: connection, logger: logger)
+        guard within == settlement.rows.count else {
+            throw OutboxError(
+                .storage, "a settlement of \(settlement.rows.count) events covers \(within) events of its range",
+                hint: "a dispatcher settled a part of a claim that is not contiguous")
+        }
+        try await delete(range, on: connection, logger: logger)
+        if low > range.first, let left = try await neighbour(of: low, before: true, meter: meter, on: connection, logger: logger) {
+            let before = try await count(meter: meter, from: range.first, to: left, on: connection, logger: logger)
+            try await insert(
+                meter, range.first, left, events: before, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
+        }
+        try await insert(meter, low, high, events: within, token: nil, lease: nil, settled: true, on: connection, logger: logger)
+        if high < range.last, let right = try await neighbour(of: high, before: false, meter: meter, on: connection, logger: logger) {
+            let after = try await count(meter: meter, from: right, to: range.last, on: connection, logger: logger)
+            try await insert(
+                meter, right, range.last, events: after, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
+        }
+        try await PostgresExceptionRows.write(settlement, on: connection, logger: logger)
+        try await PostgresOutbox.adjust(settlement.counterChange(applied: settlement.rows.map(\.rowID)), meter: meter, on: connection, logger: logger)
+        return SettlementResult(appliedStates: settlement.rows.map(\.outcome.state), planned: settlement.rows.count)
+    }
+
+    /// Gives `token`'s open ranges of `meter` back, due at once: the newest
+    /// moves the position back; an older one's events become pending retry rows.
+    static func release(token: ClaimToken, meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        var ranges: [PostgresRange] = []
+        for try await (fx, fi, lx, li, events) in try await connection.query(
+            """
+            SELECT first_xact::text::bigint, first_id, last_xact::text::bigint, last_id, events FROM outbox_ranges
+            WHERE meter = \(meter) AND token = \(token.value) AND settled_at IS NULL FOR UPDATE
+            """, logger: logger
+        ).decode((Int64, Int64, Int64, Int64, Int32).self) {
+            ranges.append(
+                PostgresRange(
+                    meter: meter, first: PostgresLogKey(xact: fx, id: fi), last: PostgresLogKey(xact: lx, id: li),
+                    events: Int(events), token: nil, leaseUntil: nil))
+        }
+        guard !ranges.isEmpty else { return 0 }
+        var released = 0
+        let pending = Int16(EventState.pending.rawValue)
+        for range in ranges.sorted(by: { $0.first > $1.first }) {
+            let position = try await lockPosition(meter: meter, on: connection, logger: logger)
+            if range.last == position {
+                let back = try await neighbour(of: range.first, before: true, meter: meter, on: connection, logger: logger) ?? .start
+                try await connection.query(
+                    "UPDATE outbox_positions SET claimed_xact = \(back.xact)::text::xid8, claimed_id = \(back.id) WHERE meter = \(meter)", logger: logger)
+                try await delete(range, on: connection, logger: logger)
+            } else {
+                try await connection.query(
+                    """
+                    INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
+                    SELECT id, meter, \(pending), 0, \(unescaped: PostgresOutbox.serverNow), \(unescaped: PostgresOutbox.serverNow) FROM outbox_log
+                    WHERE meter = \(meter) AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
+                      AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                    """, logger: logger)
+                try await connection.query(
+                    """
+                    UPDATE outbox_ranges SET token = NULL, lease_until = NULL, settled_at = \(unescaped: PostgresOutbox.serverNow)
+                    WHERE meter = \(meter) AND first_xact = \(range.first.xact)::text::xid8 AND first_id = \(range.first.id)
+                    """, logger: logger)
+            }
+            released += range.events
+        }
+        var change = StateCounts()
+        change.move(released, from: .inflight, to: .pending)
+        try await PostgresOutbox.adjust(change, meter: meter, on: connection, logger: logger)
+        return released
+    }
+}

@@ -1,0 +1,159 @@
+import Logging
+import OutboxCore
+import PostgresNIO
+
+/// Claims of events that have rows of their own on PostgreSQL (waiting for
+/// a retry, or put back by an operator): the job-table model, kept for the
+/// exceptions only. Rows are locked with `FOR UPDATE SKIP LOCKED`, so
+/// workers never take or wait on each other's; every write is fenced by the
+/// claim's token.
+enum PostgresRetryClaims {
+    static func claim(
+        meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseMilliseconds: Int64, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [ClaimedEvent] {
+        var events: [ClaimedEvent] = []
+        var change = StateCounts()
+        var arrayBytes = 1
+        var full = false
+        for try await (id, eventID, body, attempts, state) in try await connection.query(
+            """
+            SELECT r.id, l.event_id, l.body, r.attempts, r.state FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
+            WHERE r.meter = \(meter) AND r.due_at <= \(unescaped: PostgresOutbox.serverNow)
+            ORDER BY r.due_at, r.id LIMIT \(limit)
+            FOR UPDATE OF r SKIP LOCKED
+            """, logger: logger
+        ).decode((Int64, String, String, Int32, Int16).self) {
+            // Past the budget, the rest of the rows are only read to the end.
+            let size = body.utf8.count + 1
+            if full || (!events.isEmpty && arrayBytes + size > maxBytes) {
+                full = true
+                continue
+            }
+            arrayBytes += size
+            events.append(ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts)))
+            // A row whose claim lapsed is inflight already.
+            if let from = EventState(rawValue: Int64(state)), from != .inflight { change.move(1, from: from, to: .inflight) }
+        }
+        guard !events.isEmpty else { return [] }
+        let inflight = Int16(EventState.inflight.rawValue)
+        try await connection.query(
+            """
+            UPDATE outbox_retries
+            SET claimed_from = CASE WHEN state = \(inflight) THEN claimed_from ELSE state END, state = \(inflight), token = \(token.value),
+                due_at = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds), updated_at = \(unescaped: PostgresOutbox.serverNow)
+            WHERE id = ANY(\(events.map(\.rowID)))
+            """, logger: logger)
+        try await PostgresOutbox.adjust(change, meter: meter, on: connection, logger: logger)
+        return events
+    }
+
+    static func renew(
+        _ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Set<Int64> {
+        let inflight = Int16(EventState.inflight.rawValue)
+        var held = Set<Int64>()
+        for try await id in try await connection.query(
+            """
+            UPDATE outbox_retries SET due_at = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds), updated_at = \(unescaped: PostgresOutbox.serverNow)
+            WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND token = \(token.value)
+            RETURNING id
+            """, logger: logger
+        ).decode(Int64.self) {
+            held.insert(id)
+        }
+        return held
+    }
+
+    /// Applies each row's outcome while `token` still holds the row: a sent
+    /// event's row goes, a retried one waits again, a dead one becomes a
+    /// dead letter.
+    static func settle(_ settlement: Settlement, token: ClaimToken, on connection: PostgresConnection, logger: Logger) async throws
+        -> SettlementResult
+    {
+        var sent: [Int64] = []
+        var retryIDs: [Int64] = []
+        var retryAttempts: [Int32] = []
+        var retryDelays: [Int64] = []
+        var deadIDs: [Int64] = []
+        var deadAttempts: [Int32] = []
+        var deadReasons: [String] = []
+        for row in settlement.rows {
+            switch row.outcome {
+            case .sent:
+                sent.append(row.rowID)
+            case .retry(let delay, let attempts):
+                retryIDs.append(row.rowID)
+                retryAttempts.append(Int32(clamping: attempts))
+                retryDelays.append(delay)
+            case .dead(let reason, let attempts):
+                deadIDs.append(row.rowID)
+                deadAttempts.append(Int32(clamping: attempts))
+                deadReasons.append(reason)
+            }
+        }
+        let inflight = Int16(EventState.inflight.rawValue)
+        let failed = Int16(EventState.failed.rawValue)
+        let record = settlement.record
+        var applied = Set<Int64>()
+        if !sent.isEmpty {
+            for try await id in try await connection.query(
+                "DELETE FROM outbox_retries WHERE id = ANY(\(sent)) AND state = \(inflight) AND token = \(token.value) RETURNING id", logger: logger
+            ).decode(Int64.self) {
+                applied.insert(id)
+            }
+        }
+        if !retryIDs.isEmpty {
+            for try await id in try await connection.query(
+                """
+                UPDATE outbox_retries AS r SET state = \(failed), attempts = p.attempts, due_at = c.now + p.delay, token = NULL,
+                    last_status = \(record.status.map(Int32.init)), last_error = \(settlement.meterFailure), track_id = \(record.trackID), updated_at = c.now
+                FROM unnest(\(retryIDs)::bigint[], \(retryAttempts)::integer[], \(retryDelays)::bigint[]) AS p(id, attempts, delay),
+                     (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
+                WHERE r.id = p.id AND r.state = \(inflight) AND r.token = \(token.value)
+                RETURNING r.id
+                """, logger: logger
+            ).decode(Int64.self) {
+                applied.insert(id)
+            }
+        }
+        if !deadIDs.isEmpty {
+            var held: [Int64] = []
+            for try await id in try await connection.query(
+                "DELETE FROM outbox_retries WHERE id = ANY(\(deadIDs)) AND state = \(inflight) AND token = \(token.value) RETURNING id", logger: logger
+            ).decode(Int64.self) {
+                held.append(id)
+            }
+            let stillHeld = Set(held)
+            let chosen = deadIDs.indices.filter { stillHeld.contains(deadIDs[$0]) }
+            let written = try await PostgresExceptionRows.insertDead(
+                chosen.map { deadIDs[$0] }, attempts: chosen.map { deadAttempts[$0] }, reasons: chosen.map { deadReasons[$0] }, record: record,
+                on: connection, logger: logger)
+            applied.formUnion(written)
+        }
+        let appliedRows = settlement.rows.filter { applied.contains($0.rowID) }
+        try await PostgresOutbox.adjust(
+            settlement.counterChange(applied: appliedRows.map(\.rowID)), meter: settlement.meter, on: connection, logger: logger)
+        return SettlementResult(appliedStates: appliedRows.map(\.outcome.state), planned: settlement.rows.count)
+    }
+
+    static func release(_ rowIDs: [Int64], meter: String, token: ClaimToken, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        let failed = Int16(EventState.failed.rawValue)
+        let pending = Int16(EventState.pending.rawValue)
+        let inflight = Int16(EventState.inflight.rawValue)
+        var change = StateCounts()
+        for try await state in try await connection.query(
+            """
+            UPDATE outbox_retries SET state = CASE claimed_from WHEN \(failed) THEN \(failed) ELSE \(pending) END, token = NULL,
+                due_at = \(unescaped: PostgresOutbox.serverNow), updated_at = \(unescaped: PostgresOutbox.serverNow)
+            WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND token = \(token.value)
+            RETURNING state
+            """, logger: logger
+        ).decode(Int16.self) {
+            change.move(1, from: .inflight, to: state == failed ? .failed : .pending)
+        }
+        try await PostgresOutbox.adjust(change, meter: meter, on: connection, logger: logger)
+        return change.pending + change.failed
+    }
+}
