@@ -12,3 +12,18 @@ struct PostgresLogKey: Comparable, Sendable {
         (lhs.xact, lhs.id) < (rhs.xact, rhs.id)
     }
 }
+
+extension PostgresLogKey {
+    /// Where some events lie in the log: how many, the first and the last.
+    struct Bounds: Sendable {
+        let count: Int
+        let low: PostgresLogKey
+        let high: PostgresLogKey
+    }
+
+    /// `[xact, id]` as PostgreSQL's `min(ARRAY[...])` returns it.
+    init?(pair: [Int64]?) {
+        guard let pair, pair.count == 2 else { return nil }
+        self.init(xact: pair[0], id: pair[1])
+    }
+}

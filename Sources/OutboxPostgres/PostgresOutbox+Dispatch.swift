@@ -46,28 +46,48 @@ extension PostgresOutbox {
         var pause: Duration = .milliseconds(2)
         var waited: Duration = .zero
         while true {
-            let (events, heldBack) = try await transaction { connection -> ([ClaimedEvent], Bool) in
+            let outcome = try await transaction { connection -> ClaimOutcome in
                 // Paused since the meter was picked: leave it alone.
-                if try await Self.isPaused(meter, on: connection, logger: logger) { return ([], false) }
+                if try await Self.isPaused(meter, on: connection, logger: logger) { return .nothing(heldBack: false) }
                 if let taken = try await PostgresRangeClaims.takeOverLapsed(
                     meter: meter, token: token, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
                 {
-                    return (taken, false)
+                    return .events(taken)
                 }
                 let retries = try await PostgresRetryClaims.claim(
                     meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
-                if !retries.isEmpty { return (retries, false) }
-                let next = try await PostgresRangeClaims.claimNext(
+                if !retries.isEmpty { return .events(retries) }
+                switch try await PostgresRangeClaims.claimNext(
                     meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
-                if !next.isEmpty { return (next, false) }
-                return ([], try await PostgresRangeClaims.hasHeldBackEvents(meter: meter, on: connection, logger: logger))
+                {
+                case .claimed(let range): return .range(range)
+                case .heldBack: return .nothing(heldBack: true)
+                case .nothing: return .nothing(heldBack: false)
+                }
             }
-            if !events.isEmpty { return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds) }
+            let heldBack: Bool
+            switch outcome {
+            case .events(let events):
+                return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds)
+            case .range(let range):
+                // The range is ours, and the log's rows never change: read
+                // the texts after the commit, off the position's lock.
+                let events = try await read { connection in try await PostgresRangeClaims.events(of: range, on: connection, logger: logger) }
+                return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds)
+            case .nothing(let held):
+                heldBack = held
+            }
             guard heldBack, waited < heldBackWait else { return nil }
             try await Task.sleep(for: pause)
             waited += pause
             pause = min(pause * 2, .milliseconds(50))
         }
+    }
+
+    private enum ClaimOutcome: Sendable {
+        case events([ClaimedEvent])
+        case range(PostgresRange)
+        case nothing(heldBack: Bool)
     }
 
     static func isPaused(_ meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
@@ -94,12 +114,13 @@ extension PostgresOutbox {
         let status = record.status.map(Int32.init)
         return try await transaction { connection in
             let meter = settlement.meter
-            let keys = try await PostgresRangeClaims.keys(of: settlement.rows.map(\.rowID), on: connection, logger: logger)
+            let bounds = try await PostgresRangeClaims.bounds(of: settlement.rows.map(\.rowID), on: connection, logger: logger)
             let result: SettlementResult
-            if let low = keys.first, let high = keys.last,
-                let range = try await PostgresRangeClaims.openRange(of: token, meter: meter, from: low, to: high, on: connection, logger: logger)
+            if let bounds,
+                let range = try await PostgresRangeClaims.openRange(
+                    of: token, meter: meter, from: bounds.low, to: bounds.high, on: connection, logger: logger)
             {
-                result = try await PostgresRangeClaims.settle(settlement, keys: keys, in: range, on: connection, logger: logger)
+                result = try await PostgresRangeClaims.settle(settlement, bounds: bounds, in: range, on: connection, logger: logger)
             } else {
                 result = try await PostgresRetryClaims.settle(settlement, token: token, on: connection, logger: logger)
             }
@@ -140,14 +161,15 @@ extension PostgresOutbox {
             for meter in meters {
                 for try await (unclaimed, final, range, retry) in try await connection.query(
                     """
-                    SELECT EXISTS (SELECT 1 FROM outbox_log l WHERE l.meter = p.meter AND (l.xact, l.id) > (p.claimed_xact, p.claimed_id)),
-                           EXISTS (SELECT 1 FROM outbox_log l WHERE l.meter = p.meter AND (l.xact, l.id) > (p.claimed_xact, p.claimed_id)
-                                   AND l.xact < \(unescaped: PostgresRangeClaims.horizon)),
-                           (SELECT min(lease_until) FROM outbox_ranges WHERE meter = p.meter AND settled_at IS NULL) - c.now,
-                           (SELECT min(due_at) FROM outbox_retries WHERE meter = p.meter) - c.now
-                    FROM (SELECT m.meter, coalesce(o.claimed_xact, '0'::xid8) AS claimed_xact, coalesce(o.claimed_id, 0) AS claimed_id
-                          FROM (SELECT \(meter)::text AS meter) AS m LEFT JOIN outbox_positions o ON o.meter = m.meter) AS p,
-                         (SELECT \(unescaped: Self.serverNow) AS now) AS c
+                    WITH p AS (SELECT coalesce((SELECT claimed_xact FROM outbox_positions WHERE meter = \(meter)), '0'::xid8) AS xact,
+                                      coalesce((SELECT claimed_id FROM outbox_positions WHERE meter = \(meter)), 0) AS id),
+                         next AS (SELECT l.xact FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > ((SELECT xact FROM p), (SELECT id FROM p))
+                                  ORDER BY l.xact, l.id LIMIT 1),
+                         c AS (SELECT \(unescaped: Self.serverNow) AS now)
+                    SELECT EXISTS (SELECT 1 FROM next),
+                           coalesce((SELECT xact FROM next) < \(unescaped: PostgresRangeClaims.horizon), false),
+                           (SELECT min(lease_until) FROM outbox_ranges WHERE meter = \(meter) AND settled_at IS NULL) - (SELECT now FROM c),
+                           (SELECT min(due_at) FROM outbox_retries WHERE meter = \(meter)) - (SELECT now FROM c)
                     """, logger: logger
                 ).decode((Bool, Bool, Int64?, Int64?).self) {
                     if final { return 0 }

@@ -247,9 +247,11 @@ extension PostgresOutbox {
                 """
                 WITH gone AS (
                     DELETE FROM outbox_log l
-                    WHERE l.meter = \(range.meter)
-                      AND (l.xact, l.id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
-                      AND (l.xact, l.id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                    WHERE l.id IN (
+                        SELECT id FROM outbox_log WHERE meter = \(range.meter)
+                          AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
+                          AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                        ORDER BY xact, id LIMIT \(range.events))
                       AND NOT EXISTS (SELECT 1 FROM outbox_retries r WHERE r.id = l.id)
                       AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
                     RETURNING 1)

@@ -6,23 +6,51 @@ import PostgresNIO
 /// handed out under a short lock on the meter's position row, and only
 /// below the horizon of finished transactions, so no event can appear behind
 /// the position later. One range row per claim; settlements split ranges.
+///
+/// Every read of a range's events says `LIMIT` how many there are at most:
+/// a B-tree scan stops at a row comparison's upper bound only on its first
+/// column, so without the limit a range inside one big transaction (a bulk
+/// append) would be read to the end of that transaction's events.
 enum PostgresRangeClaims {
     /// The events of the log below this are final: every transaction older
     /// than the oldest one still running has finished.
     static let horizon = "pg_snapshot_xmin(pg_current_snapshot())"
 
+    /// A range's events, in log order, as one row: the ids and lengths as
+    /// arrays, the texts concatenated. Decoding a thousand rows one by one
+    /// costs the dispatcher more CPU than the rest of the batch's work.
     static func events(of range: PostgresRange, on connection: PostgresConnection, logger: Logger) async throws -> [ClaimedEvent] {
-        var events: [ClaimedEvent] = []
-        events.reserveCapacity(range.events)
-        for try await (id, eventID, body) in try await connection.query(
+        for try await (rowIDs, idLengths, bodyLengths, idBytes, bodyBytes) in try await connection.query(
             """
-            SELECT id, event_id, body FROM outbox_log
-            WHERE meter = \(range.meter) AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
-              AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
-            ORDER BY xact, id
+            SELECT coalesce(array_agg(id ORDER BY xact, id), '{}'), coalesce(array_agg(octet_length(event_id) ORDER BY xact, id), '{}'),
+                   coalesce(array_agg(octet_length(body) ORDER BY xact, id), '{}'),
+                   coalesce(string_agg(event_id, '' ORDER BY xact, id), ''), coalesce(string_agg(body, '' ORDER BY xact, id), '')
+            FROM (SELECT id, xact, event_id, body FROM outbox_log
+                  WHERE meter = \(range.meter) AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
+                    AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                  ORDER BY xact, id LIMIT \(range.events)) AS events
             """, logger: logger
-        ).decode((Int64, String, String).self) {
-            events.append(ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: 0))
+        ).decode(([Int64], [Int32], [Int32], ByteBuffer, ByteBuffer).self) {
+            return try split(rowIDs: rowIDs, idLengths: idLengths, bodyLengths: bodyLengths, idBytes: idBytes, bodyBytes: bodyBytes)
+        }
+        return []
+    }
+
+    static func split(rowIDs: [Int64], idLengths: [Int32], bodyLengths: [Int32], idBytes: ByteBuffer, bodyBytes: ByteBuffer) throws
+        -> [ClaimedEvent]
+    {
+        var idBytes = idBytes
+        var bodyBytes = bodyBytes
+        var events: [ClaimedEvent] = []
+        events.reserveCapacity(rowIDs.count)
+        for index in rowIDs.indices {
+            guard index < idLengths.count, index < bodyLengths.count,
+                let eventID = idBytes.readString(length: Int(idLengths[index])),
+                let body = bodyBytes.readBytes(length: Int(bodyLengths[index]))
+            else {
+                throw OutboxError(.storage, "PostgreSQL returned a range of events whose lengths do not match their texts")
+            }
+            events.append(ClaimedEvent(rowID: rowIDs[index], eventID: eventID, body: body, attempts: 0))
         }
         return events
     }
@@ -50,61 +78,73 @@ enum PostgresRangeClaims {
         return try await events(of: taken, on: connection, logger: logger)
     }
 
-    /// The meter's next events past its position, below the horizon, cut at
-    /// `limit` and the byte budget, as a new range under `token`.
+    /// A new range: the meter's next events past its position, below the
+    /// horizon, cut at `limit` and the byte budget, leased under `token`.
+    /// Only keys and sizes are read under the position's lock; the caller
+    /// reads the events' texts after the commit (`events(of:)`), so claims
+    /// of other workers wait on the lock as briefly as possible.
     static func claimNext(
         meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseMilliseconds: Int64, on connection: PostgresConnection,
         logger: Logger
-    ) async throws -> [ClaimedEvent] {
+    ) async throws -> NextRange {
         let position = try await lockPosition(meter: meter, on: connection, logger: logger)
-        var events: [ClaimedEvent] = []
-        var first: PostgresLogKey?
-        var last = position
-        var arrayBytes = 1
-        var full = false
-        for try await (id, xact, eventID, body) in try await connection.query(
+        // The cut at the byte budget is made by the server (a running sum),
+        // so one row comes back, not one per event.
+        var next: PostgresLogKey.Bounds?
+        for try await (count, low, high) in try await connection.query(
             """
-            SELECT id, xact::text::bigint, event_id, body FROM outbox_log
-            WHERE meter = \(meter) AND (xact, id) > (\(position.xact)::text::xid8, \(position.id)) AND xact < \(unescaped: horizon)
-            ORDER BY xact, id LIMIT \(limit)
+            WITH next AS (
+                SELECT l.xact, l.id, octet_length(l.body) + 1 AS size FROM outbox_log l
+                WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(position.xact)::text::xid8, \(position.id)) AND l.xact < \(unescaped: horizon)
+                ORDER BY l.xact, l.id LIMIT \(limit)),
+            budget AS (
+                SELECT xact, id, row_number() OVER w AS n, sum(size) OVER w AS array_bytes FROM next WINDOW w AS (ORDER BY xact, id))
+            SELECT count(*)::bigint, min(ARRAY[xact::text::bigint, id]), max(ARRAY[xact::text::bigint, id]) FROM budget
+            WHERE n = 1 OR array_bytes + 1 <= \(maxBytes)
             """, logger: logger
-        ).decode((Int64, Int64, String, String).self) {
-            // Past the budget, the rest of the rows are only read to the end.
-            let size = body.utf8.count + 1
-            if full || (!events.isEmpty && arrayBytes + size > maxBytes) {
-                full = true
-                continue
+        ).decode((Int64, [Int64]?, [Int64]?).self) {
+            if count > 0, let low = PostgresLogKey(pair: low), let high = PostgresLogKey(pair: high) {
+                next = PostgresLogKey.Bounds(count: Int(count), low: low, high: high)
             }
-            arrayBytes += size
-            events.append(ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: 0))
-            last = PostgresLogKey(xact: xact, id: id)
-            if first == nil { first = last }
         }
-        guard let first else { return [] }
+        guard let next else {
+            return try await hasEvents(meter: meter, after: position, on: connection, logger: logger) ? .heldBack : .nothing
+        }
+        let first = next.low
+        let last = next.high
+        let count = next.count
         try await connection.query(
             """
             WITH range AS (
                 INSERT INTO outbox_ranges (meter, first_xact, first_id, last_xact, last_id, events, token, lease_until)
-                VALUES (\(meter), \(first.xact)::text::xid8, \(first.id), \(last.xact)::text::xid8, \(last.id), \(Int32(events.count)), \(token.value),
+                VALUES (\(meter), \(first.xact)::text::xid8, \(first.id), \(last.xact)::text::xid8, \(last.id), \(Int32(count)), \(token.value),
                         \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)))
             UPDATE outbox_positions SET claimed_xact = \(last.xact)::text::xid8, claimed_id = \(last.id) WHERE meter = \(meter)
             """, logger: logger)
         var change = StateCounts()
-        change.move(events.count, from: .pending, to: .inflight)
+        change.move(count, from: .pending, to: .inflight)
         try await PostgresOutbox.adjust(change, meter: meter, on: connection, logger: logger)
-        return events
+        return .claimed(PostgresRange(meter: meter, first: first, last: last, events: count, token: token.value, leaseUntil: nil))
     }
 
-    /// Whether the meter has events past its position that are not final
-    /// yet (a transaction older than theirs is still running).
-    static func hasHeldBackEvents(meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        for try await held in try await connection.query(
+    enum NextRange: Sendable {
+        case claimed(PostgresRange)
+        /// Events past the position that are not final yet (a transaction
+        /// older than theirs is still running).
+        case heldBack
+        case nothing
+    }
+
+    /// Whether the meter has events past `position`, final or not. (A seek
+    /// for the first: `EXISTS` would be planned as a scan.)
+    static func hasEvents(meter: String, after position: PostgresLogKey, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        for try await _ in try await connection.query(
             """
-            SELECT EXISTS (SELECT 1 FROM outbox_log l JOIN outbox_positions o ON o.meter = l.meter
-                           WHERE l.meter = \(meter) AND (l.xact, l.id) > (o.claimed_xact, o.claimed_id))
+            SELECT l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(position.xact)::text::xid8, \(position.id))
+            ORDER BY l.xact, l.id LIMIT 1
             """, logger: logger
-        ).decode(Bool.self) {
-            return held
+        ).decode(Int64.self) {
+            return true
         }
         return false
     }
@@ -142,11 +182,23 @@ enum PostgresRangeClaims {
         return ranges
     }
 
+    /// Where some events lie in the meter's log, in one row.
+    static func bounds(of ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> PostgresLogKey.Bounds? {
+        for try await (count, low, high) in try await connection.query(
+            "SELECT count(*)::bigint, min(ARRAY[xact::text::bigint, id]), max(ARRAY[xact::text::bigint, id]) FROM outbox_log WHERE id = ANY(\(ids))",
+            logger: logger
+        ).decode((Int64, [Int64]?, [Int64]?).self) {
+            guard count > 0, let low = PostgresLogKey(pair: low), let high = PostgresLogKey(pair: high) else { return nil }
+            return PostgresLogKey.Bounds(count: Int(count), low: low, high: high)
+        }
+        return nil
+    }
+
     /// The log keys of some events, in log order.
     static func keys(of ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> [PostgresLogKey] {
         var keys: [PostgresLogKey] = []
         for try await (xact, id) in try await connection.query(
-            "SELECT xact::text::bigint, id FROM outbox_log WHERE id = ANY(\(ids)) ORDER BY xact, id", logger: logger
+            "SELECT l.xact::text::bigint, l.id FROM outbox_log l WHERE l.id = ANY(\(ids)) ORDER BY l.xact, l.id", logger: logger
         ).decode((Int64, Int64).self) {
             keys.append(PostgresLogKey(xact: xact, id: id))
         }
@@ -181,26 +233,29 @@ enum PostgresRangeClaims {
             before
             ? try await connection.query(
                 """
-                SELECT xact::text::bigint, id FROM outbox_log WHERE meter = \(meter) AND (xact, id) < (\(key.xact)::text::xid8, \(key.id))
-                ORDER BY xact DESC, id DESC LIMIT 1
+                SELECT l.xact::text::bigint, l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) < (\(key.xact)::text::xid8, \(key.id))
+                ORDER BY l.xact DESC, l.id DESC LIMIT 1
                 """, logger: logger)
             : try await connection.query(
                 """
-                SELECT xact::text::bigint, id FROM outbox_log WHERE meter = \(meter) AND (xact, id) > (\(key.xact)::text::xid8, \(key.id))
-                ORDER BY xact, id LIMIT 1
+                SELECT l.xact::text::bigint, l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(key.xact)::text::xid8, \(key.id))
+                ORDER BY l.xact, l.id LIMIT 1
                 """, logger: logger)
         for try await (xact, id) in rows.decode((Int64, Int64).self) { return PostgresLogKey(xact: xact, id: id) }
         return nil
     }
 
-    static func count(meter: String, from first: PostgresLogKey, to last: PostgresLogKey, on connection: PostgresConnection, logger: Logger)
-        async throws -> Int
-    {
+    /// The meter's events in `first...last`, counted up to `atMost`.
+    static func count(
+        meter: String, from first: PostgresLogKey, to last: PostgresLogKey, atMost: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int {
         guard first <= last else { return 0 }
         for try await count in try await connection.query(
             """
-            SELECT count(*)::bigint FROM outbox_log WHERE meter = \(meter)
-              AND (xact, id) >= (\(first.xact)::text::xid8, \(first.id)) AND (xact, id) <= (\(last.xact)::text::xid8, \(last.id))
+            SELECT count(*)::bigint FROM (
+                SELECT 1 FROM outbox_log WHERE meter = \(meter)
+                  AND (xact, id) >= (\(first.xact)::text::xid8, \(first.id)) AND (xact, id) <= (\(last.xact)::text::xid8, \(last.id))
+                ORDER BY xact, id LIMIT \(atMost)) AS events
             """, logger: logger
         ).decode(Int64.self) {
             return Int(count)
@@ -230,12 +285,22 @@ enum PostgresRangeClaims {
     /// settled range, the rest stays open under the same token; retried and
     /// dead events get rows of their own.
     static func settle(
-        _ settlement: Settlement, keys: [PostgresLogKey], in range: PostgresRange, on connection: PostgresConnection,
+        _ settlement: Settlement, bounds: PostgresLogKey.Bounds, in range: PostgresRange, on connection: PostgresConnection,
         logger: Logger
     ) async throws -> SettlementResult {
-        guard let low = keys.first, let high = keys.last else { return SettlementResult() }
+        let low = bounds.low
+        let high = bounds.high
         let meter = range.meter
-        let within = try await count(meter: meter, from: low, to: high, on: connection, logger: logger)
+        if low == range.first && high == range.last && bounds.count == range.events && settlement.rows.count == range.events {
+            // The whole range, the common case: one statement.
+            try await connection.query(
+                """
+                UPDATE outbox_ranges SET token = NULL, lease_until = NULL, settled_at = \(unescaped: PostgresOutbox.serverNow)
+                WHERE meter = \(meter) AND first_xact = \(range.first.xact)::text::xid8 AND first_id = \(range.first.id)
+                """, logger: logger)
+            return try await finish(settlement, meter: meter, on: connection, logger: logger)
+        }
+        let within = try await count(meter: meter, from: low, to: high, atMost: range.events + 1, on: connection, logger: logger)
         guard within == settlement.rows.count else {
             throw OutboxError(
                 .storage, "a settlement of \(settlement.rows.count) events covers \(within) events of its range",
@@ -243,16 +308,23 @@ enum PostgresRangeClaims {
         }
         try await delete(range, on: connection, logger: logger)
         if low > range.first, let left = try await neighbour(of: low, before: true, meter: meter, on: connection, logger: logger) {
-            let before = try await count(meter: meter, from: range.first, to: left, on: connection, logger: logger)
+            let before = try await count(meter: meter, from: range.first, to: left, atMost: range.events, on: connection, logger: logger)
             try await insert(
                 meter, range.first, left, events: before, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
         }
         try await insert(meter, low, high, events: within, token: nil, lease: nil, settled: true, on: connection, logger: logger)
         if high < range.last, let right = try await neighbour(of: high, before: false, meter: meter, on: connection, logger: logger) {
-            let after = try await count(meter: meter, from: right, to: range.last, on: connection, logger: logger)
+            let after = try await count(meter: meter, from: right, to: range.last, atMost: range.events, on: connection, logger: logger)
             try await insert(
                 meter, right, range.last, events: after, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
         }
+        return try await finish(settlement, meter: meter, on: connection, logger: logger)
+    }
+
+    /// The settled events' rows of their own, and the counters.
+    private static func finish(_ settlement: Settlement, meter: String, on connection: PostgresConnection, logger: Logger) async throws
+        -> SettlementResult
+    {
         try await PostgresExceptionRows.write(settlement, on: connection, logger: logger)
         try await PostgresOutbox.adjust(settlement.counterChange(applied: settlement.rows.map(\.rowID)), meter: meter, on: connection, logger: logger)
         return SettlementResult(appliedStates: settlement.rows.map(\.outcome.state), planned: settlement.rows.count)
@@ -287,9 +359,11 @@ enum PostgresRangeClaims {
                 try await connection.query(
                     """
                     INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
-                    SELECT id, meter, \(pending), 0, \(unescaped: PostgresOutbox.serverNow), \(unescaped: PostgresOutbox.serverNow) FROM outbox_log
-                    WHERE meter = \(meter) AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
-                      AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                    SELECT id, meter, \(pending), 0, \(unescaped: PostgresOutbox.serverNow), \(unescaped: PostgresOutbox.serverNow) FROM (
+                        SELECT id, meter FROM outbox_log
+                        WHERE meter = \(meter) AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
+                          AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                        ORDER BY xact, id LIMIT \(range.events)) AS events
                     """, logger: logger)
                 try await connection.query(
                     """
