@@ -6,8 +6,9 @@ import Synchronization
 
 /// The outbox on PostgreSQL: the same model, contract and guarantees as the
 /// SQLite `Outbox`, for apps whose hosts share one database. Any number of
-/// `outbox drain` workers on any hosts can share the queue: claims use
-/// `FOR UPDATE SKIP LOCKED` with a lease, and a dead worker's lease expires.
+/// `outbox drain` workers on any hosts can share the queue: a claim takes
+/// the next range of a meter's events under a short lock on its position,
+/// with a lease, and a dead worker's range is taken over when it lapses.
 ///
 /// ```swift
 /// let outbox = try await PostgresOutbox.open(url: "postgres://app@db.internal/app", password: secret)
