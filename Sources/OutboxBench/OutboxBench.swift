@@ -39,7 +39,7 @@ struct OutboxBench {
 
         // Each raw baseline runs only when a section needs it.
         var rawInsert = 0.0, rawSingle = 0.0, rawSelectMark = 0.0
-        if wanted("raw") || wanted("append") {
+        if wanted("raw") || wanted("append") || wanted("group") {
             note("raw libsqlite3: batched INSERT")
             rawInsert = RawSQLiteBaselines.insert(count: n, perTransaction: 1000, directory: directory)
             report.add("raw: INSERT, 1000 rows/txn, FULL", rawInsert, unit: "/s")
@@ -76,9 +76,10 @@ struct OutboxBench {
             let single = try await OutboxBenchmarks.singleAppends(count: smoke ? 100 : 2000, directory: directory)
             let group = try await OutboxBenchmarks.groupCommit(tasks: 64, perTask: smoke ? 10 : 1000, directory: directory)
             report.add("append, 1 task, 1 txn per event", single, unit: "/s", baselineName: "raw 1 txn/row", baseline: rawSingle)
+            report.add("append, 64 tasks (group commit)", group.rate, unit: "/s", baselineName: "1 txn per event", baseline: single)
             report.add(
-                "append, 64 tasks (group commit)", group.rate, unit: "/s", baselineName: "1 txn per event", baseline: single,
-                target: ("≥ 30x", { $0 >= 30 }))
+                "append, 64 tasks (group commit), vs batched", group.rate, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
+                target: ("≥ 0.5x", { $0 >= 0.5 }))
             note("group commit: \(64 * (smoke ? 10 : 1000)) appends in \(group.transactions) transactions")
         }
         if wanted("claim") {
@@ -102,7 +103,7 @@ struct OutboxBench {
                 let plain = try DrainBenchmarks.drain(count: n, sinkURL: sink, gzip: false, label: "nginx-plain", directory: directory)
                 report.add(
                     "drain → nginx, gzip off", plain.rate, unit: "/s", baselineName: "raw select+mark", baseline: rawSelectMark,
-                    target: ("≥ 0.5x", { $0 >= 0.5 }))
+                    target: ("≥ 1.0x", { $0 >= 1.0 }))
                 note("drain \(n) to nginx, gzip on")
                 let zipped = try DrainBenchmarks.drain(count: n, sinkURL: sink, gzip: true, label: "nginx-gzip", directory: directory)
                 report.add("drain → nginx, gzip on", zipped.rate, unit: "/s", baselineName: "raw select+mark", baseline: rawSelectMark)
@@ -130,9 +131,13 @@ struct OutboxBench {
                 report.add("PostgreSQL: outbox append (CLI, \(smoke ? "5k" : "500k"))", result.appendRate, unit: "/s")
                 let one = result.drainRates.first?.rate ?? 0
                 for (workers, rate) in result.drainRates {
+                    // One worker: twice the 24.6k/s of the per-row design on
+                    // this VM. More workers: not slower than one, within
+                    // this VM's noise.
                     report.add(
                         "PostgreSQL: drain → nginx, \(workers) worker\(workers == 1 ? "" : "s")", rate, unit: "/s",
-                        baselineName: workers == 1 ? nil : "1 worker", baseline: workers == 1 ? nil : one)
+                        baselineName: workers == 1 ? nil : "1 worker", baseline: workers == 1 ? nil : one,
+                        target: workers == 1 ? ("≥ 49,200/s", { $0 >= 49_200 }) : ("≥ 0.9x", { $0 >= 0.9 }))
                 }
             } else {
                 note("no OUTBOX_BENCH_POSTGRES_URL or sink: skipping the PostgreSQL figures (scripts/bench starts both)")

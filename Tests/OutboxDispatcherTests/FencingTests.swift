@@ -65,9 +65,13 @@ struct FencingTests {
                     // The lease lapses: by the store's clock on SQLite, in real time on PostgreSQL.
                     clock.advance(by: .seconds(31))
                     group.addTask { try await second.run() }
-                    try await waitUntil("the second dispatcher delivered the lapsed half") {
-                        let dead = try await h.status().totals.dead
-                        return h.mock.statistics.acceptedEvents == 99 && dead == 1
+                    // Recorded, too: the mock counts an event when it answers, and
+                    // a part still unrecorded when the clock moves on would lapse
+                    // in the second's hands and be taken over (a lease lapsing
+                    // mid-answer is the one duplicate leases allow).
+                    try await waitUntil("the second dispatcher delivered and recorded the lapsed half") {
+                        let totals = try await h.status().totals
+                        return h.mock.statistics.acceptedEvents == 99 && totals.dead == 1 && totals.inflight == 0
                     }
                     // The Retry-After is over: the first renews, and must find nothing to send.
                     clock.advance(by: .seconds(30))
