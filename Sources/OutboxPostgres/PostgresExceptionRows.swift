@@ -9,40 +9,22 @@ import PostgresNIO
 enum PostgresExceptionRows {
     /// Writes the retried and dead events of a settlement of a range.
     static func write(_ settlement: Settlement, on connection: PostgresConnection, logger: Logger) async throws {
-        var retryIDs: [Int64] = []
-        var retryAttempts: [Int32] = []
-        var retryDelays: [Int64] = []
-        var deadIDs: [Int64] = []
-        var deadAttempts: [Int32] = []
-        var deadReasons: [String] = []
-        for row in settlement.rows {
-            switch row.outcome {
-            case .sent:
-                continue
-            case .retry(let delay, let attempts):
-                retryIDs.append(row.rowID)
-                retryAttempts.append(Int32(clamping: attempts))
-                retryDelays.append(delay)
-            case .dead(let reason, let attempts):
-                deadIDs.append(row.rowID)
-                deadAttempts.append(Int32(clamping: attempts))
-                deadReasons.append(reason)
-            }
-        }
+        let columns = PostgresSettlementColumns(settlement)
         let record = settlement.record
         let status = record.status.map(Int32.init)
-        if !retryIDs.isEmpty {
+        if !columns.retryIDs.isEmpty {
             let failed = Int16(EventState.failed.rawValue)
             try await connection.query(
                 """
                 INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at)
                 SELECT p.id, \(settlement.meter), \(failed), p.attempts, c.now + p.delay, \(status), \(settlement.meterFailure), \(record.trackID), c.now
-                FROM unnest(\(retryIDs)::bigint[], \(retryAttempts)::integer[], \(retryDelays)::bigint[]) AS p(id, attempts, delay),
+                FROM unnest(\(columns.retryIDs)::bigint[], \(columns.retryAttempts)::integer[], \(columns.retryDelays)::bigint[]) AS p(id, attempts, delay),
                      (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
                 """, logger: logger)
         }
-        if !deadIDs.isEmpty {
-            try await insertDead(deadIDs, attempts: deadAttempts, reasons: deadReasons, record: record, on: connection, logger: logger)
+        if !columns.deadIDs.isEmpty {
+            try await insertDead(
+                columns.deadIDs, attempts: columns.deadAttempts, reasons: columns.deadReasons, record: record, on: connection, logger: logger)
         }
     }
 

@@ -72,27 +72,10 @@ enum PostgresRetryClaims {
     static func settle(_ settlement: Settlement, token: ClaimToken, on connection: PostgresConnection, logger: Logger) async throws
         -> SettlementResult
     {
-        var sent: [Int64] = []
-        var retryIDs: [Int64] = []
-        var retryAttempts: [Int32] = []
-        var retryDelays: [Int64] = []
-        var deadIDs: [Int64] = []
-        var deadAttempts: [Int32] = []
-        var deadReasons: [String] = []
-        for row in settlement.rows {
-            switch row.outcome {
-            case .sent:
-                sent.append(row.rowID)
-            case .retry(let delay, let attempts):
-                retryIDs.append(row.rowID)
-                retryAttempts.append(Int32(clamping: attempts))
-                retryDelays.append(delay)
-            case .dead(let reason, let attempts):
-                deadIDs.append(row.rowID)
-                deadAttempts.append(Int32(clamping: attempts))
-                deadReasons.append(reason)
-            }
-        }
+        let columns = PostgresSettlementColumns(settlement)
+        let sent = columns.sentIDs
+        let retryIDs = columns.retryIDs
+        let deadIDs = columns.deadIDs
         let inflight = Int16(EventState.inflight.rawValue)
         let failed = Int16(EventState.failed.rawValue)
         let record = settlement.record
@@ -109,7 +92,7 @@ enum PostgresRetryClaims {
                 """
                 UPDATE outbox_retries AS r SET state = \(failed), attempts = p.attempts, due_at = c.now + p.delay, token = NULL,
                     last_status = \(record.status.map(Int32.init)), last_error = \(settlement.meterFailure), track_id = \(record.trackID), updated_at = c.now
-                FROM unnest(\(retryIDs)::bigint[], \(retryAttempts)::integer[], \(retryDelays)::bigint[]) AS p(id, attempts, delay),
+                FROM unnest(\(retryIDs)::bigint[], \(columns.retryAttempts)::integer[], \(columns.retryDelays)::bigint[]) AS p(id, attempts, delay),
                      (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
                 WHERE r.id = p.id AND r.state = \(inflight) AND r.token = \(token.value)
                 RETURNING r.id
@@ -128,7 +111,7 @@ enum PostgresRetryClaims {
             let stillHeld = Set(held)
             let chosen = deadIDs.indices.filter { stillHeld.contains(deadIDs[$0]) }
             let written = try await PostgresExceptionRows.insertDead(
-                chosen.map { deadIDs[$0] }, attempts: chosen.map { deadAttempts[$0] }, reasons: chosen.map { deadReasons[$0] }, record: record,
+                chosen.map { deadIDs[$0] }, attempts: chosen.map { columns.deadAttempts[$0] }, reasons: chosen.map { columns.deadReasons[$0] }, record: record,
                 on: connection, logger: logger)
             applied.formUnion(written)
         }

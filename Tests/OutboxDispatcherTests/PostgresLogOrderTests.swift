@@ -12,6 +12,20 @@ import Testing
 struct PostgresLogOrderTests {
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
+    /// Runs `body`, then closes the store and drops its database, also when
+    /// `body` throws.
+    static func closing(_ outbox: PostgresOutbox, _ place: TestStore, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await outbox.close()
+            await place.remove()
+            throw error
+        }
+        await outbox.close()
+        await place.remove()
+    }
+
     static func event(_ customer: String) -> String {
         #"{"CustomerId":"\#(customer)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#
     }
@@ -23,7 +37,7 @@ struct PostgresLogOrderTests {
         guard StoreKind.postgresURL != nil else { return }
         let place = try await TestStore.make(.postgres)
         let outbox = try await PostgresOutbox.open(url: place.location, password: nil, eventIdField: nil, heldBackWait: .zero, logger: Self.logger)
-        do {
+        try await Self.closing(outbox, place) {
             var early: [EventID] = []
             var late: [EventID] = []
             try await outbox.client.withTransaction(logger: Self.logger) { connection in
@@ -45,13 +59,7 @@ struct PostgresLogOrderTests {
             // Both, in the order their transactions began.
             #expect(claimed == [early[0].value, late[0].value])
             #expect(try await outbox.verify().isOK)
-        } catch {
-            await outbox.close()
-            await place.remove()
-            throw error
         }
-        await outbox.close()
-        await place.remove()
     }
 
     /// A database written before ranges (schema 2: a row per event, with
@@ -90,7 +98,7 @@ struct PostgresLogOrderTests {
             try await client.query("INSERT INTO outbox_meters (meter, paused, pause_reason, paused_at) VALUES ('b', true, 'fixture', 1000)")
         }
         let outbox = try await TestStore.openPostgres(place.location)
-        do {
+        try await Self.closing(outbox, place) {
             let status = try await outbox.status(now: WallClock.nowMilliseconds())
             #expect(status.meters["a"]?.counts == StateCounts(appended: 7, pending: 3, sent: 3, dead: 1))
             #expect(status.meters["b"]?.counts == StateCounts(appended: 2, failed: 2))
@@ -107,12 +115,6 @@ struct PostgresLogOrderTests {
             let next = try #require(try await outbox.claim(meter: "a", owner: "o", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             #expect(next.events.map(\.eventID) == [new[0].value])
             #expect(try await outbox.verify().isOK)
-        } catch {
-            await outbox.close()
-            await place.remove()
-            throw error
         }
-        await outbox.close()
-        await place.remove()
     }
 }

@@ -10,9 +10,8 @@ import Testing
 struct UpgradeTests {
     @Test func aSchema2DatabaseMigratesKeepingEveryEvent() async throws {
         try await withTemporaryDirectory { dir in
-            let fixture = try #require(Bundle.module.url(forResource: "outbox-schema-v2", withExtension: "sqlite", subdirectory: "Fixtures"))
             let path = dir + "/old.sqlite"
-            try FileManager.default.copyItem(atPath: fixture.path, toPath: path)
+            try writeSchema2Database(at: path)
             let outbox = try Outbox(path: path)
             defer { outbox.close() }
             let status = try await outbox.status()
@@ -35,5 +34,16 @@ struct UpgradeTests {
             #expect(next.events.count == 1 && next.events[0].rowID > claim.events.map(\.rowID).max()!)
             #expect(try await outbox.verify().isOK)
         }
+    }
+
+    /// A file as the release before ranges left it: migrations 1 and 2, then
+    /// the rows of `Fixtures/outbox-schema-v2-rows.sql`.
+    private func writeSchema2Database(at path: String) throws {
+        let rows = try #require(Bundle.module.url(forResource: "outbox-schema-v2-rows", withExtension: "sql", subdirectory: "Fixtures"))
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try DatabaseSetup.migrate(connection, path: path, migrations: Array(Migration.embedded.prefix(2)))
+        #expect(try DatabaseSetup.currentVersion(connection) == 2)
+        try connection.execute(String(contentsOf: rows, encoding: .utf8))
     }
 }

@@ -1,0 +1,30 @@
+import OutboxCore
+
+/// A settlement's rows as columns, one set per outcome, for the statements
+/// that `unnest` them.
+struct PostgresSettlementColumns {
+    var sentIDs: [Int64] = []
+    var retryIDs: [Int64] = []
+    var retryAttempts: [Int32] = []
+    var retryDelays: [Int64] = []
+    var deadIDs: [Int64] = []
+    var deadAttempts: [Int32] = []
+    var deadReasons: [String] = []
+
+    init(_ settlement: Settlement) {
+        for row in settlement.rows {
+            switch row.outcome {
+            case .sent:
+                sentIDs.append(row.rowID)
+            case .retry(let delay, let attempts):
+                retryIDs.append(row.rowID)
+                retryAttempts.append(Int32(clamping: attempts))
+                retryDelays.append(delay)
+            case .dead(let reason, let attempts):
+                deadIDs.append(row.rowID)
+                deadAttempts.append(Int32(clamping: attempts))
+                deadReasons.append(reason)
+            }
+        }
+    }
+}
