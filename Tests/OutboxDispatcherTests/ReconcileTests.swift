@@ -79,10 +79,18 @@ struct ReconcileTests {
                 $0.maxRequestsPerMinute = 3
             }
             async let summary = dispatcher.drainOnce(maxTime: .seconds(600))
-            let firstWindow = await eventually { h.mock.statistics.usageRequests == 3 && clock.sleepers(atLeast: .seconds(59)) >= 1 }
+            // Each window's answers are recorded before the clock moves: moving it
+            // past a lease while an answer is unrecorded would lapse that claim.
+            let firstWindow = await eventually {
+                let sent = try await h.status().totals.sent
+                return h.mock.statistics.usageRequests == 3 && clock.sleepers(atLeast: .seconds(59)) >= 1 && sent == 3
+            }
             let requestsBefore = h.mock.statistics.usageRequests
             clock.advance(by: .seconds(60))
-            let secondWindow = await eventually { h.mock.statistics.usageRequests == 6 && clock.sleepers(atLeast: .seconds(59)) >= 1 }
+            let secondWindow = await eventually {
+                let sent = try await h.status().totals.sent
+                return h.mock.statistics.usageRequests == 6 && clock.sleepers(atLeast: .seconds(59)) >= 1 && sent == 6
+            }
             let requestsAfter = h.mock.statistics.usageRequests
             clock.advance(by: .seconds(600))
             let result = try await summary
