@@ -1,9 +1,5 @@
-/// A range of a meter's events held by a claim, on PostgreSQL.
-struct PostgresRange: Sendable {
-    let meter: String
-    let first: PostgresLogKey
-    let last: PostgresLogKey
-    let events: Int
-    let token: String?
-    let leaseUntil: Int64?
-}
+import OutboxCore
+
+/// A range of a meter's events held by a claim, on PostgreSQL: positions
+/// are (appending transaction, id) keys.
+typealias PostgresRange = ClaimedRange<PostgresLogKey>

@@ -1,15 +1,8 @@
-/// A range of a meter's events held by a claim.
-struct OpenRange: Sendable {
-    let meter: String
-    let first: Int64
-    let last: Int64
-    /// The meter's events in `first...last`.
-    let events: Int
-    let token: String?
-    let leaseUntil: Int64?
+import OutboxCore
 
-    func contains(_ id: Int64) -> Bool { first <= id && id <= last }
-}
+/// A range of a meter's events held by a claim, on SQLite: positions are
+/// row ids.
+typealias OpenRange = ClaimedRange<Int64>
 
 /// Claims of new events on SQLite: a meter's events are handed out in
 /// insertion order, a range at a time. A claim writes one range row and moves
