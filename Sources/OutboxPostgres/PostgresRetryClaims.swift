@@ -81,11 +81,14 @@ enum PostgresRetryClaims {
         let record = settlement.record
         var applied = Set<Int64>()
         if !sent.isEmpty {
+            var sentNow: [Int64] = []
             for try await id in try await connection.query(
                 "DELETE FROM outbox_retries WHERE id = ANY(\(sent)) AND state = \(inflight) AND token = \(token.value) RETURNING id", logger: logger
             ).decode(Int64.self) {
-                applied.insert(id)
+                sentNow.append(id)
             }
+            applied.formUnion(sentNow)
+            if !sentNow.isEmpty { try await keepWithinRetention(sentNow, on: connection, logger: logger) }
         }
         if !retryIDs.isEmpty {
             for try await id in try await connection.query(
@@ -119,6 +122,24 @@ enum PostgresRetryClaims {
         try await PostgresOutbox.adjust(
             settlement.counterChange(applied: appliedRows.map(\.rowID)), meter: settlement.meter, on: connection, logger: logger)
         return SettlementResult(appliedStates: appliedRows.map(\.outcome.state), planned: settlement.rows.count)
+    }
+
+    /// Events sent on a retry after retention deleted their range (a dead
+    /// letter re-driven weeks later, an event from a schema-2 upgrade) would
+    /// keep their log rows for ever: each gets a settled range of its own,
+    /// which retention deletes in turn. The covering range, if any, is found
+    /// by one backward seek from the event's key.
+    static func keepWithinRetention(_ ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO outbox_ranges (meter, first_xact, first_id, last_xact, last_id, events, settled_at)
+            SELECT l.meter, l.xact, l.id, l.xact, l.id, 1, \(unescaped: PostgresOutbox.serverNow)
+            FROM outbox_log l
+            WHERE l.id = ANY(\(ids))
+              AND NOT coalesce((SELECT (r.last_xact, r.last_id) >= (l.xact, l.id) FROM outbox_ranges r
+                                WHERE r.meter = l.meter AND (r.first_xact, r.first_id) <= (l.xact, l.id)
+                                ORDER BY r.first_xact DESC, r.first_id DESC LIMIT 1), false)
+            """, logger: logger)
     }
 
     static func release(_ rowIDs: [Int64], meter: String, token: ClaimToken, on connection: PostgresConnection, logger: Logger) async throws -> Int {

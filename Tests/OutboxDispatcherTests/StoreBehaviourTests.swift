@@ -426,6 +426,12 @@ struct StoreBehaviourTests {
             let retried = try #require(try await store.claim(meter: "m", owner: "d", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             #expect(retried.events.map(\.rowID) == [dead.rowID])
             #expect(try await store.verify().isOK)
+            // Sent now, with its range long purged: retention deletes it in turn.
+            let sent = Settlement(meter: "m", rows: [.init(rowID: dead.rowID, outcome: .sent)], record: .init(), meterFailure: nil, isSuccess: true)
+            #expect(try await store.settle(sent, token: retried.token) == SettlementResult(sent: 1))
+            #expect(try await store.purgeSent(before: WallClock.nowMilliseconds() + 60_000).purged == 1)
+            #expect(try await store.status().totals == StateCounts(appended: 30, failed: 1, purged: 29))
+            #expect(try await store.verify().isOK)
         }
     }
 

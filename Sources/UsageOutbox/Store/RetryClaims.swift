@@ -70,9 +70,12 @@ enum RetryClaims {
         var states: [EventState] = []
         for row in settlement.rows {
             let id = SQLiteValue.integer(row.rowID)
+            let wasHeld: Bool
             switch row.outcome {
             case .sent:
                 try connection.execute("DELETE FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value))
+                wasHeld = connection.changes == 1
+                if wasHeld { try keepWithinRetention(row.rowID, meter: settlement.meter, now: now, on: connection) }
             case .retry(let delay, let attempts):
                 try connection.execute(
                     """
@@ -82,14 +85,16 @@ enum RetryClaims {
                     """, id, inflight, .text(token.value), .integer(EventState.failed.rawValue), .integer(Int64(attempts)), .integer(now + delay),
                     ExceptionRows.status(settlement.record), ExceptionRows.text(settlement.meterFailure), ExceptionRows.text(settlement.record.trackID),
                     .integer(now))
+                wasHeld = connection.changes == 1
             case .dead(let reason, let attempts):
                 guard try connection.scalarInt("SELECT 1 FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value)) != nil else { continue }
                 try ExceptionRows.insertDead(
                     row.rowID, meter: settlement.meter, attempts: attempts, reason: reason, record: settlement.record, now: now,
                     on: connection)
                 try connection.execute("DELETE FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value))
+                wasHeld = connection.changes == 1
             }
-            if connection.changes == 1 {
+            if wasHeld {
                 applied.append(row.rowID)
                 states.append(row.outcome.state)
             }
@@ -97,6 +102,19 @@ enum RetryClaims {
         let change = settlement.counterChange(applied: applied)
         if !change.isZero { context.adjust(settlement.meter) { $0 += change } }
         return SettlementResult(appliedStates: states, planned: settlement.rows.count)
+    }
+
+    /// An event sent on a retry after retention deleted its range (a dead
+    /// letter re-driven weeks later, an event from a schema-2 upgrade)
+    /// would keep its log row for ever: it gets a settled range of its own,
+    /// which retention deletes in turn.
+    static func keepWithinRetention(_ id: Int64, meter: String, now: Int64, on connection: SQLiteConnection) throws {
+        try connection.execute(
+            """
+            INSERT INTO outbox_ranges (meter, first_id, last_id, events, settled_at)
+            SELECT ?1, ?2, ?2, 1, ?3
+            WHERE coalesce((SELECT last_id >= ?2 FROM outbox_ranges WHERE meter = ?1 AND first_id <= ?2 ORDER BY first_id DESC LIMIT 1), 0) = 0
+            """, .text(meter), .integer(id), .integer(now))
     }
 
     static func release(_ rowIDs: [Int64], meter: String, token: ClaimToken, now: Int64, context: WriteContext) throws -> Int {
