@@ -46,7 +46,8 @@ struct UpgradeTests {
     }
 
     /// A file as the release before ranges left it: migrations 1 and 2, then
-    /// the rows of `Fixtures/outbox-schema-v2-rows.sql`.
+    /// the rows that release's own binary wrote (`Fixtures/outbox-schema-v2-rows.sql`,
+    /// made by `scripts/make-upgrade-fixture`).
     private func writeSchema2Database(at path: String) throws {
         let rows = try #require(Bundle.module.url(forResource: "outbox-schema-v2-rows", withExtension: "sql", subdirectory: "Fixtures"))
         let connection = try SQLiteConnection(path: path)
