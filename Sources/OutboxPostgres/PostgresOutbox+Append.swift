@@ -13,6 +13,7 @@ extension PostgresOutbox {
     /// Appends events given as JSON texts, all or none; durable on return.
     /// Concurrent appends are group-committed: one transaction and one
     /// multi-row INSERT per meter serve every append waiting at the time.
+    @discardableResult
     public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
         try MeterName.validate(meter)
         let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField))
@@ -32,6 +33,7 @@ extension PostgresOutbox {
     /// The transactional outbox: appends inside the caller's own
     /// transaction on `connection` (after its `BEGIN`), so the events commit
     /// or roll back with the caller's business change.
+    @discardableResult
     public func append(jsonEvents: [String], meter: String, on connection: PostgresConnection) async throws -> [EventID] {
         try MeterName.validate(meter)
         let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField))

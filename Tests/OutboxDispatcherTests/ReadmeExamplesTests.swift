@@ -90,4 +90,32 @@ struct ReadmeExamplesTests {
         #expect(try await outbox.status().totals.appended == 1)
         await outbox.close()
     }
+
+    /// The PostgreSQL DocC article's example (`OutboxPostgres.docc/PostgreSQL.md`):
+    /// the app's row and its usage event commit in one `write`, or neither.
+    @Test func thePostgresArticleExampleCommitsTogether() async throws {
+        guard StoreKind.postgresURL != nil else { return }
+        let place = try await TestStore.make(.postgres)
+        defer { Task { await place.remove() } }
+        let logger = Logger(label: "app")
+        let password: String? = nil
+        let (id, customer) = ("o-1", "C-1")
+        let event = UsageEvent(customerId: customer, usageIdentifier: "orders", usageDate: "2026-11-29T10:00:00Z", quantity: 1)
+
+        let outbox = try await PostgresOutbox.open(url: place.location, password: password)
+        try await outbox.client.query("CREATE TABLE orders (id TEXT PRIMARY KEY, customer TEXT)", logger: logger)
+        try await outbox.write { connection in
+            try await connection.query("INSERT INTO orders (id, customer) VALUES (\(id), \(customer))", logger: logger)
+            try await outbox.append(jsonEvents: [event.jsonText], meter: "orders", on: connection)
+        }
+        // The same order again breaks its key: the write rolls back, event included.
+        await #expect(throws: (any Error).self) {
+            try await outbox.write { connection in
+                try await connection.query("INSERT INTO orders (id, customer) VALUES (\(id), \(customer))", logger: logger)
+                try await outbox.append(jsonEvents: [event.jsonText], meter: "orders", on: connection)
+            }
+        }
+        #expect(try await outbox.status().totals.appended == 1)
+        await outbox.close()
+    }
 }
