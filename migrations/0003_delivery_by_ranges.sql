@@ -76,10 +76,20 @@ ALTER TABLE outbox_meters ADD COLUMN claimed_through INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox_meters ADD COLUMN delivered_through INTEGER NOT NULL DEFAULT 0;
 
 -- Upgrading: every event of the old table moves to the log; what was sent
--- becomes settled ranges (runs of a meter's consecutive sent events); what
--- waited (pending, inflight, failed) becomes a retry row, due as it was
--- (an inflight one goes back to what it was claimed from, due now); dead
--- letters keep their answer.
+-- becomes settled ranges (runs of a meter's consecutive sent events); dead
+-- letters keep their answer. A meter's trailing run of never-tried events
+-- (the usual backlog) stays past the meter's position, to be claimed as
+-- ranges like new appends; what waited before it (pending, inflight,
+-- failed) becomes a retry row, due as it was (an inflight one goes back to
+-- what it was claimed from, due now).
+CREATE TEMP TABLE upgrade_positions AS
+    SELECT meter, coalesce(max(CASE WHEN state = 0 AND attempts = 0 THEN NULL ELSE id END), 0) AS claimed_through
+    FROM outbox_events GROUP BY meter;
+CREATE TEMP TABLE upgrade_backlogs AS
+    SELECT e.meter, count(*) AS events
+    FROM outbox_events e JOIN upgrade_positions p ON p.meter = e.meter
+    WHERE e.id > p.claimed_through GROUP BY e.meter;
+
 INSERT INTO outbox_log (id, event_id, meter, body, created_at)
     SELECT id, event_id, meter, body, created_at FROM outbox_events;
 
@@ -98,19 +108,24 @@ INSERT INTO outbox_retries (id, meter, state, attempts, due_at, claimed_from, la
            attempts,
            CASE WHEN state = 1 THEN updated_at ELSE next_attempt_at END,
            NULL, last_status, last_error, track_id, updated_at
-    FROM outbox_events WHERE state < 3;
+    FROM outbox_events e
+    WHERE state < 3 AND id <= (SELECT claimed_through FROM upgrade_positions p WHERE p.meter = e.meter);
 
 INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, dead_at, updated_at)
     SELECT id, meter, event_id, attempts, last_status, coalesce(last_error, ''), response_body, track_id,
            coalesce(dead_at, updated_at), updated_at
     FROM outbox_events WHERE state = 4;
 
--- Everything the old table held was handed out: the log continues after it.
+-- The log continues after the old table: each meter's position is where
+-- its backlog of never-tried events begins.
 UPDATE outbox_meters SET
-    claimed_through = coalesce((SELECT max(id) FROM outbox_events e WHERE e.meter = outbox_meters.meter), 0),
-    delivered_through = coalesce((SELECT max(id) FROM outbox_events e WHERE e.meter = outbox_meters.meter), 0),
-    pending = (SELECT count(*) FROM outbox_retries r WHERE r.meter = outbox_meters.meter AND r.state = 0),
+    claimed_through = coalesce((SELECT claimed_through FROM upgrade_positions p WHERE p.meter = outbox_meters.meter), 0),
+    delivered_through = coalesce((SELECT claimed_through FROM upgrade_positions p WHERE p.meter = outbox_meters.meter), 0),
+    pending = (SELECT count(*) FROM outbox_retries r WHERE r.meter = outbox_meters.meter AND r.state = 0)
+        + coalesce((SELECT events FROM upgrade_backlogs b WHERE b.meter = outbox_meters.meter), 0),
     inflight = 0,
     failed = (SELECT count(*) FROM outbox_retries r WHERE r.meter = outbox_meters.meter AND r.state = 2);
 
+DROP TABLE upgrade_positions;
+DROP TABLE upgrade_backlogs;
 DROP TABLE outbox_events;

@@ -75,8 +75,13 @@ CREATE INDEX outbox_dead_meter ON outbox_dead (meter, dead_at);
 CREATE INDEX outbox_dead_event_id ON outbox_dead (event_id);
 
 -- Upgrading: the old rows join the log below every future transaction
--- (xact 0, in id order); sent runs become settled ranges; what waited
--- becomes retry rows; dead letters keep their answer.
+-- (xact 0, in id order); sent runs become settled ranges; dead letters
+-- keep their answer. A meter's trailing run of never-tried events (the
+-- usual backlog) stays past the meter's position, to be claimed as ranges
+-- like new appends; what waited before it becomes retry rows.
+CREATE TEMP TABLE upgrade_positions ON COMMIT DROP AS
+    SELECT meter, coalesce(max(id) FILTER (WHERE NOT (state = 0 AND attempts = 0)), 0) AS claimed_id
+    FROM outbox_events GROUP BY meter;
 INSERT INTO outbox_log (id, xact, event_id, meter, body, created_at)
     SELECT id, '0', event_id, meter, body, created_at FROM outbox_events;
 SELECT setval(pg_get_serial_sequence('outbox_log', 'id'), greatest((SELECT max(id) FROM outbox_log), 1));
@@ -95,7 +100,8 @@ INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, las
            CASE WHEN state = 1 THEN (CASE WHEN claimed_from = 2 THEN 2 ELSE 0 END) ELSE state END,
            attempts, CASE WHEN state = 1 THEN updated_at ELSE next_attempt_at END,
            last_status, last_error, track_id, updated_at
-    FROM outbox_events WHERE state < 3;
+    FROM outbox_events e
+    WHERE state < 3 AND id <= (SELECT claimed_id FROM upgrade_positions p WHERE p.meter = e.meter);
 
 INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, dead_at, updated_at)
     SELECT id, meter, event_id, attempts, last_status, coalesce(last_error, ''), response_body, track_id,
@@ -103,7 +109,7 @@ INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, res
     FROM outbox_events WHERE state = 4;
 
 INSERT INTO outbox_positions (meter, claimed_xact, claimed_id)
-    SELECT meter, '0', max(id) FROM outbox_events GROUP BY meter;
+    SELECT meter, '0', claimed_id FROM upgrade_positions;
 
 -- Claims that were in flight go back to what they were claimed from.
 INSERT INTO outbox_meter_counters (meter, shard, pending, inflight, failed)
