@@ -109,12 +109,13 @@ struct ReadmeExamplesTests {
             try await outbox.append(jsonEvents: [event.jsonText], meter: "orders", on: connection)
         }
         // The same order again breaks its key: the write rolls back, event included.
-        await #expect(throws: (any Error).self) {
+        let error = await #expect(throws: OutboxError.self) {
             try await outbox.write { connection in
                 try await connection.query("INSERT INTO orders (id, customer) VALUES (\(id), \(customer))", logger: logger)
                 try await outbox.append(jsonEvents: [event.jsonText], meter: "orders", on: connection)
             }
         }
+        #expect(error?.code == .constraintViolation)
         #expect(try await outbox.status().totals.appended == 1)
         await outbox.close()
     }

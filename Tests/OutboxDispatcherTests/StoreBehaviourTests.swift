@@ -17,15 +17,7 @@ struct StoreBehaviourTests {
         case .sqlite: store = try Outbox(OutboxConfiguration(path: place.location, eventIdField: eventIdField))
         case .postgres: store = try await TestStore.openPostgres(place.location, eventIdField: eventIdField)
         }
-        do {
-            try await body(store, place)
-        } catch {
-            await store.close()
-            await place.remove()
-            throw error
-        }
-        await store.close()
-        await place.remove()
+        try await place.using(store) { try await body(store, place) }
     }
 
     static func event(_ customer: String, quantity: String = "1") -> String {

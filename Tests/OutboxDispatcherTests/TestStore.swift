@@ -64,6 +64,20 @@ struct TestStore: Sendable {
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
+    /// Runs `body`, then closes `store` and removes this place, also when
+    /// `body` throws.
+    func using(_ store: any OutboxStore, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await store.close()
+            await remove()
+            throw error
+        }
+        await store.close()
+        await remove()
+    }
+
     func remove() async {
         if let directory { try? FileManager.default.removeItem(atPath: directory) }
         if let database, let base = StoreKind.postgresURL {
