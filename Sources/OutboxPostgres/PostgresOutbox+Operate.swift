@@ -314,8 +314,49 @@ extension PostgresOutbox {
                 counts.sent -= counts.pending + counts.inflight + counts.failed + counts.dead
                 rows[meter] = counts
             }
+            let structure = try await Self.logStructure(connection, logger: logger)
             try await connection.query("COMMIT", logger: logger)
-            return VerifyReport(counters: counters, rows: rows, integrity: ["ok"])
+            return VerifyReport(counters: counters, rows: rows, structure: structure, integrity: ["ok"])
         }
+    }
+
+    /// The log's shape, row by row (see `LogStructure`): an event hidden
+    /// behind its meter's position, an exception row that lost its event, an
+    /// open claim that miscounts its events.
+    static func logStructure(_ connection: PostgresConnection, logger: Logger) async throws -> LogStructure {
+        var structure = LogStructure()
+        func perMeter(_ query: PostgresQuery, into keyPath: WritableKeyPath<LogStructure, [String: Int]>) async throws {
+            for try await (meter, count) in try await connection.query(query, logger: logger).decode((String, Int64).self) {
+                structure[keyPath: keyPath][meter] = Int(count)
+            }
+        }
+        // The covering range of an event is the one starting at or before it.
+        try await perMeter(
+            """
+            SELECT l.meter, count(*)::bigint FROM outbox_log l JOIN outbox_positions o ON o.meter = l.meter
+            WHERE (l.xact, l.id) <= (o.claimed_xact, o.claimed_id)
+              AND NOT EXISTS (
+                  SELECT 1 FROM (SELECT r.last_xact, r.last_id FROM outbox_ranges r
+                                 WHERE r.meter = l.meter AND (r.first_xact, r.first_id) <= (l.xact, l.id)
+                                 ORDER BY r.first_xact DESC, r.first_id DESC LIMIT 1) AS covering
+                  WHERE (covering.last_xact, covering.last_id) >= (l.xact, l.id))
+              AND NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = l.id)
+              AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
+            GROUP BY l.meter
+            """, into: \.unreachable)
+        try await perMeter(
+            "SELECT d.meter, count(*)::bigint FROM outbox_dead d WHERE NOT EXISTS (SELECT 1 FROM outbox_log l WHERE l.id = d.id) GROUP BY d.meter",
+            into: \.deadWithoutEvent)
+        try await perMeter(
+            "SELECT x.meter, count(*)::bigint FROM outbox_retries x WHERE NOT EXISTS (SELECT 1 FROM outbox_log l WHERE l.id = x.id) GROUP BY x.meter",
+            into: \.retriesWithoutEvent)
+        try await perMeter(
+            """
+            SELECT r.meter, count(*)::bigint FROM outbox_ranges r WHERE r.settled_at IS NULL
+              AND r.events != (SELECT count(*) FROM outbox_log l WHERE l.meter = r.meter
+                               AND (l.xact, l.id) >= (r.first_xact, r.first_id) AND (l.xact, l.id) <= (r.last_xact, r.last_id))
+            GROUP BY r.meter
+            """, into: \.miscountedRanges)
+        return structure
     }
 }

@@ -35,4 +35,28 @@ struct MigrationTests {
             #expect(try connection.scalarInt("PRAGMA auto_vacuum") == 2)
         }
     }
+
+    /// A schema-3 file whose newest events retention already deleted: the
+    /// upgrade starts the id sequence above the meter's position, so the
+    /// next append is claimed, not hidden behind it.
+    @Test func upgradingAFileWhoseTailWasPurgedStartsIdsAboveEveryPosition() async throws {
+        try await withTemporaryDirectory { (dir: String) async throws in
+            let path = dir + "/o.sqlite"
+            do {
+                let connection = try SQLiteConnection(path: path)
+                try connection.execute("PRAGMA journal_mode = WAL")
+                try DatabaseSetup.migrate(connection, path: path, migrations: Array(Migration.embedded.prefix(3)))
+                // Five events were appended, claimed, sent and purged: only
+                // the position and a settled range remain.
+                try connection.execute("INSERT INTO outbox_meters (meter, appended, purged, claimed_through, delivered_through) VALUES ('m', 5, 5, 5, 5)")
+                try connection.execute("INSERT INTO outbox_ranges (meter, first_id, last_id, events, settled_at) VALUES ('m', 1, 5, 5, 1)")
+            }
+            let outbox = try Outbox(path: path)
+            defer { outbox.close() }
+            _ = try await outbox.append(json: sampleJSON("after-upgrade"), meter: "m")
+            let claim = try #require(try await outbox.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            #expect(claim.events.map(\.rowID) == [6])
+            #expect(try await outbox.verify().isOK)
+        }
+    }
 }

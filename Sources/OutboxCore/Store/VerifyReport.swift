@@ -42,11 +42,15 @@ public struct VerifyReport: Sendable {
 
     /// The report for a store's counters and the rows it holds, per meter
     /// (`rows[meter].appended == -1`: some row is in an unknown state; see
-    /// `StateCounts.count(_:rawState:)`).
-    public init(counters: [String: StateCounts], rows: [String: StateCounts], integrity: [String]) {
+    /// `StateCounts.count(_:rawState:)`), with what the store found wrong in
+    /// the log's structure (`LogStructure`).
+    public init(counters: [String: StateCounts], rows: [String: StateCounts], structure: LogStructure = LogStructure(), integrity: [String]) {
         self.init(
-            meters: Set(counters.keys).union(rows.keys).sorted().map { meter in
-                MeterCheck(meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(), hasCounters: counters[meter] != nil)
+            meters: Set(counters.keys).union(rows.keys).union(structure.meters).sorted().map { meter in
+                var check = MeterCheck(
+                    meter: meter, counters: counters[meter] ?? StateCounts(), rows: rows[meter] ?? StateCounts(), hasCounters: counters[meter] != nil)
+                check.problems += structure.problems(of: meter)
+                return check
             }, integrity: integrity)
     }
 

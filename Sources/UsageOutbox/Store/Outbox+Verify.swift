@@ -43,10 +43,46 @@ extension Outbox {
             // Events of a meter with no counters row at all.
             let orphans = try connection.prepare("SELECT meter, count(*) FROM outbox_log WHERE meter NOT IN (SELECT meter FROM outbox_meters) GROUP BY meter")
             while try orphans.step() { rows[orphans.string(0)] = StateCounts(pending: orphans.int(1)) }
+            let structure = try Outbox.logStructure(connection)
             var integrity: [String] = []
             let check = try connection.prepare("PRAGMA quick_check")
             while try check.step() { integrity.append(check.string(0)) }
-            return VerifyReport(counters: counters, rows: rows, integrity: integrity)
+            return VerifyReport(counters: counters, rows: rows, structure: structure, integrity: integrity)
         }
+    }
+
+    /// The log's shape, checked row by row: what counters cannot see (an
+    /// event hidden behind its meter's position, an exception row that lost
+    /// its event, an open claim that miscounts its events).
+    static func logStructure(_ connection: SQLiteConnection) throws -> LogStructure {
+        var structure = LogStructure()
+        func perMeter(_ sql: String, into keyPath: WritableKeyPath<LogStructure, [String: Int]>) throws {
+            let statement = try connection.prepare(sql)
+            while try statement.step() { structure[keyPath: keyPath][statement.string(0)] = statement.int(1) }
+        }
+        // The covering range of an event is the one starting at or before it.
+        try perMeter(
+            """
+            SELECT l.meter, count(*) FROM outbox_log l JOIN outbox_meters m ON m.meter = l.meter
+            WHERE l.id <= m.claimed_through
+              AND coalesce((SELECT r.last_id FROM outbox_ranges r WHERE r.meter = l.meter AND r.first_id <= l.id
+                            ORDER BY r.first_id DESC LIMIT 1), 0) < l.id
+              AND NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = l.id)
+              AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
+            GROUP BY l.meter
+            """, into: \.unreachable)
+        try perMeter(
+            "SELECT d.meter, count(*) FROM outbox_dead d WHERE NOT EXISTS (SELECT 1 FROM outbox_log l WHERE l.id = d.id) GROUP BY d.meter",
+            into: \.deadWithoutEvent)
+        try perMeter(
+            "SELECT x.meter, count(*) FROM outbox_retries x WHERE NOT EXISTS (SELECT 1 FROM outbox_log l WHERE l.id = x.id) GROUP BY x.meter",
+            into: \.retriesWithoutEvent)
+        try perMeter(
+            """
+            SELECT r.meter, count(*) FROM outbox_ranges r WHERE r.settled_at IS NULL
+              AND r.events != (SELECT count(*) FROM outbox_log l WHERE l.meter = r.meter AND l.id BETWEEN r.first_id AND r.last_id)
+            GROUP BY r.meter
+            """, into: \.miscountedRanges)
+        return structure
     }
 }
