@@ -125,21 +125,20 @@ struct BatchDelivery: Sendable {
                 break
             }
             if fence.needsRenewal(now: pacing.now) {
-                let issued = pacing.now
-                let ids = events.map(\.rowID)
-                guard let held = await storeCall({ try await store.renewLease(ids, token: fence.token, leaseMilliseconds: fence.leaseMilliseconds) })
-                else {
-                    return nil  // unknown: send nothing; the lease lapses and the rows come back
+                let (token, lease) = (fence.token, fence.leaseMilliseconds)
+                let renewal = await fence.renew(events, now: { pacing.now }) { ids in
+                    await storeCall { try await store.renewLease(ids, token: token, leaseMilliseconds: lease) }
                 }
-                fence.renewed(at: issued)
-                if held.count < events.count {
-                    counters.addDropped(events.count - held.count)
-                    logger.warning(
-                        "lease lost on claimed events: another dispatcher took them over; dropped unsent",
-                        metadata: ["meter": "\(fence.meter)", "lost": "\(events.count - held.count)", "kept": "\(held.count)"])
-                    events = events.filter { held.contains($0.rowID) }
+                switch renewal {
+                case .unknown:
+                    return nil  // send nothing; the lease lapses and the rows come back
+                case .lost(let dropped):
+                    dropLost(dropped, kept: 0, fence)
+                    return nil
+                case .held(let kept, let dropped):
+                    if dropped > 0 { dropLost(dropped, kept: kept.count, fence) }
+                    events = kept
                 }
-                if events.isEmpty { return nil }
             }
             // The request's slot of the rate window is taken last, once the
             // claim is known to hold: a dropped batch costs no slot. Another
@@ -149,6 +148,13 @@ struct BatchDelivery: Sendable {
         }
         fence.sending()
         return events
+    }
+
+    private func dropLost(_ dropped: Int, kept: Int, _ fence: ClaimFence) {
+        counters.addDropped(dropped)
+        logger.warning(
+            "lease lost on claimed events: another dispatcher took them over; dropped unsent",
+            metadata: ["meter": "\(fence.meter)", "lost": "\(dropped)", "kept": "\(kept)"])
     }
 
     private func handle(_ answer: ZuoraAnswer, _ fence: inout ClaimFence, _ events: [ClaimedEvent], trackID: String) async -> Result {

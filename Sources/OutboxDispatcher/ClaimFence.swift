@@ -43,4 +43,42 @@ struct ClaimFence {
 
     /// A request is about to go out on the current proof.
     mutating func sending() { requestsSinceProof += 1 }
+
+    /// What a renewal before a request came to.
+    enum Renewal: Equatable {
+        /// The claim holds these rows (all that were asked for, less those
+        /// `dropped` because another dispatcher took them over).
+        case held([ClaimedEvent], dropped: Int)
+        /// None of the rows is held any more.
+        case lost(dropped: Int)
+        /// The store could not be asked: send nothing.
+        case unknown
+    }
+
+    /// Renews the lease on `events` (`renewing` asks the store, nil when it
+    /// failed). Only a renewal that held every row it asked for is proof: one
+    /// that held fewer drops the lost rows and renews again for the rest, so
+    /// the proof never covers rows that another dispatcher holds.
+    mutating func renew(
+        _ events: [ClaimedEvent], now: () -> ContinuousClock.Instant, renewing: ([Int64]) async -> Set<Int64>?
+    ) async -> Renewal {
+        var events = events
+        var dropped = 0
+        while !events.isEmpty {
+            let issued = now()
+            guard let held = await renewing(events.map(\.rowID)) else { return .unknown }
+            let kept = events.filter { held.contains($0.rowID) }
+            if kept.count == events.count {
+                renewed(at: issued)
+                return .held(events, dropped: dropped)
+            }
+            dropped += events.count - kept.count
+            events = kept
+            if InjectedDefects.isOn(.partialRenewalCountsAsProof) {
+                renewed(at: issued)
+                return events.isEmpty ? .lost(dropped: dropped) : .held(events, dropped: dropped)
+            }
+        }
+        return .lost(dropped: dropped)
+    }
 }

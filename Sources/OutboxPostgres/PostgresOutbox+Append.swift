@@ -113,12 +113,13 @@ extension PostgresOutbox {
         let eventIDs = rows.map(\.id.value)
         let bodies = rows.map(\.body)
         // Stamped by the server's clock, the clock status compares with;
-        // `xact` defaults to this transaction's id (the log's order).
+        // `xact` is this transaction's (the log's order, PostgresLogEpoch).
         try await connection.query(
             """
-            INSERT INTO outbox_log (event_id, meter, body, created_at)
-            SELECT e, \(meter), b, c.now
-            FROM unnest(\(eventIDs)::text[], \(bodies)::text[]) AS u(e, b), (SELECT \(unescaped: serverNow) AS now) AS c
+            INSERT INTO outbox_log (xact, event_id, meter, body, created_at)
+            SELECT c.xact, e, \(meter), b, c.now
+            FROM unnest(\(eventIDs)::text[], \(bodies)::text[]) AS u(e, b),
+                 (SELECT \(unescaped: serverNow) AS now, \(unescaped: PostgresLogEpoch.appendingXact) AS xact) AS c
             """, logger: logger)
     }
 }

@@ -145,7 +145,7 @@ extension PostgresOutbox {
 
     public func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int {
         try await transaction { connection in
-            let released = try await PostgresRangeClaims.release(token: token, meter: meter, on: connection, logger: logger)
+            let released = try await PostgresRangeClaims.release(rowIDs, token: token, meter: meter, on: connection, logger: logger)
             if released > 0 { return released }
             return try await PostgresRetryClaims.release(rowIDs, meter: meter, token: token, on: connection, logger: logger)
         }
@@ -161,7 +161,7 @@ extension PostgresOutbox {
             for meter in meters {
                 for try await (unclaimed, final, range, retry) in try await connection.query(
                     """
-                    WITH p AS (SELECT coalesce((SELECT claimed_xact FROM outbox_positions WHERE meter = \(meter)), '0'::xid8) AS xact,
+                    WITH p AS (SELECT coalesce((SELECT claimed_xact FROM outbox_positions WHERE meter = \(meter)), 0) AS xact,
                                       coalesce((SELECT claimed_id FROM outbox_positions WHERE meter = \(meter)), 0) AS id),
                          next AS (SELECT l.xact FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > ((SELECT xact FROM p), (SELECT id FROM p))
                                   ORDER BY l.xact, l.id LIMIT 1),

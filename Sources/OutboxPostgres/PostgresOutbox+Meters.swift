@@ -41,7 +41,7 @@ extension PostgresOutbox {
     /// range it is in flight; otherwise it was sent.
     static let derivedState = """
         CASE WHEN d.id IS NOT NULL THEN 4 WHEN r.id IS NOT NULL THEN r.state
-             WHEN (l.xact, l.id) > (coalesce(o.claimed_xact, '0'::xid8), coalesce(o.claimed_id, 0)) THEN 0
+             WHEN (l.xact, l.id) > (coalesce(o.claimed_xact, 0), coalesce(o.claimed_id, 0)) THEN 0
              WHEN EXISTS (SELECT 1 FROM outbox_ranges g WHERE g.meter = l.meter AND g.settled_at IS NULL
                           AND (l.xact, l.id) >= (g.first_xact, g.first_id) AND (l.xact, l.id) <= (g.last_xact, g.last_id)) THEN 1
              ELSE 3 END

@@ -33,7 +33,7 @@ extension PostgresOutbox {
                     """
                     SELECT \(unescaped: Self.serverNow) - min(created_at) FROM (
                         SELECT (SELECT l.created_at FROM outbox_log l
-                                WHERE l.meter = m.meter AND (l.xact, l.id) > (coalesce(o.claimed_xact, '0'::xid8), coalesce(o.claimed_id, 0))
+                                WHERE l.meter = m.meter AND (l.xact, l.id) > (coalesce(o.claimed_xact, 0), coalesce(o.claimed_id, 0))
                                 ORDER BY l.xact, l.id LIMIT 1) AS created_at
                         FROM (SELECT DISTINCT meter FROM outbox_meter_counters) AS m LEFT JOIN outbox_positions o ON o.meter = m.meter
                         UNION ALL
@@ -226,7 +226,7 @@ extension PostgresOutbox {
         var more = false
         for try await (meter, fx, fi, lx, li, count) in try await connection.query(
             """
-            SELECT meter, first_xact::text::bigint, first_id, last_xact::text::bigint, last_id, events FROM outbox_ranges
+            SELECT meter, first_xact, first_id, last_xact, last_id, events FROM outbox_ranges
             WHERE settled_at IS NOT NULL AND settled_at < \(cutoff) ORDER BY settled_at LIMIT 200
             FOR UPDATE SKIP LOCKED
             """, logger: logger
@@ -249,8 +249,8 @@ extension PostgresOutbox {
                     DELETE FROM outbox_log l
                     WHERE l.id IN (
                         SELECT id FROM outbox_log WHERE meter = \(range.meter)
-                          AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
-                          AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                          AND (xact, id) >= (\(range.first.xact), \(range.first.id))
+                          AND (xact, id) <= (\(range.last.xact), \(range.last.id))
                         ORDER BY xact, id LIMIT \(range.events))
                       AND NOT EXISTS (SELECT 1 FROM outbox_retries r WHERE r.id = l.id)
                       AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
@@ -293,7 +293,7 @@ extension PostgresOutbox {
                 SELECT m.meter,
                     (SELECT count(*) FROM outbox_log l WHERE l.meter = m.meter)::bigint,
                     (SELECT count(*) FROM outbox_log l WHERE l.meter = m.meter
-                        AND (l.xact, l.id) > (coalesce(o.claimed_xact, '0'::xid8), coalesce(o.claimed_id, 0)))::bigint,
+                        AND (l.xact, l.id) > (coalesce(o.claimed_xact, 0), coalesce(o.claimed_id, 0)))::bigint,
                     (SELECT coalesce(sum(events), 0) FROM outbox_ranges r WHERE r.meter = m.meter AND r.settled_at IS NULL)::bigint,
                     (SELECT count(*) FROM outbox_dead d WHERE d.meter = m.meter)::bigint
                 FROM (SELECT DISTINCT meter FROM outbox_log UNION SELECT DISTINCT meter FROM outbox_meter_counters) AS m

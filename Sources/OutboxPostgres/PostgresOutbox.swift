@@ -117,6 +117,9 @@ public final class PostgresOutbox: OutboxStore, Sendable {
                 try await connection.query(
                     "INSERT INTO outbox_schema_migrations (version, name, applied_at) VALUES (\(migration.version), \(migration.name), \(now))", logger: logger)
             }
+            if migrations.contains(where: { $0.version == 4 }) {
+                try await PostgresLogEpoch.repairIfRestored(on: connection, logger: logger)
+            }
         }
     }
 

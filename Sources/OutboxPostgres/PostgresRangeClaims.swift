@@ -14,7 +14,7 @@ import PostgresNIO
 enum PostgresRangeClaims {
     /// The events of the log below this are final: every transaction older
     /// than the oldest one still running has finished.
-    static let horizon = "pg_snapshot_xmin(pg_current_snapshot())"
+    static let horizon = PostgresLogEpoch.horizon
 
     /// A range's events, in log order, as one row: the ids and lengths as
     /// arrays, the texts concatenated. Decoding a thousand rows one by one
@@ -26,8 +26,8 @@ enum PostgresRangeClaims {
                    coalesce(array_agg(octet_length(body) ORDER BY xact, id), '{}'),
                    coalesce(string_agg(event_id, '' ORDER BY xact, id), ''), coalesce(string_agg(body, '' ORDER BY xact, id), '')
             FROM (SELECT id, xact, event_id, body FROM outbox_log
-                  WHERE meter = \(range.meter) AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
-                    AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
+                  WHERE meter = \(range.meter) AND (xact, id) >= (\(range.first.xact), \(range.first.id))
+                    AND (xact, id) <= (\(range.last.xact), \(range.last.id))
                   ORDER BY xact, id LIMIT \(range.events)) AS events
             """, logger: logger
         ).decode(([Int64], [Int32], [Int32], ByteBuffer, ByteBuffer).self) {
@@ -67,7 +67,7 @@ enum PostgresRangeClaims {
                   WHERE meter = \(meter) AND settled_at IS NULL AND lease_until <= \(unescaped: PostgresOutbox.serverNow)
                   ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) AS lapsed
             WHERE (r.meter, r.first_xact, r.first_id) = (lapsed.meter, lapsed.first_xact, lapsed.first_id)
-            RETURNING r.first_xact::text::bigint, r.first_id, r.last_xact::text::bigint, r.last_id, r.events
+            RETURNING r.first_xact, r.first_id, r.last_xact, r.last_id, r.events
             """, logger: logger
         ).decode((Int64, Int64, Int64, Int64, Int32).self) {
             taken = PostgresRange(
@@ -95,11 +95,11 @@ enum PostgresRangeClaims {
             """
             WITH next AS (
                 SELECT l.xact, l.id, octet_length(l.body) + 1 AS size FROM outbox_log l
-                WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(position.xact)::text::xid8, \(position.id)) AND l.xact < \(unescaped: horizon)
+                WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(position.xact), \(position.id)) AND l.xact < \(unescaped: horizon)
                 ORDER BY l.xact, l.id LIMIT \(limit)),
             budget AS (
                 SELECT xact, id, row_number() OVER w AS n, sum(size) OVER w AS array_bytes FROM next WINDOW w AS (ORDER BY xact, id))
-            SELECT count(*)::bigint, min(ARRAY[xact::text::bigint, id]), max(ARRAY[xact::text::bigint, id]) FROM budget
+            SELECT count(*)::bigint, min(ARRAY[xact, id]), max(ARRAY[xact, id]) FROM budget
             WHERE n = 1 OR array_bytes + 1 <= \(maxBytes)
             """, logger: logger
         ).decode((Int64, [Int64]?, [Int64]?).self) {
@@ -117,9 +117,9 @@ enum PostgresRangeClaims {
             """
             WITH range AS (
                 INSERT INTO outbox_ranges (meter, first_xact, first_id, last_xact, last_id, events, token, lease_until)
-                VALUES (\(meter), \(first.xact)::text::xid8, \(first.id), \(last.xact)::text::xid8, \(last.id), \(Int32(count)), \(token.value),
+                VALUES (\(meter), \(first.xact), \(first.id), \(last.xact), \(last.id), \(Int32(count)), \(token.value),
                         \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)))
-            UPDATE outbox_positions SET claimed_xact = \(last.xact)::text::xid8, claimed_id = \(last.id) WHERE meter = \(meter)
+            UPDATE outbox_positions SET claimed_xact = \(last.xact), claimed_id = \(last.id) WHERE meter = \(meter)
             """, logger: logger)
         var change = StateCounts()
         change.move(count, from: .pending, to: .inflight)
@@ -140,7 +140,7 @@ enum PostgresRangeClaims {
     static func hasEvents(meter: String, after position: PostgresLogKey, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         for try await _ in try await connection.query(
             """
-            SELECT l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(position.xact)::text::xid8, \(position.id))
+            SELECT l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(position.xact), \(position.id))
             ORDER BY l.xact, l.id LIMIT 1
             """, logger: logger
         ).decode(Int64.self) {
@@ -156,7 +156,7 @@ enum PostgresRangeClaims {
             """
             INSERT INTO outbox_positions (meter) VALUES (\(meter))
             ON CONFLICT (meter) DO UPDATE SET meter = excluded.meter
-            RETURNING claimed_xact::text::bigint, claimed_id
+            RETURNING claimed_xact, claimed_id
             """, logger: logger
         ).decode((Int64, Int64).self) {
             return PostgresLogKey(xact: xact, id: id)
@@ -171,7 +171,7 @@ enum PostgresRangeClaims {
             """
             UPDATE outbox_ranges SET lease_until = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)
             WHERE token = \(token.value) AND settled_at IS NULL
-            RETURNING meter, first_xact::text::bigint, first_id, last_xact::text::bigint, last_id, events
+            RETURNING meter, first_xact, first_id, last_xact, last_id, events
             """, logger: logger
         ).decode((String, Int64, Int64, Int64, Int64, Int32).self) {
             ranges.append(
@@ -185,7 +185,7 @@ enum PostgresRangeClaims {
     /// Where some events lie in the meter's log, in one row.
     static func bounds(of ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> PostgresLogKey.Bounds? {
         for try await (count, low, high) in try await connection.query(
-            "SELECT count(*)::bigint, min(ARRAY[xact::text::bigint, id]), max(ARRAY[xact::text::bigint, id]) FROM outbox_log WHERE id = ANY(\(ids))",
+            "SELECT count(*)::bigint, min(ARRAY[xact, id]), max(ARRAY[xact, id]) FROM outbox_log WHERE id = ANY(\(ids))",
             logger: logger
         ).decode((Int64, [Int64]?, [Int64]?).self) {
             guard count > 0, let low = PostgresLogKey(pair: low), let high = PostgresLogKey(pair: high) else { return nil }
@@ -198,7 +198,7 @@ enum PostgresRangeClaims {
     static func keys(of ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws -> [PostgresLogKey] {
         var keys: [PostgresLogKey] = []
         for try await (xact, id) in try await connection.query(
-            "SELECT l.xact::text::bigint, l.id FROM outbox_log l WHERE l.id = ANY(\(ids)) ORDER BY l.xact, l.id", logger: logger
+            "SELECT l.xact, l.id FROM outbox_log l WHERE l.id = ANY(\(ids)) ORDER BY l.xact, l.id", logger: logger
         ).decode((Int64, Int64).self) {
             keys.append(PostgresLogKey(xact: xact, id: id))
         }
@@ -212,9 +212,9 @@ enum PostgresRangeClaims {
     ) async throws -> PostgresRange? {
         for try await (fx, fi, lx, li, events, lease) in try await connection.query(
             """
-            SELECT first_xact::text::bigint, first_id, last_xact::text::bigint, last_id, events, lease_until FROM outbox_ranges
+            SELECT first_xact, first_id, last_xact, last_id, events, lease_until FROM outbox_ranges
             WHERE meter = \(meter) AND token = \(token.value) AND settled_at IS NULL
-              AND (first_xact, first_id) <= (\(low.xact)::text::xid8, \(low.id)) AND (last_xact, last_id) >= (\(high.xact)::text::xid8, \(high.id))
+              AND (first_xact, first_id) <= (\(low.xact), \(low.id)) AND (last_xact, last_id) >= (\(high.xact), \(high.id))
             FOR UPDATE
             """, logger: logger
         ).decode((Int64, Int64, Int64, Int64, Int32, Int64?).self) {
@@ -233,12 +233,12 @@ enum PostgresRangeClaims {
             before
             ? try await connection.query(
                 """
-                SELECT l.xact::text::bigint, l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) < (\(key.xact)::text::xid8, \(key.id))
+                SELECT l.xact, l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) < (\(key.xact), \(key.id))
                 ORDER BY l.xact DESC, l.id DESC LIMIT 1
                 """, logger: logger)
             : try await connection.query(
                 """
-                SELECT l.xact::text::bigint, l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(key.xact)::text::xid8, \(key.id))
+                SELECT l.xact, l.id FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(key.xact), \(key.id))
                 ORDER BY l.xact, l.id LIMIT 1
                 """, logger: logger)
         for try await (xact, id) in rows.decode((Int64, Int64).self) { return PostgresLogKey(xact: xact, id: id) }
@@ -254,7 +254,7 @@ enum PostgresRangeClaims {
             """
             SELECT count(*)::bigint FROM (
                 SELECT 1 FROM outbox_log WHERE meter = \(meter)
-                  AND (xact, id) >= (\(first.xact)::text::xid8, \(first.id)) AND (xact, id) <= (\(last.xact)::text::xid8, \(last.id))
+                  AND (xact, id) >= (\(first.xact), \(first.id)) AND (xact, id) <= (\(last.xact), \(last.id))
                 ORDER BY xact, id LIMIT \(atMost)) AS events
             """, logger: logger
         ).decode(Int64.self) {
@@ -270,14 +270,14 @@ enum PostgresRangeClaims {
         try await connection.query(
             """
             INSERT INTO outbox_ranges (meter, first_xact, first_id, last_xact, last_id, events, token, lease_until, settled_at)
-            VALUES (\(meter), \(first.xact)::text::xid8, \(first.id), \(last.xact)::text::xid8, \(last.id), \(Int32(events)), \(token), \(lease),
+            VALUES (\(meter), \(first.xact), \(first.id), \(last.xact), \(last.id), \(Int32(events)), \(token), \(lease),
                     CASE WHEN \(settled) THEN \(unescaped: PostgresOutbox.serverNow) END)
             """, logger: logger)
     }
 
     static func delete(_ range: PostgresRange, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
-            "DELETE FROM outbox_ranges WHERE meter = \(range.meter) AND first_xact = \(range.first.xact)::text::xid8 AND first_id = \(range.first.id)",
+            "DELETE FROM outbox_ranges WHERE meter = \(range.meter) AND first_xact = \(range.first.xact) AND first_id = \(range.first.id)",
             logger: logger)
     }
 
@@ -288,90 +288,95 @@ enum PostgresRangeClaims {
         _ settlement: Settlement, bounds: PostgresLogKey.Bounds, in range: PostgresRange, on connection: PostgresConnection,
         logger: Logger
     ) async throws -> SettlementResult {
-        let low = bounds.low
-        let high = bounds.high
         let meter = range.meter
-        if low == range.first && high == range.last && bounds.count == range.events && settlement.rows.count == range.events {
+        if bounds.low == range.first && bounds.high == range.last && bounds.count == range.events && settlement.rows.count == range.events {
             // The whole range, the common case: one statement.
             try await connection.query(
                 """
                 UPDATE outbox_ranges SET token = NULL, lease_until = NULL, settled_at = \(unescaped: PostgresOutbox.serverNow)
-                WHERE meter = \(meter) AND first_xact = \(range.first.xact)::text::xid8 AND first_id = \(range.first.id)
+                WHERE meter = \(meter) AND first_xact = \(range.first.xact) AND first_id = \(range.first.id)
                 """, logger: logger)
-            return try await finish(settlement, meter: meter, on: connection, logger: logger)
+        } else {
+            let part = try await carve(bounds, ids: settlement.rows.count, outOf: range, on: connection, logger: logger)
+            try await insert(meter, part.low, part.high, events: part.count, token: nil, lease: nil, settled: true, on: connection, logger: logger)
         }
-        let within = try await count(meter: meter, from: low, to: high, atMost: range.events + 1, on: connection, logger: logger)
-        guard within == settlement.rows.count else {
-            throw OutboxError(
-                .storage, "a settlement of \(settlement.rows.count) events covers \(within) events of its range",
-                hint: "a dispatcher settled a part of a claim that is not contiguous")
-        }
-        try await delete(range, on: connection, logger: logger)
-        if low > range.first, let left = try await neighbour(of: low, before: true, meter: meter, on: connection, logger: logger) {
-            let before = try await count(meter: meter, from: range.first, to: left, atMost: range.events, on: connection, logger: logger)
-            try await insert(
-                meter, range.first, left, events: before, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
-        }
-        try await insert(meter, low, high, events: within, token: nil, lease: nil, settled: true, on: connection, logger: logger)
-        if high < range.last, let right = try await neighbour(of: high, before: false, meter: meter, on: connection, logger: logger) {
-            let after = try await count(meter: meter, from: right, to: range.last, atMost: range.events, on: connection, logger: logger)
-            try await insert(
-                meter, right, range.last, events: after, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
-        }
-        return try await finish(settlement, meter: meter, on: connection, logger: logger)
-    }
-
-    /// The settled events' rows of their own, and the counters.
-    private static func finish(_ settlement: Settlement, meter: String, on connection: PostgresConnection, logger: Logger) async throws
-        -> SettlementResult
-    {
         try await PostgresExceptionRows.write(settlement, on: connection, logger: logger)
         try await PostgresOutbox.adjust(settlement.counterChange(applied: settlement.rows.map(\.rowID)), meter: meter, on: connection, logger: logger)
         return SettlementResult(appliedStates: settlement.rows.map(\.outcome.state), planned: settlement.rows.count)
     }
 
-    /// Gives `token`'s open ranges of `meter` back, due at once: the newest
-    /// moves the position back; an older one's events become pending retry rows.
-    static func release(token: ClaimToken, meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+    /// Cuts the part `bounds` covers out of `range` (it must hold exactly
+    /// `ids` events: a contiguous part): what lies before and after stays
+    /// open under the same token and lease; the part is left for the caller
+    /// to record.
+    static func carve(
+        _ bounds: PostgresLogKey.Bounds, ids: Int, outOf range: PostgresRange, on connection: PostgresConnection, logger: Logger
+    ) async throws -> PostgresLogKey.Bounds {
+        let meter = range.meter
+        let within = try await count(meter: meter, from: bounds.low, to: bounds.high, atMost: range.events + 1, on: connection, logger: logger)
+        guard within == ids else {
+            throw OutboxError(
+                .storage, "\(ids) events of a claim cover \(within) events of its range",
+                hint: "a dispatcher settled or released a part of a claim that is not contiguous")
+        }
+        try await delete(range, on: connection, logger: logger)
+        if bounds.low > range.first, let left = try await neighbour(of: bounds.low, before: true, meter: meter, on: connection, logger: logger) {
+            let before = try await count(meter: meter, from: range.first, to: left, atMost: range.events, on: connection, logger: logger)
+            try await insert(
+                meter, range.first, left, events: before, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
+        }
+        if bounds.high < range.last, let right = try await neighbour(of: bounds.high, before: false, meter: meter, on: connection, logger: logger) {
+            let after = try await count(meter: meter, from: right, to: range.last, atMost: range.events, on: connection, logger: logger)
+            try await insert(
+                meter, right, range.last, events: after, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
+        }
+        return PostgresLogKey.Bounds(count: within, low: bounds.low, high: bounds.high)
+    }
+
+    /// Gives back exactly `rowIDs` of `token`'s open ranges of `meter`, due
+    /// at once (the rest stays claimed): a part at the meter's position
+    /// moves the position back; any other part's events become pending
+    /// retry rows. Returns the events released.
+    static func release(_ rowIDs: [Int64], token: ClaimToken, meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         var ranges: [PostgresRange] = []
-        for try await (fx, fi, lx, li, events) in try await connection.query(
+        for try await (fx, fi, lx, li, events, lease) in try await connection.query(
             """
-            SELECT first_xact::text::bigint, first_id, last_xact::text::bigint, last_id, events FROM outbox_ranges
+            SELECT first_xact, first_id, last_xact, last_id, events, lease_until FROM outbox_ranges
             WHERE meter = \(meter) AND token = \(token.value) AND settled_at IS NULL FOR UPDATE
             """, logger: logger
-        ).decode((Int64, Int64, Int64, Int64, Int32).self) {
+        ).decode((Int64, Int64, Int64, Int64, Int32, Int64?).self) {
             ranges.append(
                 PostgresRange(
                     meter: meter, first: PostgresLogKey(xact: fx, id: fi), last: PostgresLogKey(xact: lx, id: li),
-                    events: Int(events), token: nil, leaseUntil: nil))
+                    events: Int(events), token: token.value, leaseUntil: lease))
         }
         guard !ranges.isEmpty else { return 0 }
+        let keys = try await keys(of: rowIDs, on: connection, logger: logger)
         var released = 0
         let pending = Int16(EventState.pending.rawValue)
+        // Newest first: each may hand the position back in turn.
         for range in ranges.sorted(by: { $0.first > $1.first }) {
+            let inside = keys.filter(range.contains)
+            guard let low = inside.first, let high = inside.last else { continue }
+            let part = try await carve(
+                PostgresLogKey.Bounds(count: inside.count, low: low, high: high), ids: inside.count, outOf: range, on: connection, logger: logger)
             let position = try await lockPosition(meter: meter, on: connection, logger: logger)
-            if range.last == position {
-                let back = try await neighbour(of: range.first, before: true, meter: meter, on: connection, logger: logger) ?? .start
+            if part.high == position {
+                let back = try await neighbour(of: part.low, before: true, meter: meter, on: connection, logger: logger) ?? .start
                 try await connection.query(
-                    "UPDATE outbox_positions SET claimed_xact = \(back.xact)::text::xid8, claimed_id = \(back.id) WHERE meter = \(meter)", logger: logger)
-                try await delete(range, on: connection, logger: logger)
+                    "UPDATE outbox_positions SET claimed_xact = \(back.xact), claimed_id = \(back.id) WHERE meter = \(meter)", logger: logger)
             } else {
                 try await connection.query(
                     """
                     INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
                     SELECT id, meter, \(pending), 0, \(unescaped: PostgresOutbox.serverNow), \(unescaped: PostgresOutbox.serverNow) FROM (
                         SELECT id, meter FROM outbox_log
-                        WHERE meter = \(meter) AND (xact, id) >= (\(range.first.xact)::text::xid8, \(range.first.id))
-                          AND (xact, id) <= (\(range.last.xact)::text::xid8, \(range.last.id))
-                        ORDER BY xact, id LIMIT \(range.events)) AS events
+                        WHERE meter = \(meter) AND (xact, id) >= (\(part.low.xact), \(part.low.id)) AND (xact, id) <= (\(part.high.xact), \(part.high.id))
+                        ORDER BY xact, id LIMIT \(part.count)) AS events
                     """, logger: logger)
-                try await connection.query(
-                    """
-                    UPDATE outbox_ranges SET token = NULL, lease_until = NULL, settled_at = \(unescaped: PostgresOutbox.serverNow)
-                    WHERE meter = \(meter) AND first_xact = \(range.first.xact)::text::xid8 AND first_id = \(range.first.id)
-                    """, logger: logger)
+                try await insert(meter, part.low, part.high, events: part.count, token: nil, lease: nil, settled: true, on: connection, logger: logger)
             }
-            released += range.events
+            released += part.count
         }
         var change = StateCounts()
         change.move(released, from: .inflight, to: .pending)

@@ -158,7 +158,13 @@ CREATE TABLE outbox_dead (
 CREATE INDEX outbox_dead_meter ON outbox_dead (meter, dead_at);
 CREATE INDEX outbox_dead_event_id ON outbox_dead (event_id);
 
--- Upgrading: the old rows join the log below every future transaction
+-- Upgrading. Producers of the previous release may still be inserting:
+-- the old table is locked first, so every row they committed is copied
+-- and none can be committed between the copy and the DROP (their inserts
+-- wait, then fail once the table is gone: nothing acknowledged is lost).
+LOCK TABLE outbox_events IN ACCESS EXCLUSIVE MODE;
+
+-- The old rows join the log below every future transaction
 -- (xact 0, in id order); sent runs become settled ranges; dead letters
 -- keep their answer. A meter's trailing run of never-tried events (the
 -- usual backlog) stays past the meter's position, to be claimed as ranges
@@ -205,6 +211,34 @@ ON CONFLICT (meter, shard) DO UPDATE SET
     failed = outbox_meter_counters.failed + excluded.failed;
 
 DROP TABLE outbox_events;
+"""#),
+        Migration(version: 4, name: "log_keys_survive_a_restore", sql: #"""
+-- A position is only as good as the keys behind it. The log's order was
+-- (xact, id) with xact the appending transaction's id, but transaction ids
+-- restart in another cluster: after a pg_dump restored into a new cluster,
+-- every new event got a smaller xact than the restored positions and sorted
+-- behind them, never to be claimed.
+--
+-- So xact becomes a plain number: the transaction's id plus the offset in
+-- outbox_log_epoch. In the cluster where the log began the offset is 0.
+-- When an outbox opens and finds the log ahead of the current transaction
+-- id (a restore into another cluster), it raises the offset past every key
+-- the log holds, in one transaction, so that the log never goes backwards
+-- (PostgresLogEpoch).
+ALTER TABLE outbox_log ALTER COLUMN xact DROP DEFAULT;
+ALTER TABLE outbox_log ALTER COLUMN xact TYPE BIGINT USING xact::text::bigint;
+ALTER TABLE outbox_positions ALTER COLUMN claimed_xact DROP DEFAULT;
+ALTER TABLE outbox_positions ALTER COLUMN claimed_xact TYPE BIGINT USING claimed_xact::text::bigint;
+ALTER TABLE outbox_positions ALTER COLUMN claimed_xact SET DEFAULT 0;
+ALTER TABLE outbox_ranges
+    ALTER COLUMN first_xact TYPE BIGINT USING first_xact::text::bigint,
+    ALTER COLUMN last_xact TYPE BIGINT USING last_xact::text::bigint;
+
+CREATE TABLE outbox_log_epoch (
+    one         BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+    xact_offset BIGINT  NOT NULL
+);
+INSERT INTO outbox_log_epoch (xact_offset) VALUES (0);
 """#),
     ]
 }

@@ -88,6 +88,70 @@ struct FencingTests {
         }
     }
 
+    /// A renewal that finds a half lost proves nothing about the next half.
+    /// 100 events, the one at 10 bad: the batch gets a 400, its first half a
+    /// 400, the first quarter a 429 with a 60 s Retry-After. The second
+    /// quarter waits at the gate past its lease, and another dispatcher takes
+    /// over the rest (quarter two and the second half) and delivers it. When
+    /// the wait ends the first renews the quarter and finds it gone; the
+    /// second half must then be renewed too (and found gone), never sent on
+    /// the failed renewal's say-so.
+    @Test(arguments: StoreKind.available)
+    func aHalfAfterALostHalfIsNeverSentWithoutProof(kind: StoreKind) async throws {
+        var mock = MockConfiguration()
+        mock.scriptedRateLimits = [3]
+        mock.retryAfterSeconds = 60
+        let (lease, timeout): (Double, Double) = kind == .sqlite ? (30, 10) : (4, 3)
+        try await Harness.with(kind, mock: mock) { h in
+            try await h.append(100, quantity: { $0 == 10 ? -1 : 1 })
+            let clock = ManualClock()
+            let storeA = try await h.place.open(clock: clock)
+            let storeB = try await h.place.open(clock: clock)
+            defer {
+                Task {
+                    await storeA.close()
+                    await storeB.close()
+                }
+            }
+            let first = try h.dispatcher(store: storeA) {
+                $0.clock = clock
+                $0.concurrency = 1
+                $0.batchSize = 100
+                $0.leaseSeconds = lease
+                $0.requestTimeoutSeconds = timeout
+                $0.owner = "first"
+            }
+            let second = try h.dispatcher(store: storeB) {
+                $0.concurrency = 1
+                $0.leaseSeconds = lease
+                $0.requestTimeoutSeconds = timeout
+                $0.owner = "second"
+            }
+            try await testGracefulShutdown { trigger in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await first.run() }
+                    defer { trigger.triggerGracefulShutdown() }
+                    try await waitUntil("the first dispatcher waits out the Retry-After, holding quarter two and half two") {
+                        clock.sleepers(atLeast: .seconds(59)) == 1
+                    }
+                    #expect(h.mock.statistics.usageRequests == 3)
+                    clock.advance(by: .seconds(31))
+                    group.addTask { try await second.run() }
+                    try await waitUntil("the second dispatcher delivered and recorded the lapsed 75 events") {
+                        let totals = try await h.status().totals
+                        return h.mock.statistics.acceptedEvents == 75 && totals.inflight == 0 && totals.failed == 25
+                    }
+                    clock.advance(by: .seconds(30))
+                    try await waitUntil("the first dispatcher dropped both parts it lost") { first.summary.droppedAfterLeaseLoss == 75 }
+                    trigger.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                }
+            }
+            #expect(h.mock.statistics.duplicateEvents == 0, "the second half went out on a renewal that had failed")
+            #expect(try await h.outbox.verify().isOK)
+        }
+    }
+
     /// A 120 s Retry-After, then a graceful shutdown (SIGTERM in the CLI):
     /// every wait ends at once, and the claimed half that was waiting is
     /// released, due again at once, not left to its lease.

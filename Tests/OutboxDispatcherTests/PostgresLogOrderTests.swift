@@ -47,4 +47,38 @@ struct PostgresLogOrderTests {
             #expect(try await outbox.verify().isOK)
         }
     }
+
+    /// A dump restored into another cluster carries log keys made of that
+    /// cluster's transaction ids, far ahead of the new cluster's. Opening the
+    /// outbox there raises the epoch, so new events sort after the restored
+    /// ones and are claimed (the restore is simulated by moving every stored
+    /// key ahead of this cluster's transaction ids, which is what a fresh
+    /// cluster sees; `scripts/restore-drill` does it for real).
+    @Test func eventsAppendedAfterARestoreIntoAnotherClusterAreClaimed() async throws {
+        guard StoreKind.postgresURL != nil else { return }
+        let place = try await TestStore.make(.postgres)
+        let before = try await TestStore.openPostgres(place.location)
+        _ = try await before.append(jsonEvents: [Self.event("restored-sent"), Self.event("restored-pending")], meter: "m")
+        let claim = try #require(try await before.claim(meter: "m", owner: "o", limit: 1, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+        _ = try await before.settle(
+            Settlement(meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true),
+            token: claim.token)
+        let ahead: Int64 = 1 << 40
+        try await before.write { connection in
+            try await connection.query("UPDATE outbox_log SET xact = xact + \(ahead)", logger: Self.logger)
+            try await connection.query("UPDATE outbox_positions SET claimed_xact = claimed_xact + \(ahead)", logger: Self.logger)
+            try await connection.query("UPDATE outbox_ranges SET first_xact = first_xact + \(ahead), last_xact = last_xact + \(ahead)", logger: Self.logger)
+        }
+        await before.close()
+        let restored = try await TestStore.openPostgres(place.location)
+        try await place.using(restored) {
+            let fresh = try await restored.append(json: Self.event("after-restore"), meter: "m")
+            var claimed: [String] = []
+            while claimed.count < 2, let claim = try await restored.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) {
+                claimed += claim.events.map(\.eventID)
+            }
+            #expect(claimed.count == 2 && claimed.last == fresh.value, "the restored pending event, then the new one")
+            #expect(try await restored.verify().isOK)
+        }
+    }
 }

@@ -74,7 +74,13 @@ CREATE TABLE outbox_dead (
 CREATE INDEX outbox_dead_meter ON outbox_dead (meter, dead_at);
 CREATE INDEX outbox_dead_event_id ON outbox_dead (event_id);
 
--- Upgrading: the old rows join the log below every future transaction
+-- Upgrading. Producers of the previous release may still be inserting:
+-- the old table is locked first, so every row they committed is copied
+-- and none can be committed between the copy and the DROP (their inserts
+-- wait, then fail once the table is gone: nothing acknowledged is lost).
+LOCK TABLE outbox_events IN ACCESS EXCLUSIVE MODE;
+
+-- The old rows join the log below every future transaction
 -- (xact 0, in id order); sent runs become settled ranges; dead letters
 -- keep their answer. A meter's trailing run of never-tried events (the
 -- usual backlog) stays past the meter's position, to be claimed as ranges

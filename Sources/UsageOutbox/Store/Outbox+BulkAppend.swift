@@ -119,7 +119,7 @@ struct SendableSpool: @unchecked Sendable {
 
 extension EventInserter {
     mutating func insertWithoutID(_ body: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool) throws {
-        try withUnsafeTemporaryAllocation(byteCount: 36, alignment: 1) { idBytes in
+        _ = try withUnsafeTemporaryAllocation(byteCount: 36, alignment: 1) { idBytes in
             try insert(body, hasEventIdField: hasEventIdField, idBytes: idBytes)
         }
     }

@@ -83,7 +83,7 @@ extension Outbox: DispatchStore {
         let clock = configuration.clock
         return try await database.write(isolated: false) { context in
             let now = clock.wallMilliseconds()
-            let released = try RangeClaims.release(token: token, meter: meter, now: now, context: context)
+            let released = try RangeClaims.release(rowIDs, token: token, meter: meter, now: now, context: context)
             if released > 0 { return released }
             return try RetryClaims.release(rowIDs, meter: meter, token: token, now: now, context: context)
         }

@@ -119,36 +119,59 @@ enum RangeClaims {
     static func settle(_ settlement: Settlement, in range: OpenRange, now: Int64, context: WriteContext) throws -> SettlementResult {
         let connection = context.connection
         let ids = settlement.rows.map(\.rowID)
-        guard let low = ids.min(), let high = ids.max() else { return SettlementResult() }
-        let before = try count(meter: range.meter, from: range.first, to: low - 1, on: connection)
-        let within = try count(meter: range.meter, from: low, to: high, on: connection)
-        guard within == ids.count else {
-            throw OutboxError(
-                .storage, "a settlement of \(ids.count) events covers \(within) events of its range",
-                hint: "a dispatcher settled a part of a claim that is not contiguous")
-        }
-        let after = range.events - before - within
-        try connection.execute("DELETE FROM outbox_ranges WHERE meter = ?1 AND first_id = ?2", .text(range.meter), .integer(range.first))
-        let insert = "INSERT INTO outbox_ranges (meter, first_id, last_id, events, token, lease_until, settled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-        let token: SQLiteValue = range.token.map { .text($0) } ?? .null
-        let lease: SQLiteValue = range.leaseUntil.map { .integer($0) } ?? .null
-        if before > 0 {
-            try connection.execute(insert, .text(range.meter), .integer(range.first), .integer(low - 1), .integer(Int64(before)), token, lease, .null)
-        }
-        try connection.execute(insert, .text(range.meter), .integer(low), .integer(high), .integer(Int64(within)), .null, .null, .integer(now))
-        if after > 0 {
-            try connection.execute(insert, .text(range.meter), .integer(high + 1), .integer(range.last), .integer(Int64(after)), token, lease, .null)
-        }
+        guard let part = try carve(ids, outOf: range, on: connection) else { return SettlementResult() }
+        try insertSettled(meter: range.meter, part, now: now, on: connection)
         try ExceptionRows.write(settlement, now: now, on: connection)
         context.adjust(range.meter) { $0 += settlement.counterChange(applied: ids) }
         try advanceDelivered(meter: range.meter, on: connection)
         return SettlementResult(appliedStates: settlement.rows.map(\.outcome.state), planned: settlement.rows.count)
     }
 
-    /// Gives `token`'s open ranges of `meter` back, due at once: the newest
-    /// range moves the meter's position back (its events are pending again);
-    /// an older one's events become pending retry rows. Returns the events.
-    static func release(token: ClaimToken, meter: String, now: Int64, context: WriteContext) throws -> Int {
+    /// The part of `range` that `ids` cover, contiguous.
+    struct Part {
+        let first: Int64
+        let last: Int64
+        let events: Int
+    }
+
+    /// Cuts the part that `ids` cover out of `range` (they must be
+    /// contiguous in the meter's log): what lies before and after it stays
+    /// open under the same token and lease; the part itself is left for the
+    /// caller to record. Nil when `ids` is empty.
+    static func carve(_ ids: [Int64], outOf range: OpenRange, on connection: SQLiteConnection) throws -> Part? {
+        guard let low = ids.min(), let high = ids.max() else { return nil }
+        let before = try count(meter: range.meter, from: range.first, to: low - 1, on: connection)
+        let within = try count(meter: range.meter, from: low, to: high, on: connection)
+        guard within == ids.count else {
+            throw OutboxError(
+                .storage, "\(ids.count) events of a claim cover \(within) events of its range",
+                hint: "a dispatcher settled or released a part of a claim that is not contiguous")
+        }
+        let after = range.events - before - within
+        try connection.execute("DELETE FROM outbox_ranges WHERE meter = ?1 AND first_id = ?2", .text(range.meter), .integer(range.first))
+        let token: SQLiteValue = range.token.map { .text($0) } ?? .null
+        let lease: SQLiteValue = range.leaseUntil.map { .integer($0) } ?? .null
+        if before > 0 {
+            try connection.execute(insertRange, .text(range.meter), .integer(range.first), .integer(low - 1), .integer(Int64(before)), token, lease, .null)
+        }
+        if after > 0 {
+            try connection.execute(insertRange, .text(range.meter), .integer(high + 1), .integer(range.last), .integer(Int64(after)), token, lease, .null)
+        }
+        return Part(first: low, last: high, events: within)
+    }
+
+    static let insertRange = "INSERT INTO outbox_ranges (meter, first_id, last_id, events, token, lease_until, settled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+
+    static func insertSettled(meter: String, _ part: Part, now: Int64, on connection: SQLiteConnection) throws {
+        try connection.execute(insertRange, .text(meter), .integer(part.first), .integer(part.last), .integer(Int64(part.events)), .null, .null, .integer(now))
+    }
+
+    /// Gives back exactly `rowIDs` of `token`'s open ranges of `meter`, due
+    /// at once (the rest of each range stays claimed): a part at the meter's
+    /// position moves the position back (its events are pending again, in
+    /// order); any other part's events become pending retry rows. Returns
+    /// the events released.
+    static func release(_ rowIDs: [Int64], token: ClaimToken, meter: String, now: Int64, context: WriteContext) throws -> Int {
         let connection = context.connection
         let open = try connection.cached("SELECT \(columns) FROM outbox_ranges WHERE meter = ?1 AND token = ?2 AND settled_at IS NULL")
         try open.bind(meter, at: 1)
@@ -159,21 +182,20 @@ enum RangeClaims {
         var released = 0
         // Newest first: each may hand the position back in turn.
         for range in ranges.sorted(by: { $0.first > $1.first }) {
+            let ids = rowIDs.filter(range.contains)
+            guard let part = try carve(ids, outOf: range, on: connection) else { continue }
             let position = try connection.scalarInt("SELECT claimed_through FROM outbox_meters WHERE meter = ?1", .text(meter)) ?? 0
-            if range.last == position {
-                try connection.execute("UPDATE outbox_meters SET claimed_through = ?1 WHERE meter = ?2", .integer(range.first - 1), .text(meter))
-                try connection.execute("DELETE FROM outbox_ranges WHERE meter = ?1 AND first_id = ?2", .text(meter), .integer(range.first))
+            if part.last == position {
+                try connection.execute("UPDATE outbox_meters SET claimed_through = ?1 WHERE meter = ?2", .integer(part.first - 1), .text(meter))
             } else {
                 try connection.execute(
                     """
                     INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
                     SELECT id, meter, ?1, 0, ?2, ?2 FROM outbox_log WHERE meter = ?3 AND id BETWEEN ?4 AND ?5
-                    """, .integer(EventState.pending.rawValue), .integer(now), .text(meter), .integer(range.first), .integer(range.last))
-                try connection.execute(
-                    "UPDATE outbox_ranges SET token = NULL, lease_until = NULL, settled_at = ?1 WHERE meter = ?2 AND first_id = ?3",
-                    .integer(now), .text(meter), .integer(range.first))
+                    """, .integer(EventState.pending.rawValue), .integer(now), .text(meter), .integer(part.first), .integer(part.last))
+                try insertSettled(meter: meter, part, now: now, on: connection)
             }
-            released += range.events
+            released += part.events
         }
         if released > 0 {
             context.adjust(meter) { $0.move(released, from: .inflight, to: .pending) }
