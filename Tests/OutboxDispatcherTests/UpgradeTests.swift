@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Synchronization
 import Testing
 
 @testable import OutboxCore
@@ -55,6 +56,76 @@ struct UpgradeTests {
             #expect(try await store.status().meters["a"]?.counts == StateCounts(appended: 26, dead: 1, purged: 25))
             #expect(try await store.verify().isOK)
         }
+    }
+
+    /// Producers of the previous release keep inserting while `migrate`
+    /// runs (the README says to stop the drains, not the producers): every
+    /// insert they saw committed must be in the upgraded log, and the rest
+    /// must have failed (the old table is gone), never vanished.
+    @Test func oldProducersCommittingDuringTheUpgradeLoseNothing() async throws {
+        guard StoreKind.postgresURL != nil else { return }
+        let place = try await TestStore.make(.postgres)
+        try await Self.writeSchema2Database(place)
+        let acknowledged = Acknowledged()
+        try await TestStore.admin(place.location) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for producer in 0..<4 {
+                    group.addTask {
+                        var sequence = 0
+                        // Bounded: each producer stops at its first failure
+                        // (the table is gone) or after 20,000 inserts.
+                        while sequence < 20_000 {
+                            sequence += 1
+                            let eventID = "old-\(producer)-\(sequence)"
+                            let body = #"{"CustomerId":"\#(eventID)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#
+                            do {
+                                try await client.withTransaction(logger: PostgresLogOrderTests.logger) { connection in
+                                    try await connection.query(
+                                        """
+                                        INSERT INTO outbox_events (event_id, meter, body, next_attempt_at, created_at, updated_at)
+                                        VALUES (\(eventID), 'a', \(body), 0, 0, 0)
+                                        """, logger: PostgresLogOrderTests.logger)
+                                    try await connection.query(
+                                        """
+                                        INSERT INTO outbox_meter_counters (meter, shard, appended, pending) VALUES ('a', (pg_backend_pid() % 16)::smallint, 1, 1)
+                                        ON CONFLICT (meter, shard) DO UPDATE SET appended = outbox_meter_counters.appended + 1,
+                                            pending = outbox_meter_counters.pending + 1
+                                        """, logger: PostgresLogOrderTests.logger)
+                                }
+                                acknowledged.ids.withLock { _ = $0.insert(eventID) }
+                            } catch {
+                                if acknowledged.migrated.load(ordering: .acquiring) { return }
+                            }
+                        }
+                    }
+                }
+                try await waitUntil("the old producers are committing") { acknowledged.ids.withLock { $0.count } >= 200 }
+                let store = try await place.open()
+                acknowledged.migrated.store(true, ordering: .releasing)
+                await store.close()
+                try await group.waitForAll()
+            }
+        }
+        let store = try await place.open()
+        try await place.using(store) {
+            let stored = try await Self.logEventIDs(place)
+            let lost = acknowledged.ids.withLock { $0 }.subtracting(stored)
+            #expect(lost.isEmpty, "\(lost.count) inserts committed by old producers were lost by the upgrade")
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    final class Acknowledged: Sendable {
+        let ids = Mutex<Set<String>>([])
+        let migrated = Atomic<Bool>(false)
+    }
+
+    static func logEventIDs(_ place: TestStore) async throws -> Set<String> {
+        var ids = Set<String>()
+        try await TestStore.admin(place.location) { client in
+            for try await id in try await client.query("SELECT event_id FROM outbox_log").decode(String.self) { ids.insert(id) }
+        }
+        return ids
     }
 
     /// Migrations 1 and 2, then the rows of `Fixtures/<store>-schema-v2-rows.sql`.
