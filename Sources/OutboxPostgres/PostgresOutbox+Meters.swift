@@ -84,6 +84,9 @@ extension PostgresOutbox {
 
     public func applyLateRejections(_ rejections: [LateRejection], meter: String, remember entries: [AppliedAuditEntry]) async throws -> Int {
         try await transaction { connection in
+            // Retention must not delete these events between the look below
+            // and the dead rows written after it.
+            try await Self.lockMeterAgainstRetention(meter, on: connection, logger: logger)
             // Only an event still sent becomes a dead letter.
             var stillSent: [Int64] = []
             for try await (id, rawState) in try await connection.query(

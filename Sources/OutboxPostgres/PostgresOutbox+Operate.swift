@@ -241,6 +241,12 @@ extension PostgresOutbox {
                     events: Int(count), token: nil, leaseUntil: nil))
             events += Int(count)
         }
+        // Reconcile may be turning some of these events into dead letters:
+        // wait for it, then look again (each statement below sees what it
+        // committed), so no dead letter loses its event.
+        for meter in Set(chosen.map(\.meter)).sorted() {
+            try await lockMeterAgainstRetention(meter, on: connection, logger: logger)
+        }
         var byMeter: [String: Int] = [:]
         for range in chosen {
             for try await deleted in try await connection.query(
@@ -267,6 +273,17 @@ extension PostgresOutbox {
         }
         return (byMeter.values.reduce(0, +), more || chosen.count == 200)
     }
+
+    /// Serializes retention with reconcile on one meter, until the
+    /// transaction ends: both read a sent event and act on it (retention
+    /// deletes it, reconcile writes its dead row), and each must see what
+    /// the other committed. (SQLite has one writer, so it needs no such lock.)
+    static func lockMeterAgainstRetention(_ meter: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.retentionLockClass), hashtext(\(meter)))", logger: logger)
+    }
+
+    /// The first key of the two-key advisory locks on meters ("ob").
+    static let retentionLockClass: Int32 = 0x6F62
 
     func tableSize() async throws -> Int64 {
         try await read { connection in

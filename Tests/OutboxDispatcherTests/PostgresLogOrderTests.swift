@@ -81,4 +81,59 @@ struct PostgresLogOrderTests {
             #expect(try await restored.verify().isOK)
         }
     }
+
+    /// Reconcile reads an event as sent and writes its dead row; retention
+    /// reads it as sent and deletes it. Overlapping, they left a dead letter
+    /// without its event. Here reconcile is held (by a lock on
+    /// `outbox_dead`) between its read and its write, while retention runs:
+    /// retention must wait for it, then keep the event the dead letter needs.
+    @Test func retentionWaitsForReconcileAndKeepsTheDeadLettersEvent() async throws {
+        guard StoreKind.postgresURL != nil else { return }
+        let place = try await TestStore.make(.postgres)
+        let outbox = try await TestStore.openPostgres(place.location)
+        try await place.using(outbox) {
+            _ = try await outbox.append(jsonEvents: [Self.event("rejected-later")], meter: "m")
+            let claim = try #require(try await outbox.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            _ = try await outbox.settle(
+                Settlement(meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true),
+                token: claim.token)
+            let blocker = try await PostgresConnection.connect(
+                configuration: try PostgresLocation(url: place.location).connectionConfiguration(password: nil), id: 99, logger: Self.logger)
+            try await blocker.query("BEGIN", logger: Self.logger)
+            try await blocker.query("LOCK TABLE outbox_dead IN SHARE MODE", logger: Self.logger)
+            let reconcile = Task {
+                try await outbox.applyLateRejections(
+                    [LateRejection(rowID: claim.events[0].rowID, reason: "late", responseBody: "{}")], meter: "m",
+                    remember: [AppliedAuditEntry(traceID: "t-1", eventID: "z-1")])
+            }
+            try await waitUntil("reconcile has read the event as sent and waits to write its dead row") {
+                try await Self.backendsWaiting(on: blocker, lockType: "relation") == 1
+            }
+            let retentionDone = Flag()
+            let retention = Task {
+                defer { retentionDone.set() }
+                return try await outbox.purgeSent(before: Int64.max)
+            }
+            try await waitUntil("retention waits for reconcile (or, wrongly, has finished)") {
+                try await Self.backendsWaiting(on: blocker, lockType: "advisory") == 1 || retentionDone.isSet
+            }
+            try await blocker.query("COMMIT", logger: Self.logger)
+            try await blocker.close()
+            #expect(try await reconcile.value == 1)
+            #expect(try await retention.value.purged == 0, "the event became a dead letter: retention keeps it")
+            let letters = try await outbox.deadLetters(meter: "m", deadBefore: nil, limit: 10)
+            #expect(letters.count == 1 && letters.first?.event.contains("rejected-later") == true)
+            #expect(try await outbox.verify().isOK)
+        }
+    }
+
+    static func backendsWaiting(on connection: PostgresConnection, lockType: String) async throws -> Int {
+        for try await count in try await connection.query(
+            "SELECT count(*)::bigint FROM pg_locks WHERE NOT granted AND locktype = \(lockType) AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            logger: logger
+        ).decode(Int64.self) {
+            return Int(count)
+        }
+        return 0
+    }
 }
