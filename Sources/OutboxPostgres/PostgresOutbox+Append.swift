@@ -52,28 +52,52 @@ extension PostgresOutbox {
 
     /// Streams an input (object, array or NDJSON) into one transaction, in
     /// multi-row INSERTs of 5,000; any invalid event rolls all of it back.
+    /// An input that is not a regular file (a pipe) is read and validated to
+    /// its end into a spool first: a transaction held open while a slow
+    /// producer writes would hold back the horizon, and with it every claim
+    /// of newer events on the server.
     public func appendStream(fileDescriptor: Int32, meter: String, progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int {
         try MeterName.validate(meter)
-        let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField)
+        let source: StreamSource
+        if EventSpool.isRegularFile(fileDescriptor) {
+            source = .file(EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField))
+        } else {
+            source = .spool(SendableSpool(spool: try await EventSpool.collect(fileDescriptor: fileDescriptor, eventIdField: eventIdField, progress: progress)))
+        }
         let eventIdField = self.eventIdField
         let ids = self.ids
         let appended: Int = try await transaction { connection in
             var total = 0
-            while true {
-                var chunk: [Row] = []
-                chunk.reserveCapacity(Self.insertChunk)
-                let more = try input.read(limit: Self.insertChunk) { bytes, hasEventIdField in
-                    let id = ids.next()
-                    chunk.append(Row(id: id, body: EventBody.stored(bytes, hasEventIdField: hasEventIdField, eventIdField: eventIdField, id: id)))
-                }
-                if input.problemCount == 0, !chunk.isEmpty {
-                    try await Self.insertRows(chunk, meter: meter, on: connection, logger: self.logger)
-                    total += chunk.count
-                }
-                progress?(input.bytesConsumed, input.eventsSeen)
-                if !more { break }
+            func insert(_ chunk: [Row]) async throws {
+                try await Self.insertRows(chunk, meter: meter, on: connection, logger: self.logger)
+                total += chunk.count
             }
-            if let error = input.finalError() { throw error }
+            func row(_ bytes: UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) -> Row {
+                let id = ids.next()
+                return Row(id: id, body: EventBody.stored(bytes, hasEventIdField: hasEventIdField, eventIdField: eventIdField, id: id))
+            }
+            switch source {
+            case .file(let input):
+                while true {
+                    var chunk: [Row] = []
+                    chunk.reserveCapacity(Self.insertChunk)
+                    let more = try input.read(limit: Self.insertChunk) { bytes, hasEventIdField in chunk.append(row(bytes, hasEventIdField)) }
+                    if input.problemCount == 0, !chunk.isEmpty { try await insert(chunk) }
+                    progress?(input.bytesConsumed, input.eventsSeen)
+                    if !more { break }
+                }
+                if let error = input.finalError() { throw error }
+            case .spool(let box):
+                // Validated already: read back a chunk at a time (local and fast).
+                var reader = try box.spool.reader()
+                var more = true
+                while more {
+                    var chunk: [Row] = []
+                    chunk.reserveCapacity(Self.insertChunk)
+                    more = try reader.next(limit: Self.insertChunk) { bytes, hasEventIdField in chunk.append(row(bytes, hasEventIdField)) }
+                    if !chunk.isEmpty { try await insert(chunk) }
+                }
+            }
             try await Self.adjust(StateCounts(appended: total, pending: total), meter: meter, on: connection, logger: self.logger)
             return total
         }
@@ -84,6 +108,13 @@ extension PostgresOutbox {
         }
         notifyAppended()
         return appended
+    }
+
+    /// Where a streamed append reads from: the file itself, or the spool a
+    /// pipe was read into first.
+    private enum StreamSource: @unchecked Sendable {
+        case file(EventInput)
+        case spool(SendableSpool)
     }
 
     struct Row: Sendable {

@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -72,16 +74,74 @@ package final class EventSpool {
     /// Calls `body` with every spooled event, in order (the bytes are valid
     /// only during the call). Reads the file from its start, in large blocks.
     package func forEach(_ body: (UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) throws -> Void) throws {
+        var reader = try self.reader()
+        while try reader.next(limit: Int.max, body) {}
+    }
+
+    /// A reader from the spool's start, for callers that stop between
+    /// chunks (to insert them asynchronously).
+    package func reader() throws -> Reader {
         try flush()
-        var block = [UInt8](repeating: 0, count: EventSpool.readBlock)
-        var filled = 0
-        var position: off_t = 0
-        var atEnd = false
-        while true {
-            // Top the block up after what is left of the last one.
+        return Reader(fd: fd)
+    }
+
+    /// Reads the spool's records in order, a chunk at a time.
+    package struct Reader {
+        let fd: Int32
+        private var block = [UInt8](repeating: 0, count: EventSpool.readBlock)
+        private var filled = 0
+        private var offset = 0
+        private var position: off_t = 0
+        private var atEnd = false
+
+        init(fd: Int32) { self.fd = fd }
+
+        /// Calls `body` with up to `limit` more records; returns whether any
+        /// record remains after them.
+        package mutating func next(limit: Int, _ body: (UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) throws -> Void) throws -> Bool {
+            var delivered = 0
+            while true {
+                // Records whole in the block, up to the limit.
+                let (count, newOffset) = try block.withUnsafeBufferPointer { bytes -> (Int, Int) in
+                    var offset = self.offset
+                    var count = 0
+                    while delivered + count < limit, filled - offset >= 5 {
+                        let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
+                        guard filled - offset >= 5 + length else { break }
+                        try body(UnsafeBufferPointer(rebasing: bytes[(offset + 5)..<(offset + 5 + length)]), bytes[offset + 4] == 1)
+                        offset += 5 + length
+                        count += 1
+                    }
+                    return (count, offset)
+                }
+                delivered += count
+                offset = newOffset
+                if atEnd && offset == filled { return false }
+                if delivered >= limit { return true }
+                try refill()
+            }
+        }
+
+        /// Keeps the partial record at the block's start and tops it up from
+        /// the file (growing the block for a record larger than it).
+        private mutating func refill() throws {
+            let leftover = filled - offset
+            if offset > 0 {
+                let start = offset
+                block.withUnsafeMutableBufferPointer { bytes in
+                    _ = memmove(bytes.baseAddress!, bytes.baseAddress! + start, leftover)
+                }
+            } else if leftover == block.count {
+                block += [UInt8](repeating: 0, count: block.count)
+            } else if atEnd {
+                throw OutboxError(.storage, "the spool file ends inside a record")
+            }
+            filled = leftover
+            offset = 0
             while !atEnd && filled < block.count {
                 let room = block.count - filled
-                let read = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, room, position) }
+                let start = filled
+                let read = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + start, room, position) }
                 if read < 0 {
                     if errno == EINTR { continue }
                     throw OutboxError(.storage, "cannot read the spool file back: \(String(cString: strerror(errno)))")
@@ -90,28 +150,49 @@ package final class EventSpool {
                 filled += read
                 position += off_t(read)
             }
-            var offset = 0
-            try block.withUnsafeBufferPointer { bytes in
-                while filled - offset >= 5 {
-                    let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
-                    guard filled - offset >= 5 + length else { break }
-                    try body(UnsafeBufferPointer(rebasing: bytes[(offset + 5)..<(offset + 5 + length)]), bytes[offset + 4] == 1)
-                    offset += 5 + length
-                }
-            }
-            if atEnd && offset == filled { return }
-            // Keep the partial record; grow the block for a record larger than it.
-            let leftover = filled - offset
-            if offset > 0 {
-                block.withUnsafeMutableBufferPointer { bytes in
-                    _ = memmove(bytes.baseAddress!, bytes.baseAddress! + offset, leftover)
-                }
-            } else if leftover == block.count {
-                block += [UInt8](repeating: 0, count: block.count)
-            } else if atEnd {
-                throw OutboxError(.storage, "the spool file ends inside a record")
-            }
-            filled = leftover
         }
     }
+}
+
+extension EventSpool {
+    /// Reads and validates a whole input into a spool, off the database
+    /// and off Swift's cooperative pool (the reads block): an input that is
+    /// not a regular file (a pipe) is read to its end before any store takes
+    /// a lock or opens a transaction.
+    package static func collect(
+        fileDescriptor: Int32, eventIdField: String?, progress: (@Sendable (Int, Int) -> Void)?
+    ) async throws -> EventSpool {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SendableSpool, Error>) in
+            DispatchQueue(label: "outbox.spool").async {
+                do {
+                    let spool = try EventSpool()
+                    let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField)
+                    let parsed = ParallelEventInput(input, progress: progress)
+                    defer { parsed.stop() }
+                    while let chunk = try parsed.next() {
+                        try chunk.forEach { bytes, hasEventIdField in try spool.append(bytes, hasEventIdField: hasEventIdField) }
+                    }
+                    if let error = input.finalError() { throw error }
+                    try spool.flush()
+                    continuation.resume(returning: SendableSpool(spool: spool))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }.spool
+    }
+
+    /// Whether `fd` is a regular file (all there already: no spool needed).
+    package static func isRegularFile(_ fd: Int32) -> Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+}
+
+/// Hands a spool from the thread that filled it to the one that reads it;
+/// never used by two at once.
+package struct SendableSpool: @unchecked Sendable {
+    package let spool: EventSpool
+
+    package init(spool: EventSpool) { self.spool = spool }
 }

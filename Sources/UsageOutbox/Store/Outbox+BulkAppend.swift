@@ -30,19 +30,14 @@ extension Outbox {
     ) async throws -> Int {
         try MeterName.validate(meter)
         let appended: Int
-        if Outbox.isRegularFile(fileDescriptor) {
+        if EventSpool.isRegularFile(fileDescriptor) {
             appended = try await appendParsingWhileInserting(fileDescriptor: fileDescriptor, meter: meter, progress: progress)
         } else {
-            let spool = try await Outbox.spool(fileDescriptor: fileDescriptor, eventIdField: configuration.eventIdField, progress: progress)
+            let spool = try await EventSpool.collect(fileDescriptor: fileDescriptor, eventIdField: configuration.eventIdField, progress: progress)
             appended = try await insertSpooled(spool, meter: meter)
         }
         notifyAppended()
         return appended
-    }
-
-    static func isRegularFile(_ fd: Int32) -> Bool {
-        var info = stat()
-        return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     private func appendParsingWhileInserting(
@@ -71,29 +66,6 @@ extension Outbox {
         }
     }
 
-    /// Reads and validates the whole input into a spool, off the database
-    /// thread and off Swift's cooperative pool (the reads block).
-    static func spool(fileDescriptor: Int32, eventIdField: String?, progress: (@Sendable (Int, Int) -> Void)?) async throws -> EventSpool {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SendableSpool, Error>) in
-            DispatchQueue(label: "outbox.spool").async {
-                do {
-                    let spool = try EventSpool()
-                    let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField)
-                    let parsed = ParallelEventInput(input, progress: progress)
-                    defer { parsed.stop() }
-                    while let chunk = try parsed.next() {
-                        try chunk.forEach { bytes, hasEventIdField in try spool.append(bytes, hasEventIdField: hasEventIdField) }
-                    }
-                    if let error = input.finalError() { throw error }
-                    try spool.flush()
-                    continuation.resume(returning: SendableSpool(spool: spool))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }.spool
-    }
-
     private func insertSpooled(_ spool: EventSpool, meter: String) async throws -> Int {
         let eventIdField = configuration.eventIdField
         let ids = database.ids
@@ -109,12 +81,6 @@ extension Outbox {
             }
         }
     }
-}
-
-/// Hands a spool from the thread that filled it to the one that reads it;
-/// never used by two at once.
-struct SendableSpool: @unchecked Sendable {
-    let spool: EventSpool
 }
 
 extension EventInserter {
