@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Testing
 
 @testable import OutboxCore
@@ -65,5 +67,48 @@ struct TransactionalAppendTests {
             // Once the outbox tables are there, it opens like any outbox.
             _ = try Outbox(path: path)
         }
+    }
+
+    /// An app's write shares a group with an append that fails half-way
+    /// (here a trigger of the app's refuses its rows). The app's closure must
+    /// run once, and commit, not run again in the next group.
+    @Test func anAppsClosureRunsOnceWhenAnotherWriteOfItsGroupFails() async throws {
+        try await withTemporaryDirectory { (dir: String) async throws in
+            let path = dir + "/app.sqlite"
+            let outbox = try await openAppDatabase(path)
+            defer { outbox.close() }
+            try await outbox.write { tx in
+                try tx.execute("CREATE TRIGGER refuse_boom BEFORE INSERT ON outbox_log WHEN NEW.meter = 'boom' BEGIN SELECT RAISE(ABORT, 'boom refused'); END")
+            }
+            // Hold the database thread so that both writes wait for one group.
+            let held = DispatchSemaphore(value: 0)
+            let holding = Task { try await outbox.database.withConnection { _ in held.wait() } }
+            let runs = Atomic<Int>(0)
+            let appWrite = Task {
+                try await outbox.write { tx in
+                    runs.add(1, ordering: .relaxed)
+                    try tx.execute("INSERT INTO orders (id, customer) VALUES ('o-1', 'C-1')")
+                }
+            }
+            try await waitUntilTrue { outbox.database.waitingWrites == 1 }
+            let failing = Task { try await outbox.append(sampleEvent("C-2"), meter: "boom") }
+            try await waitUntilTrue { outbox.database.waitingWrites == 2 }
+            held.signal()
+            try await holding.value
+            try await appWrite.value
+            await #expect(throws: (any Error).self) { try await failing.value }
+            #expect(runs.load(ordering: .relaxed) == 1, "the app's closure ran again")
+            #expect(try SQLiteConnection(path: path).scalarInt("SELECT count(*) FROM orders") == 1)
+            #expect(try await outbox.verify().isOK)
+        }
+    }
+}
+
+/// Waits (bounded) for a condition that another thread makes true.
+func waitUntilTrue(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw CancellationError() }
+        try await Task.sleep(for: .milliseconds(1))
     }
 }

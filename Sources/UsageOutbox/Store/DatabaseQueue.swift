@@ -113,6 +113,9 @@ final class DatabaseQueue: Sendable {
         }
     }
 
+    /// Writes waiting for the next group (tests wait on it).
+    var waitingWrites: Int { state.withLock { $0.pending.count } }
+
     func close() {
         state.withLock { $0.closed = true }
         queue.sync { connection = nil }
@@ -190,12 +193,13 @@ final class DatabaseQueue: Sendable {
         let context = WriteContext(connection: connection, ids: ids)
         var units: [WriteUnit] = []
         var errors: [Error?] = []
+        var ranIsolated = false
         let expected = state.withLock { $0.lastGroupSize }
         var batch = first
         var timedOut = false
         do {
             while true {
-                try execute(batch, units: &units, errors: &errors, context: context, connection: connection)
+                try execute(batch, units: &units, errors: &errors, ranIsolated: &ranIsolated, context: context, connection: connection)
                 let producers = units.count { $0.gathers }
                 guard !timedOut, expected >= 4, producers < expected, units.count < DatabaseQueue.maxUnitsPerGroup else { break }
                 let waiting = state.withLock { $0.pending.count }
@@ -245,17 +249,24 @@ final class DatabaseQueue: Sendable {
     /// outcome to `units` and `errors`. An isolated unit runs in a savepoint
     /// and fails alone. Throws `GroupBreak` when the group cannot go on: the
     /// units are then already completed (or requeued) and nothing is written.
+    ///
+    /// A unit that is not isolated skips the savepoint (its failure undoes
+    /// the group, whose units run again in the next one), unless an isolated
+    /// unit ran before it in this transaction: isolated units are an app's
+    /// own code, which must run once, so from then on every unit fails alone.
     private func execute(
-        _ batch: [WriteUnit], units: inout [WriteUnit], errors: inout [Error?],
+        _ batch: [WriteUnit], units: inout [WriteUnit], errors: inout [Error?], ranIsolated: inout Bool,
         context: WriteContext, connection: SQLiteConnection
     ) throws(GroupBreak) {
         for (position, unit) in batch.enumerated() {
             units.append(unit)
             errors.append(nil)
+            let failsAlone = unit.isolated || ranIsolated
+            ranIsolated = ranIsolated || unit.isolated
             do {
-                if unit.isolated { try connection.executeCached("SAVEPOINT outbox_unit") }
+                if failsAlone { try connection.executeCached("SAVEPOINT outbox_unit") }
                 try unit.execute(context)
-                if unit.isolated { try connection.executeCached("RELEASE outbox_unit") }
+                if failsAlone { try connection.executeCached("RELEASE outbox_unit") }
                 context.keepUnitChanges()
             } catch {
                 let translated = translate(error)
@@ -267,13 +278,14 @@ final class DatabaseQueue: Sendable {
                     (units + notRun).forEach { $0.complete(translated) }
                     throw .abandoned
                 }
-                if unit.isolated {
+                if failsAlone {
                     errors[errors.count - 1] = translated
                     try? connection.executeCached("ROLLBACK TO outbox_unit")
                     try? connection.executeCached("RELEASE outbox_unit")
                 } else {
                     // A unit without a savepoint failed half-way: undo the
-                    // whole group, fail that unit, and run the others again.
+                    // whole group, fail that unit, and run the others again
+                    // (none of them is an app's code: see above).
                     try? connection.executeCached("ROLLBACK")
                     units.removeLast()
                     unit.complete(translated)
