@@ -18,12 +18,15 @@ struct ClaimFence {
     private(set) var provenAt: ContinuousClock.Instant
     private var requestsSinceProof = 0
     private var waitedSinceProof = false
+    /// Defects a test switched back on (never in production).
+    let injectedDefects: Set<InjectedDefect>
 
-    init(claim: Claim, claimedAt: ContinuousClock.Instant) {
+    init(claim: Claim, claimedAt: ContinuousClock.Instant, injectedDefects: Set<InjectedDefect> = []) {
         token = claim.token
         meter = claim.meter
         leaseMilliseconds = claim.leaseMilliseconds
         provenAt = claimedAt
+        self.injectedDefects = injectedDefects
     }
 
     /// Whether the lease must be renewed before the next request.
@@ -74,7 +77,7 @@ struct ClaimFence {
             }
             dropped += events.count - kept.count
             events = kept
-            if InjectedDefects.isOn(.partialRenewalCountsAsProof) {
+            if injectedDefects.contains(.partialRenewalCountsAsProof) {
                 renewed(at: issued)
                 return events.isEmpty ? .lost(dropped: dropped) : .held(events, dropped: dropped)
             }

@@ -50,7 +50,8 @@ extension PostgresOutbox {
                 // Paused since the meter was picked: leave it alone.
                 if try await Self.isPaused(meter, on: connection, logger: logger) { return .nothing(heldBack: false) }
                 if let taken = try await PostgresRangeClaims.takeOverLapsed(
-                    meter: meter, token: token, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
+                    meter: meter, token: token, budget: ClaimBudget(limit: limit, maxBytes: maxBytes), leaseMilliseconds: leaseMilliseconds,
+                    on: connection, logger: logger)
                 {
                     return .events(taken)
                 }
@@ -116,13 +117,34 @@ extension PostgresOutbox {
             let meter = settlement.meter
             let bounds = try await PostgresRangeClaims.bounds(of: settlement.rows.map(\.rowID), on: connection, logger: logger)
             let result: SettlementResult
-            if let bounds,
+            if let bounds, bounds.count == settlement.rows.count,
                 let range = try await PostgresRangeClaims.openRange(
                     of: token, meter: meter, from: bounds.low, to: bounds.high, on: connection, logger: logger)
             {
                 result = try await PostgresRangeClaims.settle(settlement, bounds: bounds, in: range, on: connection, logger: logger)
             } else {
-                result = try await PostgresRetryClaims.settle(settlement, token: token, on: connection, logger: logger)
+                // Not one range of the claim: rows from retries, or a part of
+                // which another dispatcher took some rows over (a lapsed
+                // lease). Each range of the claim settles the rows it still
+                // holds; the rest are retry rows, or lost.
+                var rest = settlement
+                var partial = SettlementResult()
+                let ranges = try await PostgresRangeClaims.openRanges(of: token, meter: meter, on: connection, logger: logger)
+                if !ranges.isEmpty {
+                    let keys = try await PostgresRangeClaims.keys(of: settlement.rows.map(\.rowID), on: connection, logger: logger)
+                    for range in ranges {
+                        let inside = keys.filter(range.contains)
+                        guard let low = inside.first, let high = inside.last else { continue }
+                        let ids = Set(inside.map(\.id))
+                        let part = rest.restricted { ids.contains($0.rowID) }
+                        partial =
+                            partial
+                            + (try await PostgresRangeClaims.settle(
+                                part, bounds: PostgresLogKey.Bounds(count: inside.count, low: low, high: high), in: range, on: connection, logger: logger))
+                        rest = rest.restricted { !ids.contains($0.rowID) }
+                    }
+                }
+                result = partial + (try await PostgresRetryClaims.settle(rest, token: token, on: connection, logger: logger))
             }
             if settlement.isSuccess {
                 try await connection.query(

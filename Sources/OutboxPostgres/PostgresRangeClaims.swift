@@ -55,27 +55,47 @@ enum PostgresRangeClaims {
         return events
     }
 
+    /// Takes over the meter's oldest range whose lease lapsed, under a new
+    /// token: as much of it as the claim's budget allows (the rest stays
+    /// lapsed, for the next claim). Nil when there is none.
     static func takeOverLapsed(
-        meter: String, token: ClaimToken, leaseMilliseconds: Int64, on connection: PostgresConnection,
+        meter: String, token: ClaimToken, budget: ClaimBudget, leaseMilliseconds: Int64, on connection: PostgresConnection,
         logger: Logger
     ) async throws -> [ClaimedEvent]? {
-        var taken: PostgresRange?
-        for try await (fx, fi, lx, li, events) in try await connection.query(
+        var lapsed: PostgresRange?
+        for try await (fx, fi, lx, li, events, owner, lease) in try await connection.query(
             """
-            UPDATE outbox_ranges AS r SET token = \(token.value), lease_until = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)
-            FROM (SELECT meter, first_xact, first_id FROM outbox_ranges
-                  WHERE meter = \(meter) AND settled_at IS NULL AND lease_until <= \(unescaped: PostgresOutbox.serverNow)
-                  ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) AS lapsed
-            WHERE (r.meter, r.first_xact, r.first_id) = (lapsed.meter, lapsed.first_xact, lapsed.first_id)
-            RETURNING r.first_xact, r.first_id, r.last_xact, r.last_id, r.events
+            SELECT first_xact, first_id, last_xact, last_id, events, token, lease_until FROM outbox_ranges
+            WHERE meter = \(meter) AND settled_at IS NULL AND lease_until <= \(unescaped: PostgresOutbox.serverNow)
+            ORDER BY lease_until, first_xact, first_id LIMIT 1 FOR UPDATE SKIP LOCKED
             """, logger: logger
-        ).decode((Int64, Int64, Int64, Int64, Int32).self) {
-            taken = PostgresRange(
+        ).decode((Int64, Int64, Int64, Int64, Int32, String?, Int64?).self) {
+            lapsed = PostgresRange(
                 meter: meter, first: PostgresLogKey(xact: fx, id: fi), last: PostgresLogKey(xact: lx, id: li),
-                events: Int(events), token: token.value, leaseUntil: nil)
+                events: Int(events), token: owner, leaseUntil: lease)
         }
-        guard let taken else { return nil }
-        return try await events(of: taken, on: connection, logger: logger)
+        guard let range = lapsed else { return nil }
+        let all = try await events(of: range, on: connection, logger: logger)
+        let taken = Array(all.prefix(budget.count(ofSizes: all.lazy.map(\.body.count))))
+        if taken.count == all.count {
+            try await connection.query(
+                """
+                UPDATE outbox_ranges SET token = \(token.value), lease_until = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)
+                WHERE meter = \(meter) AND first_xact = \(range.first.xact) AND first_id = \(range.first.id)
+                """, logger: logger)
+        } else if let last = taken.last {
+            let keys = try await keys(of: [all[0].rowID, last.rowID], on: connection, logger: logger)
+            let part = try await carve(
+                PostgresLogKey.Bounds(count: taken.count, low: keys[0], high: keys[keys.count - 1]), ids: taken.count, outOf: range,
+                on: connection, logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO outbox_ranges (meter, first_xact, first_id, last_xact, last_id, events, token, lease_until)
+                VALUES (\(meter), \(part.low.xact), \(part.low.id), \(part.high.xact), \(part.high.id), \(Int32(part.count)), \(token.value),
+                        \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds))
+                """, logger: logger)
+        }
+        return taken
     }
 
     /// A new range: the meter's next events past its position, below the
@@ -337,7 +357,8 @@ enum PostgresRangeClaims {
     /// at once (the rest stays claimed): a part at the meter's position
     /// moves the position back; any other part's events become pending
     /// retry rows. Returns the events released.
-    static func release(_ rowIDs: [Int64], token: ClaimToken, meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+    /// The open ranges `token` holds of `meter`, locked.
+    static func openRanges(of token: ClaimToken, meter: String, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRange] {
         var ranges: [PostgresRange] = []
         for try await (fx, fi, lx, li, events, lease) in try await connection.query(
             """
@@ -350,6 +371,11 @@ enum PostgresRangeClaims {
                     meter: meter, first: PostgresLogKey(xact: fx, id: fi), last: PostgresLogKey(xact: lx, id: li),
                     events: Int(events), token: token.value, leaseUntil: lease))
         }
+        return ranges
+    }
+
+    static func release(_ rowIDs: [Int64], token: ClaimToken, meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        let ranges = try await openRanges(of: token, meter: meter, on: connection, logger: logger)
         guard !ranges.isEmpty else { return 0 }
         let keys = try await keys(of: rowIDs, on: connection, logger: logger)
         var released = 0

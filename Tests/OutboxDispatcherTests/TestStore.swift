@@ -27,10 +27,12 @@ struct TestStore: Sendable {
     private let directory: String?
     private let database: String?
 
-    static func make(_ kind: StoreKind) async throws -> TestStore {
+    /// A new place; SQLite's directory under `parent` (the system's
+    /// temporary directory by default).
+    static func make(_ kind: StoreKind, under parent: String = NSTemporaryDirectory()) async throws -> TestStore {
         switch kind {
         case .sqlite:
-            let directory = NSTemporaryDirectory() + "outbox-store-" + UUID().uuidString
+            let directory = parent + (parent.hasSuffix("/") ? "" : "/") + "outbox-store-" + UUID().uuidString
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             return TestStore(kind: kind, location: directory + "/outbox.sqlite", directory: directory, database: nil)
         case .postgres:

@@ -28,4 +28,9 @@ public struct SettlementResult: Sendable, Equatable {
         }
         lost = planned - applied
     }
+
+    /// Two parts' results together.
+    public static func + (lhs: SettlementResult, rhs: SettlementResult) -> SettlementResult {
+        SettlementResult(sent: lhs.sent + rhs.sent, retried: lhs.retried + rhs.retried, dead: lhs.dead + rhs.dead, lost: lhs.lost + rhs.lost)
+    }
 }

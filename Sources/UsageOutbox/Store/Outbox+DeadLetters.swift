@@ -59,11 +59,13 @@ extension Outbox {
     /// change nothing.
     @discardableResult
     public func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
-        try await changeDeadLetters(selection) { connection, rowIDs, _ in
+        let defects = configuration.injectedDefects
+        return try await changeDeadLetters(selection) { connection, rowIDs, _ in
             let ids = Outbox.jsonArray(rowIDs)
             try connection.execute("DELETE FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))
             let purged = connection.changes
             try connection.execute("DELETE FROM outbox_log WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))
+            try Outbox.forgetHighWaterMark(if: .reuseIDsAfterDeadLetterPurge, in: defects, on: connection)
             return StateCounts(dead: -purged, purged: purged)
         }
     }

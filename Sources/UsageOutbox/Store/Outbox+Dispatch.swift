@@ -34,7 +34,8 @@ extension Outbox: DispatchStore {
             if try Outbox.isPaused(meter, on: connection) { return [] }
             let now = clock.wallMilliseconds()
             let lease = now + leaseMilliseconds
-            if let taken = try RangeClaims.takeOverLapsed(meter: meter, token: token, leaseUntil: lease, now: now, on: connection) {
+            let budget = ClaimBudget(limit: limit, maxBytes: maxBytes)
+            if let taken = try RangeClaims.takeOverLapsed(meter: meter, token: token, budget: budget, leaseUntil: lease, now: now, on: connection) {
                 return taken
             }
             let retries = try RetryClaims.claim(meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, now: now, context: context)
@@ -66,7 +67,19 @@ extension Outbox: DispatchStore {
             if let range = try RangeClaims.openRange(of: token, meter: settlement.meter, containing: settlement.rows.map(\.rowID), on: connection) {
                 result = try RangeClaims.settle(settlement, in: range, now: now, context: context)
             } else {
-                result = try RetryClaims.settle(settlement, token: token, now: now, context: context)
+                // Not one range of the claim: rows from retries, or a part of
+                // which another dispatcher took some rows over (a lapsed
+                // lease). Each range of the claim settles the rows it still
+                // holds; the rest are retry rows, or lost.
+                var rest = settlement
+                var partial = SettlementResult()
+                for range in try RangeClaims.openRanges(of: token, meter: settlement.meter, on: connection) {
+                    let part = rest.restricted { range.contains($0.rowID) }
+                    guard !part.rows.isEmpty else { continue }
+                    partial = partial + (try RangeClaims.settle(part, in: range, now: now, context: context))
+                    rest = rest.restricted { !range.contains($0.rowID) }
+                }
+                result = partial + (try RetryClaims.settle(rest, token: token, now: now, context: context))
             }
             if settlement.isSuccess {
                 try connection.execute("UPDATE outbox_meters SET last_success_at = ?1 WHERE meter = ?2", .integer(now), .text(settlement.meter))

@@ -28,6 +28,9 @@ public struct OutboxConfiguration: Sendable {
     /// Where stored times come from (due times, leases). Tests pass a clock
     /// they advance by hand; everything else keeps the system clock.
     public var clock: any OutboxClock
+    /// Known defects a test switched back on (`StoreModelTests`); always
+    /// empty outside the package's own tests.
+    package var injectedDefects: Set<InjectedDefect> = []
 
     public init(
         path: String,

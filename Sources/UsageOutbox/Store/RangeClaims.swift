@@ -33,24 +33,35 @@ enum RangeClaims {
     }
 
     /// Takes over the meter's oldest range whose lease lapsed (its claim
-    /// crashed or was given up), under a new token. Nil when there is none.
-    static func takeOverLapsed(meter: String, token: ClaimToken, leaseUntil: Int64, now: Int64, on connection: SQLiteConnection) throws -> [ClaimedEvent]? {
+    /// crashed or was given up), under a new token: as much of it as the
+    /// claim's budget allows (the rest stays lapsed, for the next claim).
+    /// Nil when there is none.
+    static func takeOverLapsed(
+        meter: String, token: ClaimToken, budget: ClaimBudget, leaseUntil: Int64, now: Int64, on connection: SQLiteConnection
+    ) throws -> [ClaimedEvent]? {
         let lapsed = try connection.cached(
             """
-            UPDATE outbox_ranges SET token = ?3, lease_until = ?4
-            WHERE meter = ?1 AND first_id = (
-                SELECT first_id FROM outbox_ranges WHERE meter = ?1 AND settled_at IS NULL AND lease_until <= ?2 ORDER BY lease_until LIMIT 1)
-            RETURNING \(columns)
+            SELECT \(columns) FROM outbox_ranges
+            WHERE meter = ?1 AND settled_at IS NULL AND lease_until <= ?2 ORDER BY lease_until, first_id LIMIT 1
             """)
         defer { lapsed.reset() }
         try lapsed.bind(meter, at: 1)
         try lapsed.bind(now, at: 2)
-        try lapsed.bind(token.value, at: 3)
-        try lapsed.bind(leaseUntil, at: 4)
         guard try lapsed.step() else { return nil }
         let range = range(lapsed)
         lapsed.reset()
-        return try events(of: range, on: connection)
+        let all = try events(of: range, on: connection)
+        let taken = Array(all.prefix(budget.count(ofSizes: all.lazy.map(\.body.count))))
+        if taken.count == all.count {
+            try connection.execute(
+                "UPDATE outbox_ranges SET token = ?1, lease_until = ?2 WHERE meter = ?3 AND first_id = ?4",
+                .text(token.value), .integer(leaseUntil), .text(meter), .integer(range.first))
+        } else if let part = try carve(taken.map(\.rowID), outOf: range, on: connection) {
+            try connection.execute(
+                insertRange, .text(meter), .integer(part.first), .integer(part.last), .integer(Int64(part.events)), .text(token.value),
+                .integer(leaseUntil), .null)
+        }
+        return taken
     }
 
     /// A new range: the meter's next events past its position, cut at
@@ -93,6 +104,17 @@ enum RangeClaims {
         try statement.bind(token.value, at: 2)
         var ranges: [OpenRange] = []
         while try statement.step() { ranges.append(range(statement)) }
+        return ranges
+    }
+
+    /// The open ranges `token` holds of `meter`.
+    static func openRanges(of token: ClaimToken, meter: String, on connection: SQLiteConnection) throws -> [OpenRange] {
+        let open = try connection.cached("SELECT \(columns) FROM outbox_ranges WHERE meter = ?1 AND token = ?2 AND settled_at IS NULL")
+        defer { open.reset() }
+        try open.bind(meter, at: 1)
+        try open.bind(token.value, at: 2)
+        var ranges: [OpenRange] = []
+        while try open.step() { ranges.append(range(open)) }
         return ranges
     }
 
@@ -173,12 +195,7 @@ enum RangeClaims {
     /// the events released.
     static func release(_ rowIDs: [Int64], token: ClaimToken, meter: String, now: Int64, context: WriteContext) throws -> Int {
         let connection = context.connection
-        let open = try connection.cached("SELECT \(columns) FROM outbox_ranges WHERE meter = ?1 AND token = ?2 AND settled_at IS NULL")
-        try open.bind(meter, at: 1)
-        try open.bind(token.value, at: 2)
-        var ranges: [OpenRange] = []
-        while try open.step() { ranges.append(range(open)) }
-        open.reset()
+        let ranges = try openRanges(of: token, meter: meter, on: connection)
         var released = 0
         // Newest first: each may hand the position back in turn.
         for range in ranges.sorted(by: { $0.first > $1.first }) {
