@@ -116,7 +116,10 @@ extension ModelOperation {
         }
         func outcome() -> Outcome { Outcome.allCases.randomElement(using: &random)! }
         let weighted: [(Int, () -> ModelOperation)] = [
-            (14, { .append(meter: meter(), count: [1, 1, 2, 5, 20].randomElement(using: &random)!, kind: AppendKind.allCases.randomElement(using: &random)!) }),
+            (
+                14,
+                { .append(meter: meter(), count: [1, 1, 2, 5, 20].randomElement(using: &random)!, kind: AppendKind.allCases.randomElement(using: &random)!) }
+            ),
             (16, { .claim(meter: meter(), limit: [1, 3, 8, 50].randomElement(using: &random)!, smallBudget: Int.random(in: 0..<5, using: &random) == 0) }),
             (12, { .settle(claim: claim(), part: part(), outcome: outcome()) }),
             (12, { .send(claim: claim(), part: part(), outcome: outcome()) }),

@@ -342,7 +342,8 @@ final class ModelRun {
         let held = claims[index]
         let expected = events.filter { model.isHeld(Self.modelID($0), by: held.number) }
         let released = try await store.release(events.map(\.rowID), meter: held.claim.meter, token: held.claim.token)
-        try expect(released == expected.count, "releasing \(events.count) events of claim \(held.number) released \(released), the model says \(expected.count)")
+        try expect(
+            released == expected.count, "releasing \(events.count) events of claim \(held.number) released \(released), the model says \(expected.count)")
         for event in expected { model.released(Self.modelID(event)) }
     }
 
@@ -437,7 +438,9 @@ final class ModelRun {
         var delivered = Set<String>()
         for meter in model.knownMeters.sorted() {
             var rounds = 0
-            while let claim = try await store.claim(meter: meter, owner: "final", limit: 1000, maxBytes: 1 << 20, leaseMilliseconds: ModelSubject.leaseMilliseconds) {
+            while let claim = try await store.claim(
+                meter: meter, owner: "final", limit: 1000, maxBytes: 1 << 20, leaseMilliseconds: ModelSubject.leaseMilliseconds)
+            {
                 rounds += 1
                 try expect(rounds <= 10_000, "the final drain of \(meter) does not end")
                 for event in claim.events {

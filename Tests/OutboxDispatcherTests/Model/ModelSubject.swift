@@ -74,7 +74,8 @@ final class ModelSubject {
             let postgres = store as! PostgresOutbox
             let step = Self.advanceMilliseconds
             try await postgres.write { connection in
-                try await connection.query("UPDATE outbox_ranges SET lease_until = lease_until - \(step) WHERE lease_until IS NOT NULL", logger: postgres.logger)
+                try await connection.query(
+                    "UPDATE outbox_ranges SET lease_until = lease_until - \(step) WHERE lease_until IS NOT NULL", logger: postgres.logger)
                 try await connection.query("UPDATE outbox_retries SET due_at = due_at - \(step)", logger: postgres.logger)
             }
         }

@@ -8,15 +8,20 @@ import Testing
 /// prints its seed and a shrunk run.
 ///
 /// The budget comes from the environment (`scripts/model-test` sets it):
-/// `OUTBOX_MODEL_OPERATIONS` per store (default 3,000, a quick check in
-/// every test run), `OUTBOX_MODEL_SEED` the first seed, and
+/// operations per store (default 1,500, a quick check in every test run; see
+/// `budget`), `OUTBOX_MODEL_SEED` the first seed, and
 /// `OUTBOX_MODEL_SECONDS` a time limit that, when set, keeps drawing new
 /// seeds until it runs out (the long form).
 struct StoreModelTests {
     static let operationsPerRun = 300
     static let environment = ProcessInfo.processInfo.environment
 
-    static var budget: Int { environment["OUTBOX_MODEL_OPERATIONS"].flatMap(Int.init) ?? 3_000 }
+    /// Operations per store: `OUTBOX_MODEL_OPERATIONS_SQLITE` or `_POSTGRES`,
+    /// else `OUTBOX_MODEL_OPERATIONS`, else a quick 1,500.
+    static func budget(_ kind: StoreKind) -> Int {
+        let specific = environment["OUTBOX_MODEL_OPERATIONS_\(kind.rawValue.uppercased())"].flatMap(Int.init)
+        return specific ?? environment["OUTBOX_MODEL_OPERATIONS"].flatMap(Int.init) ?? 1_500
+    }
     static var firstSeed: UInt64 { environment["OUTBOX_MODEL_SEED"].flatMap(UInt64.init) ?? 1 }
     static var seconds: Double? { environment["OUTBOX_MODEL_SECONDS"].flatMap(Double.init) }
 
@@ -27,7 +32,7 @@ struct StoreModelTests {
         var seed = Self.firstSeed
         var operations = 0
         var runs = 0
-        while deadline.map({ ContinuousClock.now < $0 }) ?? (operations < Self.budget) {
+        while deadline.map({ ContinuousClock.now < $0 }) ?? (operations < Self.budget(kind)) {
             let run = ModelOperation.generate(seed: seed, count: Self.operationsPerRun)
             if let failure = await ModelTesting.check(kind, run, defects: []) {
                 let (shrunk, last) = await ModelTesting.shrink(kind, run, failure: failure, defects: [])
@@ -37,8 +42,13 @@ struct StoreModelTests {
             operations += run.count
             runs += 1
             seed += 1
+            if deadline != nil && runs % 100 == 0 {
+                print("model test (\(kind)): \(runs) runs, \(operations) operations so far, next seed \(seed)")
+            }
         }
-        print("model test (\(kind)): \(runs) runs, \(operations) operations, seeds \(Self.firstSeed)..<\(seed), every step as the model says, in \(started.duration(to: .now))")
+        print(
+            "model test (\(kind)): \(runs) runs, \(operations) operations, seeds \(Self.firstSeed)..<\(seed), every step as the model says, in \(started.duration(to: .now))"
+        )
     }
 
     /// The model test must be able to fail: with a known defect switched
