@@ -55,4 +55,24 @@ struct LogNeverGoesBackwardsTests {
             #expect(try await store.verify().isOK)
         }
     }
+
+    /// A dispatcher that drops a part it will not send (after a 401 resend
+    /// lost some rows) gives back that part only: the rest of its claim
+    /// stays its own, renewable and unsent by anyone else.
+    @Test(arguments: StoreKind.available)
+    func releaseGivesBackExactlyTheRowsItNames(kind: StoreKind) async throws {
+        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<10).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
+            let claim = try #require(try await Self.claim(store))
+            let rows = claim.events.map(\.rowID)
+            #expect(try await store.release(Array(rows[3..<6]), meter: "m", token: claim.token) == 3)
+            #expect(try await store.status().totals.inflight == 7)
+            let kept = try await store.renewLease(rows, token: claim.token, leaseMilliseconds: 60_000)
+            #expect(kept == Set(rows[0..<3] + rows[6..<10]))
+            // The released three are claimed by the next claim, nothing else.
+            let next = try #require(try await Self.claim(store))
+            #expect(Set(next.events.map(\.rowID)) == Set(rows[3..<6]))
+            #expect(try await store.verify().isOK)
+        }
+    }
 }
