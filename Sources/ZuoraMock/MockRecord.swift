@@ -1,4 +1,5 @@
 import Foundation
+import OutboxCore
 import Synchronization
 
 /// The mock's mutable state, behind one lock.
@@ -13,7 +14,7 @@ final class MockState: Sendable {
         var audit: [String: [MockAuditEntry]] = [:]  // meter -> ERROR entries
         var holdUntil: Double = 0  // unix seconds
         var holdAnnouncedAt: Double = 0
-        var random: SplitMix64
+        var random: SeededRandom
         var record: FileHandle?
     }
 
@@ -32,20 +33,7 @@ final class MockState: Sendable {
             record = handle
         }
         let seed = configuration.seed ?? UInt64.random(in: 0...UInt64.max)
-        inner = Mutex(Inner(configuration: configuration, random: SplitMix64(seed: seed), record: record))
-    }
-}
-
-/// A small seeded generator, so fault injection can be replayed.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        inner = Mutex(Inner(configuration: configuration, random: SeededRandom(seed: seed), record: record))
     }
 }
 

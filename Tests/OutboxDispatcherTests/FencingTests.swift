@@ -32,28 +32,8 @@ struct FencingTests {
         try await Harness.with(kind, mock: mock) { h in
             try await h.append(200, quantity: { $0 == 150 ? -1 : 1 })
             let clock = ManualClock()
-            let storeA = try await h.place.open(clock: clock)
-            let storeB = try await h.place.open(clock: clock)
-            defer {
-                Task {
-                    await storeA.close()
-                    await storeB.close()
-                }
-            }
-            let first = try h.dispatcher(store: storeA) {
-                $0.clock = clock
-                $0.concurrency = 1
-                $0.batchSize = 200
-                $0.leaseSeconds = lease
-                $0.requestTimeoutSeconds = timeout
-                $0.owner = "first"
-            }
-            let second = try h.dispatcher(store: storeB) {
-                $0.concurrency = 1
-                $0.leaseSeconds = lease
-                $0.requestTimeoutSeconds = timeout
-                $0.owner = "second"
-            }
+            let (first, second, stores) = try await Self.twoDispatchers(h, clock: clock, batchSize: 200, lease: lease, timeout: timeout)
+            defer { Task { for store in stores { await store.close() } } }
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await first.run() }
@@ -105,28 +85,8 @@ struct FencingTests {
         try await Harness.with(kind, mock: mock) { h in
             try await h.append(100, quantity: { $0 == 10 ? -1 : 1 })
             let clock = ManualClock()
-            let storeA = try await h.place.open(clock: clock)
-            let storeB = try await h.place.open(clock: clock)
-            defer {
-                Task {
-                    await storeA.close()
-                    await storeB.close()
-                }
-            }
-            let first = try h.dispatcher(store: storeA) {
-                $0.clock = clock
-                $0.concurrency = 1
-                $0.batchSize = 100
-                $0.leaseSeconds = lease
-                $0.requestTimeoutSeconds = timeout
-                $0.owner = "first"
-            }
-            let second = try h.dispatcher(store: storeB) {
-                $0.concurrency = 1
-                $0.leaseSeconds = lease
-                $0.requestTimeoutSeconds = timeout
-                $0.owner = "second"
-            }
+            let (first, second, stores) = try await Self.twoDispatchers(h, clock: clock, batchSize: 100, lease: lease, timeout: timeout)
+            defer { Task { for store in stores { await store.close() } } }
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await first.run() }
@@ -150,6 +110,31 @@ struct FencingTests {
             #expect(h.mock.statistics.duplicateEvents == 0, "the second half went out on a renewal that had failed")
             #expect(try await h.outbox.verify().isOK)
         }
+    }
+
+    /// Two dispatchers on two connections to one store, as two processes
+    /// would be: the first runs on `clock` (one worker, a batch of
+    /// `batchSize`), the second on real time; both with `lease` and `timeout`.
+    static func twoDispatchers(_ h: Harness, clock: ManualClock, batchSize: Int, lease: Double, timeout: Double) async throws
+        -> (first: Dispatcher, second: Dispatcher, stores: [any OutboxStore])
+    {
+        let storeA = try await h.place.open(clock: clock)
+        let storeB = try await h.place.open(clock: clock)
+        let first = try h.dispatcher(store: storeA) {
+            $0.clock = clock
+            $0.concurrency = 1
+            $0.batchSize = batchSize
+            $0.leaseSeconds = lease
+            $0.requestTimeoutSeconds = timeout
+            $0.owner = "first"
+        }
+        let second = try h.dispatcher(store: storeB) {
+            $0.concurrency = 1
+            $0.leaseSeconds = lease
+            $0.requestTimeoutSeconds = timeout
+            $0.owner = "second"
+        }
+        return (first, second, [storeA, storeB])
     }
 
     /// A 120 s Retry-After, then a graceful shutdown (SIGTERM in the CLI):

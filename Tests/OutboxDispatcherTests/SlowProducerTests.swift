@@ -11,23 +11,11 @@ struct SlowProducerTests {
     @Test(arguments: StoreKind.available)
     func aPipeLeftOpenHoldsBackNoOtherProducersEvents(kind: StoreKind) async throws {
         try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
-            var ends: [Int32] = [0, 0]
-            #expect(pipe(&ends) == 0)
-            let (readEnd, writeEnd) = (ends[0], ends[1])
+            let (readEnd, writeEnd) = PipeInput.make()
             let slow = Task { try await store.appendStream(fileDescriptor: readEnd, meter: "slow", progress: nil) }
             // 12,000 events written (two chunks of a transaction on PostgreSQL, were it open), and the pipe left open: the producer is slow.
             let lines = (0..<12_000).map { StoreBehaviourTests.event("slow-\($0)") }.joined(separator: "\n") + "\n"
-            let bytes = Array(lines.utf8)
-            let writer = Task.detached {
-                bytes.withUnsafeBytes { raw in
-                    var offset = 0
-                    while offset < raw.count {
-                        let written = write(writeEnd, raw.baseAddress! + offset, raw.count - offset)
-                        if written <= 0 { break }
-                        offset += written
-                    }
-                }
-            }
+            let writer = PipeInput.write(Array(lines.utf8), to: writeEnd, thenClose: false)
             await writer.value
             let quick = try await store.append(jsonEvents: (0..<50).map { StoreBehaviourTests.event("quick-\($0)") }, meter: "quick")
             let claim = try #require(

@@ -6,18 +6,6 @@ import Testing
 /// The settlement plan, as tables: what each answer means for each event,
 /// decided without a database.
 struct SettlementPlanTests {
-    /// A seeded generator (SplitMix64), so a run can be replayed.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Retry outcomes compared by their ceiling: a drawn delay must lie in
     /// `0...ceiling`, and every retried event of a batch shares one draw.
     static func matches(_ actual: [EventOutcome], _ expected: [EventOutcome]) -> Bool {
@@ -83,7 +71,7 @@ struct SettlementPlanTests {
     @Test(arguments: cases)
     func plans(_ name: String, _ verdict: BatchVerdict, _ attempts: [Int], _ policy: RetryPolicy, _ expected: [EventOutcome]) {
         for seed in 0..<50 as Range<UInt64> {
-            var random = Seeded(state: seed)
+            var random = SeededRandom(seed: seed)
             let plan = Settlement.plan(verdict, events: Self.events(attempts), meter: "m", policy: policy, random: &random)
             #expect(Self.matches(plan.rows.map(\.outcome), expected), "\(name): \(plan.rows.map(\.outcome))")
             #expect(plan.rows.map(\.rowID) == (1...Int64(attempts.count)).map { $0 })
@@ -91,7 +79,7 @@ struct SettlementPlanTests {
     }
 
     @Test func recordsWhatTheMeterShows() {
-        var random = Seeded(state: 1)
+        var random = SeededRandom(seed: 1)
         let accepted = Settlement.plan(.accepted, events: Self.events([0]), meter: "m", policy: Self.policy, random: &random)
         #expect(accepted.isSuccess && accepted.meterFailure == nil)
         let failed = Settlement.plan(
@@ -104,7 +92,7 @@ struct SettlementPlanTests {
     }
 
     @Test func countersMoveOnlyForTheRowsTheClaimStillHeld() {
-        var random = Seeded(state: 2)
+        var random = SeededRandom(seed: 2)
         let plan = Settlement.plan(.failed(reason: "x"), events: Self.events([0, 2, 0]), meter: "m", policy: Self.policy, random: &random)
         // Rows 1 and 2 applied (row 2 gives up); row 3 was taken over.
         #expect(plan.counterChange(applied: [1, 2]) == StateCounts(inflight: -2, failed: 1, dead: 1))

@@ -1,3 +1,5 @@
+@testable import OutboxCore
+
 /// One step of a model run. Parameters are small numbers resolved when the
 /// step runs (a claim "k" is the k-th most recent claim, modulo how many
 /// there are), so any subsequence of a run is still a valid run: that is
@@ -74,22 +76,6 @@ enum ModelOperation: Equatable, CustomStringConvertible {
         case .resume(let meter): "resume m\(meter)"
         case .reopen: "reopen"
         }
-    }
-}
-
-/// A deterministic generator (SplitMix64): a seed gives the same run on
-/// every machine.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -180,23 +180,10 @@ final class ModelRun {
     }
 
     private func appendPipe(_ text: String, meter: String) async throws -> Int {
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw fail("no pipe") }
-        let (readEnd, writeEnd) = (ends[0], ends[1])
-        let bytes = Array(text.utf8)
-        let writer = Task.detached {
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(writeEnd, raw.baseAddress! + offset, raw.count - offset)
-                    if written <= 0 { break }
-                    offset += written
-                }
-            }
-            close(writeEnd)
-        }
-        defer { close(readEnd) }
-        let appended = try await store.appendStream(fileDescriptor: readEnd, meter: meter, progress: nil)
+        let ends = PipeInput.make()
+        let writer = PipeInput.write(Array(text.utf8), to: ends.write, thenClose: true)
+        defer { close(ends.read) }
+        let appended = try await store.appendStream(fileDescriptor: ends.read, meter: meter, progress: nil)
         await writer.value
         return appended
     }
