@@ -19,7 +19,7 @@ enum PostgresRangeClaims {
     /// A range's events, in log order, as one row: the ids and lengths as
     /// arrays, the texts concatenated. Decoding a thousand rows one by one
     /// costs the dispatcher more CPU than the rest of the batch's work.
-    static func events(of range: PostgresRange, on connection: PostgresConnection, logger: Logger) async throws -> [ClaimedEvent] {
+    static func events(of range: PostgresRange, limit: Int = .max, on connection: PostgresConnection, logger: Logger) async throws -> [ClaimedEvent] {
         for try await (rowIDs, idLengths, bodyLengths, idBytes, bodyBytes) in try await connection.query(
             """
             SELECT coalesce(array_agg(id ORDER BY xact, id), '{}'), coalesce(array_agg(octet_length(event_id) ORDER BY xact, id), '{}'),
@@ -28,7 +28,7 @@ enum PostgresRangeClaims {
             FROM (SELECT id, xact, event_id, body FROM outbox_log
                   WHERE meter = \(range.meter) AND (xact, id) >= (\(range.first.xact), \(range.first.id))
                     AND (xact, id) <= (\(range.last.xact), \(range.last.id))
-                  ORDER BY xact, id LIMIT \(range.events)) AS events
+                  ORDER BY xact, id LIMIT \(min(limit, range.events))) AS events
             """, logger: logger
         ).decode(([Int64], [Int32], [Int32], ByteBuffer, ByteBuffer).self) {
             return try split(rowIDs: rowIDs, idLengths: idLengths, bodyLengths: bodyLengths, idBytes: idBytes, bodyBytes: bodyBytes)
@@ -75,16 +75,16 @@ enum PostgresRangeClaims {
                 events: Int(events), token: owner, leaseUntil: lease)
         }
         guard let range = lapsed else { return nil }
-        let all = try await events(of: range, on: connection, logger: logger)
-        let taken = Array(all.prefix(budget.count(ofSizes: all.lazy.map(\.body.count))))
-        if taken.count == all.count {
+        let candidates = try await events(of: range, limit: budget.limit, on: connection, logger: logger)
+        let taken = Array(candidates.prefix(budget.count(ofSizes: candidates.lazy.map(\.body.count))))
+        if taken.count == range.events {
             try await connection.query(
                 """
                 UPDATE outbox_ranges SET token = \(token.value), lease_until = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds)
                 WHERE meter = \(meter) AND first_xact = \(range.first.xact) AND first_id = \(range.first.id)
                 """, logger: logger)
         } else if let last = taken.last {
-            let keys = try await keys(of: [all[0].rowID, last.rowID], on: connection, logger: logger)
+            let keys = try await keys(of: [candidates[0].rowID, last.rowID], on: connection, logger: logger)
             let part = try await carve(
                 PostgresLogKey.Bounds(count: taken.count, low: keys[0], high: keys[keys.count - 1]), ids: taken.count, outOf: range,
                 on: connection, logger: logger)

@@ -81,6 +81,10 @@ enum PostgresRetryClaims {
         let record = settlement.record
         var applied = Set<Int64>()
         if !sent.isEmpty {
+            // Whether a sent event needs a range of its own depends on the
+            // covering range retention may be deleting right now: wait for
+            // it (the statements below then see what it committed).
+            try await PostgresOutbox.lockMeterAgainstRetention(settlement.meter, on: connection, logger: logger)
             var sentNow: [Int64] = []
             for try await id in try await connection.query(
                 "DELETE FROM outbox_retries WHERE id = ANY(\(sent)) AND state = \(inflight) AND token = \(token.value) RETURNING id", logger: logger

@@ -24,3 +24,19 @@ CREATE TABLE outbox_log_epoch (
     xact_offset BIGINT  NOT NULL
 );
 INSERT INTO outbox_log_epoch (xact_offset) VALUES (0);
+
+-- Events that a restore into another cluster already hid behind their
+-- meter's position (appended there before this schema, with smaller
+-- transaction ids) become pending retry rows, due at once: they were
+-- counted as pending all along, and nothing else would ever claim them.
+INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
+    SELECT l.id, l.meter, 0, 0, l.created_at, l.created_at
+    FROM outbox_log l JOIN outbox_positions o ON o.meter = l.meter
+    WHERE (l.xact, l.id) <= (o.claimed_xact, o.claimed_id)
+      AND NOT EXISTS (
+          SELECT 1 FROM (SELECT r.last_xact, r.last_id FROM outbox_ranges r
+                         WHERE r.meter = l.meter AND (r.first_xact, r.first_id) <= (l.xact, l.id)
+                         ORDER BY r.first_xact DESC, r.first_id DESC LIMIT 1) AS covering
+          WHERE (covering.last_xact, covering.last_id) >= (l.xact, l.id))
+      AND NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = l.id)
+      AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id);

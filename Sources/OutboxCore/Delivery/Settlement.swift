@@ -91,12 +91,6 @@ public struct Settlement: Sendable, Equatable {
     /// How the meter's counters move when the store applied the rows in
     /// `applied` (the rows still held by the claim: the others were taken
     /// over, and their new owner counts them). Every row leaves `inflight`.
-    /// The same settlement for only the rows `keep` picks (a part of the
-    /// batch that one range of the claim still holds).
-    public func restricted(to keep: (Row) -> Bool) -> Settlement {
-        Settlement(meter: meter, rows: rows.filter(keep), record: record, meterFailure: meterFailure, isSuccess: isSuccess)
-    }
-
     public func counterChange(applied: some Sequence<Int64>) -> StateCounts {
         let outcomes = Dictionary(rows.map { ($0.rowID, $0.outcome) }, uniquingKeysWith: { first, _ in first })
         var change = StateCounts()
@@ -105,6 +99,12 @@ public struct Settlement: Sendable, Equatable {
             change.move(1, from: .inflight, to: outcome.state)
         }
         return change
+    }
+
+    /// The same settlement for only the rows `keep` picks (a part of the
+    /// batch that one range of the claim still holds).
+    public func restricted(to keep: (Row) -> Bool) -> Settlement {
+        Settlement(meter: meter, rows: rows.filter(keep), record: record, meterFailure: meterFailure, isSuccess: isSuccess)
     }
 
     /// Seconds (a backoff draw, a Retry-After) as whole milliseconds, rounded up.

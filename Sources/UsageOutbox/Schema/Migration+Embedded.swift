@@ -246,6 +246,21 @@ INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_log', max(
     coalesce((SELECT max(last_id) FROM outbox_ranges), 0),
     coalesce((SELECT max(id) FROM outbox_retries), 0),
     coalesce((SELECT max(id) FROM outbox_dead), 0));
+
+-- Events that the reuse already hid behind their meter's position (ids
+-- handed out again after retention emptied the log's tail) become pending
+-- retry rows, due at once: they were counted as pending all along, and
+-- nothing else would ever claim them. (An event that landed inside a
+-- settled range cannot be told from a sent one; `verify` shows such a
+-- meter's counters disagreeing with its rows.)
+INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
+    SELECT l.id, l.meter, 0, 0, l.created_at, l.created_at
+    FROM outbox_log l JOIN outbox_meters m ON m.meter = l.meter
+    WHERE l.id <= m.claimed_through
+      AND coalesce((SELECT r.last_id FROM outbox_ranges r WHERE r.meter = l.meter AND r.first_id <= l.id
+                    ORDER BY r.first_id DESC LIMIT 1), 0) < l.id
+      AND NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = l.id)
+      AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id);
 """#),
     ]
 }

@@ -17,15 +17,16 @@ enum RangeClaims {
             token: statement.optionalString(4), leaseUntil: statement.optionalInt64(5))
     }
 
-    /// A meter's events of one range, in order.
-    static func events(of range: OpenRange, on connection: SQLiteConnection) throws -> [ClaimedEvent] {
-        let statement = try connection.cached("SELECT id, event_id, body FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3 ORDER BY id")
+    /// A meter's events of one range, in order (the first `limit` of them).
+    static func events(of range: OpenRange, limit: Int = .max, on connection: SQLiteConnection) throws -> [ClaimedEvent] {
+        let statement = try connection.cached("SELECT id, event_id, body FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3 ORDER BY id LIMIT ?4")
         defer { statement.reset() }
         try statement.bind(range.meter, at: 1)
         try statement.bind(range.first, at: 2)
         try statement.bind(range.last, at: 3)
+        try statement.bind(Int64(min(limit, range.events)), at: 4)
         var events: [ClaimedEvent] = []
-        events.reserveCapacity(range.events)
+        events.reserveCapacity(min(limit, range.events))
         while try statement.step() {
             events.append(ClaimedEvent(rowID: statement.int64(0), eventID: statement.string(1), body: statement.bytes(2), attempts: 0))
         }
@@ -50,9 +51,9 @@ enum RangeClaims {
         guard try lapsed.step() else { return nil }
         let range = range(lapsed)
         lapsed.reset()
-        let all = try events(of: range, on: connection)
-        let taken = Array(all.prefix(budget.count(ofSizes: all.lazy.map(\.body.count))))
-        if taken.count == all.count {
+        let candidates = try events(of: range, limit: budget.limit, on: connection)
+        let taken = Array(candidates.prefix(budget.count(ofSizes: candidates.lazy.map(\.body.count))))
+        if taken.count == range.events {
             try connection.execute(
                 "UPDATE outbox_ranges SET token = ?1, lease_until = ?2 WHERE meter = ?3 AND first_id = ?4",
                 .text(token.value), .integer(leaseUntil), .text(meter), .integer(range.first))
