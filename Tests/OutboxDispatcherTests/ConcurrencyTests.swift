@@ -29,7 +29,7 @@ struct ConcurrencyTests {
             let crashed = try #require(try await h.outbox.claim(meter: "m", owner: "crashed-dispatcher", limit: 1000, maxBytes: 4 << 20, leaseMilliseconds: 0))
             #expect(crashed.events.count == 100)
             #expect(try await h.status().totals.inflight == 100)
-            let summary = try await h.dispatcher().drainOnce(maxTime: .seconds(20))
+            let summary = try await h.dispatcher().drainOnce(maxTime: .seconds(60))
             #expect(summary.sent == 100 && summary.remaining == 0)
             #expect(Set(h.mock.acceptedEvents(meter: "m")) == Set(texts))
             // The crashed dispatcher's late answer changes nothing.

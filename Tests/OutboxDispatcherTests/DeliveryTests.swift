@@ -79,10 +79,10 @@ struct DeliveryTests {
         try await Harness.with(kind) { h in
             try await h.append(10)
             let dispatcher = try h.dispatcher()
-            #expect(try await dispatcher.drainOnce(maxTime: .seconds(10)).sent == 10)
+            #expect(try await dispatcher.drainOnce(maxTime: .seconds(60)).sent == 10)
             h.mock.revokeTokens()
             try await h.append(10, prefix: "D")
-            let summary = try await dispatcher.drainOnce(maxTime: .seconds(10))
+            let summary = try await dispatcher.drainOnce(maxTime: .seconds(60))
             #expect(summary.sent == 20)
             let stats = h.mock.statistics
             #expect(stats.tokenRequests == 2)
@@ -127,7 +127,7 @@ struct DeliveryTests {
                 $0.forbiddenMeters = []
                 $0.unknownMeters = []
             }
-            let second = try await dispatcher.drainOnce(maxTime: .seconds(10))
+            let second = try await dispatcher.drainOnce(maxTime: .seconds(60))
             #expect(second.remaining == 0)
             #expect(h.mock.statistics.acceptedEvents == 20)
         }
@@ -204,7 +204,7 @@ struct DeliveryTests {
         configuration.down = true
         try await Harness.with(kind, mock: configuration) { h in
             try await h.append(5)
-            let summary = try await h.dispatcher { $0.maxAttempts = 3 }.drainOnce(maxTime: .seconds(20))
+            let summary = try await h.dispatcher { $0.maxAttempts = 3 }.drainOnce(maxTime: .seconds(60))
             #expect(summary.dead == 5 && summary.remaining == 0)
             let letters = try await h.outbox.deadLetters(meter: "m", deadBefore: nil, limit: 10)
             #expect(letters.count == 5)
@@ -235,7 +235,7 @@ struct DeliveryTests {
             #expect(status.totals.undelivered == 50 && status.totals.isConserved)
             // Zuora comes back: everything goes through.
             h.mock.update { $0.down = false }
-            #expect(try await h.dispatcher().drainOnce(maxTime: .seconds(10)).remaining == 0)
+            #expect(try await h.dispatcher().drainOnce(maxTime: .seconds(60)).remaining == 0)
             #expect(h.mock.statistics.acceptedEvents == 50)
         }
     }

@@ -225,14 +225,17 @@ struct StoreBehaviourTests {
     func purgesSentEvents(kind: StoreKind) async throws {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
+            // Bounds read around the settlement, not a guess at its duration:
+            // a loaded machine can stall for seconds between any two lines.
+            let beforeSettling = WallClock.nowMilliseconds()
             let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 20, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             _ = try await store.settle(
                 Settlement(
                     meter: "m", rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(),
                     meterFailure: nil, isSuccess: true), token: claim.token)
-            let now = WallClock.nowMilliseconds()
-            #expect(try await store.purgeSent(before: now - 1000).purged == 0)
-            #expect(try await store.purgeSent(before: now + 1).purged == 20)
+            let afterSettling = WallClock.nowMilliseconds()
+            #expect(try await store.purgeSent(before: beforeSettling - 1).purged == 0)
+            #expect(try await store.purgeSent(before: afterSettling + 1).purged == 20)
             let counts = try await store.status().totals
             #expect(counts.sent == 0 && counts.purged == 20 && counts.pending == 10)
             #expect(try await store.verify().isOK)
