@@ -122,11 +122,13 @@ let package = Package(
         .testTarget(
             name: "OutboxDispatcherTests",
             dependencies: [
-                "OutboxCore", "OutboxDispatcher", "ZuoraMock", "UsageOutbox", "OutboxPostgres",
+                "OutboxCore", "OutboxDispatcher", "ZuoraMock", "UsageOutbox", "OutboxPostgres", "HTTPServing",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             resources: [.copy("Fixtures")]
         ),

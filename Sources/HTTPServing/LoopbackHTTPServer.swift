@@ -1,6 +1,30 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
+
+/// What a server lets a client do: a server that faces other users (the
+/// metrics endpoint) must not be starved by one of them.
+public struct ServerLimits: Sendable {
+    /// Largest request body; a larger one is answered 413 and the connection closed.
+    public var maxBodyBytes: Int
+    /// A connection with no request bytes for this long is closed (nil: never).
+    public var idleTimeout: Duration?
+    /// Connections open at once; more are closed as they arrive (nil: no cap).
+    public var maxConnections: Int?
+    /// Methods served; others are answered 405 before any body is read (nil: all).
+    public var methods: Set<String>?
+
+    public init(maxBodyBytes: Int = 64 << 20, idleTimeout: Duration? = nil, maxConnections: Int? = nil, methods: Set<String>? = nil) {
+        self.maxBodyBytes = maxBodyBytes
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.methods = methods
+    }
+
+    /// For an endpoint scraped with GET: a tiny body, 30 s idle, 64 connections.
+    public static let scrapeEndpoint = ServerLimits(maxBodyBytes: 1024, idleTimeout: .seconds(30), maxConnections: 64, methods: ["GET", "HEAD"])
+}
 
 /// A small HTTP/1.1 server on SwiftNIO for the Zuora mock and the metrics
 /// endpoint. Each request is handed to an async handler; keep-alive is
@@ -19,18 +43,30 @@ public final class LoopbackHTTPServer: Sendable {
         self.port = port
     }
 
-    /// Starts listening. `maxBodyBytes` bounds what a request may send.
-    public static func start(host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 64 << 20, handler: @escaping Handler) async throws
+    /// Starts listening, within `limits`.
+    public static func start(host: String = "127.0.0.1", port: Int = 0, limits: ServerLimits = ServerLimits(), handler: @escaping Handler) async throws
         -> LoopbackHTTPServer
     {
+        let open = ConnectionCount()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                if let most = limits.maxConnections, !open.enter(most) {
+                    return channel.close()
+                }
+                if limits.maxConnections != nil {
+                    channel.closeFuture.whenComplete { _ in open.leave() }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    if let idle = limits.idleTimeout {
+                        try channel.pipeline.syncOperations.addHandler(
+                            IdleStateHandler(readTimeout: .nanoseconds(Int64(idle.components.seconds) * 1_000_000_000)))
+                        try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(RequestHandler(handler: handler, maxBodyBytes: maxBodyBytes))
+                    try channel.pipeline.syncOperations.addHandler(RequestHandler(handler: handler, limits: limits))
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -51,37 +87,50 @@ private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandl
     typealias OutboundOut = HTTPServerResponsePart
 
     private let handler: LoopbackHTTPServer.Handler
-    private let maxBodyBytes: Int
+    private let limits: ServerLimits
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
-    private var tooLarge = false
+    /// A reply was sent before the request's end (413, 405): the rest of the
+    /// request is ignored while the connection closes.
+    private var refused = false
 
-    init(handler: @escaping LoopbackHTTPServer.Handler, maxBodyBytes: Int) {
+    init(handler: @escaping LoopbackHTTPServer.Handler, limits: ServerLimits) {
         self.handler = handler
-        self.maxBodyBytes = maxBodyBytes
+        self.limits = limits
+    }
+
+    private func refuse(_ status: Int, _ text: String, version: HTTPVersion, context: ChannelHandlerContext) {
+        refused = true
+        head = nil
+        body.clear()
+        write(.response(status: status, headers: [], body: Array(text.utf8)), keepAlive: false, version: version, context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if refused { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
+            if let methods = limits.methods, !methods.contains(head.method.rawValue) {
+                refuse(405, "method not allowed\n", version: head.version, context: context)
+                return
+            }
+            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limits.maxBodyBytes {
+                refuse(413, "request body too large\n", version: head.version, context: context)
+                return
+            }
             self.head = head
             body.clear()
-            tooLarge = false
         case .body(var chunk):
-            if body.readableBytes + chunk.readableBytes > maxBodyBytes {
-                tooLarge = true
-            } else {
-                body.writeBuffer(&chunk)
+            guard let head else { return }
+            if body.readableBytes + chunk.readableBytes > limits.maxBodyBytes {
+                refuse(413, "request body too large\n", version: head.version, context: context)
+                return
             }
+            body.writeBuffer(&chunk)
         case .end:
             guard let head else { return }
             self.head = nil
             let keepAlive = head.isKeepAlive
-            if tooLarge {
-                write(
-                    .response(status: 413, headers: [], body: Array("request body too large".utf8)), keepAlive: false, version: head.version, context: context)
-                return
-            }
             let parts = head.uri.split(separator: "?", maxSplits: 1)
             let request = ServerRequest(
                 method: head.method.rawValue,
@@ -128,4 +177,33 @@ private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandl
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
     }
+}
+
+/// Closes a connection once its read side has been idle too long.
+private final class CloseWhenIdle: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
+
+/// Open connections, against `ServerLimits.maxConnections`.
+private final class ConnectionCount: Sendable {
+    private let count = Mutex(0)
+
+    /// Takes a place, or false when all `most` are taken.
+    func enter(_ most: Int) -> Bool {
+        count.withLock { count in
+            guard count < most else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { count.withLock { $0 -= 1 } }
 }

@@ -48,6 +48,15 @@ public struct DispatcherConfiguration: Sendable {
     /// Nil: the environment's calls per minute, or no limit without one.
     public var maxRequestsPerMinute: Int?
 
+    /// The longest request timeout (and connect timeout) accepted.
+    public static let maximumRequestTimeoutSeconds: Double = 600
+    /// The longest lease, backoff or other wait accepted.
+    public static let maximumWaitSeconds: Double = 86_400
+
+    /// The whole request's deadline, headers and body.
+    var requestTimeout: Duration { .milliseconds(Int64(requestTimeoutSeconds * 1000)) }
+    var connectTimeout: Duration { .milliseconds(Int64(connectTimeoutSeconds * 1000)) }
+
     /// The request rate this dispatcher keeps to, if any.
     public var effectiveMaxRequestsPerMinute: Int? { maxRequestsPerMinute ?? environment?.maxRequestsPerMinute }
 
@@ -95,7 +104,19 @@ public struct DispatcherConfiguration: Sendable {
             try fail(.concurrency, "the concurrency must be between 1 and 64 requests in flight (Zuora allows 40 per tenant), got \(concurrency)")
         }
         guard maxAttempts >= 0 else { try fail(.maxAttempts, "the attempt limit must be 0 (retry forever) or more, got \(maxAttempts)") }
-        guard requestTimeoutSeconds > 0, connectTimeoutSeconds > 0 else { try fail(.requestTimeout, "timeouts must be positive") }
+        // Every duration within sane bounds first: the conversions to
+        // milliseconds and nanoseconds below and elsewhere never overflow.
+        func within(_ seconds: Double, _ most: Double) -> Bool { seconds.isFinite && seconds > 0 && seconds <= most }
+        guard within(requestTimeoutSeconds, Self.maximumRequestTimeoutSeconds), within(connectTimeoutSeconds, Self.maximumRequestTimeoutSeconds) else {
+            try fail(.requestTimeout, "timeouts must be longer than zero and at most \(Int(Self.maximumRequestTimeoutSeconds))s")
+        }
+        guard within(leaseSeconds, Self.maximumWaitSeconds) else {
+            try fail(.lease, "the lease must be longer than zero and at most \(Int(Self.maximumWaitSeconds))s (a day)")
+        }
+        guard within(backoff.baseSeconds, Self.maximumWaitSeconds), within(backoff.capSeconds, Self.maximumWaitSeconds) else {
+            try fail(.backoff, "the backoff base and cap must be longer than zero and at most \(Int(Self.maximumWaitSeconds))s (a day)")
+        }
+        guard within(pollIntervalSeconds, 3600) else { try fail(.pollInterval, "the poll interval must be longer than zero and at most an hour") }
         guard leaseSeconds > requestTimeoutSeconds else {
             try fail(
                 .lease, "the lease (\(Int(leaseSeconds))s) must be longer than the request timeout (\(Int(requestTimeoutSeconds))s)",

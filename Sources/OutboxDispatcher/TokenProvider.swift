@@ -17,7 +17,9 @@ actor TokenProvider {
 
     private let credentials: ZuoraCredentials
     private let tokenURL: String
-    private let timeout: TimeAmount
+    /// The token request's whole deadline (`RequestDeadline`): a token
+    /// answer that trickles fails here, and the next caller tries again.
+    private let timeout: Duration
     private let logger: Logger
     private var current: Token?
     private var refreshing: Task<Token, Error>?
@@ -31,7 +33,7 @@ actor TokenProvider {
     init(credentials: ZuoraCredentials, endpoint: ZuoraEndpoint, timeoutSeconds: Double, logger: Logger) {
         self.credentials = credentials
         self.tokenURL = endpoint.base + "/oauth/token"
-        self.timeout = .milliseconds(Int64(timeoutSeconds * 1000))
+        self.timeout = .milliseconds(Int64(min(max(timeoutSeconds, 0), DispatcherConfiguration.maximumRequestTimeoutSeconds) * 1000))
         self.logger = logger
         if case .bearer(let token) = credentials {
             current = Token(value: token, refreshAt: nil)
@@ -74,8 +76,9 @@ actor TokenProvider {
         return token
     }
 
-    /// `POST {base}/oauth/token` with the client credentials as a form.
-    static func fetch(clientID: String, clientSecret: Secret, url: String, client: HTTPClient, timeout: TimeAmount, logger: Logger) async throws -> Token {
+    /// `POST {base}/oauth/token` with the client credentials as a form,
+    /// within one deadline for the whole answer.
+    static func fetch(clientID: String, clientSecret: Secret, url: String, client: HTTPClient, timeout: Duration, logger: Logger) async throws -> Token {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -83,14 +86,16 @@ actor TokenProvider {
         let form = "client_id=\(FormEncoding.encode(clientID))&client_secret=\(FormEncoding.encode(clientSecret.reveal()))&grant_type=client_credentials"
         request.body = .bytes(ByteBuffer(string: form))
         let started = ContinuousClock.now
-        let response: HTTPClientResponse
+        let (status, body): (Int, [UInt8])
+        let prepared = request
         do {
-            response = try await client.execute(request, timeout: timeout)
+            (status, body) = try await RequestDeadline.run(within: timeout) {
+                let response = try await client.execute(prepared, timeout: .nanoseconds(timeout.nanoseconds))
+                return (Int(response.status.code), Array(try await response.body.collect(upTo: TokenAnswer.maxBodyBytes).readableBytesView))
+            }
         } catch {
-            throw TokenError.unavailable("cannot reach \(url): \(TransportFailure.describe(error))")
+            throw TokenError.unavailable("cannot get an answer from \(url): \(TransportFailure.describe(error))")
         }
-        let body = try await response.body.collect(upTo: 1 << 20)
-        let status = Int(response.status.code)
         logger.debug("token request", metadata: ["status": "\(status)", "duration_ms": "\(started.duration(to: .now).milliseconds)"])
         switch status {
         case 200..<300:
@@ -102,18 +107,10 @@ actor TokenProvider {
         default:
             throw TokenError.unavailable("the token endpoint answered HTTP \(status)")
         }
-        struct TokenResponse: Decodable {
-            let access_token: String
-            let expires_in: Double?
-        }
-        guard let decoded = try? JSONDecoder().decode(TokenResponse.self, from: Data(body.readableBytesView)), !decoded.access_token.isEmpty else {
+        guard let answer = TokenAnswer.parse(body) else {
             throw TokenError.unavailable("the token endpoint's answer holds no access_token")
         }
-        let lifetime = decoded.expires_in ?? 3600
-        // Refresh early: Zuora's sample does 300 s before expiry; short-lived
-        // tokens (tests) get a tenth of their life as margin instead.
-        let margin = min(300, lifetime / 10)
-        return Token(value: Secret(decoded.access_token), refreshAt: started.advanced(by: Duration.milliseconds(Int64((lifetime - margin) * 1000))))
+        return Token(value: Secret(answer.accessToken), refreshAt: started.advanced(by: answer.useFor))
     }
 }
 

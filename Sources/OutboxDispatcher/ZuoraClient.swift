@@ -34,11 +34,17 @@ enum SendOutcome: Sendable {
 /// answer to its end.
 final class ZuoraClient: Sendable {
     static let maxKeptBodyBytes = 64 * 1024
+    /// Most of an answer's body read at all: Zuora's answers are small, and
+    /// a larger one (a broken proxy, a hostile host) is not read further.
+    static let maxBodyBytes = 1 << 20
+    /// Most an answer may inflate to: a gzip bomb stops here.
+    static let maxDecompressedBytes = 4 << 20
 
     let http: HTTPClient
     let endpoint: ZuoraEndpoint
     let tokens: TokenProvider
-    private let timeout: TimeAmount
+    /// The whole request's deadline, headers and body (`RequestDeadline`).
+    private let deadline: Duration
     private let gzip: Bool
     private let entityIDs: String?
     private let orgIDs: String?
@@ -47,7 +53,7 @@ final class ZuoraClient: Sendable {
         self.http = http
         self.tokens = tokens
         endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
-        timeout = .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000))
+        deadline = configuration.requestTimeout
         gzip = configuration.gzip
         entityIDs = configuration.entityIDs
         orgIDs = configuration.orgIDs
@@ -61,9 +67,9 @@ final class ZuoraClient: Sendable {
         var settings = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(
-                connect: .milliseconds(Int64(configuration.connectTimeoutSeconds * 1000)),
-                read: .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000))),
-            decompression: .enabled(limit: .size(256 << 20)))
+                connect: .nanoseconds(configuration.connectTimeout.nanoseconds),
+                read: .nanoseconds(configuration.requestTimeout.nanoseconds)),
+            decompression: .enabled(limit: .size(maxDecompressedBytes)))
         settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(configuration.concurrency, 1)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
     }
@@ -105,30 +111,19 @@ final class ZuoraClient: Sendable {
         if let entityIDs { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
         if let orgIDs { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }
         request.body = .bytes(body.buffer)
-        let response: HTTPClientResponse
+        let (http, limit, prepared) = (self.http, self.deadline, request)
+        let read: (status: Int, headers: HTTPHeaders, kept: [UInt8], success: SuccessFinding)
         do {
-            response = try await http.execute(request, timeout: timeout)
+            read = try await RequestDeadline.run(within: limit) {
+                let response = try await http.execute(prepared, timeout: .nanoseconds(limit.nanoseconds))
+                let (kept, success) = await ZuoraClient.readBody(response.body)
+                return (Int(response.status.code), response.headers, kept, success)
+            }
         } catch {
             return .transportFailed(TransportFailure.describe(error))
         }
-        let status = Int(response.status.code)
-        var kept: [UInt8] = []
-        var scanner = SuccessScanner()
-        var success: SuccessFinding
-        do {
-            for try await chunk in response.body {
-                let bytes = chunk.readableBytesView
-                if kept.count < ZuoraClient.maxKeptBodyBytes {
-                    kept += bytes.prefix(ZuoraClient.maxKeptBodyBytes - kept.count)
-                }
-                scanner.feed(bytes)
-            }
-            success = scanner.finish()
-        } catch {
-            // Cut off mid-body: whatever it said, we did not read it all.
-            success = .unreadable("the answer's body broke off after \(kept.count)+ bytes: \(TransportFailure.describe(error))")
-        }
-        let headers = response.headers
+        let (status, kept, success) = (read.status, read.kept, read.success)
+        let headers = read.headers
         let wait = RetryAfter.seconds(
             retryAfter: headers.first(name: "Retry-After"),
             rateLimitReset: headers.first(name: "ratelimit-reset"),
@@ -140,5 +135,42 @@ final class ZuoraClient: Sendable {
                 nowUnixSeconds: 0)
         }
         return .answered(answer)
+    }
+
+    /// Reads an answer's body: the first 64 KiB kept, `success` scanned in
+    /// all of it, at most `maxBodyBytes` read (beyond that, or cut off, the
+    /// body is unreadable: a 2xx is then not a yes).
+    static func readBody(_ body: HTTPClientResponse.Body) async -> (kept: [UInt8], success: SuccessFinding) {
+        var kept: [UInt8] = []
+        var scanner = SuccessScanner()
+        var total = 0
+        do {
+            for try await chunk in body {
+                let bytes = chunk.readableBytesView
+                total += bytes.count
+                if total > maxBodyBytes {
+                    return (kept, .unreadable("the answer's body is larger than \(maxBodyBytes) bytes; not read further"))
+                }
+                if kept.count < maxKeptBodyBytes {
+                    kept += bytes.prefix(maxKeptBodyBytes - kept.count)
+                }
+                scanner.feed(bytes)
+            }
+            return (kept, scanner.finish())
+        } catch {
+            // Cut off mid-body: whatever it said, we did not read it all.
+            return (kept, .unreadable("the answer's body broke off after \(kept.count)+ bytes: \(TransportFailure.describe(error))"))
+        }
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating (a duration from a setting is checked
+    /// to be sane long before this).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return product.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : product + attoseconds / 1_000_000_000
     }
 }

@@ -13,18 +13,28 @@ public struct PostgresLocation: Sendable, Equatable {
     public let port: Int
     public let username: String
     public let database: String
-    /// `require` (TLS), `prefer`, or `disable`; from `?sslmode=`. Loopback
-    /// hosts default to `disable`, others to `require`.
+    /// From `?sslmode=`: `disable`, `prefer` (TLS when the server offers
+    /// it, verified), `require` and `verify-full` (TLS, the certificate's
+    /// chain and host name verified: stricter than libpq's `require`), or
+    /// `verify-ca` (the chain only). Loopback hosts default to `disable`,
+    /// others to `require`.
     public let tls: String
+    /// From `?sslrootcert=`: a PEM file of the CAs to trust (a private CA,
+    /// such as RDS's bundle) instead of the system's.
+    public let rootCertificates: String?
     /// The URL's own password, if it has one.
     public let password: String?
 
+    /// Whether `text` is a PostgreSQL URL (the scheme in any case).
     public static func isPostgresURL(_ text: String) -> Bool {
-        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+        let lowered = text.prefix(14).lowercased()
+        return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
     }
 
+    public static let sslModes = ["disable", "prefer", "require", "verify-ca", "verify-full"]
+
     public init(url text: String) throws {
-        guard let components = URLComponents(string: text), let scheme = components.scheme,
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "postgres" || scheme == "postgresql", let host = components.host, !host.isEmpty
         else {
             throw OutboxError(
@@ -38,20 +48,31 @@ public struct PostgresLocation: Sendable, Equatable {
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         self.database = path.isEmpty ? self.username : path
         let loopback = LoopbackHost.contains(host)
-        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? (loopback ? "disable" : "require")
-        guard ["disable", "prefer", "require"].contains(mode) else {
-            throw OutboxError(.invalidConfiguration, "sslmode must be disable, prefer or require (got \(mode))")
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value?.lowercased() ?? (loopback ? "disable" : "require")
+        guard Self.sslModes.contains(mode) else {
+            throw OutboxError(
+                .invalidConfiguration, "sslmode must be one of \(Self.sslModes.joined(separator: ", ")) (got \(mode))",
+                hint: "verify-full (or require) checks the server's certificate and name; add sslrootcert=/path/ca.pem for a private CA")
         }
         self.tls = mode
+        rootCertificates = components.queryItems?.first { $0.name == "sslrootcert" }?.value.flatMap { $0.isEmpty ? nil : $0 }
+        if let rootCertificates, !FileManager.default.isReadableFile(atPath: rootCertificates) {
+            throw OutboxError(
+                .invalidConfiguration, "sslrootcert names \(rootCertificates), which cannot be read",
+                hint: "give a readable PEM file of the CA certificates to trust")
+        }
     }
 
     /// The URL as shown in messages: never a password.
     public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 
-    static func redacted(_ text: String) -> String {
+    /// `text` with the password of a URL in it replaced: for printing a
+    /// setting that may hold one (`config show`).
+    public static func redacted(_ text: String) -> String {
         guard var components = URLComponents(string: text) else { return "the URL" }
-        if components.password != nil { components.password = "****" }
-        return components.string ?? "the URL"
+        guard components.password != nil else { return components.string ?? "the URL" }
+        components.percentEncodedPassword = "REDACTED"
+        return components.string?.replacingOccurrences(of: ":REDACTED@", with: ":<redacted>@") ?? "the URL"
     }
 
     /// The password, from the environment or a file; nil when none is set.
@@ -68,13 +89,21 @@ public struct PostgresLocation: Sendable, Equatable {
         return nil
     }
 
+    /// The TLS settings `sslmode` and `sslrootcert` ask for.
+    func tlsConfiguration() -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if tls == "verify-ca" { configuration.certificateVerification = .noHostnameVerification }
+        if let rootCertificates { configuration.trustRoots = .file(rootCertificates) }
+        return configuration
+    }
+
     /// A single connection's configuration, for the fail-fast check at open.
     func connectionConfiguration(password: String?) throws -> PostgresConnection.Configuration {
         let tlsMode: PostgresConnection.Configuration.TLS =
             switch tls {
             case "disable": .disable
-            case "prefer": .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            default: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case "prefer": .prefer(try NIOSSLContext(configuration: tlsConfiguration()))
+            default: .require(try NIOSSLContext(configuration: tlsConfiguration()))
             }
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsMode)
         configuration.options.connectTimeout = .seconds(10)
@@ -85,8 +114,8 @@ public struct PostgresLocation: Sendable, Equatable {
         let tlsMode: PostgresClient.Configuration.TLS =
             switch tls {
             case "disable": .disable
-            case "prefer": .prefer(.makeClientConfiguration())
-            default: .require(.makeClientConfiguration())
+            case "prefer": .prefer(tlsConfiguration())
+            default: .require(tlsConfiguration())
             }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tlsMode)
         configuration.options.maximumConnections = 16

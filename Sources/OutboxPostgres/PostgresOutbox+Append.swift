@@ -16,7 +16,7 @@ extension PostgresOutbox {
     @discardableResult
     public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
         try MeterName.validate(meter)
-        let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField))
+        let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField, maxEventBytes: maxEventBytes))
         try await appends.submit(rows: rows, meter: meter) { groups in
             try await self.transaction { connection in
                 // Meters in a fixed order: two transactions then take the
@@ -36,7 +36,7 @@ extension PostgresOutbox {
     @discardableResult
     public func append(jsonEvents: [String], meter: String, on connection: PostgresConnection) async throws -> [EventID] {
         try MeterName.validate(meter)
-        let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField))
+        let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField, maxEventBytes: maxEventBytes))
         do {
             try await Self.insert(rows, meter: meter, on: connection, logger: logger)
         } catch {
@@ -60,9 +60,12 @@ extension PostgresOutbox {
         try MeterName.validate(meter)
         let source: StreamSource
         if EventSpool.isRegularFile(fileDescriptor) {
-            source = .file(EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField))
+            source = .file(EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField, maxEventBytes: maxEventBytes))
         } else {
-            source = .spool(SendableSpool(spool: try await EventSpool.collect(fileDescriptor: fileDescriptor, eventIdField: eventIdField, progress: progress)))
+            source = .spool(
+                SendableSpool(
+                    spool: try await EventSpool.collect(
+                        fileDescriptor: fileDescriptor, eventIdField: eventIdField, maxEventBytes: maxEventBytes, progress: progress)))
         }
         let eventIdField = self.eventIdField
         let ids = self.ids

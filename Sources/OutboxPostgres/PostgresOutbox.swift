@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import OutboxCore
 import PostgresNIO
 import Synchronization
@@ -23,6 +24,8 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     public let client: PostgresClient
     public let location: String
     let eventIdField: String?
+    /// The largest event accepted (`EventSizeLimit`).
+    let maxEventBytes: Int
     let ids = EventIDGenerator()
     let logger: Logger
     /// How long a claim waits for events that running transactions hold
@@ -32,11 +35,12 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     private let signal = AppendSignal()
     let appends: AppendBatcher
 
-    private init(client: PostgresClient, location: String, eventIdField: String?, heldBackWait: Duration, logger: Logger) {
+    private init(client: PostgresClient, location: String, eventIdField: String?, maxEventBytes: Int, heldBackWait: Duration, logger: Logger) {
         self.client = client
         self.heldBackWait = heldBackWait
         self.location = location
         self.eventIdField = eventIdField
+        self.maxEventBytes = maxEventBytes
         self.logger = logger
         runner = Task { await client.run() }
         appends = AppendBatcher()
@@ -44,15 +48,20 @@ public final class PostgresOutbox: OutboxStore, Sendable {
 
     /// Connects (pooled), and creates or upgrades the schema.
     public static func open(
-        url: String, password: String?, eventIdField: String? = nil,
+        url: String, password: String?, eventIdField: String? = nil, maxEventBytes: Int = EventSizeLimit.default,
         logger: Logger = Logger(label: "outbox.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws -> PostgresOutbox {
-        try await open(url: url, password: password, eventIdField: eventIdField, heldBackWait: .milliseconds(500), logger: logger)
+        try await open(url: url, password: password, eventIdField: eventIdField, maxEventBytes: maxEventBytes, heldBackWait: .milliseconds(500), logger: logger)
     }
 
     /// `heldBackWait`: tests that share one server with many concurrent
     /// schema changes wait longer for their own events to become final.
-    static func open(url: String, password: String?, eventIdField: String?, heldBackWait: Duration, logger: Logger) async throws -> PostgresOutbox {
+    static func open(
+        url: String, password: String?, eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default, heldBackWait: Duration, logger: Logger
+    ) async throws -> PostgresOutbox {
+        guard (1...EventSizeLimit.ceiling).contains(maxEventBytes) else {
+            throw OutboxError(.invalidConfiguration, "the largest event must be between 1 and \(EventSizeLimit.ceiling) bytes (Zuora's 4 MiB request, less 2)")
+        }
         let place = try PostgresLocation(url: url)
         // An explicit password wins over one inside the URL.
         let password = password ?? place.password
@@ -65,7 +74,8 @@ public final class PostgresOutbox: OutboxStore, Sendable {
             throw Self.openingError(error, location: place.description)
         }
         let client = PostgresClient(configuration: place.clientConfiguration(password: password), backgroundLogger: logger)
-        let outbox = PostgresOutbox(client: client, location: place.description, eventIdField: eventIdField, heldBackWait: heldBackWait, logger: logger)
+        let outbox = PostgresOutbox(
+            client: client, location: place.description, eventIdField: eventIdField, maxEventBytes: maxEventBytes, heldBackWait: heldBackWait, logger: logger)
         do {
             try await outbox.migrate()
         } catch {
@@ -157,9 +167,28 @@ public final class PostgresOutbox: OutboxStore, Sendable {
                 .cannotOpen, "PostgreSQL refused the connection to \(location) (SQLSTATE \(state)): \(message)",
                 hint: "check the user in the URL and OUTBOX_DB_PASSWORD / PGPASSWORD")
         }
+        if let tls = tlsFailure(error) {
+            return OutboxError(
+                .cannotOpen, "the TLS handshake with the PostgreSQL server at \(location) failed: \(tls)",
+                hint: "check the server's certificate, the URL's sslmode (verify-full, verify-ca, require) and sslrootcert (a PEM of the CA to trust)")
+        }
         return OutboxError(
             .cannotOpen, "cannot connect to the PostgreSQL outbox at \(location)",
             hint: "check the host and port, that the server runs and accepts TCP connections (sslmode in the URL)")
+    }
+
+    /// What went wrong with TLS, when a connection failed for it.
+    static func tlsFailure(_ error: Error) -> String? {
+        if let psql = error as? PSQLError {
+            if psql.code == .sslUnsupported { return "the server does not offer TLS (use sslmode=disable only on a trusted network)" }
+            if psql.code == .failedToAddSSLHandler { return "the TLS settings could not be used" }
+            if let underlying = psql.underlying { return tlsFailure(underlying) }
+            return nil
+        }
+        if error is NIOSSLError || error is BoringSSLError { return "\(error)" }
+        let text = String(describing: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("handshake") || text.contains("NIOSSL") { return text }
+        return nil
     }
 
     func translate(_ error: Error, opening: Bool = false) -> Error {
@@ -171,6 +200,11 @@ public final class PostgresOutbox: OutboxStore, Sendable {
             let message = error.serverInfo?[.message] ?? "\(error.code)"
             let state = error.serverInfo?[.sqlState] ?? "-"
             if error.serverInfo == nil {
+                if let tls = Self.tlsFailure(error) {
+                    return OutboxError(
+                        .cannotOpen, "the TLS handshake with the PostgreSQL server at \(location) failed: \(tls)",
+                        hint: "check the server's certificate, the URL's sslmode and sslrootcert")
+                }
                 return OutboxError(
                     .cannotOpen, "cannot reach the PostgreSQL outbox at \(location): \(error.code)",
                     hint: "check the host and port, that the server runs, and the password (OUTBOX_DB_PASSWORD)")

@@ -22,7 +22,7 @@ public final class ZuoraMockServer: Sendable {
         -> ZuoraMockServer
     {
         let state = try MockState(configuration: configuration)
-        let server = try await LoopbackHTTPServer.start(host: host, port: port, maxBodyBytes: 64 << 20) { request in
+        let server = try await LoopbackHTTPServer.start(host: host, port: port, limits: ServerLimits(maxBodyBytes: 64 << 20)) { request in
             await ZuoraMockServer.handle(request, state: state)
         }
         return ZuoraMockServer(server: server, state: state)

@@ -127,7 +127,11 @@ enum BadInputCorpus {
             invalid("one bad line among good ones", [good, good, quantity(#""x""#), good].joined(separator: "\n"), "line 3:"),
             invalid("a BOM before a bad event", "\u{FEFF}" + quantity("NaN"), "NaN and Infinity"),
             invalid(
-                "a ten-megabyte line, unterminated", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"blob":"\#(tenMegabytes)"#, "truncated JSON"),
+                "a ten-megabyte line, unterminated", #"{\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"blob":"\#(tenMegabytes)"#,
+                "must fit in one request"),
+            // Larger than any request may be (1 MiB by default, 4 MiB at
+            // most): refused at append, never dead-lettered later.
+            invalid("a ten-megabyte line", bigValid + "\n" + good, "line 1: the line is"),
 
             // Valid inputs: appended, and forwarded exactly as given.
             valid("a byte order mark", "\u{FEFF}" + good + "\n" + good, events: [good, good]),
@@ -170,9 +174,6 @@ enum BadInputCorpus {
             valid(
                 "its own EventId", #"{"EventId":"mine-1",\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
                 events: [#"{"EventId":"mine-1",\#(head),"UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#]),
-            // Appended, but larger than any Zuora call (4 MB): Zuora answers
-            // 413 and the dispatcher dead-letters it; the other event goes.
-            valid("a ten-megabyte line", bigValid + "\n" + good, events: [good]),
         ]
     }()
 }

@@ -5,10 +5,12 @@ import Testing
 
 /// The streaming path behind `outbox append`: object, array and NDJSON.
 struct BulkAppendTests {
-    func withOutbox(_ body: (Outbox, String) async throws -> Void) async throws {
+    func withOutbox(maxEventBytes: Int = EventSizeLimit.default, _ body: (Outbox, String) async throws -> Void) async throws {
         try await withTemporaryDirectory { (dir: String) async throws in
             let path = dir + "/o.sqlite"
-            try await body(try Outbox(path: path), path)
+            var configuration = OutboxConfiguration(path: path)
+            configuration.maxEventBytes = maxEventBytes
+            try await body(try Outbox(configuration), path)
         }
     }
 
@@ -72,9 +74,9 @@ struct BulkAppendTests {
         }
     }
 
-    @Test func handlesATenMegabyteLine() async throws {
-        try await withOutbox { (outbox, path) async throws in
-            let big = String(repeating: "x", count: 10 << 20)
+    @Test func handlesAThreeMegabyteLine() async throws {
+        try await withOutbox(maxEventBytes: EventSizeLimit.ceiling) { (outbox, path) async throws in
+            let big = String(repeating: "x", count: 3 << 20)
             let event = #"{"CustomerId":"c","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"blob":"\#(big)"}"#
             #expect(try await appendStream(outbox, Array((sampleJSON() + "\n" + event + "\n" + sampleJSON()).utf8)) == 3)
             #expect(try storedBodies(path)[1].utf8.count == event.utf8.count)

@@ -39,7 +39,7 @@ final class MetricsService: Service, Sendable {
         host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges,
         outbox: any OutboxStore
     ) async throws -> LoopbackHTTPServer {
-        try await LoopbackHTTPServer.start(host: host, port: port) { request in
+        try await LoopbackHTTPServer.start(host: host, port: port, limits: .scrapeEndpoint) { request in
             guard request.method == "GET", request.path == "/metrics" else {
                 return .text(404, "not found; metrics are at /metrics\n")
             }

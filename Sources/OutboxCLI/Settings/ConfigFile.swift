@@ -1,5 +1,6 @@
 import Foundation
 import OutboxCore
+import OutboxPostgres
 
 /// A JSON value from the config file.
 typealias ConfigValue = JSONTree
@@ -55,7 +56,21 @@ struct ConfigFile: Sendable {
                 throw CommandFailure("\"\(key)\" in the config file \(path) must be \(expected)", exitCode: Exit.usage)
             }
         }
+        warnIfSharedWithSecret(path: path, values: values)
         return ConfigFile(path: path, values: values)
+    }
+
+    /// A database URL with a password is a secret: the file holding it must
+    /// be readable by its owner only. Warns (on stderr) when it is not.
+    static func warnIfSharedWithSecret(path: String, values: [String: ConfigValue]) {
+        guard let db = values[Settings.db.key]?.string, PostgresLocation.isPostgresURL(db),
+            (try? PostgresLocation(url: db))?.password != nil
+        else { return }
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & 0o077 != 0 else { return }
+        let mode = String(info.st_mode & 0o777, radix: 8)
+        FileHandle.standardError.write(
+            Data("warning: the config file \(path) holds a database password and other users can read it (mode \(mode)); run: chmod 600 \(path)\n".utf8))
     }
 
     /// The file's value for `setting`, nil when the file does not set it.

@@ -104,7 +104,7 @@ extension Setting where Value == Int {
 extension Setting where Value == Double {
     /// A duration in seconds, written like `90s`, `15m`, `12h` or `7d`.
     static func duration(
-        _ key: String, environment: String?, default fallback: Double?, positive: Bool = true,
+        _ key: String, environment: String?, default fallback: Double?, positive: Bool = true, atMost longest: Double = DurationArgument.longestSeconds,
         summary: String, defaultText: String? = nil
     ) -> Setting {
         Setting(
@@ -114,11 +114,15 @@ extension Setting where Value == Double {
             fromJSON: { value in
                 switch value {
                 case .string(let text): DurationArgument.parse(text)
-                case .number(let seconds) where seconds >= 0: seconds
+                case .number(let seconds) where seconds >= 0 && seconds <= DurationArgument.longestSeconds: seconds
                 default: nil
                 }
             },
-            check: { positive && $0 <= 0 ? "must be longer than zero" : nil },
+            check: { seconds in
+                if positive && seconds <= 0 { return "must be longer than zero" }
+                if seconds > longest { return "must be at most \(DurationArgument.format(longest)), got \(DurationArgument.format(seconds))" }
+                return nil
+            },
             show: { DurationArgument.format($0) }, defaultText: defaultText ?? fallback.map { DurationArgument.format($0) } ?? "")
     }
 }
@@ -145,11 +149,12 @@ extension Setting where Value == Bool {
 extension Setting where Value == String {
     static func text(
         _ key: String, environment: String?, default fallback: String?, summary: String, valueName: String,
-        defaultText: String? = nil, check: @escaping @Sendable (String) -> String? = { _ in nil }
+        defaultText: String? = nil, check: @escaping @Sendable (String) -> String? = { _ in nil },
+        show: @escaping @Sendable (String) -> String = { $0 }
     ) -> Setting {
         Setting(
             key: key, environment: environment, fallback: fallback, summary: summary, valueName: valueName, expected: "a string",
-            parse: { $0 }, fromJSON: { $0.string }, check: check, show: { $0 }, defaultText: defaultText ?? fallback ?? "")
+            parse: { $0 }, fromJSON: { $0.string }, check: check, show: show, defaultText: defaultText ?? fallback ?? "")
     }
 }
 

@@ -1,5 +1,6 @@
 import Logging
 import OutboxDispatcher
+import OutboxPostgres
 import UsageOutbox
 
 /// Every setting of the `outbox` command, each declared once: flag, variable,
@@ -10,7 +11,8 @@ enum Settings {
 
     static let db = Setting<String>.text(
         "db", environment: "OUTBOX_DB", default: "./outbox.sqlite",
-        summary: "The outbox: an SQLite file (created and migrated as needed) or a postgres:// URL", valueName: "path")
+        summary: "The outbox: an SQLite file (created and migrated as needed) or a postgres:// URL", valueName: "path",
+        show: { PostgresLocation.isPostgresURL($0) ? PostgresLocation.redacted($0) : $0 })
     static let busyTimeout = Setting<Int>.integer(
         "busy-timeout", environment: "OUTBOX_BUSY_TIMEOUT", default: 5000, in: 0...3_600_000,
         summary: "How long to wait for another process's write lock, in milliseconds", valueName: "ms")
@@ -49,15 +51,18 @@ enum Settings {
         "allow-insecure-http", environment: "OUTBOX_ALLOW_INSECURE_HTTP", default: false,
         summary: "Allow an http:// base URL on a host that is not loopback (sends the token in clear text)")
     static let requestTimeout = Setting<Double>.duration(
-        "request-timeout", environment: "OUTBOX_REQUEST_TIMEOUT", default: 30, summary: "Per-request timeout; shorter than the lease")
+        "request-timeout", environment: "OUTBOX_REQUEST_TIMEOUT", default: 30, atMost: DispatcherConfiguration.maximumRequestTimeoutSeconds,
+        summary: "One deadline for a whole request (connecting, the answer's headers and its body), at most 10m; shorter than the lease")
 
     // MARK: The drain
 
     static let batchSize = Setting<Int>.integer(
         "batch-size", environment: "OUTBOX_BATCH_SIZE", default: 1000, summary: "Events per request, 1 to 10000 (the environment's limit)")
     static let maxBatchBytes = Setting<Int>.integer(
-        "max-batch-bytes", environment: "OUTBOX_MAX_BATCH_BYTES", default: 1_048_576,
-        summary: "Bytes per request body before compression, up to 4194304 (the environment's limit)", valueName: "bytes")
+        "max-batch-bytes", environment: "OUTBOX_MAX_BATCH_BYTES", default: 1_048_576, in: 1024...4_194_304,
+        summary:
+            "Bytes per request body before compression, up to 4194304 (the environment's limit); append refuses an event larger than a request of this size",
+        valueName: "bytes")
     static let maxRequestsPerMinute = Setting<Int>.integer(
         "max-requests-per-minute", environment: "OUTBOX_MAX_REQUESTS_PER_MINUTE", default: nil, in: 1...50_000,
         summary: "No 60-second window holds more usage requests than this from this process (retries and bisection halves count)",
@@ -69,13 +74,17 @@ enum Settings {
         "max-attempts", environment: "OUTBOX_MAX_ATTEMPTS", default: 0,
         summary: "Dead-letter an event after this many failed attempts; 0 retries transient failures forever", defaultText: "0, forever")
     static let lease = Setting<Double>.duration(
-        "lease", environment: "OUTBOX_LEASE", default: 60, summary: "How long a claim holds before another dispatcher may take it over")
+        "lease", environment: "OUTBOX_LEASE", default: 60, atMost: DispatcherConfiguration.maximumWaitSeconds,
+        summary: "How long a claim holds before another dispatcher may take it over, at most 1d")
     static let backoffBase = Setting<Double>.duration(
-        "backoff-base", environment: "OUTBOX_BACKOFF_BASE", default: 1, summary: "The first retry waits up to this; each retry doubles it")
+        "backoff-base", environment: "OUTBOX_BACKOFF_BASE", default: 1, atMost: DispatcherConfiguration.maximumWaitSeconds,
+        summary: "The first retry waits up to this; each retry doubles it")
     static let backoffCap = Setting<Double>.duration(
-        "backoff-cap", environment: "OUTBOX_BACKOFF_CAP", default: 300, summary: "No retry waits longer than this")
+        "backoff-cap", environment: "OUTBOX_BACKOFF_CAP", default: 300, atMost: DispatcherConfiguration.maximumWaitSeconds,
+        summary: "No retry waits longer than this, at most 1d")
     static let pollInterval = Setting<Double>.duration(
-        "poll-interval", environment: "OUTBOX_POLL_INTERVAL", default: 0.5, summary: "How often an idle drain looks for new events")
+        "poll-interval", environment: "OUTBOX_POLL_INTERVAL", default: 0.5, atMost: 3600,
+        summary: "How often an idle drain looks for new events, at most 1h")
     static let metricsPort = Setting<Int>.integer(
         "metrics-port", environment: "OUTBOX_METRICS_PORT", default: nil, in: 0...65535,
         summary: "Serve Prometheus metrics at /metrics on this loopback port; 0 picks a free one and logs it", valueName: "port",

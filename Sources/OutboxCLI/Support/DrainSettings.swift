@@ -63,6 +63,7 @@ struct ZuoraSettings {
     }
 
     static func credentials() throws -> ZuoraCredentials? {
+        ProcessHardening.protectSecrets()
         do {
             return try ZuoraCredentials.fromEnvironment(Environment.values) { path in
                 do { return try String(contentsOfFile: path, encoding: .utf8) } catch {

@@ -17,13 +17,19 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         text = argument
     }
 
+    /// The longest duration any setting takes: ten years. Anything longer
+    /// is a typo, and refusing it keeps every conversion (to milliseconds, to
+    /// nanoseconds) far from overflow.
+    static let longestSeconds: Double = 10 * 366 * 86_400
+
     static func parse(_ text: String) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard let last = trimmed.last else { return nil }
+        guard let last = trimmed.last, trimmed.utf8.count <= 32 else { return nil }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         let (number, multiplier): (Substring, Double) = units[last].map { (trimmed.dropLast(), $0) } ?? (Substring(trimmed), 1)
         guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
-        return value * multiplier
+        let seconds = value * multiplier
+        return seconds <= longestSeconds ? seconds : nil
     }
 
     /// Seconds in the largest whole unit: `90s`, `15m`, `12h`, `7d`, `0.5s`.

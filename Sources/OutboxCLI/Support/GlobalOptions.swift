@@ -28,7 +28,10 @@ struct DatabaseOptions: ParsableArguments {
             path: try Settings.db.resolve(flag: db, file: file, record: record),
             busyTimeout: try Settings.busyTimeout.resolve(flag: busyTimeout, file: file, record: record),
             durability: try Settings.durability.resolve(flag: durability, file: file, record: record),
-            eventIdField: try Settings.eventIdField.resolveOptional(flag: nil, file: file, record: record))
+            eventIdField: try Settings.eventIdField.resolveOptional(flag: nil, file: file, record: record),
+            // An event must fit a request on its own: the request body limit
+            // the drains use (from the environment or the config file).
+            maxBatchBytes: try Settings.maxBatchBytes.resolve(flag: nil, file: file, record: record))
     }
 
     /// Opens the store, runs `body`, and closes the store, even on error.
@@ -43,6 +46,9 @@ struct DatabaseSettings {
     let busyTimeout: Resolved<Int>
     let durability: Resolved<OutboxConfiguration.Durability>
     let eventIdField: Resolved<String?>
+    let maxBatchBytes: Resolved<Int>
+
+    var maxEventBytes: Int { EventSizeLimit.forRequests(ofAtMost: maxBatchBytes.value) }
 
     /// The store `--db` names: a `postgres://` URL opens the PostgreSQL
     /// store (password from OUTBOX_DB_PASSWORD, PGPASSWORD or
@@ -61,12 +67,12 @@ struct DatabaseSettings {
                     exitCode: Exit.usage)
             }
             let password = try PostgresLocation.password(environment: Environment.values)
-            return try await PostgresOutbox.open(url: path.value, password: password, eventIdField: field)
+            return try await PostgresOutbox.open(url: path.value, password: password, eventIdField: field, maxEventBytes: maxEventBytes)
         }
-        return try Outbox(
-            OutboxConfiguration(
-                path: path.value, durability: durability.value, busyTimeoutMilliseconds: busyTimeout.value,
-                eventIdField: field, allowForeignTables: false))
+        var configuration = OutboxConfiguration(
+            path: path.value, durability: durability.value, busyTimeoutMilliseconds: busyTimeout.value, eventIdField: field, allowForeignTables: false)
+        configuration.maxEventBytes = maxEventBytes
+        return try Outbox(configuration)
     }
 
     func withStore<T>(eventIdField: String? = nil, _ body: (any OutboxStore) async throws -> T) async throws -> T {

@@ -36,9 +36,9 @@ public final class EventInput {
     private var mode = Mode.undecided
     private var document: [UInt8] = []
 
-    public init(fileDescriptor: Int32, eventIdField: String?) {
+    public init(fileDescriptor: Int32, eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default) {
         reader = InputReader(fileDescriptor: fileDescriptor)
-        parser = EventParser(eventIdField: eventIdField)
+        parser = EventParser(eventIdField: eventIdField, maxEventBytes: maxEventBytes)
     }
 
     /// Hands up to `limit` valid events to `body` (their bytes are valid only
@@ -66,11 +66,24 @@ public final class EventInput {
                 delivered += end - next
                 mode = .document(events: events, next: end)
             case .lines(var number, var sawEvent):
-                guard let line = try reader.nextLine() else {
+                // Room for the largest event and whitespace around it.
+                guard let bounded = try reader.nextLine(atMost: parser.maxEventBytes + 4096) else {
                     mode = .finished
                     return false
                 }
                 number += 1
+                guard case .text(let line) = bounded else {
+                    if case .tooLong(let bytes) = bounded {
+                        eventsSeen += 1
+                        sawEvent = true
+                        report(
+                            EventProblem(
+                                position: .line(number),
+                                reason: "the line is \(bytes) bytes; an event must fit in one request on its own, at most \(parser.maxEventBytes) bytes"))
+                    }
+                    mode = .lines(number: number, sawEvent: sawEvent)
+                    continue
+                }
                 switch parser.parseLine(line, number: number) {
                 case .blank:
                     break

@@ -12,9 +12,23 @@ struct ParsedEvent {
 /// `EventProblem` with its position.
 struct EventParser {
     let validator: EventValidator
+    let eventIdField: String?
+    /// The largest event accepted, as stored (`EventSizeLimit`).
+    let maxEventBytes: Int
 
-    init(eventIdField: String?) {
+    init(eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default) {
         validator = EventValidator(eventIdField: eventIdField.map { Array($0.utf8) })
+        self.eventIdField = eventIdField
+        self.maxEventBytes = maxEventBytes
+    }
+
+    /// What is wrong with a validated object: the validator's findings, and its size.
+    func problems(of result: EventValidator.Result) -> [String] {
+        guard
+            let tooLarge = EventSizeLimit.problem(
+                bytes: result.range.count, hasEventIdField: result.hasEventIdField, eventIdField: eventIdField, limit: maxEventBytes)
+        else { return result.problems }
+        return result.problems + [tooLarge]
     }
 
     enum LineOutcome {
@@ -38,8 +52,9 @@ struct EventParser {
             if !scanner.isAtEnd {
                 return .problem(EventProblem(position: position, reason: "unexpected text after the event's closing '}'; NDJSON takes one object per line"))
             }
-            if !result.problems.isEmpty {
-                return .problem(EventProblem(position: position, reason: result.problems.joined(separator: "; ")))
+            let problems = problems(of: result)
+            if !problems.isEmpty {
+                return .problem(EventProblem(position: position, reason: problems.joined(separator: "; ")))
             }
             return .event(ParsedEvent(bytes: UnsafeBufferPointer(rebasing: line[result.range]), hasEventIdField: result.hasEventIdField, position: position))
         } catch {
@@ -93,11 +108,12 @@ struct EventParser {
                 onProblem(EventProblem(position: position, reason: error.message + lineAndColumn(error.offset, in: scanner.bytes)))
                 return
             }
-            if result.problems.isEmpty {
+            let problems = problems(of: result)
+            if problems.isEmpty {
                 try onEvent(
                     ParsedEvent(bytes: UnsafeBufferPointer(rebasing: scanner.bytes[result.range]), hasEventIdField: result.hasEventIdField, position: position))
             } else {
-                onProblem(EventProblem(position: position, reason: result.problems.joined(separator: "; ")))
+                onProblem(EventProblem(position: position, reason: problems.joined(separator: "; ")))
             }
             scanner.skipWhitespace()
             guard let byte = scanner.current else {
@@ -144,11 +160,12 @@ struct EventParser {
                 onProblem(EventProblem(position: position, reason: error.message + lineAndColumn(error.offset, in: scanner.bytes, firstLine: firstLine)))
                 return
             }
-            if result.problems.isEmpty {
+            let problems = problems(of: result)
+            if problems.isEmpty {
                 try onEvent(
                     ParsedEvent(bytes: UnsafeBufferPointer(rebasing: scanner.bytes[result.range]), hasEventIdField: result.hasEventIdField, position: position))
             } else {
-                onProblem(EventProblem(position: position, reason: result.problems.joined(separator: "; ")))
+                onProblem(EventProblem(position: position, reason: problems.joined(separator: "; ")))
             }
         }
     }
@@ -180,7 +197,8 @@ extension EventParser {
             let result = try validator.validateObject(&scanner)
             scanner.skipWhitespace()
             if !scanner.isAtEnd { return .failure(EventProblem(position: position, reason: "unexpected text after the event's closing '}'")) }
-            return result.problems.isEmpty ? .success(result) : .failure(EventProblem(position: position, reason: result.problems.joined(separator: "; ")))
+            let problems = problems(of: result)
+            return problems.isEmpty ? .success(result) : .failure(EventProblem(position: position, reason: problems.joined(separator: "; ")))
         } catch {
             return .failure(EventProblem(position: position, reason: error.message))
         }

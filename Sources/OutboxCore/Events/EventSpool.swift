@@ -160,13 +160,13 @@ extension EventSpool {
     /// not a regular file (a pipe) is read to its end before any store takes
     /// a lock or opens a transaction.
     package static func collect(
-        fileDescriptor: Int32, eventIdField: String?, progress: (@Sendable (Int, Int) -> Void)?
+        fileDescriptor: Int32, eventIdField: String?, maxEventBytes: Int, progress: (@Sendable (Int, Int) -> Void)?
     ) async throws -> EventSpool {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SendableSpool, Error>) in
             DispatchQueue(label: "outbox.spool").async {
                 do {
                     let spool = try EventSpool()
-                    let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField)
+                    let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField, maxEventBytes: maxEventBytes)
                     let parsed = ParallelEventInput(input, progress: progress)
                     defer { parsed.stop() }
                     while let chunk = try parsed.next() {

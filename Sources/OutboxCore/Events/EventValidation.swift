@@ -6,11 +6,11 @@ public enum EventValidation {
     /// `OutboxError` (`.invalidInput`) listing every invalid one, with its
     /// position (counting from 1) and reason. Runs on the caller's task, so
     /// a store's write only inserts.
-    public static func prepare(_ jsonEvents: [String], eventIdField: String?) throws -> [PreparedEvent] {
+    public static func prepare(_ jsonEvents: [String], eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default) throws -> [PreparedEvent] {
         if jsonEvents.isEmpty {
             throw OutboxError(.invalidInput, "no events to append", problems: [EventProblem(position: .input, reason: "the input holds no events")])
         }
-        let parser = EventParser(eventIdField: eventIdField)
+        let parser = EventParser(eventIdField: eventIdField, maxEventBytes: maxEventBytes)
         var problems: [EventProblem] = []
         var prepared: [PreparedEvent] = []
         prepared.reserveCapacity(jsonEvents.count)

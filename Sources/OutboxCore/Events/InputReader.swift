@@ -69,6 +69,60 @@ final class InputReader {
         }
     }
 
+    /// A line of at most `limit` bytes, or how long a longer one was: a
+    /// longer line is skipped as it is read, never held whole, so an input
+    /// with a 300 MB line costs no more memory than one of 1 MB lines.
+    enum BoundedLine {
+        case text(UnsafeBufferPointer<UInt8>)
+        case tooLong(bytes: Int)
+    }
+
+    func nextLine(atMost limit: Int) throws -> BoundedLine? {
+        var searchFrom = start
+        while true {
+            if let newline = memchr(storage + searchFrom, 0x0A, end - searchFrom) {
+                let lineEnd = storage.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+                if lineEnd - start > limit {
+                    let length = lineEnd - start
+                    _ = consume(upTo: lineEnd, skipping: 1)
+                    return .tooLong(bytes: length)
+                }
+                return .text(consume(upTo: lineEnd, skipping: 1))
+            }
+            if reachedEOF {
+                if start == end { return nil }
+                if end - start > limit {
+                    let length = end - start
+                    _ = consume(upTo: end, skipping: 0)
+                    return .tooLong(bytes: length)
+                }
+                return .text(consume(upTo: end, skipping: 0))
+            }
+            if end - start > limit { return .tooLong(bytes: try skipRestOfLine()) }
+            let scanned = end - start
+            try fill()
+            searchFrom = start + scanned
+        }
+    }
+
+    /// Drops the current line up to and including its line break, reading
+    /// as it goes; returns the line's length.
+    private func skipRestOfLine() throws -> Int {
+        var skipped = 0
+        while true {
+            if let newline = memchr(storage + start, 0x0A, end - start) {
+                let lineEnd = storage.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+                skipped += lineEnd - start
+                _ = consume(upTo: lineEnd, skipping: 1)
+                return skipped
+            }
+            skipped += end - start
+            _ = consume(upTo: end, skipping: 0)
+            if reachedEOF { return skipped }
+            try fill()
+        }
+    }
+
     /// Everything not consumed yet, read to the end. Valid until the next call.
     func readAll() throws -> UnsafeBufferPointer<UInt8> {
         while !reachedEOF { try fill() }

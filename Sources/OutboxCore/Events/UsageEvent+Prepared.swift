@@ -37,18 +37,20 @@ extension EventValidation {
     /// Prepares typed events: without parsing when each is valid by
     /// construction, else through the validator like JSON text, so errors
     /// and positions are the same either way.
-    public static func prepare(_ events: [UsageEvent], eventIdField: String?) throws -> [PreparedEvent] {
+    public static func prepare(_ events: [UsageEvent], eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default) throws -> [PreparedEvent] {
         var prepared: [PreparedEvent] = []
         prepared.reserveCapacity(events.count)
         for (index, event) in events.enumerated() {
-            guard let ready = event.preparedWithoutParsing(eventIdField: eventIdField) else {
+            guard let ready = event.preparedWithoutParsing(eventIdField: eventIdField),
+                EventSizeLimit.problem(bytes: ready.range.count, hasEventIdField: ready.hasIdField, eventIdField: eventIdField, limit: maxEventBytes) == nil
+            else {
                 // Reuses the texts already written; the validator sees them all.
                 let texts = prepared.map(\.text) + events[index...].map(\.jsonText)
-                return try prepare(texts, eventIdField: eventIdField)
+                return try prepare(texts, eventIdField: eventIdField, maxEventBytes: maxEventBytes)
             }
             prepared.append(ready)
         }
-        if prepared.isEmpty { return try prepare([String](), eventIdField: eventIdField) }
+        if prepared.isEmpty { return try prepare([String](), eventIdField: eventIdField, maxEventBytes: maxEventBytes) }
         return prepared
     }
 }

@@ -26,11 +26,19 @@ public enum RetryAfter {
 enum HTTPDate {
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    /// Unix seconds, or nil if `text` is not an IMF-fixdate.
+    /// Years a date from the network may name: anything else is not a
+    /// date worth waiting for, and the arithmetic below stays far from
+    /// overflow.
+    static let years = 1970...9999
+
+    /// Unix seconds, or nil if `text` is not an IMF-fixdate of a sane year.
     static func parse(_ text: String) -> Double? {
+        guard text.utf8.count <= 64 else { return nil }
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
-            let day = Int(parts[1]), let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int(parts[3])
+            parts[1].count <= 2, parts[3].count == 4,
+            let day = Int(parts[1]), let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]),
+            years.contains(year)
         else { return nil }
         let clock = parts[4].split(separator: ":")
         guard clock.count == 3, let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),

@@ -10,11 +10,16 @@ import NIOCore
 struct AuditTrailClient: Sendable {
     static let pageSize = 500
     static let attempts = 5
+    /// Most of one page read: 500 entries of a few KiB each fit many times.
+    static let maxBodyBytes = 16 << 20
 
     let http: HTTPClient
     let endpoint: ZuoraEndpoint
     let tokens: TokenProvider
     let configuration: DispatcherConfiguration
+    /// Waits until the request budget allows one more request (audit reads
+    /// count like usage requests).
+    let pace: @Sendable () async -> Void
 
     enum Failure: Error, CustomStringConvertible {
         /// The meter id is not a meter of this tenant (404).
@@ -66,10 +71,14 @@ struct AuditTrailClient: Sendable {
             request.headers.add(name: "User-Agent", value: "outbox/0.1")
             if let entityIDs = configuration.entityIDs { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
             if let orgIDs = configuration.orgIDs { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }
+            await pace()
             do {
-                let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000)))
-                let body = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
-                let status = Int(response.status.code)
+                let (http, limit, prepared) = (self.http, configuration.requestTimeout, request)
+                let (status, headers, body) = try await RequestDeadline.run(within: limit) {
+                    let response = try await http.execute(prepared, timeout: .nanoseconds(limit.nanoseconds))
+                    let body = Array(try await response.body.collect(upTo: Self.maxBodyBytes).readableBytesView)
+                    return (Int(response.status.code), response.headers, body)
+                }
                 switch status {
                 case 200..<300:
                     do {
@@ -88,8 +97,8 @@ struct AuditTrailClient: Sendable {
                 case 429, 500..<600:
                     lastFailure = "HTTP \(status)"
                     let hint = RetryAfter.seconds(
-                        retryAfter: response.headers.first(name: "Retry-After"),
-                        rateLimitReset: response.headers.first(name: "ratelimit-reset"),
+                        retryAfter: headers.first(name: "Retry-After"),
+                        rateLimitReset: headers.first(name: "ratelimit-reset"),
                         nowUnixSeconds: Date().timeIntervalSince1970)
                     await pause(attempt: attempt, hint: hint)
                 default:

@@ -15,6 +15,9 @@ public struct ReconcileReport: Sendable, Equatable {
         public var alreadyApplied = 0
         /// Entries that match no event of this outbox.
         public var unmatched = 0
+        /// The run stopped before the audit trail's last page (its page or
+        /// entry cap); the next run reads on.
+        public var truncated = false
 
         public init() {}
 
@@ -24,6 +27,7 @@ public struct ReconcileReport: Sendable, Equatable {
             lhs.alreadyDead += rhs.alreadyDead
             lhs.alreadyApplied += rhs.alreadyApplied
             lhs.unmatched += rhs.unmatched
+            lhs.truncated = lhs.truncated || rhs.truncated
         }
     }
 

@@ -35,6 +35,9 @@ public final class Reconciler: Sendable {
     private let eventIdField: String?
     private let tokens: TokenProvider
     private let endpoint: ZuoraEndpoint
+    /// The request rate audit reads keep to (the configuration's per-minute
+    /// budget, as for usage requests).
+    private let pacer: RequestPacer?
     private let lateRejections = Counter(label: "outbox_late_rejections_total")
     private let runs: [String: Counter] = Dictionary(
         uniqueKeysWithValues: ["ok", "failed"].map {
@@ -50,6 +53,7 @@ public final class Reconciler: Sendable {
             credentials: configuration.credentials, endpoint: endpoint,
             timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
         self.store = store
+        pacer = configuration.effectiveMaxRequestsPerMinute.map { RequestPacer(limit: $0) }
         self.configuration = configuration
         self.meterIDs = meterIDs
         self.eventIdField = eventIdField
@@ -62,8 +66,7 @@ public final class Reconciler: Sendable {
         let chosen = meters ?? meterIDs.keys.sorted()
         for meter in chosen where meterIDs[meter] == nil { throw Failure.noMeterID(meter) }
         let http = ZuoraClient.makeHTTPClient(configuration: configuration)
-        defer { Task { try? await http.shutdown() } }
-        let client = AuditTrailClient(http: http, endpoint: endpoint, tokens: tokens, configuration: configuration)
+        let client = AuditTrailClient(http: http, endpoint: endpoint, tokens: tokens, configuration: configuration, pace: pace)
         let to = configuration.clock.wallMilliseconds()
         let from = to - since.milliseconds
         var report = ReconcileReport()
@@ -81,10 +84,18 @@ public final class Reconciler: Sendable {
         return report
     }
 
+    /// Most pages read for one meter in one run, and most entries: a run
+    /// ends, whatever the audit trail answers.
+    static let maxPagesPerMeter = 200
+    static let maxEntriesPerRun = 100_000
+
     private func reconcile(_ meter: String, meterID: Int64, from: Int64, to: Int64, client: AuditTrailClient) async throws -> ReconcileReport.Counts {
         var counts = ReconcileReport.Counts()
         var cursor: String?
+        var seenCursors = Set<String>()
+        var pages = 0
         repeat {
+            pages += 1
             let page: AuditTrailPage
             do {
                 page = try await client.page(meterID: meterID, from: from, to: to, cursor: cursor)
@@ -97,6 +108,18 @@ public final class Reconciler: Sendable {
             }
             counts += try await apply(page.entries, meter: meter)
             cursor = page.nextPage
+            if let next = cursor, !seenCursors.insert(next).inserted {
+                configuration.logger.warning(
+                    "the audit trail repeated a page cursor; this meter's reconcile stops here", metadata: ["meter": "\(meter)", "pages": "\(pages)"])
+                break
+            }
+            if cursor != nil && (pages >= Self.maxPagesPerMeter || counts.entries >= Self.maxEntriesPerRun) {
+                configuration.logger.warning(
+                    "the audit trail has more pages than one reconcile run reads; the rest waits for the next run",
+                    metadata: ["meter": "\(meter)", "pages": "\(pages)", "entries": "\(counts.entries)"])
+                counts.truncated = true
+                break
+            }
         } while cursor != nil
         configuration.logger.info(
             "reconciled",
@@ -105,6 +128,16 @@ public final class Reconciler: Sendable {
                 "already_dead": "\(counts.alreadyDead)", "already_applied": "\(counts.alreadyApplied)", "unmatched": "\(counts.unmatched)",
             ])
         return counts
+    }
+
+    /// Waits for a slot of the request budget, if there is one.
+    private var pace: @Sendable () async -> Void {
+        { [pacer, clock = configuration.clock] in
+            guard let pacer else { return }
+            while let until = pacer.reserve(at: clock.monotonicNow()) {
+                do { try await clock.sleep(until: until) } catch { return }
+            }
+        }
     }
 
     /// One page: leave out what an earlier run acted on, match the rest,

@@ -21,15 +21,19 @@ public final class SQLiteConnection {
     /// A new file is created with mode 0600 before SQLite touches it: SQLite
     /// gives the `-wal` and `-shm` files the database file's mode, so all three
     /// stay private to the owner.
+    /// A symbolic link at `path` is refused, never followed: whoever can
+    /// place one could otherwise have the outbox created, readable, wherever
+    /// the link points.
     public init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 5000) throws {
         self.path = path
-        if !readOnly && path != ":memory:" && !path.isEmpty {
-            try SQLiteConnection.createPrivateFileIfMissing(path)
+        if path != ":memory:" && !path.isEmpty {
+            try SQLiteConnection.refuseSymbolicLink(path)
+            if !readOnly { try SQLiteConnection.createPrivateFileIfMissing(path) }
         }
         var db: OpaquePointer?
         let flags =
             (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
-            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW
         let code = sqlite3_open_v2(path, &db, flags, nil)
         guard code == SQLITE_OK, let db else {
             let error = SQLiteError(connection: db, code: code)
@@ -49,8 +53,16 @@ public final class SQLiteConnection {
     /// The raw `sqlite3*`, for apps that run their own SQL inside an outbox transaction.
     public var rawHandle: OpaquePointer { handle }
 
+    static func refuseSymbolicLink(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return }
+        throw SQLiteError(
+            extendedCode: SQLITE_CANTOPEN,
+            message: "\(path) is a symbolic link; the outbox opens only a real file (give the link's target instead)")
+    }
+
     static func createPrivateFileIfMissing(_ path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd >= 0 {
             close(fd)
             return

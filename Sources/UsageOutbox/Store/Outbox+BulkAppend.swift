@@ -33,7 +33,8 @@ extension Outbox {
         if EventSpool.isRegularFile(fileDescriptor) {
             appended = try await appendParsingWhileInserting(fileDescriptor: fileDescriptor, meter: meter, progress: progress)
         } else {
-            let spool = try await EventSpool.collect(fileDescriptor: fileDescriptor, eventIdField: configuration.eventIdField, progress: progress)
+            let spool = try await EventSpool.collect(
+                fileDescriptor: fileDescriptor, eventIdField: configuration.eventIdField, maxEventBytes: configuration.maxEventBytes, progress: progress)
             appended = try await insertSpooled(spool, meter: meter)
         }
         notifyAppended()
@@ -44,11 +45,11 @@ extension Outbox {
         fileDescriptor: Int32, meter: String,
         progress: (@Sendable (Int, Int) -> Void)?
     ) async throws -> Int {
-        let eventIdField = configuration.eventIdField
+        let (eventIdField, maxEventBytes) = (configuration.eventIdField, configuration.maxEventBytes)
         let ids = database.ids
         return try await database.withConnection { connection in
             // Parsing runs on its own thread, a few chunks ahead of the inserts.
-            let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField)
+            let input = EventInput(fileDescriptor: fileDescriptor, eventIdField: eventIdField, maxEventBytes: maxEventBytes)
             let parsed = ParallelEventInput(input, progress: progress)
             defer { parsed.stop() }
             return try connection.writeTransaction {

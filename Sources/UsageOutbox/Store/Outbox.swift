@@ -64,7 +64,8 @@ public final class Outbox: Sendable {
     @discardableResult
     public func append(contentsOf events: [UsageEvent], meter: String) async throws -> [EventID] {
         try MeterName.validate(meter)
-        return try await insert(try EventValidation.prepare(events, eventIdField: configuration.eventIdField), meter: meter)
+        return try await insert(
+            try EventValidation.prepare(events, eventIdField: configuration.eventIdField, maxEventBytes: configuration.maxEventBytes), meter: meter)
     }
 
     /// Appends one event given as JSON text, validated against the contract
@@ -80,7 +81,8 @@ public final class Outbox: Sendable {
     @discardableResult
     public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
         try MeterName.validate(meter)
-        return try await insert(try EventValidation.prepare(jsonEvents, eventIdField: configuration.eventIdField), meter: meter)
+        return try await insert(
+            try EventValidation.prepare(jsonEvents, eventIdField: configuration.eventIdField, maxEventBytes: configuration.maxEventBytes), meter: meter)
     }
 
     /// Group-commits events validated off the database thread.
@@ -108,9 +110,9 @@ public final class Outbox: Sendable {
     /// block in it on other work. Open the outbox with `allowForeignTables`
     /// when the file also holds your tables.
     public func write<T: Sendable>(_ body: @escaping @Sendable (OutboxTransaction) throws -> T) async throws -> T {
-        let eventIdField = configuration.eventIdField
+        let (eventIdField, maxEventBytes) = (configuration.eventIdField, configuration.maxEventBytes)
         return try await database.write(gathers: true) { context in
-            try body(OutboxTransaction(context: context, eventIdField: eventIdField))
+            try body(OutboxTransaction(context: context, eventIdField: eventIdField, maxEventBytes: maxEventBytes))
         }
     }
 

@@ -25,6 +25,11 @@ public struct OutboxConfiguration: Sendable {
     /// false such a file is refused as "not an outbox", so a mistyped path
     /// cannot write into another application's database.
     public var allowForeignTables: Bool
+    /// The largest event accepted, in bytes as stored: an event must fit a
+    /// request on its own (`EventSizeLimit`: the dispatcher's
+    /// `maxBatchBytes` less 2; by default 1 MiB less 2, at most 4 MiB less 2).
+    /// A larger one is refused at append as invalid input.
+    public var maxEventBytes: Int = EventSizeLimit.default
     /// Where stored times come from (due times, leases). Tests pass a clock
     /// they advance by hand; everything else keeps the system clock.
     public var clock: any OutboxClock
@@ -51,6 +56,9 @@ public struct OutboxConfiguration: Sendable {
     func validate() throws {
         if path.isEmpty {
             throw OutboxError(.invalidConfiguration, "the database path is empty", hint: "give the path of an outbox file, or of a new one")
+        }
+        if !(1...EventSizeLimit.ceiling).contains(maxEventBytes) {
+            throw OutboxError(.invalidConfiguration, "the largest event must be between 1 and \(EventSizeLimit.ceiling) bytes (Zuora's 4 MiB request, less 2)")
         }
         if busyTimeoutMilliseconds < 0 {
             throw OutboxError(.invalidConfiguration, "the busy timeout must not be negative")

@@ -6,6 +6,7 @@
 public struct OutboxTransaction {
     let context: WriteContext
     let eventIdField: String?
+    let maxEventBytes: Int
 
     /// The connection, for statements beyond `execute` (queries, loops).
     /// Use bound parameters, never string interpolation, for values.
@@ -27,7 +28,8 @@ public struct OutboxTransaction {
     public func append(contentsOf events: [UsageEvent], meter: String) throws -> [EventID] {
         try MeterName.validate(meter)
         return try OutboxTransaction.insert(
-            try EventValidation.prepare(events, eventIdField: eventIdField), meter: meter, eventIdField: eventIdField, into: context)
+            try EventValidation.prepare(events, eventIdField: eventIdField, maxEventBytes: maxEventBytes), meter: meter, eventIdField: eventIdField,
+            into: context)
     }
 
     @discardableResult
@@ -38,7 +40,7 @@ public struct OutboxTransaction {
     @discardableResult
     public func append(jsonEvents: [String], meter: String) throws -> [EventID] {
         try MeterName.validate(meter)
-        let events = try EventValidation.prepare(jsonEvents, eventIdField: eventIdField)
+        let events = try EventValidation.prepare(jsonEvents, eventIdField: eventIdField, maxEventBytes: maxEventBytes)
         return try OutboxTransaction.insert(events, meter: meter, eventIdField: eventIdField, into: context)
     }
 
