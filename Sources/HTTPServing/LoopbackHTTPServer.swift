@@ -14,16 +14,41 @@ public struct ServerLimits: Sendable {
     public var maxConnections: Int?
     /// Methods served; others are answered 405 before any body is read (nil: all).
     public var methods: Set<String>?
+    /// One request per connection, answered with `Connection: close`: a
+    /// client that pipelines requests and never reads the answers cannot
+    /// make answers pile up.
+    public var oneRequestPerConnection: Bool
+    /// A connection is closed this long after it opened, whatever it is
+    /// doing (nil: never): a client that sends a byte now and then cannot
+    /// hold a place for ever.
+    public var connectionLifetime: Duration?
 
-    public init(maxBodyBytes: Int = 64 << 20, idleTimeout: Duration? = nil, maxConnections: Int? = nil, methods: Set<String>? = nil) {
+    public init(
+        maxBodyBytes: Int = 64 << 20, idleTimeout: Duration? = nil, maxConnections: Int? = nil, methods: Set<String>? = nil,
+        oneRequestPerConnection: Bool = false, connectionLifetime: Duration? = nil
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
         self.methods = methods
+        self.oneRequestPerConnection = oneRequestPerConnection
+        self.connectionLifetime = connectionLifetime
     }
 
-    /// For an endpoint scraped with GET: a tiny body, 30 s idle, 64 connections.
-    public static let scrapeEndpoint = ServerLimits(maxBodyBytes: 1024, idleTimeout: .seconds(30), maxConnections: 64, methods: ["GET", "HEAD"])
+    /// For an endpoint scraped with GET: a tiny body, 10 s idle, 64
+    /// connections, one request each, each closed within 30 s.
+    public static let scrapeEndpoint = ServerLimits(
+        maxBodyBytes: 1024, idleTimeout: .seconds(10), maxConnections: 64, methods: ["GET", "HEAD"],
+        oneRequestPerConnection: true, connectionLifetime: .seconds(30))
+}
+
+extension TimeAmount {
+    /// `duration` in NIO's terms, saturating (never a trap), at least 1 ms.
+    static func saturating(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        let capped = min(max(seconds, 0), 1_000_000_000)
+        return .nanoseconds(max(capped * 1_000_000_000 + (capped == seconds ? attoseconds / 1_000_000_000 : 0), 1_000_000))
+    }
 }
 
 /// A small HTTP/1.1 server on SwiftNIO for the Zuora mock and the metrics
@@ -61,9 +86,12 @@ public final class LoopbackHTTPServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     if let idle = limits.idleTimeout {
-                        try channel.pipeline.syncOperations.addHandler(
-                            IdleStateHandler(readTimeout: .nanoseconds(Int64(idle.components.seconds) * 1_000_000_000)))
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .saturating(idle)))
                         try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
+                    }
+                    if let lifetime = limits.connectionLifetime {
+                        let closing = channel.eventLoop.scheduleTask(in: .saturating(lifetime)) { channel.close(promise: nil) }
+                        channel.closeFuture.whenComplete { _ in closing.cancel() }
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(RequestHandler(handler: handler, limits: limits))
@@ -130,7 +158,9 @@ private final class RequestHandler: ChannelInboundHandler, RemovableChannelHandl
         case .end:
             guard let head else { return }
             self.head = nil
-            let keepAlive = head.isKeepAlive
+            let keepAlive = head.isKeepAlive && !limits.oneRequestPerConnection
+            // Nothing more is read from a connection that gets one answer.
+            if limits.oneRequestPerConnection { refused = true }
             let parts = head.uri.split(separator: "?", maxSplits: 1)
             let request = ServerRequest(
                 method: head.method.rawValue,

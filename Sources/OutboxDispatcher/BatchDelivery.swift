@@ -35,7 +35,7 @@ struct BatchDelivery: Sendable {
     private var logger: Logger { configuration.logger }
 
     func deliver(_ claim: Claim, claimedAt: ContinuousClock.Instant) async {
-        var fence = ClaimFence(claim: claim, claimedAt: claimedAt)
+        var fence = ClaimFence(claim: claim, claimedAt: claimedAt, requestTimeout: configuration.requestTimeout)
         _ = await deliver(&fence, claim.events, knownToHoldRejects: false)
     }
 

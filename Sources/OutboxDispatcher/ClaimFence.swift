@@ -8,12 +8,16 @@ import OutboxCore
 /// wait, and any request once the proof is older than `maxAge` renews the
 /// lease first, and sends only the rows the renewal still holds.
 struct ClaimFence {
-    /// How old a proof may be and still cover a request.
+    /// How old a proof may be and still cover a request, at most.
     static let maxAge = Duration.seconds(1)
 
     let token: ClaimToken
     let meter: String
     let leaseMilliseconds: Int64
+    /// How old a proof may be here: at most `maxAge`, and at most half of
+    /// what the lease leaves beyond a whole request, so a request sent on
+    /// the proof ends (by its deadline) before the lease can lapse.
+    let freshness: Duration
     /// Taken before the claim or renewal was issued, so it errs early.
     private(set) var provenAt: ContinuousClock.Instant
     private var requestsSinceProof = 0
@@ -21,17 +25,19 @@ struct ClaimFence {
     /// Defects a test switched back on (never in production).
     let injectedDefects: Set<InjectedDefect>
 
-    init(claim: Claim, claimedAt: ContinuousClock.Instant, injectedDefects: Set<InjectedDefect> = []) {
+    init(claim: Claim, claimedAt: ContinuousClock.Instant, requestTimeout: Duration, injectedDefects: Set<InjectedDefect> = []) {
         token = claim.token
         meter = claim.meter
         leaseMilliseconds = claim.leaseMilliseconds
+        let slack = Duration.milliseconds(claim.leaseMilliseconds) - requestTimeout
+        freshness = max(.zero, min(ClaimFence.maxAge, slack / 2))
         provenAt = claimedAt
         self.injectedDefects = injectedDefects
     }
 
     /// Whether the lease must be renewed before the next request.
     func needsRenewal(now: ContinuousClock.Instant) -> Bool {
-        requestsSinceProof > 0 || waitedSinceProof || provenAt.duration(to: now) > ClaimFence.maxAge
+        requestsSinceProof > 0 || waitedSinceProof || provenAt.duration(to: now) > freshness
     }
 
     /// A wait happened (the rate-limit gate): the lease may have lapsed.

@@ -51,6 +51,12 @@ public final class Dispatcher: Service, Sendable {
         try self.init(store: outbox, configuration: configuration, wakeOnAppend: outbox.appendNotifications())
     }
 
+    /// A reconciler over `outbox` whose audit reads share this dispatcher's
+    /// per-minute request budget (one budget for a drain that reconciles).
+    public func reconciler(outbox: any OutboxStore, meterIDs: [String: Int64], eventIdField: String?) throws -> Reconciler {
+        try Reconciler(store: outbox, configuration: configuration, meterIDs: meterIDs, eventIdField: eventIdField, pacer: requestPacer)
+    }
+
     /// Runs until graceful shutdown (or cancellation): then stops claiming,
     /// ends every wait, releases what it had not sent, and returns.
     public func run() async throws {

@@ -63,7 +63,7 @@ final class ZuoraClient: Sendable {
     /// timeouts, response decompression, no redirects (a redirect would carry
     /// the bearer token somewhere we did not choose). Answers are streamed,
     /// so the decompression limit only stops a runaway body.
-    static func makeHTTPClient(configuration: DispatcherConfiguration) -> HTTPClient {
+    static func makeHTTPClient(configuration: DispatcherConfiguration, maxDecompressedBytes: Int = maxDecompressedBytes) -> HTTPClient {
         var settings = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(

@@ -27,21 +27,23 @@ public struct PostgresLocation: Sendable, Equatable {
 
     /// Whether `text` is a PostgreSQL URL (the scheme in any case).
     public static func isPostgresURL(_ text: String) -> Bool {
-        let lowered = text.prefix(14).lowercased()
+        let lowered = text.trimmingCharacters(in: .whitespacesAndNewlines).prefix(14).lowercased()
         return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
     }
 
     public static let sslModes = ["disable", "prefer", "require", "verify-ca", "verify-full"]
 
     public init(url text: String) throws {
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+        guard let components = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines)), let scheme = components.scheme?.lowercased(),
             scheme == "postgres" || scheme == "postgresql", let host = components.host, !host.isEmpty
         else {
             throw OutboxError(
                 .invalidConfiguration, "\(PostgresLocation.redacted(text)) is not a PostgreSQL URL",
                 hint: "write it like postgres://user@host:5432/database")
         }
-        self.password = components.password.flatMap { $0.removingPercentEncoding ?? $0 }
+        self.password =
+            components.password.flatMap { $0.removingPercentEncoding ?? $0 }
+            ?? components.queryItems?.first(where: Self.isPasswordItem)?.value.flatMap { $0.isEmpty ? nil : $0 }
         self.host = host
         self.port = components.port ?? 5432
         self.username = components.user ?? "postgres"
@@ -69,11 +71,28 @@ public struct PostgresLocation: Sendable, Equatable {
     /// `text` with the password of a URL in it replaced: for printing a
     /// setting that may hold one (`config show`).
     public static func redacted(_ text: String) -> String {
-        guard var components = URLComponents(string: text) else { return "the URL" }
-        guard components.password != nil else { return components.string ?? "the URL" }
-        components.percentEncodedPassword = "REDACTED"
-        return components.string?.replacingOccurrences(of: ":REDACTED@", with: ":<redacted>@") ?? "the URL"
+        guard var components = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            return "the URL (not shown: it cannot be parsed)"
+        }
+        if components.password != nil { components.percentEncodedPassword = "REDACTED" }
+        if let items = components.queryItems, items.contains(where: isPasswordItem) {
+            components.queryItems = items.map { isPasswordItem($0) ? URLQueryItem(name: $0.name, value: "REDACTED") : $0 }
+        }
+        return (components.string ?? "the URL")
+            .replacingOccurrences(of: ":REDACTED@", with: ":<redacted>@")
+            .replacingOccurrences(of: "=REDACTED", with: "=<redacted>")
     }
+
+    /// Whether `text` carries a password, in its user part or as a
+    /// `password=` parameter (libpq takes both).
+    public static func holdsPassword(_ text: String) -> Bool {
+        guard let components = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            return text.contains("@")
+        }
+        return components.password != nil || (components.queryItems ?? []).contains(where: isPasswordItem)
+    }
+
+    private static func isPasswordItem(_ item: URLQueryItem) -> Bool { item.name.lowercased() == "password" }
 
     /// The password, from the environment or a file; nil when none is set.
     public static func password(environment: [String: String]) throws -> String? {

@@ -15,11 +15,13 @@ import Testing
     }
 
     @Test func aSchemeInAnyCaseIsPostgreSQLAndItsPasswordIsNeverEchoed() throws {
-        let result = try CLI.run(["status"], environment: ["OUTBOX_DB": "Postgres://app:hunter2-s3cret@127.0.0.1:1/app"])
-        #expect(result.status == 74, "taken for PostgreSQL, which is not listening: \(result.stderr)")
-        #expect(result.stderr.contains("PostgreSQL"))
-        #expect(!(result.stdout + result.stderr).contains("hunter2-s3cret"))
-        #expect(!FileManager.default.fileExists(atPath: "Postgres:"), "taken for an SQLite path")
+        try withTemporaryDirectory { dir in
+            let result = try CLI.run(["status"], environment: ["OUTBOX_DB": "Postgres://app:hunter2-s3cret@127.0.0.1:1/app"], directory: dir)
+            #expect(result.status == 74, "taken for PostgreSQL, which is not listening: \(result.stderr)")
+            #expect(result.stderr.contains("PostgreSQL"))
+            #expect(!(result.stdout + result.stderr).contains("hunter2-s3cret"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "taken for an SQLite path")
+        }
     }
 
     @Test func aSymbolicLinkAtTheDatabasePathIsRefusedNotFollowed() throws {
@@ -34,6 +36,28 @@ import Testing
         }
     }
 
+    @Test func aSymbolicLinkBesideTheDatabaseIsRefusedToo() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/outbox.sqlite"
+            let target = dir + "/elsewhere-wal"
+            try FileManager.default.createSymbolicLink(atPath: db + "-wal", withDestinationPath: target)
+            let result = try CLI.run(["append", "--meter", "m", "--db", db], stdin: ndjson(1))
+            #expect(result.status == 74, "\(result.stderr)")
+            #expect(result.stderr.contains("symbolic link"))
+            #expect(!FileManager.default.fileExists(atPath: target), "SQLite wrote through the link")
+        }
+    }
+
+    @Test(arguments: [
+        "postgres://app@db.internal:5432/app?password=hunter2-s3cret",
+        "  postgres://app:hunter2-s3cret@db.internal:5432/app",
+    ])
+    func aPasswordAnywhereInTheURLIsNeverShown(url: String) throws {
+        let shown = try CLI.run(["config", "show", "--json"], environment: ["OUTBOX_DB": url])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(!(shown.stdout + shown.stderr).contains("hunter2-s3cret"), "\(shown.stdout)")
+    }
+
     @Test func aNewDatabaseIsPrivateToItsOwner() throws {
         try withTemporaryDirectory { dir in
             let db = dir + "/o.sqlite"
@@ -42,6 +66,23 @@ import Testing
                 let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
                 #expect(mode == 0o600, "\(file) has mode \(String(mode ?? 0, radix: 8))")
             }
+        }
+    }
+
+    @Test func anExportOfDeadLettersIsPrivateAndNeverWrittenThroughALink() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: ndjson(1)).status == 0)
+            let file = dir + "/letters.ndjson"
+            let exported = try CLI.run(["dead-letters", "export", "--db", db, "--file", file])
+            #expect(exported.status == 0, "\(exported.stderr)")
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "the export has mode \(String(mode ?? 0, radix: 8))")
+            let link = dir + "/link.ndjson"
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: dir + "/target.ndjson")
+            let refused = try CLI.run(["dead-letters", "export", "--db", db, "--file", link])
+            #expect(refused.status != 0 && refused.stderr.contains("symbolic link"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/target.ndjson"))
         }
     }
 

@@ -1,3 +1,4 @@
+import OutboxCore
 import Testing
 
 @testable import OutboxDispatcher
@@ -54,6 +55,24 @@ struct RetryAfterTests {
         #expect(RetryAfter.seconds(retryAfter: "soon", rateLimitReset: nil, nowUnixSeconds: now) == nil)
         #expect(RetryAfter.seconds(retryAfter: "-3", rateLimitReset: "x", nowUnixSeconds: now) == nil)
         #expect(RetryAfter.seconds(retryAfter: "99999999", rateLimitReset: nil, nowUnixSeconds: now) == RetryAfter.maximumSeconds)
+    }
+
+    /// Dates no calendar has, or with signed and overlong fields, are not
+    /// dates: never a trap (an `Int` field of -10^18 hours once overflowed).
+    @Test(arguments: [
+        "Sun, 06 Nov 300000000000 08:49:37 GMT",
+        "Sun, 06 Nov 2026 -999999999999999999:00:00 GMT",
+        "Sun, 06 Nov 2026 08:-99999999999999999:00 GMT",
+        "Sun, 06 Nov 2026 08:49:-9999999999999999 GMT",
+        "Sun, -6 Nov 2026 08:49:37 GMT",
+        "Sun, 06 Nov -026 08:49:37 GMT",
+        "Sun, 06 Nov 2026 +8:49:37 GMT",
+        "Sun, 06 Nov 2026 08:49 GMT",
+        "Sun, 06 Nov 2026 08:49:37: GMT",
+    ])
+    func ignoresDatesNoCalendarHas(_ header: String) {
+        #expect(HTTPDate.parse(header) == nil)
+        #expect(RetryAfter.seconds(retryAfter: header, rateLimitReset: nil, nowUnixSeconds: now) == nil)
     }
 }
 
@@ -260,5 +279,31 @@ struct RateLimitGateTests {
         #expect(gate.closedUntil(now: now) == now + .seconds(10))
         #expect(gate.closedUntil(now: now + .seconds(9)) != nil)
         #expect(gate.closedUntil(now: now + .seconds(10)) == nil)
+    }
+}
+
+/// A proof of the claim covers a request only while the lease, less a whole
+/// request, still has room: a lease barely longer than the request timeout
+/// must be renewed before nearly every request.
+struct ClaimFenceFreshnessTests {
+    static func fence(leaseMilliseconds: Int64, requestTimeout: Duration, at start: ContinuousClock.Instant) -> ClaimFence {
+        let claim = Claim(token: ClaimToken(value: "t"), meter: "m", events: [], leaseMilliseconds: leaseMilliseconds)
+        return ClaimFence(claim: claim, claimedAt: start, requestTimeout: requestTimeout)
+    }
+
+    @Test func aRoomyLeaseTrustsAProofForASecond() {
+        let start = ContinuousClock.now
+        let fence = Self.fence(leaseMilliseconds: 60_000, requestTimeout: .seconds(30), at: start)
+        #expect(!fence.needsRenewal(now: start + .milliseconds(900)))
+        #expect(fence.needsRenewal(now: start + .milliseconds(1100)))
+    }
+
+    @Test func aTightLeaseTrustsAProofOnlyForHalfItsSlack() {
+        let start = ContinuousClock.now
+        // 30.5 s lease, 30 s timeout: a request sent 0.3 s after the proof
+        // could still be on the wire when the lease lapses.
+        let fence = Self.fence(leaseMilliseconds: 30_500, requestTimeout: .seconds(30), at: start)
+        #expect(!fence.needsRenewal(now: start + .milliseconds(200)))
+        #expect(fence.needsRenewal(now: start + .milliseconds(300)))
     }
 }

@@ -48,4 +48,31 @@ struct EventSizeLimitTests {
             #expect(try await store.status().totals.appended == 1)
         }
     }
+
+    /// The limit to the byte: an event whose stored text (with the id field
+    /// the outbox writes, `"EventId":"<uuid>",`) is exactly the limit goes
+    /// in; one byte more is refused, through a plain append and through an
+    /// app's own transaction alike.
+    @Test(arguments: StoreKind.available)
+    func theLimitHoldsToTheByte(kind: StoreKind) async throws {
+        let place = try await TestStore.make(kind)
+        let store = try await Self.open(place)
+        try await place.using(store) { () async throws in
+            let written = EventSizeLimit.idFieldBytes("EventId")
+            let exact = Self.event(padding: Self.limit - written - Self.event(padding: 0).utf8.count)
+            let over = Self.event(padding: Self.limit - written - Self.event(padding: 0).utf8.count + 1)
+            #expect(exact.utf8.count + written == Self.limit)
+            #expect(try await store.append(jsonEvents: [exact], meter: "m").count == 1)
+            await #expect(throws: OutboxError.self) { try await store.append(jsonEvents: [over], meter: "m") }
+            await #expect(throws: OutboxError.self) {
+                switch store {
+                case let outbox as Outbox: _ = try await outbox.write { try $0.append(jsonEvents: [over], meter: "m") }
+                case let postgres as PostgresOutbox:
+                    _ = try await postgres.write { try await postgres.append(jsonEvents: [over], meter: "m", on: $0) }
+                default: Issue.record("unknown store")
+                }
+            }
+            #expect(try await store.status().totals.appended == 1)
+        }
+    }
 }

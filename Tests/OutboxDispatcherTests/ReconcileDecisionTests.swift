@@ -32,6 +32,18 @@ struct AuditTrailPageTests {
     func refusesWhatItCannotRead(_ body: String) {
         #expect(throws: AuditTrailPage.Malformed.self) { try AuditTrailPage.parse(Array(body.utf8)) }
     }
+
+    /// More entries than a page may hold, or a cursor longer than any
+    /// Zuora hands out: refused before any entry is looked at.
+    @Test func refusesAnOversizedPageOrCursor() throws {
+        let entry = #"{"traceId":"t","payload":{"Quantity":1}}"#
+        let crowded = #"{"data":["# + Array(repeating: entry, count: AuditTrailPage.maxEntries + 1).joined(separator: ",") + "]}"
+        #expect(throws: AuditTrailPage.Malformed.self) { try AuditTrailPage.parse(Array(crowded.utf8)) }
+        let full = #"{"data":["# + Array(repeating: entry, count: AuditTrailPage.maxEntries).joined(separator: ",") + "]}"
+        #expect(try AuditTrailPage.parse(Array(full.utf8)).entries.count == AuditTrailPage.maxEntries)
+        let longCursor = #"{"data":[],"nextPage":""# + String(repeating: "c", count: AuditTrailPage.maxCursorBytes + 1) + #""}"#
+        #expect(throws: AuditTrailPage.Malformed.self) { try AuditTrailPage.parse(Array(longCursor.utf8)) }
+    }
 }
 
 struct LateRejectionMatcherTests {

@@ -189,9 +189,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
                     let letters = try await outbox.deadLetters(meter: meter, deadBefore: nil, limit: Int.max)
                     let text = letters.map(\.event).joined(separator: "\n") + (letters.isEmpty ? "" : "\n")
                     if let file {
-                        guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8)) else {
-                            throw CommandFailure("cannot write \(file)", hint: "check the directory exists and is writable")
-                        }
+                        try PrivateFile.write(Data(text.utf8), to: file)
                     } else {
                         FileHandle.standardOutput.write(Data(text.utf8))
                     }

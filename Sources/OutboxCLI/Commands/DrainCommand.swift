@@ -62,7 +62,7 @@ struct DrainCommand: AsyncParsableCommand {
                 let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
                 var reconcile: ReconcileService?
                 if let every = drainSettings.reconcileEvery.value {
-                    let reconciler = try Reconciler(store: outbox, configuration: settings, meterIDs: ids, eventIdField: databaseSettings.eventIdField.value)
+                    let reconciler = try dispatcher.reconciler(outbox: outbox, meterIDs: ids, eventIdField: databaseSettings.eventIdField.value)
                     reconcile = ReconcileService(reconciler: reconciler, every: every, logger: logger)
                 }
                 let started = ContinuousClock.now

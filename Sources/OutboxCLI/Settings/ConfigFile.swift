@@ -63,9 +63,7 @@ struct ConfigFile: Sendable {
     /// A database URL with a password is a secret: the file holding it must
     /// be readable by its owner only. Warns (on stderr) when it is not.
     static func warnIfSharedWithSecret(path: String, values: [String: ConfigValue]) {
-        guard let db = values[Settings.db.key]?.string, PostgresLocation.isPostgresURL(db),
-            (try? PostgresLocation(url: db))?.password != nil
-        else { return }
+        guard let db = values[Settings.db.key]?.string, PostgresLocation.isPostgresURL(db), PostgresLocation.holdsPassword(db) else { return }
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & 0o077 != 0 else { return }
         let mode = String(info.st_mode & 0o777, radix: 8)

@@ -36,16 +36,23 @@ enum HTTPDate {
         guard text.utf8.count <= 64 else { return nil }
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
-            parts[1].count <= 2, parts[3].count == 4,
-            let day = Int(parts[1]), let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]),
-            years.contains(year)
+            let day = digits(parts[1], count: 1...2), let monthIndex = months.firstIndex(of: String(parts[2])),
+            let year = digits(parts[3], count: 4...4), years.contains(year)
         else { return nil }
-        let clock = parts[4].split(separator: ":")
-        guard clock.count == 3, let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),
+        let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard clock.count == 3, let hour = digits(clock[0], count: 2...2), let minute = digits(clock[1], count: 2...2),
+            let second = digits(clock[2], count: 2...2),
             (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         let days = daysFromCivil(year: year, month: monthIndex + 1, day: day)
         return Double(days * 86_400 + hour * 3600 + minute * 60 + second)
+    }
+
+    /// A field of only ASCII digits, `count` of them: never a sign, so every
+    /// value is small and non-negative (`Int("-99…")` would parse).
+    static func digits(_ field: Substring, count: ClosedRange<Int>) -> Int? {
+        guard count.contains(field.utf8.count), field.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(field)
     }
 
     /// Howard Hinnant's civil-to-days algorithm.

@@ -8,9 +8,10 @@ import NIOCore
 /// URL, token, headers, timeouts and TLS rules as the usage requests;
 /// transient failures (timeouts, 429, 5xx) are retried a few times.
 struct AuditTrailClient: Sendable {
-    static let pageSize = 500
+    static let pageSize = AuditTrailPage.maxEntries
     static let attempts = 5
-    /// Most of one page read: 500 entries of a few KiB each fit many times.
+    /// Most of one page read, inflated: 500 entries of a few KiB each fit
+    /// many times. The client's decompression limit is the same.
     static let maxBodyBytes = 16 << 20
 
     let http: HTTPClient

@@ -15,6 +15,12 @@ public struct AuditTrailPage: Sendable, Equatable {
         public let description: String
     }
 
+    /// Most entries a page may hold (what was asked for) and the longest
+    /// cursor taken: a page beyond either is not Zuora's, and is refused
+    /// before any work is done on it.
+    public static let maxEntries = 500
+    public static let maxCursorBytes = 4096
+
     public static func parse(_ body: [UInt8]) throws -> AuditTrailPage {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             throw Malformed(description: "the audit trail answer is not a JSON object")
@@ -25,6 +31,9 @@ public struct AuditTrailPage: Sendable, Equatable {
         guard let data = object["data"] as? [Any] else {
             throw Malformed(description: "the audit trail answer has no \"data\" list")
         }
+        guard data.count <= maxEntries else {
+            throw Malformed(description: "the audit trail answered \(data.count) entries on one page, more than the \(maxEntries) asked for")
+        }
         var entries: [AuditEntry] = []
         for (index, item) in data.enumerated() {
             guard let entry = item as? [String: Any] else {
@@ -33,6 +42,9 @@ public struct AuditTrailPage: Sendable, Equatable {
             entries.append(try Self.entry(entry, index: index))
         }
         let next = (object["nextPage"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        if let next, next.utf8.count > maxCursorBytes {
+            throw Malformed(description: "the audit trail's next-page cursor is \(next.utf8.count) bytes long, more than \(maxCursorBytes)")
+        }
         return AuditTrailPage(entries: entries, nextPage: next)
     }
 

@@ -46,14 +46,22 @@ public final class Reconciler: Sendable {
 
     /// `meterIDs` maps meter global ids (the upload URL's) to Zuora's numeric
     /// meter ids, which the audit trail is keyed by.
-    public init(store: any OutboxStore, configuration: DispatcherConfiguration, meterIDs: [String: Int64], eventIdField: String?) throws {
+    public convenience init(store: any OutboxStore, configuration: DispatcherConfiguration, meterIDs: [String: Int64], eventIdField: String?) throws {
+        try self.init(
+            store: store, configuration: configuration, meterIDs: meterIDs, eventIdField: eventIdField,
+            pacer: configuration.effectiveMaxRequestsPerMinute.map { RequestPacer(limit: $0) })
+    }
+
+    /// With a dispatcher's `pacer`, audit reads and usage requests share one
+    /// per-minute budget (`Dispatcher.reconciler`).
+    init(store: any OutboxStore, configuration: DispatcherConfiguration, meterIDs: [String: Int64], eventIdField: String?, pacer: RequestPacer?) throws {
         try configuration.validate()
         endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         tokens = TokenProvider(
             credentials: configuration.credentials, endpoint: endpoint,
             timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
         self.store = store
-        pacer = configuration.effectiveMaxRequestsPerMinute.map { RequestPacer(limit: $0) }
+        self.pacer = pacer
         self.configuration = configuration
         self.meterIDs = meterIDs
         self.eventIdField = eventIdField
@@ -65,7 +73,7 @@ public final class Reconciler: Sendable {
     public func run(meters: [String]? = nil, since: Duration) async throws -> ReconcileReport {
         let chosen = meters ?? meterIDs.keys.sorted()
         for meter in chosen where meterIDs[meter] == nil { throw Failure.noMeterID(meter) }
-        let http = ZuoraClient.makeHTTPClient(configuration: configuration)
+        let http = ZuoraClient.makeHTTPClient(configuration: configuration, maxDecompressedBytes: AuditTrailClient.maxBodyBytes)
         let client = AuditTrailClient(http: http, endpoint: endpoint, tokens: tokens, configuration: configuration, pace: pace)
         let to = configuration.clock.wallMilliseconds()
         let from = to - since.milliseconds
@@ -111,6 +119,7 @@ public final class Reconciler: Sendable {
             if let next = cursor, !seenCursors.insert(next).inserted {
                 configuration.logger.warning(
                     "the audit trail repeated a page cursor; this meter's reconcile stops here", metadata: ["meter": "\(meter)", "pages": "\(pages)"])
+                counts.truncated = true
                 break
             }
             if cursor != nil && (pages >= Self.maxPagesPerMeter || counts.entries >= Self.maxEntriesPerRun) {

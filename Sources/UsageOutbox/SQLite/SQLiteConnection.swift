@@ -53,12 +53,16 @@ public final class SQLiteConnection {
     /// The raw `sqlite3*`, for apps that run their own SQL inside an outbox transaction.
     public var rawHandle: OpaquePointer { handle }
 
+    /// The database and the files SQLite keeps beside it (`SQLITE_OPEN_NOFOLLOW`
+    /// covers the database only).
     static func refuseSymbolicLink(_ path: String) throws {
-        var info = stat()
-        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return }
-        throw SQLiteError(
-            extendedCode: SQLITE_CANTOPEN,
-            message: "\(path) is a symbolic link; the outbox opens only a real file (give the link's target instead)")
+        for file in [path, path + "-wal", path + "-shm", path + "-journal"] {
+            var info = stat()
+            guard lstat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { continue }
+            throw SQLiteError(
+                extendedCode: SQLITE_CANTOPEN,
+                message: "\(file) is a symbolic link; the outbox opens only real files (give the link's target instead)")
+        }
     }
 
     static func createPrivateFileIfMissing(_ path: String) throws {

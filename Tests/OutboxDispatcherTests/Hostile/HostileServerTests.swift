@@ -69,6 +69,32 @@ struct HostileServerTests {
         Self.expectNothingLost(status)
     }
 
+    /// The same bomb, one request, looked at directly: the answer is never a
+    /// yes, and what is kept of it stays within its cap.
+    @Test func aGzipBombIsNeverReadAsAnAnswer() async throws {
+        let server = try HostileServer(.gzipBomb(inflatedBytes: 256 << 20))
+        defer { server.stop() }
+        var configuration = DispatcherConfiguration(baseURL: server.baseURL, credentials: .bearer(Secret("token")))
+        configuration.requestTimeoutSeconds = 5
+        let http = ZuoraClient.makeHTTPClient(configuration: configuration)
+        let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: false)
+        let tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint, timeoutSeconds: 5, logger: configuration.logger)
+        let client = try ZuoraClient(configuration: configuration, http: http, tokens: tokens)
+        let body = try RequestBody.make([ClaimedEvent(rowID: 1, eventID: "e", body: Array(StoreBehaviourTests.event("C-1").utf8), attempts: 0)], gzip: false)
+        let outcome = await client.post(meter: "m", body: body, trackID: "t", token: try await client.token())
+        try await http.shutdown()
+        switch outcome {
+        case .answered(let answer):
+            guard case .unreadable = answer.success else {
+                Issue.record("a bomb's answer was read as \(answer.success)")
+                return
+            }
+            #expect(answer.body.count <= ZuoraClient.maxKeptBodyBytes)
+        case .transportFailed:
+            break  // the decompressor's limit ended the request: also never a yes
+        }
+    }
+
     @Test func aHugeAnswerIsNotReadPastItsCap() async throws {
         let (summary, took, status, _) = try await Self.drain(against: .hugeBody(bytes: 8 << 20))
         #expect(took < .seconds(8))
@@ -112,6 +138,7 @@ struct HostileServerTests {
         await outbox.close()
         #expect(report.totals.entries == 0)
         #expect(server.requests.count <= 3, "\(server.requests.count) audit reads for a cursor that repeats")
+        #expect(report.totals.truncated, "a run cut short must say so")
     }
 
     /// This process's resident memory, from /proc (0 where there is none).

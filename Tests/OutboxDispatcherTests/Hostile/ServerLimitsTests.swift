@@ -4,7 +4,7 @@ import Testing
 
 /// The metrics endpoint cannot be starved: GET only, a tiny body, idle
 /// connections closed, and a cap on connections.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.serialized, .timeLimit(.minutes(1)))
 struct ServerLimitsTests {
     static func startServer(_ limits: ServerLimits) async throws -> LoopbackHTTPServer {
         try await LoopbackHTTPServer.start(limits: limits) { _ in .response(status: 200, headers: [], body: Array("ok\n".utf8)) }
@@ -29,8 +29,19 @@ struct ServerLimitsTests {
         _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress!, $0.count - 1, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// Blocking socket reads run on a thread of their own: on the
+    /// cooperative pool (two threads on two cores) they would starve the
+    /// server's handler and every other test in the process.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: body()) }
+        }
+    }
+
     /// What the server sends until it closes (or 10 s pass).
-    static func readAll(_ fd: Int32) -> String {
+    static func readAll(_ fd: Int32) async -> String { await offPool { readAllBlocking(fd) } }
+
+    static func readAllBlocking(_ fd: Int32) -> String {
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -47,30 +58,82 @@ struct ServerLimitsTests {
         let post = Self.connect(server.port)
         defer { close(post) }
         Self.send(post, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\n\r\n")
-        #expect(Self.readAll(post).hasPrefix("HTTP/1.1 405"))
+        #expect(await Self.readAll(post).hasPrefix("HTTP/1.1 405"))
         let large = Self.connect(server.port)
         defer { close(large) }
         Self.send(large, "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\n\r\n")
-        #expect(Self.readAll(large).hasPrefix("HTTP/1.1 413"))
+        #expect(await Self.readAll(large).hasPrefix("HTTP/1.1 413"))
         let fine = Self.connect(server.port)
         defer { close(fine) }
         Self.send(fine, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        #expect(Self.readAll(fine).hasPrefix("HTTP/1.1 200"))
+        #expect(await Self.readAll(fine).hasPrefix("HTTP/1.1 200"))
     }
 
-    @Test func idleConnectionsAreClosedAndTheirNumberIsCapped() async throws {
-        let server = try await Self.startServer(ServerLimits(maxBodyBytes: 1024, idleTimeout: .seconds(1), maxConnections: 4, methods: ["GET"]))
+    /// One answer read on a kept-alive connection: the server has taken it in.
+    static func exchange(_ fd: Int32) async -> String {
+        send(fd, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        return await offPool { firstAnswerBlocking(fd) }
+    }
+
+    static func firstAnswerBlocking(_ fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+    }
+
+    @Test func connectionsPastTheCapAreClosedAtOnce() async throws {
+        // A long idle timeout: only the cap can close the fifth quickly.
+        let server = try await Self.startServer(ServerLimits(maxBodyBytes: 1024, idleTimeout: .seconds(60), maxConnections: 4, methods: ["GET"]))
         defer { Task { await server.shutdown() } }
-        let idle = (0..<4).map { _ in Self.connect(server.port) }
-        defer { idle.forEach { close($0) } }
-        // A fifth is closed at once: nothing comes back, the read ends.
+        let held = (0..<4).map { _ in Self.connect(server.port) }
+        defer { held.forEach { close($0) } }
+        // Each has been answered, so each holds its place before the fifth comes.
+        for fd in held { #expect(await Self.exchange(fd).hasPrefix("HTTP/1.1 200")) }
         let fifth = Self.connect(server.port)
         defer { close(fifth) }
         let started = ContinuousClock.now
-        #expect(Self.readAll(fifth).isEmpty)
-        #expect(started.duration(to: .now) < .seconds(5))
-        // The idle ones are closed by the server after a second.
-        #expect(Self.readAll(idle[0]).isEmpty)
+        Self.send(fifth, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await Self.readAll(fifth).isEmpty, "the fifth connection was served")
+        #expect(started.duration(to: .now) < .seconds(8))
+    }
+
+    @Test func idleConnectionsAreClosed() async throws {
+        let server = try await Self.startServer(ServerLimits(maxBodyBytes: 1024, idleTimeout: .milliseconds(500), methods: ["GET"]))
+        defer { Task { await server.shutdown() } }
+        let idle = Self.connect(server.port)
+        defer { close(idle) }
+        let started = ContinuousClock.now
+        #expect(await Self.readAll(idle).isEmpty)
+        #expect(started.duration(to: .now) < .seconds(8), "a sub-second idle timeout still closes (it once truncated to none)")
+    }
+
+    @Test func pipelinedRequestsGetOneAnswerAndTheConnectionCloses() async throws {
+        let server = try await Self.startServer(.scrapeEndpoint)
+        defer { Task { await server.shutdown() } }
+        let fd = Self.connect(server.port)
+        defer { close(fd) }
+        Self.send(fd, String(repeating: "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", count: 1000))
+        let answers = await Self.readAll(fd)
+        #expect(answers.components(separatedBy: "HTTP/1.1 200").count - 1 == 1, "answers piled up for a client that pipelines")
+        #expect(answers.contains("Connection: close"))
+    }
+
+    @Test func aConnectionIsClosedAtTheEndOfItsLifetimeHoweverItTrickles() async throws {
+        let server = try await Self.startServer(
+            ServerLimits(maxBodyBytes: 1024, idleTimeout: .seconds(60), methods: ["GET"], connectionLifetime: .seconds(1)))
+        defer { Task { await server.shutdown() } }
+        let fd = Self.connect(server.port)
+        defer { close(fd) }
+        let started = ContinuousClock.now
+        // One byte of a request head at a time, never finished.
+        let trickle = Task {
+            for byte in "GET /metrics HTTP/1.1\r\nHost: x".utf8 {
+                try await Task.sleep(for: .milliseconds(100))
+                Self.send(fd, String(UnicodeScalar(byte)))
+            }
+        }
+        #expect(await Self.readAll(fd).isEmpty)
+        trickle.cancel()
         #expect(started.duration(to: .now) < .seconds(8))
     }
 }

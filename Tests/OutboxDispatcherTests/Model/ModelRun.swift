@@ -213,7 +213,9 @@ final class ModelRun {
             if let rowID = known.rowID { try expect(rowID == event.rowID, "\(Self.modelID(event)) came back with row \(event.rowID), was \(rowID)") }
         }
         for event in claim.events { model.claimed(Self.modelID(event), rowID: event.rowID, publicID: event.eventID, by: number) }
-        claims.append(HeldClaim(number: number, claim: claim, fence: ClaimFence(claim: claim, claimedAt: now, injectedDefects: subject.defects)))
+        claims.append(
+            HeldClaim(
+                number: number, claim: claim, fence: ClaimFence(claim: claim, claimedAt: now, requestTimeout: .seconds(1), injectedDefects: subject.defects)))
     }
 
     private func settlement(_ events: [ClaimedEvent], _ outcome: ModelOperation.Outcome, meter: String) -> Settlement {
