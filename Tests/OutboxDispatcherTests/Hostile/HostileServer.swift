@@ -141,6 +141,8 @@ final class HostileServer: Sendable {
         // Bounded: at most 100,000 bytes, or until the client hangs up.
         while !stopped, sent < 100_000, send(connection, " ") {
             sent += 1
+            // The misbehaviour itself (a body paced slower than any deadline),
+            // not a test waiting for something: the drain must cut it.
             Thread.sleep(forTimeInterval: interval.seconds)
         }
     }
