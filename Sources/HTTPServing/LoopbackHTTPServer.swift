@@ -38,7 +38,7 @@ public struct ServerLimits: Sendable {
     /// For an endpoint scraped with GET: a tiny body, 10 s idle, 64
     /// connections, one request each, each closed within 30 s.
     public static let scrapeEndpoint = ServerLimits(
-        maxBodyBytes: 1024, idleTimeout: .seconds(10), maxConnections: 64, methods: ["GET", "HEAD"],
+        maxBodyBytes: 1024, idleTimeout: .seconds(10), maxConnections: 64, methods: ["GET"],
         oneRequestPerConnection: true, connectionLifetime: .seconds(30))
 }
 

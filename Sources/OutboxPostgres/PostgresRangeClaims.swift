@@ -353,10 +353,6 @@ enum PostgresRangeClaims {
         return PostgresLogKey.Bounds(count: within, low: bounds.low, high: bounds.high)
     }
 
-    /// Gives back exactly `rowIDs` of `token`'s open ranges of `meter`, due
-    /// at once (the rest stays claimed): a part at the meter's position
-    /// moves the position back; any other part's events become pending
-    /// retry rows. Returns the events released.
     /// The open ranges `token` holds of `meter`, locked.
     static func openRanges(of token: ClaimToken, meter: String, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRange] {
         var ranges: [PostgresRange] = []
@@ -374,6 +370,10 @@ enum PostgresRangeClaims {
         return ranges
     }
 
+    /// Gives back exactly `rowIDs` of `token`'s open ranges of `meter`, due
+    /// at once (the rest stays claimed): a part at the meter's position
+    /// moves the position back; any other part's events become pending
+    /// retry rows. Returns the events released.
     static func release(_ rowIDs: [Int64], token: ClaimToken, meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         let ranges = try await openRanges(of: token, meter: meter, on: connection, logger: logger)
         guard !ranges.isEmpty else { return 0 }

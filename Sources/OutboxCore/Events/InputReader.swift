@@ -51,24 +51,6 @@ final class InputReader {
         }
     }
 
-    /// The next line without its `\n` (and without a trailing `\r`), or nil at the end.
-    func nextLine() throws -> UnsafeBufferPointer<UInt8>? {
-        var searchFrom = start
-        while true {
-            if let newline = memchr(storage + searchFrom, 0x0A, end - searchFrom) {
-                let lineEnd = storage.distance(to: newline.assumingMemoryBound(to: UInt8.self))
-                return consume(upTo: lineEnd, skipping: 1)
-            }
-            if reachedEOF {
-                if start == end { return nil }
-                return consume(upTo: end, skipping: 0)
-            }
-            let scanned = end - start
-            try fill()
-            searchFrom = start + scanned
-        }
-    }
-
     /// A line of at most `limit` bytes, or how long a longer one was: a
     /// longer line is skipped as it is read, never held whole, so an input
     /// with a 300 MB line costs no more memory than one of 1 MB lines.
