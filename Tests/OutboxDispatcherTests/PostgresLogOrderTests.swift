@@ -26,9 +26,27 @@ struct PostgresLogOrderTests {
         try await place.using(outbox) {
             var early: [EventID] = []
             var late: [EventID] = []
+            // The late append runs on a connection of its own whose counter
+            // shard (backend pid % 16) differs from the early transaction's:
+            // on the same shard it would wait for the early transaction's row
+            // lock, while that transaction waits for it (the README's warning
+            // about appending outside an open transaction of the same meter).
+            let configuration = try PostgresLocation(url: place.location).connectionConfiguration(password: nil)
+            var lateConnections: [PostgresConnection] = []
+            defer { for connection in lateConnections { Task { try? await connection.close() } } }
             try await outbox.client.withTransaction(logger: Self.logger) { connection in
                 early = try await outbox.append(jsonEvents: [Self.event("early")], meter: "m", on: connection)
-                late = try await outbox.append(jsonEvents: [Self.event("late")], meter: "m")
+                let earlyShard = try await Self.shard(of: connection)
+                var lateConnection: PostgresConnection?
+                for id in 0..<8 where lateConnection == nil {
+                    let candidate = try await PostgresConnection.connect(configuration: configuration, id: 100 + id, logger: Self.logger)
+                    lateConnections.append(candidate)
+                    if try await Self.shard(of: candidate) != earlyShard { lateConnection = candidate }
+                }
+                let other = try #require(lateConnection, "eight connections on one counter shard")
+                try await other.query("BEGIN", logger: Self.logger)
+                late = try await outbox.append(jsonEvents: [Self.event("late")], meter: "m", on: other)
+                try await other.query("COMMIT", logger: Self.logger)
                 // The late event is committed, but the early one's
                 // transaction is still running: nothing can be claimed yet.
                 #expect(try await outbox.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) == nil)
@@ -125,6 +143,14 @@ struct PostgresLogOrderTests {
             #expect(letters.count == 1 && letters.first?.event.contains("rejected-later") == true)
             #expect(try await outbox.verify().isOK)
         }
+    }
+
+    /// The counter shard appends on `connection` take (`PostgresOutbox.adjust`).
+    static func shard(of connection: PostgresConnection) async throws -> Int64 {
+        for try await shard in try await connection.query("SELECT (pg_backend_pid() % 16)::bigint", logger: logger).decode(Int64.self) {
+            return shard
+        }
+        return -1
     }
 
     static func backendsWaiting(on connection: PostgresConnection, lockType: String) async throws -> Int {
