@@ -19,9 +19,11 @@ struct BatchDelivery: Sendable {
     let gate: RateLimitGate
     let counters: DrainCounters
     let pacing: WorkerPacing
-    /// The request rate limit (`maxRequestsPerMinute`), when set.
-    let requestPacer: RequestPacer?
-    let configurationBackoff = MeterStreaks()
+    /// The request budgets every dispatcher of the outbox shares.
+    let budget: SharedRequestBudget
+    /// Per-meter backoff for answers that are not the events' fault
+    /// (403, 404, a refused credential, "retry later"); reset by a 2xx.
+    let meterBackoff = MeterStreaks()
     let metrics: DispatcherMetrics
 
     /// What a (sub-)batch came to; bisection uses it to skip a request whose
@@ -55,19 +57,21 @@ struct BatchDelivery: Sendable {
             await tokenFailed(error, &fence, events)
             return .other
         }
-        guard let events = await readyToSend(&fence, events) else { return .other }
+        guard let (events, slot) = await readyToSend(&fence, events) else { return .other }
         let meter = fence.meter
         let trackID = TrackID.forBatch(prefix: configuration.trackIDPrefix, firstEventID: events[0].eventID, count: events.count)
         let body: RequestBody
         do {
             body = try RequestBody.make(events, gzip: configuration.gzip)
         } catch {
+            await budget.finish(slot)
             logger.error("cannot build the request body", metadata: ["meter": "\(meter)", "error": "\(error)"])
             await settle(.failed(reason: "cannot build the request body: \(error)"), events, fence, record: .init(trackID: trackID))
             return .other
         }
         let started = ContinuousClock.now
         var outcome = await client.post(meter: meter, body: body, trackID: trackID, token: token)
+        await budget.finish(slot)
         var requests = 1
         if case .answered(let answer) = outcome, answer.status == 401 {
             logger.warning("Zuora answered 401; fetching a new token and resending once", metadata: ["meter": "\(meter)", "track_id": "\(trackID)"])
@@ -81,12 +85,14 @@ struct BatchDelivery: Sendable {
             }
             // The resend is a request like any other: the fence must hold
             // every row of the body already built, or nothing goes.
-            guard let again = await readyToSend(&fence, events) else { return .other }
+            guard let (again, resendSlot) = await readyToSend(&fence, events) else { return .other }
             if again.count < events.count {
+                await budget.finish(resendSlot)
                 await release(fence, again)
                 return .other
             }
             outcome = await client.post(meter: meter, body: body, trackID: trackID, token: token)
+            await budget.finish(resendSlot)
             requests = 1
         }
         counters.addRequests(requests)
@@ -108,14 +114,16 @@ struct BatchDelivery: Sendable {
     }
 
     /// What must hold right before a request leaves: the rate-limit gate is
-    /// open, the request rate allows one more, the worker is not stopping,
-    /// and the claim's token still holds the rows. Returns the rows to send (those still held), or nil when
-    /// nothing may go: stopping (the rows are released, due at once) or the
-    /// claim lost (the rows are another dispatcher's now).
-    private func readyToSend(_ fence: inout ClaimFence, _ events: [ClaimedEvent]) async -> [ClaimedEvent]? {
+    /// open, the worker is not stopping, the claim's token still holds the
+    /// rows, and the shared budgets admit one more request. Returns the rows
+    /// to send (those still held) and the concurrency slot to give back once
+    /// answered; or nil when nothing may go: stopping, or a budget spent for
+    /// longer than half the lease (the rows are released, due at once), or
+    /// the claim lost (the rows are another dispatcher's now).
+    private func readyToSend(_ fence: inout ClaimFence, _ events: [ClaimedEvent]) async -> (events: [ClaimedEvent], slot: String?)? {
         var events = events
         while true {
-            switch await pacing.untilRequestCouldGo(gate, requestPacer) {
+            switch await pacing.untilRequestCouldGo(gate, budget) {
             case .stopping:
                 await release(fence, events)
                 return nil
@@ -140,14 +148,34 @@ struct BatchDelivery: Sendable {
                     events = kept
                 }
             }
-            // The request's slot of the rate window is taken last, once the
-            // claim is known to hold: a dropped batch costs no slot. Another
-            // worker may have taken the free one meanwhile: wait again.
-            if requestPacer?.reserve(at: pacing.now) == nil { break }
-            fence.waited()
+            // The request is admitted last, once the claim is known to hold:
+            // a dropped batch costs no budget. Another dispatcher may have
+            // taken what was free meanwhile: wait again, then prove again.
+            switch await budget.admit() {
+            case .admitted(let slot):
+                // A 429 may have closed the gate while the store was asked:
+                // its Retry-After binds this request too. (The window keeps
+                // counting the request it admitted: erring low is safe.)
+                if gate.closedUntil(now: pacing.now) != nil {
+                    await budget.finish(slot)
+                    continue
+                }
+                fence.sending()
+                return (events, slot)
+            case .unknown:
+                return nil  // send nothing; the lease lapses and the rows come back
+            case .wait(let wait, let name):
+                if wait > .milliseconds(fence.leaseMilliseconds / 2) {
+                    // Too long to hold the rows: give them back; the workers
+                    // wait for the budget before they claim again.
+                    logger.info("holding no claim through a spent budget", metadata: ["meter": "\(fence.meter)", "budget": "\(name)"])
+                    await release(fence, events)
+                    return nil
+                }
+                await pacing.sleep(until: pacing.now + wait)
+                fence.waited()
+            }
         }
-        fence.sending()
-        return events
     }
 
     private func dropLost(_ dropped: Int, kept: Int, _ fence: ClaimFence) {
@@ -167,10 +195,13 @@ struct BatchDelivery: Sendable {
                 logger.info("Zuora's rate limit is used up (RateLimit-Remaining: 0); pausing requests", metadata: ["meter": "\(meter)", "reset_s": "\(reset)"])
             }
         }
-        let record = Settlement.Record(status: answer.status, responseBody: answer.bodyText, trackID: trackID)
-        switch ResponseClassifier.classify(status: answer.status, success: answer.success, retryAfterSeconds: answer.retryAfterSeconds) {
+        let record = Settlement.Record(status: answer.status, responseBody: answer.bodyText, trackID: trackID, requestID: answer.requestID)
+        let category = ZuoraErrorCategory.verdict(body: answer.body)
+        switch ResponseClassifier.classify(
+            status: answer.status, success: answer.success, retryAfterSeconds: answer.retryAfterSeconds, category: category)
+        {
         case .accepted:
-            configurationBackoff.reset(meter)
+            meterBackoff.reset(meter)
             await settle(.accepted, events, fence, record: .init(status: answer.status, trackID: trackID))
             return .accepted
         case .rejected where events.count == 1, .tooLarge where events.count == 1:
@@ -192,7 +223,7 @@ struct BatchDelivery: Sendable {
         case .unauthorized, .configurationProblem:
             let reason = RejectionReason.configurationHint(status: answer.status, meter: meter)
             logger.error("\(reason)", metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "zuora_request_id": "\(answer.requestID ?? "-")"])
-            await deferForConfiguration(reason, events, fence, record: record)
+            await deferForMeter(reason, events, fence, record: record)
             return .other
         case .rateLimited(let seconds):
             let wait = gate.hold(hintSeconds: seconds, now: pacing.now)
@@ -204,6 +235,15 @@ struct BatchDelivery: Sendable {
                 ])
             let reason = "rate limited (HTTP \(answer.status)); waiting \(Int(wait.rounded(.up)))s"
             await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record)
+            return .other
+        case .retryLater:
+            // Not the events' fault (a lock, a temporary error): the meter
+            // backs off, no attempt is spent, nothing is split or dead.
+            counters.addTransient(events.count)
+            let reason = RejectionReason.describe(status: answer.status, body: answer.body)
+            logger.notice(
+                "Zuora asked to retry later; backing off this meter", metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "reason": "\(reason)"])
+            await deferForMeter(reason, events, fence, record: record)
             return .other
         case .transient:
             counters.addTransient(events.count)
@@ -235,18 +275,22 @@ struct BatchDelivery: Sendable {
         switch error {
         case .rejected(let message, let hint):
             logger.error("\(message)", metadata: ["meter": "\(fence.meter)", "hint": "\(hint ?? "")"])
-            await deferForConfiguration(message, events, fence, record: .init(status: 401))
-        case .unavailable(let message):
-            logger.warning("cannot get a token: \(message)", metadata: ["meter": "\(fence.meter)"])
+            await deferForMeter(message, events, fence, record: .init(status: 401))
+        case .unavailable(let message, let retryAfter):
+            // Not the events' fault: every request to the host waits (Zuora's
+            // hint, else the host-wide backoff), and no attempt is spent.
+            let wait = gate.hold(hintSeconds: retryAfter, now: pacing.now)
+            logger.warning("cannot get a token: \(message); holding all requests", metadata: ["meter": "\(fence.meter)", "wait_s": "\(wait)"])
             counters.addTransient(events.count)
-            await settle(.failed(reason: "token: \(message)"), events, fence, record: .init())
+            let reason = "token: \(message); waiting \(Int(wait.rounded(.up)))s"
+            await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: .init())
         }
     }
 
-    /// A configuration problem is not the events' fault: back off per meter,
-    /// spend no attempt, never dead-letter.
-    private func deferForConfiguration(_ reason: String, _ events: [ClaimedEvent], _ fence: ClaimFence, record: Settlement.Record) async {
-        let delay = configuration.backoff.delay(attempt: configurationBackoff.increment(fence.meter))
+    /// A configuration problem, or a "retry later", is not the events'
+    /// fault: back off per meter, spend no attempt, never dead-letter.
+    private func deferForMeter(_ reason: String, _ events: [ClaimedEvent], _ fence: ClaimFence, record: Settlement.Record) async {
+        let delay = configuration.backoff.delay(attempt: meterBackoff.increment(fence.meter))
         await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(delay)), events, fence, record: record)
     }
 

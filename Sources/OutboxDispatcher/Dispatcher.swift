@@ -24,9 +24,8 @@ public final class Dispatcher: Service, Sendable {
     private let wakeSource: AsyncStream<Void>?
     private let counters = DrainCounters()
     private let gate: RateLimitGate
-    /// One window for every run of this dispatcher, so back-to-back runs
-    /// (`drainOnce` in a loop inside an app) keep to the rate too.
-    private let requestPacer: RequestPacer?
+    /// The request budgets every dispatcher of the outbox shares.
+    private let budget: SharedRequestBudget
     private let metrics = DispatcherMetrics()
     private let tokens: TokenProvider
 
@@ -37,9 +36,10 @@ public final class Dispatcher: Service, Sendable {
         let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         tokens = TokenProvider(
             credentials: configuration.credentials, endpoint: endpoint,
-            timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
+            timeoutSeconds: configuration.requestTimeoutSeconds, trackIDPrefix: configuration.trackIDPrefix,
+            logger: configuration.logger)
         gate = RateLimitGate(backoff: configuration.backoff)
-        requestPacer = configuration.effectiveMaxRequestsPerMinute.map { RequestPacer(limit: $0) }
+        budget = SharedRequestBudget(store: store, configuration: configuration)
         self.store = store
         self.configuration = configuration
         self.wakeSource = wakeOnAppend
@@ -51,10 +51,10 @@ public final class Dispatcher: Service, Sendable {
         try self.init(store: outbox, configuration: configuration, wakeOnAppend: outbox.appendNotifications())
     }
 
-    /// A reconciler over `outbox` whose audit reads share this dispatcher's
-    /// per-minute request budget (one budget for a drain that reconciles).
+    /// A reconciler over `outbox` with this dispatcher's configuration
+    /// (its audit reads take from the same shared request budgets).
     public func reconciler(outbox: any OutboxStore, meterIDs: [String: Int64], eventIdField: String?) throws -> Reconciler {
-        try Reconciler(store: outbox, configuration: configuration, meterIDs: meterIDs, eventIdField: eventIdField, pacer: requestPacer)
+        try Reconciler(store: outbox, configuration: configuration, meterIDs: meterIDs, eventIdField: eventIdField)
     }
 
     /// Runs until graceful shutdown (or cancellation): then stops claiming,
@@ -99,7 +99,7 @@ public final class Dispatcher: Service, Sendable {
         }
         let delivery = BatchDelivery(
             store: store, client: client, configuration: configuration, gate: gate,
-            counters: counters, pacing: pacing, requestPacer: requestPacer, metrics: metrics)
+            counters: counters, pacing: pacing, budget: budget, metrics: metrics)
         let loop = WorkerLoop(store: store, delivery: delivery, configuration: configuration, gate: gate, pacing: pacing)
         // Workers report true when they finish; the wake-up forwarder false.
         await withTaskGroup(of: Bool.self) { group in

@@ -32,6 +32,10 @@ public struct DispatcherConfiguration: Sendable {
     public var allowInsecureHTTP = false
     /// Start of every `Zuora-Track-Id`.
     public var trackIDPrefix = "outbox"
+    /// Operator ids of the meters' Deduplicators, besides those whose type or
+    /// name says "dedup": their audit entries are discarded copies, not
+    /// rejections (reconcile).
+    public var deduplicatorOperatorIDs: Set<String> = []
     /// Names this dispatcher in its claims' tokens (each claim adds a random
     /// part of its own); unique per process by default.
     public var owner: String
@@ -43,10 +47,19 @@ public struct DispatcherConfiguration: Sendable {
     /// size and requests per minute must stay within them. Nil: only
     /// Zuora's widest limits (production's) are checked.
     public var environment: ZuoraEnvironment?
-    /// No 60-second window holds more usage requests than this from this
-    /// dispatcher (all its workers; retries and bisection halves count).
-    /// Nil: the environment's calls per minute, or no limit without one.
+    /// No 60-second window holds more requests than this from every
+    /// dispatcher of the outbox together (usage requests, retries and
+    /// bisection halves, and audit reads; kept in the store). Nil: the
+    /// environment's calls per minute, or no limit without one.
     public var maxRequestsPerMinute: Int?
+    /// The same for any hour. Nil: no limit.
+    public var maxRequestsPerHour: Int?
+    /// The same for any 24 hours. Nil: the environment's daily cap (the
+    /// sandboxes'), or no limit without one.
+    public var maxRequestsPerDay: Int?
+    /// Requests in flight at once from every dispatcher of the outbox
+    /// together (Zuora allows 40 per tenant by default). Nil: no cap.
+    public var maxConcurrentRequests: Int? = 40
 
     /// The longest request timeout (and connect timeout) accepted.
     public static let maximumRequestTimeoutSeconds: Double = 600
@@ -59,6 +72,17 @@ public struct DispatcherConfiguration: Sendable {
 
     /// The request rate this dispatcher keeps to, if any.
     public var effectiveMaxRequestsPerMinute: Int? { maxRequestsPerMinute ?? environment?.maxRequestsPerMinute }
+    public var effectiveMaxRequestsPerDay: Int? { maxRequestsPerDay ?? environment?.maxRequestsPerDay }
+
+    /// The budgets every dispatcher of the outbox shares.
+    public var requestBudget: RequestBudget {
+        let windows: [RequestBudget.Window] = [
+            effectiveMaxRequestsPerMinute.map { RequestBudget.Window(limit: $0, seconds: 60) },
+            maxRequestsPerHour.map { RequestBudget.Window(limit: $0, seconds: 3600) },
+            effectiveMaxRequestsPerDay.map { RequestBudget.Window(limit: $0, seconds: 86_400) },
+        ].compactMap { $0 }
+        return RequestBudget(windows: windows, maxConcurrent: maxConcurrentRequests)
+    }
 
     /// The retry rules the settlement plan follows.
     public var retryPolicy: RetryPolicy { RetryPolicy(backoff: backoff, maxAttempts: maxAttempts) }
@@ -99,6 +123,21 @@ public struct DispatcherConfiguration: Sendable {
             try fail(
                 .maxRequestsPerMinute,
                 "the request rate must be between 1 and \(limits.maxRequestsPerMinute) requests per minute (\(limitsName)), got \(maxRequestsPerMinute)")
+        }
+        if let maxRequestsPerHour, !(1...limits.maxRequestsPerMinute * 60).contains(maxRequestsPerHour) {
+            try fail(
+                .maxRequestsPerHour,
+                "the hourly budget must be between 1 and \(limits.maxRequestsPerMinute * 60) requests (\(limitsName)), got \(maxRequestsPerHour)")
+        }
+        let dailyCap = limits.maxRequestsPerDay ?? limits.maxRequestsPerMinute * 1440
+        if let maxRequestsPerDay, !(1...dailyCap).contains(maxRequestsPerDay) {
+            try fail(
+                .maxRequestsPerDay, "the daily budget must be between 1 and \(dailyCap) requests (\(limitsName)), got \(maxRequestsPerDay)")
+        }
+        if let maxConcurrentRequests, !(1...1000).contains(maxConcurrentRequests) {
+            try fail(
+                .maxConcurrentRequests,
+                "the cap on requests in flight must be between 1 and 1000 (Zuora allows 40 per tenant by default), got \(maxConcurrentRequests)")
         }
         guard (1...64).contains(concurrency) else {
             try fail(.concurrency, "the concurrency must be between 1 and 64 requests in flight (Zuora allows 40 per tenant), got \(concurrency)")

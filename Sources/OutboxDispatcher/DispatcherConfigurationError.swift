@@ -5,7 +5,8 @@ public struct DispatcherConfigurationError: Error, Sendable, CustomStringConvert
     /// Which setting is wrong: an app shows its own name for it, the CLI
     /// its flag and environment variable.
     public enum Setting: String, Sendable, CaseIterable {
-        case baseURL, credentials, batchSize, maxBatchBytes, maxRequestsPerMinute, environment, concurrency, maxAttempts
+        case baseURL, credentials, batchSize, maxBatchBytes, maxRequestsPerMinute, maxRequestsPerHour, maxRequestsPerDay, maxConcurrentRequests
+        case environment, concurrency, maxAttempts
         case requestTimeout, lease, backoff, pollInterval, entityIDs, orgIDs
     }
 

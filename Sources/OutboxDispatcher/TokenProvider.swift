@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// Hands out bearer tokens. With OAuth it caches one token and refreshes it
@@ -17,6 +18,8 @@ actor TokenProvider {
 
     private let credentials: ZuoraCredentials
     private let tokenURL: String
+    /// `Zuora-Track-Id` of token requests (what Zuora support asks for).
+    private let trackID: String
     /// The token request's whole deadline (`RequestDeadline`): a token
     /// answer that trickles fails here, and the next caller tries again.
     private let timeout: Duration
@@ -30,9 +33,10 @@ actor TokenProvider {
 
     /// One provider lives as long as its dispatcher, so a token outlives the
     /// HTTP client of one run; each call passes the client to fetch with.
-    init(credentials: ZuoraCredentials, endpoint: ZuoraEndpoint, timeoutSeconds: Double, logger: Logger) {
+    init(credentials: ZuoraCredentials, endpoint: ZuoraEndpoint, timeoutSeconds: Double, trackIDPrefix: String = "outbox", logger: Logger) {
         self.credentials = credentials
         self.tokenURL = endpoint.base + "/oauth/token"
+        self.trackID = TrackID.sanitize(trackIDPrefix + "-token")
         self.timeout = .milliseconds(Int64(min(max(timeoutSeconds, 0), DispatcherConfiguration.maximumRequestTimeoutSeconds) * 1000))
         self.logger = logger
         if case .bearer(let token) = credentials {
@@ -64,8 +68,9 @@ actor TokenProvider {
         guard case .oauth(let clientID, let clientSecret) = credentials else {
             throw TokenError.rejected("no bearer token", hint: nil)
         }
-        let task = Task { [tokenURL, timeout, logger] in
-            try await TokenProvider.fetch(clientID: clientID, clientSecret: clientSecret, url: tokenURL, client: client, timeout: timeout, logger: logger)
+        let task = Task { [tokenURL, timeout, trackID, logger] in
+            try await TokenProvider.fetch(
+                clientID: clientID, clientSecret: clientSecret, url: tokenURL, trackID: trackID, client: client, timeout: timeout, logger: logger)
         }
         refreshing = task
         defer { refreshing = nil }
@@ -78,20 +83,26 @@ actor TokenProvider {
 
     /// `POST {base}/oauth/token` with the client credentials as a form,
     /// within one deadline for the whole answer.
-    static func fetch(clientID: String, clientSecret: Secret, url: String, client: HTTPClient, timeout: Duration, logger: Logger) async throws -> Token {
+    static func fetch(
+        clientID: String, clientSecret: Secret, url: String, trackID: String, client: HTTPClient, timeout: Duration, logger: Logger
+    ) async throws -> Token {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
+        request.headers.add(name: "Zuora-Track-Id", value: trackID)
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Accept", value: "application/json")
         let form = "client_id=\(FormEncoding.encode(clientID))&client_secret=\(FormEncoding.encode(clientSecret.reveal()))&grant_type=client_credentials"
         request.body = .bytes(ByteBuffer(string: form))
         let started = ContinuousClock.now
-        let (status, body): (Int, [UInt8])
+        let (status, headers, body): (Int, HTTPHeaders, [UInt8])
         let prepared = request
         do {
-            (status, body) = try await RequestDeadline.run(within: timeout) {
+            (status, headers, body) = try await RequestDeadline.run(within: timeout) {
                 let response = try await client.execute(prepared, timeout: .nanoseconds(timeout.nanoseconds))
-                return (Int(response.status.code), Array(try await response.body.collect(upTo: TokenAnswer.maxBodyBytes).readableBytesView))
+                return (
+                    Int(response.status.code), response.headers,
+                    Array(try await response.body.collect(upTo: TokenAnswer.maxBodyBytes).readableBytesView)
+                )
             }
         } catch {
             throw TokenError.unavailable("cannot get an answer from \(url): \(TransportFailure.describe(error))")
@@ -104,6 +115,11 @@ actor TokenProvider {
             throw TokenError.rejected(
                 "Zuora refused the OAuth client credentials (HTTP \(status)) for client id \(clientID)",
                 hint: "check ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET, and that the OAuth client exists in this tenant")
+        case 429, 503:
+            let wait = RetryAfter.seconds(
+                retryAfter: headers.first(name: "Retry-After"), rateLimitReset: headers.first(name: "ratelimit-reset"),
+                nowUnixSeconds: Date().timeIntervalSince1970)
+            throw TokenError.unavailable("the token endpoint answered HTTP \(status) (rate limited)", retryAfterSeconds: wait)
         default:
             throw TokenError.unavailable("the token endpoint answered HTTP \(status)")
         }
@@ -117,13 +133,14 @@ actor TokenProvider {
 enum TokenError: Error, CustomStringConvertible {
     /// The credentials were refused: a configuration problem.
     case rejected(String, hint: String?)
-    /// The token endpoint could not be used just now: transient.
-    case unavailable(String)
+    /// The token endpoint could not be used just now: transient, waited out
+    /// host-wide (its `Retry-After` when it gave one), never the events' fault.
+    case unavailable(String, retryAfterSeconds: Double? = nil)
 
     var description: String {
         switch self {
         case .rejected(let message, _): message
-        case .unavailable(let message): message
+        case .unavailable(let message, _): message
         }
     }
 }

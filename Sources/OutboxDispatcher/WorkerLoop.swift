@@ -49,7 +49,7 @@ struct WorkerLoop: Sendable {
         guard !meters.isEmpty else { return false }
         let start = rotation % meters.count
         for offset in 0..<meters.count {
-            if await pacing.untilRequestCouldGo(gate, delivery.requestPacer) == .stopping { return false }
+            if await pacing.untilRequestCouldGo(gate, delivery.budget) == .stopping { return false }
             let meter = meters[(start + offset) % meters.count]
             let claimedAt = pacing.now
             guard

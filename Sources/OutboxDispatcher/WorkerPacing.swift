@@ -54,11 +54,11 @@ final class WorkerPacing: Sendable {
         }
     }
 
-    /// Waits until a request could go (the gate is open and a slot of the
-    /// request window is free), taking nothing: claims wait for this, so a
-    /// claim is not held through a long wait. The request itself takes its
-    /// slot once its claim is proven (`BatchDelivery.readyToSend`).
-    func untilRequestCouldGo(_ gate: RateLimitGate, _ pacer: RequestPacer?) async -> GateWait {
+    /// Waits until a request could go (the gate is open and no shared budget
+    /// is known to be spent), taking nothing: claims wait for this, so a
+    /// claim is not held through a long wait. The request itself is admitted
+    /// once its claim is proven (`BatchDelivery.readyToSend`).
+    func untilRequestCouldGo(_ gate: RateLimitGate, _ budget: SharedRequestBudget) async -> GateWait {
         var waited = false
         while true {
             switch await untilOpen(gate) {
@@ -66,7 +66,7 @@ final class WorkerPacing: Sendable {
             case .openAfterWaiting: waited = true
             case .openAtOnce: break
             }
-            guard let pacer, let frees = pacer.nextFree(at: now) else { return waited ? .openAfterWaiting : .openAtOnce }
+            guard let frees = budget.nextFree(at: now) else { return waited ? .openAfterWaiting : .openAtOnce }
             waited = true
             await sleep(until: frees)
         }

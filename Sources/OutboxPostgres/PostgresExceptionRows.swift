@@ -41,8 +41,9 @@ enum PostgresExceptionRows {
         var written: [Int64] = []
         for try await id in try await connection.query(
             """
-            INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, dead_at, updated_at)
-            SELECT l.id, l.meter, l.event_id, p.attempts, \(record.status.map(Int32.init)), p.reason, CASE WHEN p.has_body THEN p.body END, \(record.trackID), c.now, c.now
+            INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, request_id, dead_at, updated_at)
+            SELECT l.id, l.meter, l.event_id, p.attempts, \(record.status.map(Int32.init)), p.reason, CASE WHEN p.has_body THEN p.body END,
+                   \(record.trackID), \(record.requestID), c.now, c.now
             FROM unnest(\(ids)::bigint[], \(attempts)::integer[], \(reasons)::text[], \(bodyTexts)::text[], \(hasBody)::boolean[])
                  AS p(id, attempts, reason, body, has_body)
                  JOIN outbox_log l ON l.id = p.id,

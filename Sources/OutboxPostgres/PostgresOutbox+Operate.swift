@@ -107,19 +107,19 @@ extension PostgresOutbox {
     /// and creation time from the log.
     static let deadLetterColumns = """
         d.event_id, d.meter, l.body, d.last_status, d.reason, d.attempts, d.response_body, d.track_id,
-        l.created_at, d.updated_at, d.dead_at
+        l.created_at, d.updated_at, d.dead_at, d.request_id
         FROM outbox_dead d JOIN outbox_log l ON l.id = d.id
         """
 
     static func letters(_ rows: PostgresRowSequence) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
-        for try await (id, meter, body, status, reason, attempts, response, track, created, updated, dead) in rows.decode(
-            (String, String, String, Int32?, String, Int32, String?, String?, Int64, Int64, Int64).self)
+        for try await (id, meter, body, status, reason, attempts, response, track, created, updated, dead, request) in rows.decode(
+            (String, String, String, Int32?, String, Int32, String?, String?, Int64, Int64, Int64, String?).self)
         {
             letters.append(
                 DeadLetter(
                     id: id, meter: meter, event: body, status: status.map(Int.init), reason: reason, attempts: Int(attempts),
-                    responseBody: response, trackID: track, createdAt: created, updatedAt: updated, deadAt: dead))
+                    responseBody: response, trackID: track, createdAt: created, updatedAt: updated, deadAt: dead, requestID: request))
         }
         return letters
     }

@@ -256,5 +256,34 @@ INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
       AND NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = l.id)
       AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id);
 """#),
+        Migration(version: 5, name: "request_budgets_and_request_ids", sql: #"""
+-- The Zuora-Request-Id of the answer that made each dead letter (what
+-- Zuora support asks for). Null for older rows and for late rejections.
+ALTER TABLE outbox_dead ADD COLUMN request_id TEXT;
+
+-- The request budgets every dispatcher of this outbox shares (Zuora counts
+-- requests per tenant, not per host). One row per request sent while a
+-- time window is configured, numbered without gaps under an advisory lock,
+-- so "the request N places back" is one lookup; rows older than the
+-- longest window go.
+CREATE TABLE outbox_requests (
+    seq     BIGINT PRIMARY KEY,  -- 1, 2, 3 ... in the order admitted
+    sent_at BIGINT NOT NULL      -- unix ms, the server's clock
+);
+
+-- Requests in flight across dispatchers. A slot is held until its request
+-- is answered, or until its lease lapses (a crashed dispatcher's).
+CREATE TABLE outbox_request_slots (
+    holder     TEXT   PRIMARY KEY,
+    expires_at BIGINT NOT NULL   -- unix ms
+);
+
+-- The budget that last held a request back, and until when: what `status`
+-- shows.
+CREATE TABLE outbox_budget_holds (
+    budget   TEXT   PRIMARY KEY,  -- per-minute, per-hour, per-day, concurrency
+    until_at BIGINT NOT NULL      -- unix ms
+);
+"""#),
     ]
 }

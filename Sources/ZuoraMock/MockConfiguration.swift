@@ -42,6 +42,26 @@ public struct MockConfiguration: Sendable {
     public var lateRejectPrefix: String? = nil
     /// Numeric meter ids by meter global id, for the audit trail's URL.
     public var meterIDs: [String: Int64] = [:]
+    /// A meter's Deduplicator on this field: an event whose value of it was
+    /// accepted before is discarded (not billed again) and listed as an
+    /// ERROR entry of a Deduplicator operator, as Zuora documents.
+    public var deduplicateBy: String? = nil
+    /// Audit payloads as a meter that renamed its fields reports them
+    /// (`customer id`, `qty`, `event time`, `usage id`); the event id field
+    /// is kept unless `auditPayloadDropsEventId`.
+    public var reshapeAuditPayloads = false
+    public var auditPayloadDropsEventId = false
+    /// Usage requests (1-based, counted by the mock) answered 200 with
+    /// `"success": false` and a code that is never the events' fault
+    /// (`retryableCode`: 58730050 lock competition by default).
+    public var scriptedRetryableAnswers: Set<Int> = []
+    public var retryableCode = 58_730_050
+    /// Usage requests (1-based) whose events are billed and whose answer
+    /// never comes: the connection is held until the client gives up. What a
+    /// dispatcher killed mid-request, or timed out, cannot know.
+    public var scriptedLostAnswers: Set<Int> = []
+    /// Token requests (1-based) answered 429 with `Retry-After: 1`.
+    public var scriptedTokenRateLimits: Set<Int> = []
     /// Every 200 says the tenant's quota is spent (`RateLimit-Remaining: 0`)
     /// for this many seconds (`RateLimit-Reset`).
     public var quotaExhaustedResetSeconds: Int? = nil

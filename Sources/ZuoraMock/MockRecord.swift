@@ -12,7 +12,9 @@ final class MockState: Sendable {
         var accepted: [String: [String]] = [:]  // meter -> event texts
         var seen: [String: Int] = [:]  // identity -> times accepted
         var audit: [String: [MockAuditEntry]] = [:]  // meter -> ERROR entries
+        var deduplicated: [String: Set<String>] = [:]  // meter -> values of the Deduplicator's field seen
         var holdUntil: Double = 0  // unix seconds
+        var inFlight = 0  // usage requests being worked on
         var holdAnnouncedAt: Double = 0
         var random: SeededRandom
         var record: FileHandle?

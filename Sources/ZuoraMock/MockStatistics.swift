@@ -23,7 +23,16 @@ public struct MockStatistics: Sendable, Codable, Equatable {
     /// Audit trail requests, and ERROR entries recorded for late rejections.
     public var auditRequests = 0
     public var lateRejected = 0
+    /// Repeats a Deduplicator discarded (listed in the audit trail, not billed).
+    public var duplicatesDiscarded = 0
+    /// Answers whose code said "retry later", and token requests refused 429.
+    public var retryableAnswers = 0
+    public var tokenRateLimited = 0
+    /// Requests billed whose answer was never sent (`scriptedLostAnswers`).
+    public var lostAnswers = 0
     /// The most events seen in one request.
     public var largestBatch = 0
+    /// The most usage requests being worked on at once.
+    public var maxInFlight = 0
     public var acceptedByMeter: [String: Int] = [:]
 }

@@ -12,19 +12,63 @@ extension ZuoraMockServer {
     /// Records the accepted events that Mediation will reject (called under the lock).
     static func recordLateRejections(_ texts: [String], events: [Any], meter: String, now: Double, into inner: inout MockState.Inner) {
         guard let prefix = inner.configuration.lateRejectPrefix else { return }
-        for (text, event) in zip(texts, events) {
+        for event in events {
             guard let object = event as? [String: Any], let customer = object["CustomerId"] as? String, customer.hasPrefix(prefix) else { continue }
-            var entry: [String: Any] = [
-                "traceId": UUID().uuidString.lowercased(), "sessionId": "R-000001", "operatorId": "op-source-1",
-                "operatorName": "Streaming API", "operatorType": "SOURCE", "errorCode": "CUSTOMER_NOT_FOUND",
-                "errorMessage": "No customer account \(customer) in this tenant", "payload": text,
-                "ingestionTime": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now)),
-            ]
-            if let field = inner.configuration.eventIdField, let id = object[field] as? String { entry["eventId"] = id }
-            let data = (try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys])) ?? Data("{}".utf8)
-            inner.audit[meter, default: []].append(MockAuditEntry(json: String(decoding: data, as: UTF8.self), ingestedAt: now))
+            record(
+                object, meter: meter, errorCode: "CUSTOMER_NOT_FOUND", errorMessage: "No customer account \(customer) in this tenant",
+                operator: (type: "BILLING-RATING", name: "Rating", id: "15004c16-6242-4f50-9faf-cb1a0fe6e0f5"), now: now, into: &inner)
             inner.statistics.lateRejected += 1
         }
+    }
+
+    /// The meter's Deduplicator (`deduplicateBy`): the indexes of the events
+    /// it lets through; each repeat is listed as one of its ERROR entries
+    /// (called under the lock).
+    static func discardDuplicates(_ texts: [String], events: [Any], meter: String, now: Double, into inner: inout MockState.Inner) -> [Int] {
+        guard let field = inner.configuration.deduplicateBy else { return Array(texts.indices) }
+        var kept: [Int] = []
+        for (index, event) in events.enumerated() {
+            guard let object = event as? [String: Any], let key = object[field].map({ "\($0)" }) else {
+                kept.append(index)
+                continue
+            }
+            if inner.deduplicated[meter, default: []].insert(key).inserted {
+                kept.append(index)
+            } else {
+                inner.statistics.duplicatesDiscarded += 1
+                record(
+                    object, meter: meter, errorCode: "DUPLICATE_RECORD", errorMessage: "Duplicate record discarded: \(field) \(key) was processed before",
+                    operator: (type: "PROCESSOR", name: "Deduplicator", id: "7d1c0b6e-0d0d-4f1e-9a55-000000000001"), now: now, into: &inner)
+            }
+        }
+        return kept
+    }
+
+    /// One ERROR entry in the shape of the reference's own sample: epoch-ms
+    /// `errorTime` as text, the payload as an object (renamed when
+    /// `reshapeAuditPayloads`), Zuora's own `eventId`, the operator.
+    static func record(
+        _ event: [String: Any], meter: String, errorCode: String, errorMessage: String, operator: (type: String, name: String, id: String),
+        now: Double, into inner: inout MockState.Inner
+    ) {
+        let configuration = inner.configuration
+        var payload = event
+        if configuration.reshapeAuditPayloads {
+            let renames = ["CustomerId": "customer id", "Quantity": "qty", "UsageDate": "event time", "UsageIdentifier": "usage id"]
+            payload = [:]
+            for (key, value) in event {
+                if key == configuration.eventIdField && configuration.auditPayloadDropsEventId { continue }
+                payload[renames[key] ?? key] = value
+            }
+        }
+        let zuoraID = UUID().uuidString.lowercased() + "|0"
+        let entry: [String: Any] = [
+            "errorTime": String(Int64(now * 1000)), "errorCode": errorCode, "errorMessage": errorMessage, "payload": payload,
+            "eventId": zuoraID, "traceId": zuoraID + "_a_b_e_d_o7normal",
+            "operatorType": `operator`.type, "operatorName": `operator`.name, "operatorId": `operator`.id,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys])) ?? Data("{}".utf8)
+        inner.audit[meter, default: []].append(MockAuditEntry(json: String(decoding: data, as: UTF8.self), ingestedAt: now))
     }
 
     static func auditTrail(_ request: ServerRequest, meterID: String, state: MockState) -> ServerReply {
@@ -64,7 +108,9 @@ extension ZuoraMockServer {
                 : []
             let page = entries.dropFirst(offset).prefix(pageSize)
             let next = offset + page.count < entries.count ? "\"p\(offset + page.count)\"" : "null"
-            return .json(200, #"{"success":true,"data":[\#(page.map(\.json).joined(separator: ","))],"nextPage":\#(next)}"#)
+            let previous = offset > 0 ? "\"p\(max(0, offset - pageSize))\"" : "null"
+            return .json(
+                200, #"{"success":true,"data":[\#(page.map(\.json).joined(separator: ","))],"previousPage":\#(previous),"nextPage":\#(next)}"#)
         }
     }
 

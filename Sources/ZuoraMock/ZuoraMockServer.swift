@@ -83,6 +83,11 @@ public final class ZuoraMockServer: Sendable {
         let form = FormBody.parse(request.body)
         return state.inner.withLock { inner -> ServerReply in
             inner.statistics.tokenRequests += 1
+            if inner.configuration.scriptedTokenRateLimits.contains(inner.statistics.tokenRequests) {
+                inner.statistics.tokenRateLimited += 1
+                return .json(
+                    429, #"{"success":false,"reasons":[{"code":50000070,"message":"Too many token requests"}]}"#, headers: [("Retry-After", "1")])
+            }
             guard form["grant_type"] == "client_credentials" else {
                 return .json(400, #"{"error":"unsupported_grant_type"}"#)
             }
@@ -108,7 +113,7 @@ public final class ZuoraMockServer: Sendable {
         if let trackID { common.append(("Zuora-Track-Id", trackID)) }
 
         // Checks and dice under the lock; sleeping and parsing outside it.
-        enum Gate { case reply(ServerReply), hang, proceed(delay: Int) }
+        enum Gate { case reply(ServerReply), hang, proceed(delay: Int, loseAnswer: Bool) }
         let gate: Gate = state.inner.withLock { inner in
             let configuration = inner.configuration
             inner.statistics.usageRequests += 1
@@ -138,6 +143,14 @@ public final class ZuoraMockServer: Sendable {
             }
             if configuration.forbiddenMeters.contains(meter) {
                 return .reply(.json(403, #"{"success":false,"reasons":[{"code":50000030,"message":"Permission denied"}]}"#, headers: common))
+            }
+            if configuration.scriptedRetryableAnswers.contains(inner.statistics.usageRequests) {
+                inner.statistics.retryableAnswers += 1
+                return .reply(
+                    .json(
+                        200,
+                        #"{"success":false,"processId":"P-\#(inner.statistics.usageRequests)","reasons":[{"code":\#(configuration.retryableCode),"message":"Operation failed due to a lock competition, please retry later."}]}"#,
+                        headers: common))
             }
             if configuration.down {
                 inner.statistics.injectedFailures += 1
@@ -171,17 +184,25 @@ public final class ZuoraMockServer: Sendable {
                 inner.holdAnnouncedAt = now
                 return .reply(rateLimitReply(seconds: configuration.retryAfterSeconds, until: inner.holdUntil, configuration: configuration, common: common))
             }
-            return .proceed(delay: configuration.delayMilliseconds)
+            return .proceed(
+                delay: configuration.delayMilliseconds, loseAnswer: configuration.scriptedLostAnswers.contains(inner.statistics.usageRequests))
         }
+        let losesAnswer: Bool
         switch gate {
         case .reply(let reply):
             return reply
         case .hang:
             try? await Task.sleep(for: .seconds(600))
             return .dropConnection
-        case .proceed(let delay):
+        case .proceed(let delay, let loseAnswer):
+            losesAnswer = loseAnswer
+            state.inner.withLock { inner in
+                inner.inFlight += 1
+                inner.statistics.maxInFlight = max(inner.statistics.maxInFlight, inner.inFlight)
+            }
             if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
         }
+        defer { state.inner.withLock { $0.inFlight -= 1 } }
 
         var body = request.body
         let gzipped = request.header("Content-Encoding")?.lowercased() == "gzip"
@@ -222,12 +243,15 @@ public final class ZuoraMockServer: Sendable {
         }
         state.inner.withLock { inner in
             inner.statistics.acceptedRequests += 1
-            inner.statistics.acceptedEvents += texts.count
+            // A Deduplicator on a field discards repeats: listed as errors, not billed.
+            let kept = discardDuplicates(texts, events: events, meter: meter, now: now, into: &inner)
+            let keptTexts = kept.map { texts[$0] }
+            inner.statistics.acceptedEvents += keptTexts.count
             inner.statistics.largestBatch = max(inner.statistics.largestBatch, texts.count)
-            inner.statistics.acceptedByMeter[meter, default: 0] += texts.count
-            inner.accepted[meter, default: []].append(contentsOf: texts)
-            recordLateRejections(texts, events: events, meter: meter, now: now, into: &inner)
-            for identity in identities {
+            inner.statistics.acceptedByMeter[meter, default: 0] += keptTexts.count
+            inner.accepted[meter, default: []].append(contentsOf: keptTexts)
+            recordLateRejections(keptTexts, events: kept.map { events[$0] }, meter: meter, now: now, into: &inner)
+            for identity in kept.map({ identities[$0] }) {
                 let times = inner.seen[identity, default: 0]
                 if times > 0 { inner.statistics.duplicateEvents += 1 }
                 inner.seen[identity] = times + 1
@@ -237,13 +261,19 @@ public final class ZuoraMockServer: Sendable {
                 let quotedMeter = JSONValue.string(meter).jsonText
                 // The raw text as a JSON string: one line per event even when
                 // the event was pretty-printed, and exactly the bytes received.
-                for text in texts { lines += "{\"meter\":\(quotedMeter),\"event\":\(JSONValue.string(text).jsonText)}\n" }
+                for text in keptTexts { lines += "{\"meter\":\(quotedMeter),\"event\":\(JSONValue.string(text).jsonText)}\n" }
                 record.write(Data(lines.utf8))
             }
         }
         var headers = common
         if let reset = configuration.quotaExhaustedResetSeconds {
             headers += [("RateLimit-Limit", "600"), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", String(reset))]
+        }
+        if losesAnswer {
+            // Billed, and the answer never comes.
+            state.inner.withLock { $0.statistics.lostAnswers += 1 }
+            try? await Task.sleep(for: .seconds(600))
+            return .dropConnection
         }
         return .json(200, #"{"success":true,"message":"\#(texts.count) events ingested"}"#, headers: headers)
     }

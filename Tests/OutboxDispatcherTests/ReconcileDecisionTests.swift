@@ -89,6 +89,7 @@ struct LateRejectionMatcherTests {
         #expect(outcomes == [.lateRejected(sent)])
     }
 
+    /// Zuora's own `eventId` ("z1") is never an outbox id, so it is not asked for.
     @Test func theQueryAsksForIdsAndCustomers() {
         let query = LateRejectionMatcher.query(
             for: [
@@ -96,26 +97,7 @@ struct LateRejectionMatcherTests {
                 Self.entry("t2", payload: #"{"CustomerId":"B"}"#),
             ],
             meter: "m", eventIdField: "EventId")
-        #expect(query == ReconcileQuery(meter: "m", eventIDs: ["e1", "z1"], eventIdField: "EventId", customers: ["A", "B"]))
-    }
-}
-
-struct RequestWindowTests {
-    @Test func noSixtySecondWindowHoldsMoreThanTheLimit() {
-        var window = RequestWindow(limit: 3)
-        let start = ContinuousClock.now
-        #expect(window.reserve(at: start) == nil)
-        #expect(window.reserve(at: start + .seconds(1)) == nil)
-        #expect(window.reserve(at: start + .seconds(2)) == nil)
-        // The fourth waits for the first to leave the window, and takes nothing meanwhile.
-        #expect(window.reserve(at: start + .seconds(3)) == start + .seconds(60))
-        #expect(window.reserve(at: start + .seconds(59)) == start + .seconds(60))
-        #expect(window.reserve(at: start + .seconds(60)) == nil)
-        #expect(window.reserve(at: start + .seconds(60)) == start + .seconds(61))
-        // The one at 2 s leaves the window at 62 s (windows are half-open).
-        #expect(window.reserve(at: start + .seconds(62)) == nil)
-        #expect(window.reserve(at: start + .seconds(62)) == nil)
-        #expect(window.reserve(at: start + .seconds(62)) == start + .seconds(120))
+        #expect(query == ReconcileQuery(meter: "m", eventIDs: ["e1"], eventIdField: "EventId", customers: ["A", "B"]))
     }
 }
 
@@ -124,10 +106,23 @@ struct ZuoraEnvironmentTests {
         ("rest.apisandbox.zuora.com", ZuoraEnvironment?.some(.apiSandbox)), ("REST.sandbox.eu.zuora.com", .apiSandbox),
         ("rest.test.zuora.com", .developerSandbox), ("rest.test.eu.zuora.com", .developerSandbox),
         ("rest.zuora.com", .production), ("rest.na.zuora.com", .production), ("rest.eu.zuora.com", .production),
-        ("127.0.0.1", nil), ("zuora.com.example.net", nil),
+        ("rest.ap.zuora.com", .production), ("rest.test.ap.zuora.com", .developerSandbox), ("rest.sandbox.na.zuora.com", .apiSandbox),
+        ("127.0.0.1", nil), ("zuora.com.example.net", nil), ("rest.ap.zuora.com.example.net", nil),
     ])
     func infersTheEnvironmentFromAKnownHost(_ host: String, _ expected: ZuoraEnvironment?) {
         #expect(ZuoraEnvironment.inferred(fromHost: host) == expected)
+    }
+
+    /// Zuora's API reference lists ten REST hosts (US Cloud 1 and 2, EU and
+    /// APAC; production, API sandboxes, Developer and Central sandboxes).
+    @Test func everyListedHostIsKnown() {
+        #expect(ZuoraEnvironment.knownHosts.count == 10)
+        #expect(
+            ZuoraEnvironment.knownHosts.filter { $0.environment == .production }.map(\.host).sorted() == [
+                "rest.ap.zuora.com", "rest.eu.zuora.com", "rest.na.zuora.com", "rest.zuora.com",
+            ])
+        #expect(ZuoraEnvironment.apiSandbox.maxRequestsPerDay == 10_000 && ZuoraEnvironment.developerSandbox.maxRequestsPerDay == 50_000)
+        #expect(ZuoraEnvironment.production.maxRequestsPerDay == nil)
     }
 
     @Test func limitsAreTheDocumentedOnes() {

@@ -20,6 +20,7 @@ struct ConfigCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var zuora: ZuoraOptions
         @OptionGroup var drain: DrainOptions
+        @OptionGroup var budget: BudgetOptions
         @OptionGroup var meterIDs: MeterIDOptions
         @OptionGroup var logging: LoggingOptions
         @OptionGroup var output: OutputOptions
@@ -31,7 +32,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 let record = SettingsRecord()
                 let db = try await database.resolve(record: record)
                 _ = try logging.resolve(file: db.file, record: record)
-                _ = try DrainSettings(drain, zuora: zuora, file: db.file, record: record)
+                _ = try DrainSettings(drain, budget: budget, zuora: zuora, file: db.file, record: record)
                 _ = try MeterIDs.resolve(flags: meterIDs.meterID, file: db.file, record: record)
                 var entries = record.rows.map { ($0.key, $0.value, $0.source) }
                 entries.append(contentsOf: Show.credentialEntries())

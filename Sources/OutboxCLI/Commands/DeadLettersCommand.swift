@@ -21,14 +21,23 @@ struct DeadLettersCommand: AsyncParsableCommand {
             "id": .string(letter.id), "meter": .string(letter.meter), "event": .rawJSON(letter.event),
             "status": letter.status.map { .integer(Int64($0)) } ?? .null, "reason": .string(letter.reason),
             "attempts": .integer(Int64(letter.attempts)), "dead_at": .string(RFC3339.format(unixMilliseconds: letter.deadAt)),
+            "request_id": letter.requestID.map { .string($0) } ?? .null,
         ]
         if full {
+            object["process_id"] = processID(in: letter.responseBody).map { .string($0) } ?? .null
             object["response_body"] = letter.responseBody.map { .string($0) } ?? .null
             object["track_id"] = letter.trackID.map { .string($0) } ?? .null
             object["created_at"] = .string(RFC3339.format(unixMilliseconds: letter.createdAt))
             object["updated_at"] = .string(RFC3339.format(unixMilliseconds: letter.updatedAt))
         }
         return .object(object)
+    }
+
+    /// Zuora's `processId` in an error answer, when it has one (support asks
+    /// for it beside the request id).
+    static func processID(in body: String?) -> String? {
+        guard let body, let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
+        return (object["processId"] as? String).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     static func customer(of event: String) -> String {
@@ -83,7 +92,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show one dead letter whole: the event, Zuora's status and answer, attempts, track id and times.")
+            abstract: "Show one dead letter whole: the event, Zuora's status and answer, attempts, track, request and process ids, and times.")
 
         @Argument(help: "The dead letter's id (from `list`).") var id: String
         @OptionGroup var database: DatabaseOptions
@@ -106,6 +115,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
                         "reason:        \(letter.reason)",
                         "attempts:      \(letter.attempts)",
                         "track id:      \(letter.trackID ?? "-")   (quote it to Zuora support)",
+                        "request id:    \(letter.requestID ?? "-")",
+                        "process id:    \(DeadLettersCommand.processID(in: letter.responseBody) ?? "-")",
                         "appended at:   \(RFC3339.format(unixMilliseconds: letter.createdAt))",
                         "dead since:    \(RFC3339.format(unixMilliseconds: letter.deadAt))",
                         "event:         \(letter.event)",

@@ -40,6 +40,8 @@ struct DemoCommand: AsyncParsableCommand {
             // Mediation rejects this customer after the 200: reconcile finds it.
             mockConfiguration.lateRejectPrefix = DemoCommand.lateCustomer
             mockConfiguration.meterIDs = DemoCommand.meterIDs
+            // The meters de-duplicate by EventId, as a Deduplicator processor would.
+            mockConfiguration.deduplicateBy = "EventId"
             let mock = try await ZuoraMockServer.start(mockConfiguration)
             defer { Task { await mock.shutdown() } }
             say(
@@ -102,7 +104,16 @@ struct DemoCommand: AsyncParsableCommand {
                    until each bad event stood alone: \(summary.dead) dead letters, every other event accepted once
                    (the mock counted \(stats.acceptedEvents) accepted, \(stats.duplicateEvents) duplicates).
 
-                4. outbox reconcile
+                4. An answer that never arrives: 5 more events go out, Zuora bills them, but the answer is
+                   lost (the request times out, as when a drain is killed with its batch on the wire).
+                """)
+            let lost = try await DemoCommand.loseAnAnswer(outbox: outbox, mock: mock, settings: settings)
+            say(
+                """
+                   The dispatcher could not know, so it sent them again: the meter's Deduplicator discarded the
+                   \(lost) copies (the mock billed \(mock.statistics.acceptedEvents - stats.acceptedEvents) events, not \(5 + lost)), and listed each copy as an error.
+
+                5. outbox reconcile
                    A 200 only says the request passed Zuora's API checks; Mediation validates each event
                    afterwards and lists the failures in the meter's audit trail. Reconcile reads it:
                 """)
@@ -110,15 +121,16 @@ struct DemoCommand: AsyncParsableCommand {
             let reconciled = try await reconciler.run(since: .seconds(3600))
             say(
                 """
-                   \(reconciled.totals.entries) audit trail entry read, \(reconciled.totals.lateRejected) event moved from sent to dead letters
-                   (customer \(DemoCommand.lateCustomer): accepted with a 200, rejected by Mediation afterwards).
+                   \(reconciled.totals.entries) audit trail entries read: \(reconciled.totals.lateRejected) event moved from sent to dead letters
+                   (customer \(DemoCommand.lateCustomer): accepted with a 200, rejected by Mediation afterwards), and
+                   \(reconciled.totals.duplicatesDiscarded) discarded duplicates left as they are: their events were billed once, and stay sent.
 
-                5. outbox status
+                6. outbox status
                 """)
             let status = try await outbox.status()
             say(indent(StatusReport.text(status, path: path, now: WallClock.nowMilliseconds())))
             let letters = try await outbox.deadLetters(limit: 6)
-            say("\n6. outbox dead-letters list")
+            say("\n7. outbox dead-letters list")
             let rows = letters.map { letter in
                 [
                     letter.id, letter.meter, DeadLettersCommand.customer(of: letter.event), letter.status.map(String.init) ?? "-",
@@ -149,6 +161,33 @@ struct DemoCommand: AsyncParsableCommand {
                 throw CommandFailure("the demo's outbox does not add up: \(report.meters.flatMap(\.problems).joined(separator: "; "))")
             }
         }
+    }
+
+    /// Appends 5 events and drains them against a Zuora that bills the first
+    /// request only after the client gave up on it; returns how many copies
+    /// its Deduplicator discarded.
+    static func loseAnAnswer(outbox: Outbox, mock: ZuoraMockServer, settings: DispatcherConfiguration) async throws -> Int {
+        let now = WallClock.nowMilliseconds()
+        let events = (0..<5).map {
+            UsageEvent(
+                customerId: "A-\(2000 + $0)", usageIdentifier: "api-calls", usageDate: UsageEvent.usageDate(unixMilliseconds: now), quantity: 1)
+        }
+        try await outbox.append(jsonEvents: events.map(\.jsonText), meter: "api-calls")
+        let before = mock.statistics
+        mock.update { $0.delayMilliseconds = 1500 }
+        var impatient = settings
+        impatient.requestTimeoutSeconds = 1
+        impatient.leaseSeconds = 5
+        let dispatcher = try Dispatcher(outbox: outbox, configuration: impatient)
+        async let drained = dispatcher.drainOnce(maxTime: .seconds(60))
+        // Once Zuora has billed the first copy, it answers at once again.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while mock.statistics.acceptedEvents < before.acceptedEvents + 5 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        mock.update { $0.delayMilliseconds = 0 }
+        _ = try await drained
+        return mock.statistics.duplicatesDiscarded - before.duplicatesDiscarded
     }
 
     private func say(_ text: String) { Stdout.print(text) }

@@ -33,6 +33,7 @@ struct DrainCommand: AsyncParsableCommand {
 
     @OptionGroup var zuora: ZuoraOptions
     @OptionGroup var options: DrainOptions
+    @OptionGroup var budget: BudgetOptions
     @OptionGroup var meterIDs: MeterIDOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
@@ -46,8 +47,9 @@ struct DrainCommand: AsyncParsableCommand {
         try await reportingFailures {
             let databaseSettings = try await database.resolve()
             let logger = try logging.bootstrap(label: "outbox.drain", file: databaseSettings.file)
-            let drainSettings = try DrainSettings(options, zuora: zuora, file: databaseSettings.file)
-            let settings = try drainSettings.dispatcherConfiguration(logger: logger)
+            let drainSettings = try DrainSettings(options, budget: budget, zuora: zuora, file: databaseSettings.file)
+            var settings = try drainSettings.dispatcherConfiguration(logger: logger)
+            settings.deduplicatorOperatorIDs = try meterIDs.deduplicatorOperatorIDs()
             let ids = try MeterIDs.resolve(flags: meterIDs.meterID, file: databaseSettings.file).mapValues(\.value)
             if drainSettings.reconcileEvery.value != nil && ids.isEmpty {
                 throw CommandFailure(

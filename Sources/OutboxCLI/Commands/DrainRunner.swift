@@ -129,7 +129,7 @@ struct ReconcileService: Service {
                         "reconcile run done",
                         metadata: [
                             "entries": "\(totals.entries)", "late_rejected": "\(totals.lateRejected)",
-                            "unmatched": "\(totals.unmatched)",
+                            "unmatched": "\(totals.unmatched)", "duplicates_discarded": "\(totals.duplicatesDiscarded)",
                         ])
                 } catch {
                     logger.error("reconcile failed; will try again at the next interval", metadata: ["error": "\(error)"])

@@ -70,6 +70,35 @@ struct MockZuoraCommand: AsyncParsableCommand {
         help: ArgumentHelp("Answer this usage request (1 = the first) 429 with --retry-after, without holding the others (repeatable).", valueName: "n"))
     var rateLimitRequest: [Int] = []
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Answer this usage request (1 = the first) 200 {\"success\": false} with a \"retry later\" code (58730050, lock competition), changing nothing (repeatable).",
+            valueName: "n"))
+    var retryableAnswer: [Int] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Bill usage request n (1 = the first), then never answer it, as when a dispatcher is killed mid-request (repeatable).", valueName: "n"))
+    var loseAnswer: [Int] = []
+
+    @Option(name: .long, help: ArgumentHelp("Answer this token request (1 = the first) 429 with Retry-After: 1 (repeatable).", valueName: "n"))
+    var rateLimitTokenRequest: [Int] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A Deduplicator on this field: a repeat of a value already accepted is discarded (not billed) and listed in the audit trail as the Deduplicator's error.",
+            valueName: "field"))
+    var deduplicateBy: String?
+
+    @Flag(name: .long, help: "Report audit payloads as a meter that renamed its fields does (customer id, qty, event time, usage id).")
+    var reshapeAuditPayloads = false
+
+    @Flag(name: .long, help: "With --reshape-audit-payloads, leave the event id field out too (the entries then match nothing).")
+    var auditPayloadDropsEventId = false
+
     @Flag(name: .long, help: "Reject bad batches with 200 {\"success\": false} instead of 400.")
     var rejectWith200 = false
 
@@ -134,6 +163,12 @@ struct MockZuoraCommand: AsyncParsableCommand {
             configuration.rateLimitWith503 = rateLimitWith503
             configuration.rateLimitWithoutHint = rateLimitWithoutHint
             configuration.scriptedRateLimits = Set(rateLimitRequest)
+            configuration.scriptedRetryableAnswers = Set(retryableAnswer)
+            configuration.scriptedLostAnswers = Set(loseAnswer)
+            configuration.scriptedTokenRateLimits = Set(rateLimitTokenRequest)
+            configuration.deduplicateBy = deduplicateBy
+            configuration.reshapeAuditPayloads = reshapeAuditPayloads
+            configuration.auditPayloadDropsEventId = auditPayloadDropsEventId
             configuration.rejectWith200 = rejectWith200
             configuration.rejectionPaddingBytes = rejectionPadding
             configuration.lateRejectPrefix = lateRejectPrefix

@@ -36,6 +36,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     @OptionGroup var meterIDs: MeterIDOptions
     @OptionGroup var zuora: ZuoraOptions
+    @OptionGroup var budget: BudgetOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var logging: LoggingOptions
@@ -62,7 +63,16 @@ struct ReconcileCommand: AsyncParsableCommand {
                     exitCode: Exit.usage)
             }
             for name in meter { try MeterName.validate(name) }
-            let settings = try ZuoraSettings(zuora, file: databaseSettings.file).dispatcherConfiguration(logger: logger)
+            let zuoraSettings = try ZuoraSettings(zuora, file: databaseSettings.file)
+            var settings = try zuoraSettings.dispatcherConfiguration(logger: logger)
+            // Audit reads take from the budgets the drains share.
+            try BudgetSettings(budget, environment: zuoraSettings.environment.value, file: databaseSettings.file).apply(to: &settings)
+            do {
+                try settings.validate()
+            } catch let error as DispatcherConfigurationError {
+                throw CommandFailure(error)
+            }
+            settings.deduplicatorOperatorIDs = try meterIDs.deduplicatorOperatorIDs()
             let field = try Settings.eventIdField.resolveOptional(flag: eventIdField, file: databaseSettings.file).value
             try await databaseSettings.withStore { outbox in
                 let reconciler = try Reconciler(store: outbox, configuration: settings, meterIDs: ids, eventIdField: field)
@@ -93,20 +103,33 @@ struct ReconcileCommand: AsyncParsableCommand {
             [
                 "entries": .integer(Int64(counts.entries)), "late_rejected": .integer(Int64(counts.lateRejected)),
                 "already_dead": .integer(Int64(counts.alreadyDead)), "already_applied": .integer(Int64(counts.alreadyApplied)),
-                "unmatched": .integer(Int64(counts.unmatched)),
+                "unmatched": .integer(Int64(counts.unmatched)), "duplicates_discarded": .integer(Int64(counts.duplicatesDiscarded)),
             ]
+        }
+        func listed(_ entry: ReconcileReport.UnmatchedEntry) -> JSONValue {
+            .object([
+                "meter": .string(entry.meter), "trace_id": .string(entry.traceID), "error_code": .string(entry.errorCode),
+                "error_message": .string(entry.errorMessage), "operator_type": entry.operatorType.map { .string($0) } ?? .null,
+                // The payload as JSON when it is JSON (Zuora sends an object), else as text.
+                "payload": (try? JSONSerialization.jsonObject(with: Data(entry.payload.utf8), options: [.fragmentsAllowed])) != nil
+                    ? .rawJSON(entry.payload) : .string(entry.payload),
+            ])
         }
         let totals = report.totals
         if output.json {
             var object = counts(totals)
             object["meters"] = .object(report.meters.mapValues { .object(counts($0)) })
+            object["unmatched_entries"] = .array(report.unmatchedEntries.map(listed))
             Stdout.print(JSONValue.object(object).jsonText)
         } else {
             for name in report.meters.keys.sorted() {
                 let c = report.meters[name]!
                 Stderr.print(
                     "meter \(name): \(c.entries) audit entries, \(c.lateRejected) newly dead-lettered, \(c.alreadyDead) already dead, "
-                        + "\(c.alreadyApplied) seen before, \(c.unmatched) unmatched")
+                        + "\(c.duplicatesDiscarded) discarded duplicates (still sent), \(c.alreadyApplied) seen before, \(c.unmatched) unmatched")
+            }
+            for entry in report.unmatchedEntries {
+                Stderr.print("unmatched: meter \(entry.meter) trace \(entry.traceID) \(entry.errorCode): \(entry.errorMessage) payload \(entry.payload)")
             }
         }
         Stderr.print(

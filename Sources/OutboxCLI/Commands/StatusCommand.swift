@@ -17,10 +17,11 @@ struct StatusCommand: AsyncParsableCommand {
             try await settings.withStore { outbox in
                 let now = WallClock.nowMilliseconds()
                 let status = try await outbox.status(now: now)
+                let holds = try await outbox.budgetHolds()
                 if output.json {
-                    Stdout.print(StatusReport.json(status).jsonText)
+                    Stdout.print(StatusReport.json(status, holds: holds).jsonText)
                 } else {
-                    Stdout.print(StatusReport.text(status, path: settings.displayLocation, now: now))
+                    Stdout.print(StatusReport.text(status, holds: holds, path: settings.displayLocation, now: now))
                 }
             }
         }
@@ -36,7 +37,7 @@ enum StatusReport {
         ]
     }
 
-    static func json(_ status: OutboxStatus) -> JSONValue {
+    static func json(_ status: OutboxStatus, holds: [BudgetHold] = []) -> JSONValue {
         var object = counts(status.totals)
         object["oldest_pending_age_seconds"] = status.oldestPendingAgeSeconds.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
         object["next_retry_at"] = status.nextRetryAt.map { .string(RFC3339.format(unixMilliseconds: $0)) } ?? .null
@@ -54,14 +55,18 @@ enum StatusReport {
             entry["paused"] = .bool(meter.pause != nil)
             entry["pause_reason"] = meter.pause?.reason.map { .string($0) } ?? .null
             entry["late_rejected"] = .integer(Int64(meter.lateRejected))
+            // The shared budgets hold back every meter that has work.
+            entry["held_back_by"] = meter.counts.undelivered > 0 ? holds.first.map { .string($0.budget) } ?? .null : .null
             meters[name] = .object(entry)
         }
         object["meters"] = .object(meters)
         object["late_rejected"] = .integer(Int64(status.meters.values.reduce(0) { $0 + $1.lateRejected }))
+        object["held_back_by"] = .array(
+            holds.map { .object(["budget": .string($0.budget), "until": .string(RFC3339.format(unixMilliseconds: $0.until))]) })
         return .object(object)
     }
 
-    static func text(_ status: OutboxStatus, path: String, now: Int64) -> String {
+    static func text(_ status: OutboxStatus, holds: [BudgetHold] = [], path: String, now: Int64) -> String {
         var lines = ["outbox \(path)"]
         let header = ["", "pending", "inflight", "failed", "sent", "dead"]
         var rows = [
@@ -104,6 +109,11 @@ enum StatusReport {
             let count = status.meters[name]!.lateRejected
             lines.append(
                 "meter \(name): \(ProgressDisplay.group(count)) event\(count == 1 ? "" : "s") rejected by Zuora after its 200 (found by `outbox reconcile`)")
+        }
+        for hold in holds where status.totals.undelivered > 0 {
+            lines.append(
+                "held back: the shared \(hold.budget) request budget is spent until \(RFC3339.formatSeconds(unixMilliseconds: hold.until)) "
+                    + "(every dispatcher of this outbox waits; see --max-requests-per-minute/-hour/-day, --max-concurrent-requests)")
         }
         if status.totals.dead > 0 {
             lines.append("\(status.totals.dead) dead letter\(status.totals.dead == 1 ? "" : "s"): see `outbox dead-letters list`")

@@ -65,8 +65,18 @@ enum Settings {
         valueName: "bytes")
     static let maxRequestsPerMinute = Setting<Int>.integer(
         "max-requests-per-minute", environment: "OUTBOX_MAX_REQUESTS_PER_MINUTE", default: nil, in: 1...50_000,
-        summary: "No 60-second window holds more usage requests than this from this process (retries and bisection halves count)",
+        summary:
+            "No 60-second window holds more requests than this from every dispatcher of the outbox together (usage requests, retries, bisection halves and audit reads; kept in the database)",
         defaultText: "the environment's calls per minute, else none")
+    static let maxRequestsPerHour = Setting<Int>.integer(
+        "max-requests-per-hour", environment: "OUTBOX_MAX_REQUESTS_PER_HOUR", default: nil, in: 1...3_000_000,
+        summary: "The same for any hour", defaultText: "none")
+    static let maxRequestsPerDay = Setting<Int>.integer(
+        "max-requests-per-day", environment: "OUTBOX_MAX_REQUESTS_PER_DAY", default: nil, in: 1...72_000_000,
+        summary: "The same for any 24 hours", defaultText: "the environment's daily cap (API Sandbox 10000, Developer Sandbox 50000), else none")
+    static let maxConcurrentRequests = Setting<Int>.integer(
+        "max-concurrent-requests", environment: "OUTBOX_MAX_CONCURRENT_REQUESTS", default: 40, in: 1...1000,
+        summary: "Requests in flight at once from every dispatcher of the outbox together (Zuora allows 40 per tenant by default)")
     static let concurrency = Setting<Int>.integer(
         "concurrency", environment: "OUTBOX_CONCURRENCY", default: 4, summary: "Requests in flight at once, 1 to 64")
     static let gzip = Setting<Bool>.boolean("gzip", environment: "OUTBOX_GZIP", default: true, summary: "Gzip request bodies")
@@ -125,6 +135,9 @@ enum Settings {
         add(batchSize)
         add(maxBatchBytes)
         add(maxRequestsPerMinute)
+        add(maxRequestsPerHour)
+        add(maxRequestsPerDay)
+        add(maxConcurrentRequests)
         add(concurrency)
         add(gzip)
         add(maxAttempts)

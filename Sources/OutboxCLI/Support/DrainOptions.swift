@@ -31,6 +31,22 @@ struct ZuoraOptions: ParsableArguments {
     var backoffCap: DurationArgument?
 }
 
+/// The request budgets every dispatcher of an outbox shares: `drain`,
+/// `reconcile` and `config show`.
+struct BudgetOptions: ParsableArguments {
+    @Option(name: .customLong(Settings.maxRequestsPerMinute.key), help: Settings.maxRequestsPerMinute.help)
+    var maxRequestsPerMinute: Int?
+
+    @Option(name: .customLong(Settings.maxRequestsPerHour.key), help: Settings.maxRequestsPerHour.help)
+    var maxRequestsPerHour: Int?
+
+    @Option(name: .customLong(Settings.maxRequestsPerDay.key), help: Settings.maxRequestsPerDay.help)
+    var maxRequestsPerDay: Int?
+
+    @Option(name: .customLong(Settings.maxConcurrentRequests.key), help: Settings.maxConcurrentRequests.help)
+    var maxConcurrentRequests: Int?
+}
+
 /// The drain's own options, shared by `drain` and `config show`.
 struct DrainOptions: ParsableArguments {
     @Option(name: .customLong(Settings.batchSize.key), help: Settings.batchSize.help)
@@ -38,9 +54,6 @@ struct DrainOptions: ParsableArguments {
 
     @Option(name: .customLong(Settings.maxBatchBytes.key), help: Settings.maxBatchBytes.help)
     var maxBatchBytes: Int?
-
-    @Option(name: .customLong(Settings.maxRequestsPerMinute.key), help: Settings.maxRequestsPerMinute.help)
-    var maxRequestsPerMinute: Int?
 
     @Option(name: .customLong(Settings.concurrency.key), help: Settings.concurrency.help)
     var concurrency: Int?
@@ -75,6 +88,24 @@ struct MeterIDOptions: ParsableArguments {
             "Zuora's numeric meter id for a meter global id, GLOBAL=ID (repeatable; $\(Settings.meterIDsEnvironment)=\"g1=101,g2=102\"; the config file's \"meter-ids\").",
             valueName: "global=id"))
     var meterID: [String] = []
+
+    @Option(
+        name: .customLong("dedup-operator-id"),
+        help: ArgumentHelp(
+            "The operator id of a meter's Deduplicator, besides those whose type or name says \"dedup\": its audit entries are discarded copies, never rejections (repeatable; $OUTBOX_DEDUP_OPERATOR_IDS=\"id1,id2\").",
+            valueName: "id"))
+    var dedupOperatorID: [String] = []
+
+    /// The Deduplicators' operator ids: the flags, else the environment's list.
+    func deduplicatorOperatorIDs() throws -> Set<String> {
+        let given = dedupOperatorID.isEmpty ? (Environment.string("OUTBOX_DEDUP_OPERATOR_IDS") ?? "").split(separator: ",").map(String.init) : dedupOperatorID
+        let ids = given.map { $0.trimmingCharacters(in: .whitespaces) }
+        if let bad = ids.first(where: { $0.isEmpty || $0.count > 200 || $0.contains(",") }) {
+            throw CommandFailure(
+                "\"\(bad)\" is not an operator id", hint: "give Zuora's operatorId of the Deduplicator, as its audit entries show it", exitCode: Exit.usage)
+        }
+        return Set(ids)
+    }
 }
 
 extension ZuoraEnvironment: ExpressibleByArgument {}

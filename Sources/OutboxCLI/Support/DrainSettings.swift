@@ -82,7 +82,7 @@ struct DrainSettings {
     let zuora: ZuoraSettings
     let batchSize: Resolved<Int>
     let maxBatchBytes: Resolved<Int>
-    let maxRequestsPerMinute: Resolved<Int?>
+    let budget: BudgetSettings
     let concurrency: Resolved<Int>
     let gzip: Resolved<Bool>
     let maxAttempts: Resolved<Int>
@@ -92,14 +92,11 @@ struct DrainSettings {
     let purgeSentAfter: Resolved<Double?>
     let reconcileEvery: Resolved<Double?>
 
-    init(_ options: DrainOptions, zuora: ZuoraOptions, file: ConfigFile, record: SettingsRecord? = nil) throws {
+    init(_ options: DrainOptions, budget: BudgetOptions, zuora: ZuoraOptions, file: ConfigFile, record: SettingsRecord? = nil) throws {
         self.zuora = try ZuoraSettings(zuora, file: file, record: record)
         batchSize = try Settings.batchSize.resolve(flag: options.batchSize, file: file, record: record)
         maxBatchBytes = try Settings.maxBatchBytes.resolve(flag: options.maxBatchBytes, file: file, record: record)
-        maxRequestsPerMinute = try Settings.maxRequestsPerMinute.resolveOptional(flag: options.maxRequestsPerMinute, file: file, record: record)
-        if maxRequestsPerMinute.value == nil, let environment = self.zuora.environment.value {
-            record?.note(Settings.maxRequestsPerMinute.key, "\(environment.maxRequestsPerMinute) (the \(environment)'s calls per minute)", .inferred)
-        }
+        self.budget = try BudgetSettings(budget, environment: self.zuora.environment.value, file: file, record: record)
         concurrency = try Settings.concurrency.resolve(flag: options.concurrency, file: file, record: record)
         gzip = try Settings.gzip.resolve(flag: options.gzip, file: file, record: record)
         maxAttempts = try Settings.maxAttempts.resolve(flag: options.maxAttempts, file: file, record: record)
@@ -116,7 +113,7 @@ struct DrainSettings {
         var settings = try zuora.dispatcherConfiguration(logger: logger)
         settings.batchSize = batchSize.value
         settings.maxBatchBytes = maxBatchBytes.value
-        settings.maxRequestsPerMinute = maxRequestsPerMinute.value
+        budget.apply(to: &settings)
         settings.concurrency = concurrency.value
         settings.gzip = gzip.value
         settings.maxAttempts = maxAttempts.value

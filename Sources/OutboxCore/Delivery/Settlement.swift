@@ -25,11 +25,14 @@ public struct Settlement: Sendable, Equatable {
         /// Zuora's response body, kept on dead letters.
         public var responseBody: String?
         public var trackID: String?
+        /// `Zuora-Request-Id` of the answer (what Zuora support asks for).
+        public var requestID: String?
 
-        public init(status: Int? = nil, responseBody: String? = nil, trackID: String? = nil) {
+        public init(status: Int? = nil, responseBody: String? = nil, trackID: String? = nil, requestID: String? = nil) {
             self.status = status
             self.responseBody = responseBody
             self.trackID = trackID
+            self.requestID = requestID
         }
     }
 

@@ -12,14 +12,18 @@ public struct DeadLetter: Sendable, Equatable {
     public let attempts: Int
     public let responseBody: String?
     public let trackID: String?
+    /// `Zuora-Request-Id` of the answer that made it a dead letter (nil for
+    /// a late rejection, found by reconcile).
+    public let requestID: String?
     public let createdAt: Int64
     public let updatedAt: Int64
     public let deadAt: Int64
 
     public init(
         id: String, meter: String, event: String, status: Int?, reason: String, attempts: Int, responseBody: String?,
-        trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64
+        trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64, requestID: String? = nil
     ) {
+        self.requestID = requestID
         self.id = id
         self.meter = meter
         self.event = event

@@ -44,4 +44,16 @@ public protocol DispatchStore: Sendable {
 
     /// Events waiting in paused meters (pending, inflight or failed).
     func pausedCount() async throws -> Int
+
+    /// One more request against the budgets every dispatcher of this
+    /// outbox shares: admitted (recorded, and a concurrency slot taken for
+    /// `holder` until `finishRequest` or `leaseMilliseconds`), or how long
+    /// to wait and which budget says so.
+    func admitRequest(holder: String, budget: RequestBudget, leaseMilliseconds: Int64) async throws -> RequestBudget.Admission
+
+    /// The request `holder` was admitted for is over: its slot is free.
+    func finishRequest(holder: String) async throws
+
+    /// The budgets holding requests back now (`status`).
+    func budgetHolds() async throws -> [BudgetHold]
 }

@@ -17,6 +17,10 @@ public enum DeliveryDecision: Equatable, Sendable {
     /// host-wide backoff) before any usage request to this host; attempts
     /// are not spent.
     case rateLimited(retryAfterSeconds: Double?)
+    /// Zuora's codes say "retry later" (categories 50, 60, 61): not the
+    /// events' fault. Retried with the meter's backoff like a 5xx, but
+    /// spending no attempt, so it can never dead-letter anything.
+    case retryLater
     /// Other 5xx, timeouts, connection errors, and a 2xx whose body could
     /// not be read to the end: retry with backoff, spending an attempt.
     case transient

@@ -1,7 +1,20 @@
 public enum ResponseClassifier {
     /// Classifies an HTTP answer. `success` is what the body said about
     /// `success`, read to its end (it matters only for a 2xx).
-    public static func classify(status: Int, success: SuccessFinding, retryAfterSeconds: Double?) -> DeliveryDecision {
+    /// `category`: what the answer's Zuora error codes say (`ZuoraErrorCategory`);
+    /// codes that are never the events' fault make a rejection or a server
+    /// error a retry (a 70, a wait like a 429).
+    public static func classify(
+        status: Int, success: SuccessFinding, retryAfterSeconds: Double?, category: ZuoraErrorCategory.Verdict = .mayBeTheEvents
+    ) -> DeliveryDecision {
+        let answeredNo = (200..<300).contains(status) ? success == .explicitlyFalse : true
+        if answeredNo && ![401, 403, 404, 413].contains(status) {
+            switch category {
+            case .retryLater: return [429, 503].contains(status) ? .rateLimited(retryAfterSeconds: retryAfterSeconds) : .retryLater
+            case .limitExceeded: return .rateLimited(retryAfterSeconds: retryAfterSeconds)
+            case .mayBeTheEvents: break
+            }
+        }
         switch status {
         case 200..<300:
             switch success {
@@ -26,6 +39,7 @@ public enum ResponseClassifier {
     public static func classify(status: Int, body: [UInt8], retryAfterSeconds: Double?) -> DeliveryDecision {
         var scanner = SuccessScanner()
         scanner.feed(body)
-        return classify(status: status, success: scanner.finish(), retryAfterSeconds: retryAfterSeconds)
+        return classify(
+            status: status, success: scanner.finish(), retryAfterSeconds: retryAfterSeconds, category: ZuoraErrorCategory.verdict(body: body))
     }
 }

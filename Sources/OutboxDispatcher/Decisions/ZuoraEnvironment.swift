@@ -34,6 +34,23 @@ public enum ZuoraEnvironment: String, Sendable, CaseIterable, CustomStringConver
         }
     }
 
+    /// Most API calls in 24 hours, where Zuora caps them (the sandboxes).
+    public var maxRequestsPerDay: Int? {
+        switch self {
+        case .apiSandbox: 10_000
+        case .developerSandbox: 50_000
+        case .centralSandbox, .production: nil
+        }
+    }
+
+    /// Every REST host Zuora lists (US Cloud 1 and 2, EU, APAC; production
+    /// and sandboxes), with its environment.
+    public static let knownHosts: [(host: String, environment: ZuoraEnvironment)] = [
+        "rest.zuora.com", "rest.na.zuora.com", "rest.eu.zuora.com", "rest.ap.zuora.com",
+        "rest.apisandbox.zuora.com", "rest.sandbox.na.zuora.com", "rest.sandbox.eu.zuora.com",
+        "rest.test.zuora.com", "rest.test.eu.zuora.com", "rest.test.ap.zuora.com",
+    ].map { ($0, inferred(fromHost: $0)!) }
+
     public var description: String {
         switch self {
         case .apiSandbox: "API Sandbox"
@@ -49,8 +66,8 @@ public enum ZuoraEnvironment: String, Sendable, CaseIterable, CustomStringConver
     public static func inferred(fromHost host: String) -> ZuoraEnvironment? {
         switch host.lowercased() {
         case "rest.apisandbox.zuora.com", "rest.sandbox.na.zuora.com", "rest.sandbox.eu.zuora.com": .apiSandbox
-        case "rest.test.zuora.com", "rest.test.eu.zuora.com": .developerSandbox
-        case "rest.zuora.com", "rest.na.zuora.com", "rest.eu.zuora.com": .production
+        case "rest.test.zuora.com", "rest.test.eu.zuora.com", "rest.test.ap.zuora.com": .developerSandbox
+        case "rest.zuora.com", "rest.na.zuora.com", "rest.eu.zuora.com", "rest.ap.zuora.com": .production
         default: nil
         }
     }

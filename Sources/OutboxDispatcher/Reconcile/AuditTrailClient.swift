@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Reads a meter's audit trail: `GET {base}/meters/{id}/auditTrail/entries`,
 /// the ERROR entries of live runs in a time window, page by page. Same base
@@ -18,9 +19,8 @@ struct AuditTrailClient: Sendable {
     let endpoint: ZuoraEndpoint
     let tokens: TokenProvider
     let configuration: DispatcherConfiguration
-    /// Waits until the request budget allows one more request (audit reads
-    /// count like usage requests).
-    let pace: @Sendable () async -> Void
+    /// The shared request budgets (audit reads count like usage requests).
+    let budget: SharedRequestBudget
 
     enum Failure: Error, CustomStringConvertible {
         /// The meter id is not a meter of this tenant (404).
@@ -54,10 +54,14 @@ struct AuditTrailClient: Sendable {
             do {
                 token = try await tokens.token(client: http)
             } catch let error as TokenError {
-                if case .rejected(let message, _) = error { throw .refused(message) }
-                lastFailure = error.description
-                await pause(attempt: attempt, hint: nil)
-                continue
+                switch error {
+                case .rejected(let message, _):
+                    throw .refused(message)
+                case .unavailable(let message, let wait):
+                    lastFailure = message
+                    await pause(attempt: attempt, hint: wait)
+                    continue
+                }
             } catch {
                 lastFailure = "\(error)"
                 await pause(attempt: attempt, hint: nil)
@@ -72,14 +76,24 @@ struct AuditTrailClient: Sendable {
             request.headers.add(name: "User-Agent", value: "outbox/0.1")
             if let entityIDs = configuration.entityIDs { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
             if let orgIDs = configuration.orgIDs { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }
-            await pace()
+            guard let holder = await admitted() else {
+                throw .unreachable("cannot ask the store for a request slot for the audit trail of meter \(meterID)")
+            }
             do {
                 let (http, limit, prepared) = (self.http, configuration.requestTimeout, request)
-                let (status, headers, body) = try await RequestDeadline.run(within: limit) {
-                    let response = try await http.execute(prepared, timeout: .nanoseconds(limit.nanoseconds))
-                    let body = Array(try await response.body.collect(upTo: Self.maxBodyBytes).readableBytesView)
-                    return (Int(response.status.code), response.headers, body)
+                let answer: (Int, HTTPHeaders, [UInt8])
+                do {
+                    answer = try await RequestDeadline.run(within: limit) {
+                        let response = try await http.execute(prepared, timeout: .nanoseconds(limit.nanoseconds))
+                        let body = Array(try await response.body.collect(upTo: Self.maxBodyBytes).readableBytesView)
+                        return (Int(response.status.code), response.headers, body)
+                    }
+                } catch {
+                    await budget.finish(holder)
+                    throw error
                 }
+                await budget.finish(holder)
+                let (status, headers, body) = answer
                 switch status {
                 case 200..<300:
                     do {
@@ -114,6 +128,21 @@ struct AuditTrailClient: Sendable {
             }
         }
         throw .unreachable("cannot read the audit trail of meter \(meterID) after \(Self.attempts) attempts: \(lastFailure)")
+    }
+
+    /// Waits until the shared budgets admit one more request. Returns the
+    /// slot to give back (itself nil without a concurrency cap), or nil when
+    /// the store could not be asked.
+    private func admitted() async -> String?? {
+        while true {
+            switch await budget.admit() {
+            case .admitted(let holder): return .some(holder)
+            case .unknown: return nil
+            case .wait(let wait, _):
+                try? await configuration.clock.sleep(until: configuration.clock.monotonicNow() + wait)
+                if Task.isCancelled { return nil }
+            }
+        }
     }
 
     /// Waits before the next attempt: Zuora's hint (up to a minute), else

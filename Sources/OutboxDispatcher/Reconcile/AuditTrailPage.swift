@@ -1,11 +1,16 @@
 import Foundation
 
-/// One page of `GET /meters/{id}/auditTrail/entries`. The JSON keys are
-/// what our copy of Zuora's reference names in prose and what the mock
-/// serves; a real tenant's shape, once confirmed, changes this file only.
+/// One page of `GET /meters/{id}/auditTrail/entries`, in the shape of the
+/// reference's own sample (`../shared/zuora/api-facts.md`):
 ///
-/// `{"success": true, "data": [{"traceId": "...", "eventId": "...", "errorCode": "...",
-///   "errorMessage": "...", "payload": "<JSON text>" or {...}, ...}], "nextPage": "token" or null}`
+/// `{"success": true, "data": [{"errorTime": "1753296408775", "errorCode": "...",
+///   "errorMessage": "...", "payload": {...} or "<JSON text>", "eventId": "<uuid>|0",
+///   "traceId": "...", "operatorType": "...", "operatorName": "...", "operatorId": "..."}],
+///   "previousPage": null, "nextPage": "token" or null}`
+///
+/// `errorTime` may be epoch milliseconds as text or a number, or ISO text;
+/// `eventId` is Zuora's own id (kept, never compared with the outbox's);
+/// unknown keys are ignored and missing ones tolerated.
 public struct AuditTrailPage: Sendable, Equatable {
     public let entries: [AuditEntry]
     /// The cursor for the next page; nil on the last.
@@ -64,7 +69,23 @@ public struct AuditTrailPage: Sendable, Equatable {
         return AuditEntry(
             traceID: traceID, eventID: (entry["eventId"] as? String).flatMap { $0.isEmpty ? nil : $0 },
             errorCode: Self.text(entry["errorCode"]) ?? "unknown", errorMessage: Self.text(entry["errorMessage"]) ?? "no message",
-            payload: payload, raw: raw)
+            payload: payload, raw: raw, operatorType: Self.text(entry["operatorType"]), operatorName: Self.text(entry["operatorName"]),
+            operatorID: Self.text(entry["operatorId"]), errorTime: Self.milliseconds(entry["errorTime"]))
+    }
+
+    /// `errorTime`: epoch milliseconds as text or a number, or ISO 8601 text.
+    static func milliseconds(_ value: Any?) -> Int64? {
+        switch value {
+        case let number as Int: return Int64(number)
+        case let number as Double: return number.isFinite && Swift.abs(number) < 1e15 ? Int64(number) : nil
+        case let text as String:
+            if let number = Int64(text) { return number }
+            let fractional = ISO8601DateFormatter()
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            guard let date = fractional.date(from: text) ?? ISO8601DateFormatter().date(from: text) else { return nil }
+            return Int64(date.timeIntervalSince1970 * 1000)
+        default: return nil
+        }
     }
 
     private static func text(_ value: Any?) -> String? {

@@ -1,10 +1,12 @@
 import Foundation
 
 /// Matches audit trail entries to the events the outbox sent: by id first
-/// (the event id field inside the entry's payload, or the entry's
-/// `eventId`, equal to the stored event's id or its event id field), else by
+/// (the event id field inside the entry's payload, whatever else the meter
+/// renamed, equal to the stored event's id or its event id field), else by
 /// content (the payload's JSON equal to the stored event's: the same keys
-/// and values). Pure; each stored event matches at most one entry.
+/// and values), else not at all: nothing is guessed. The entry's `eventId`
+/// is Zuora's own id and is never compared. Pure; each stored event matches
+/// at most one entry.
 public enum LateRejectionMatcher {
     public enum Outcome: Sendable, Equatable {
         /// A sent event: to be moved to dead.
@@ -14,10 +16,10 @@ public enum LateRejectionMatcher {
         case unmatched
     }
 
-    /// The id an entry names: the payload's event id field, else `eventId`.
+    /// The id an entry names: the payload's event id field, when it kept it.
     public static func entryID(_ entry: AuditEntry, eventIdField: String?) -> String? {
-        if let eventIdField, let payload = object(entry.payload), let id = payload[eventIdField] as? String, !id.isEmpty { return id }
-        return entry.eventID
+        guard let eventIdField, let payload = object(entry.payload), let id = payload[eventIdField] as? String, !id.isEmpty else { return nil }
+        return id
     }
 
     public static func match(_ entries: [AuditEntry], candidates: [StoredEvent], eventIdField: String?) -> [Outcome] {
@@ -56,7 +58,6 @@ public enum LateRejectionMatcher {
         var customers = Set<String>()
         for entry in entries {
             if let id = entryID(entry, eventIdField: eventIdField) { ids.insert(id) }
-            if let eventID = entry.eventID { ids.insert(eventID) }
             if let customer = object(entry.payload)?["CustomerId"] as? String { customers.insert(customer) }
         }
         return ReconcileQuery(meter: meter, eventIDs: ids.sorted(), eventIdField: eventIdField, customers: customers.sorted())

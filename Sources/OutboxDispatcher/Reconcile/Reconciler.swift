@@ -35,9 +35,8 @@ public final class Reconciler: Sendable {
     private let eventIdField: String?
     private let tokens: TokenProvider
     private let endpoint: ZuoraEndpoint
-    /// The request rate audit reads keep to (the configuration's per-minute
-    /// budget, as for usage requests).
-    private let pacer: RequestPacer?
+    /// The shared request budgets audit reads take from, as usage requests do.
+    private let budget: SharedRequestBudget
     private let lateRejections = Counter(label: "outbox_late_rejections_total")
     private let runs: [String: Counter] = Dictionary(
         uniqueKeysWithValues: ["ok", "failed"].map {
@@ -46,22 +45,15 @@ public final class Reconciler: Sendable {
 
     /// `meterIDs` maps meter global ids (the upload URL's) to Zuora's numeric
     /// meter ids, which the audit trail is keyed by.
-    public convenience init(store: any OutboxStore, configuration: DispatcherConfiguration, meterIDs: [String: Int64], eventIdField: String?) throws {
-        try self.init(
-            store: store, configuration: configuration, meterIDs: meterIDs, eventIdField: eventIdField,
-            pacer: configuration.effectiveMaxRequestsPerMinute.map { RequestPacer(limit: $0) })
-    }
-
-    /// With a dispatcher's `pacer`, audit reads and usage requests share one
-    /// per-minute budget (`Dispatcher.reconciler`).
-    init(store: any OutboxStore, configuration: DispatcherConfiguration, meterIDs: [String: Int64], eventIdField: String?, pacer: RequestPacer?) throws {
+    public init(store: any OutboxStore, configuration: DispatcherConfiguration, meterIDs: [String: Int64], eventIdField: String?) throws {
         try configuration.validate()
         endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         tokens = TokenProvider(
             credentials: configuration.credentials, endpoint: endpoint,
-            timeoutSeconds: configuration.requestTimeoutSeconds, logger: configuration.logger)
+            timeoutSeconds: configuration.requestTimeoutSeconds, trackIDPrefix: configuration.trackIDPrefix,
+            logger: configuration.logger)
         self.store = store
-        self.pacer = pacer
+        budget = SharedRequestBudget(store: store, configuration: configuration)
         self.configuration = configuration
         self.meterIDs = meterIDs
         self.eventIdField = eventIdField
@@ -74,13 +66,14 @@ public final class Reconciler: Sendable {
         let chosen = meters ?? meterIDs.keys.sorted()
         for meter in chosen where meterIDs[meter] == nil { throw Failure.noMeterID(meter) }
         let http = ZuoraClient.makeHTTPClient(configuration: configuration, maxDecompressedBytes: AuditTrailClient.maxBodyBytes)
-        let client = AuditTrailClient(http: http, endpoint: endpoint, tokens: tokens, configuration: configuration, pace: pace)
+        let client = AuditTrailClient(http: http, endpoint: endpoint, tokens: tokens, configuration: configuration, budget: budget)
         let to = configuration.clock.wallMilliseconds()
         let from = to - since.milliseconds
         var report = ReconcileReport()
         do {
             for meter in chosen {
-                report.meters[meter] = try await reconcile(meter, meterID: meterIDs[meter]!, from: from, to: to, client: client)
+                report.meters[meter] = try await reconcile(
+                    meter, meterID: meterIDs[meter]!, from: from, to: to, client: client, unmatched: &report.unmatchedEntries)
             }
         } catch {
             runs["failed"]?.increment()
@@ -97,7 +90,9 @@ public final class Reconciler: Sendable {
     static let maxPagesPerMeter = 200
     static let maxEntriesPerRun = 100_000
 
-    private func reconcile(_ meter: String, meterID: Int64, from: Int64, to: Int64, client: AuditTrailClient) async throws -> ReconcileReport.Counts {
+    private func reconcile(
+        _ meter: String, meterID: Int64, from: Int64, to: Int64, client: AuditTrailClient, unmatched: inout [ReconcileReport.UnmatchedEntry]
+    ) async throws -> ReconcileReport.Counts {
         var counts = ReconcileReport.Counts()
         var cursor: String?
         var seenCursors = Set<String>()
@@ -114,7 +109,7 @@ public final class Reconciler: Sendable {
                 case .unreachable(let message): throw Failure.unreachable(message)
                 }
             }
-            counts += try await apply(page.entries, meter: meter)
+            counts += try await apply(page.entries, meter: meter, unmatched: &unmatched)
             cursor = page.nextPage
             if let next = cursor, !seenCursors.insert(next).inserted {
                 configuration.logger.warning(
@@ -135,33 +130,35 @@ public final class Reconciler: Sendable {
             metadata: [
                 "meter": "\(meter)", "entries": "\(counts.entries)", "late_rejected": "\(counts.lateRejected)",
                 "already_dead": "\(counts.alreadyDead)", "already_applied": "\(counts.alreadyApplied)", "unmatched": "\(counts.unmatched)",
+                "duplicates_discarded": "\(counts.duplicatesDiscarded)",
             ])
         return counts
     }
 
-    /// Waits for a slot of the request budget, if there is one.
-    private var pace: @Sendable () async -> Void {
-        { [pacer, clock = configuration.clock] in
-            guard let pacer else { return }
-            while let until = pacer.reserve(at: clock.monotonicNow()) {
-                do { try await clock.sleep(until: until) } catch { return }
-            }
-        }
-    }
-
-    /// One page: leave out what an earlier run acted on, match the rest,
-    /// apply the late rejections and remember the entries, in one transaction.
-    private func apply(_ entries: [AuditEntry], meter: String) async throws -> ReconcileReport.Counts {
+    /// One page: leave out what an earlier run acted on, set aside what a
+    /// Deduplicator reported (a discarded copy: its event stays sent), match
+    /// the rest, apply the late rejections and remember the entries, in one
+    /// transaction.
+    private func apply(_ entries: [AuditEntry], meter: String, unmatched: inout [ReconcileReport.UnmatchedEntry]) async throws
+        -> ReconcileReport.Counts
+    {
         var counts = ReconcileReport.Counts()
         counts.entries = entries.count
         guard !entries.isEmpty else { return counts }
         let applied = try await store.appliedAuditEntries(meter: meter, traceIDs: entries.map(\.traceID))
-        let fresh = entries.filter { !applied.contains($0.traceID) }
-        counts.alreadyApplied = entries.count - fresh.count
-        guard !fresh.isEmpty else { return counts }
-        let candidates = try await store.reconcileCandidates(LateRejectionMatcher.query(for: fresh, meter: meter, eventIdField: eventIdField))
-        var rejections: [LateRejection] = []
+        let unseen = entries.filter { !applied.contains($0.traceID) }
+        counts.alreadyApplied = entries.count - unseen.count
+        guard !unseen.isEmpty else { return counts }
         var remembered: [AppliedAuditEntry] = []
+        let duplicates = unseen.filter { $0.isFromDeduplicator(operatorIDs: configuration.deduplicatorOperatorIDs) }
+        for entry in duplicates {
+            remembered.append(AppliedAuditEntry(traceID: entry.traceID, eventID: LateRejectionMatcher.entryID(entry, eventIdField: eventIdField) ?? ""))
+        }
+        counts.duplicatesDiscarded = duplicates.count
+        let fresh = unseen.filter { !$0.isFromDeduplicator(operatorIDs: configuration.deduplicatorOperatorIDs) }
+        let candidates =
+            fresh.isEmpty ? [] : try await store.reconcileCandidates(LateRejectionMatcher.query(for: fresh, meter: meter, eventIdField: eventIdField))
+        var rejections: [LateRejection] = []
         for (entry, outcome) in zip(fresh, LateRejectionMatcher.match(fresh, candidates: candidates, eventIdField: eventIdField)) {
             switch outcome {
             case .lateRejected(let event):
@@ -172,6 +169,18 @@ public final class Reconciler: Sendable {
                 remembered.append(AppliedAuditEntry(traceID: entry.traceID, eventID: event.eventID))
             case .unmatched:
                 counts.unmatched += 1
+                configuration.logger.warning(
+                    "an audit trail entry matches no sent event; nothing was changed for it",
+                    metadata: [
+                        "meter": "\(meter)", "trace_id": "\(entry.traceID)", "error_code": "\(entry.errorCode)",
+                        "operator_type": "\(entry.operatorType ?? "-")",
+                    ])
+                if unmatched.count < ReconcileReport.maxUnmatchedListed {
+                    unmatched.append(
+                        ReconcileReport.UnmatchedEntry(
+                            meter: meter, traceID: entry.traceID, errorCode: entry.errorCode, errorMessage: entry.errorMessage,
+                            operatorType: entry.operatorType, payload: entry.payload))
+                }
             }
         }
         if !remembered.isEmpty {

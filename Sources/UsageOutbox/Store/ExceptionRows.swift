@@ -29,9 +29,10 @@ enum ExceptionRows {
     ) throws {
         try connection.execute(
             """
-            INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, dead_at, updated_at)
-            SELECT id, meter, event_id, ?2, ?3, ?4, ?5, ?6, ?7, ?7 FROM outbox_log WHERE id = ?1
-            """, .integer(id), .integer(Int64(attempts)), status(record), .text(reason), text(record.responseBody), text(record.trackID), .integer(now))
+            INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, request_id, dead_at, updated_at)
+            SELECT id, meter, event_id, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7 FROM outbox_log WHERE id = ?1
+            """, .integer(id), .integer(Int64(attempts)), status(record), .text(reason), text(record.responseBody), text(record.trackID), .integer(now),
+            text(record.requestID))
     }
 
     static func status(_ record: Settlement.Record) -> SQLiteValue {

@@ -3,7 +3,7 @@ extension Outbox {
     /// and creation time from the log.
     static let deadLetterColumns = """
         d.event_id, d.meter, CAST(l.body AS TEXT), d.last_status, d.reason, d.attempts,
-        d.response_body, d.track_id, l.created_at, d.updated_at, d.dead_at
+        d.response_body, d.track_id, l.created_at, d.updated_at, d.dead_at, d.request_id
         FROM outbox_dead d JOIN outbox_log l ON l.id = d.id
         """
 
@@ -116,6 +116,6 @@ extension Outbox {
             id: statement.string(0), meter: statement.string(1), event: statement.string(2),
             status: statement.optionalInt64(3).map { Int($0) }, reason: statement.string(4), attempts: statement.int(5),
             responseBody: statement.optionalString(6), trackID: statement.optionalString(7),
-            createdAt: statement.int64(8), updatedAt: statement.int64(9), deadAt: statement.int64(10))
+            createdAt: statement.int64(8), updatedAt: statement.int64(9), deadAt: statement.int64(10), requestID: statement.optionalString(11))
     }
 }

@@ -1,0 +1,81 @@
+/// The request budgets every dispatcher of one outbox shares (Zuora's
+/// limits are the tenant's, not a process's): at most `limit` requests in
+/// any window of `seconds`, per window, and at most `maxConcurrent` in
+/// flight at once. Stores keep the record (`DispatchStore.admitRequest`);
+/// what it means is decided here, without I/O.
+public struct RequestBudget: Sendable, Equatable {
+    public struct Window: Sendable, Equatable {
+        public let limit: Int
+        public let seconds: Int64
+
+        public init(limit: Int, seconds: Int64) {
+            self.limit = limit
+            self.seconds = seconds
+        }
+
+        /// How the budget is named to people: `per-minute`, `per-hour`, `per-day`.
+        public var name: String {
+            switch seconds {
+            case 60: "per-minute"
+            case 3600: "per-hour"
+            case 86_400: "per-day"
+            default: "per-\(seconds)s"
+            }
+        }
+    }
+
+    /// The longest window a store must remember requests for.
+    public static let longestWindowSeconds: Int64 = 86_400
+    /// How often a request held by the concurrency cap looks again.
+    public static let concurrencyPollMilliseconds: Int64 = 50
+
+    public var windows: [Window]
+    public var maxConcurrent: Int?
+
+    public init(windows: [Window] = [], maxConcurrent: Int? = nil) {
+        self.windows = windows.filter { $0.limit > 0 && $0.seconds > 0 && $0.seconds <= Self.longestWindowSeconds }
+        self.maxConcurrent = maxConcurrent
+    }
+
+    public var isUnlimited: Bool { windows.isEmpty && maxConcurrent == nil }
+
+    /// What a store answers when asked for one more request.
+    public enum Admission: Sendable, Equatable {
+        case admitted
+        /// Not now: `budget` (a window's name, or `concurrency`) allows the
+        /// next request in `milliseconds`.
+        case wait(milliseconds: Int64, budget: String)
+    }
+
+    /// What the store read: for each window (in order), when the request
+    /// `limit` places back was sent (nil: there were fewer, or it is older
+    /// than any window); and how many requests are in flight now.
+    public struct Record: Sendable, Equatable {
+        public var limitBack: [Int64?]
+        public var inFlight: Int
+
+        public init(limitBack: [Int64?], inFlight: Int) {
+            self.limitBack = limitBack
+            self.inFlight = inFlight
+        }
+    }
+
+    /// Whether one more request may go at `now` (ms): every window holds
+    /// fewer than `limit` requests since `now - seconds`, and a slot is free.
+    /// The longest wait among the full windows is the one reported.
+    public func decide(now: Int64, record: Record) -> Admission {
+        var longest: (milliseconds: Int64, budget: String)?
+        for (window, sentAt) in zip(windows, record.limitBack) {
+            guard let sentAt else { continue }
+            let frees = sentAt + window.seconds * 1000
+            if frees > now, (longest?.milliseconds ?? 0) < frees - now {
+                longest = (frees - now, window.name)
+            }
+        }
+        if let longest { return .wait(milliseconds: longest.milliseconds, budget: longest.budget) }
+        if let maxConcurrent, record.inFlight >= maxConcurrent {
+            return .wait(milliseconds: Self.concurrencyPollMilliseconds, budget: "concurrency")
+        }
+        return .admitted
+    }
+}
