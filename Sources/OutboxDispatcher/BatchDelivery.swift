@@ -113,16 +113,24 @@ struct BatchDelivery: Sendable {
         }
     }
 
-    /// What must hold right before a request leaves: the rate-limit gate is
-    /// open, the worker is not stopping, the claim's token still holds the
-    /// rows, and the shared budgets admit one more request. Returns the rows
-    /// to send (those still held) and the concurrency slot to give back once
-    /// answered; or nil when nothing may go: stopping, or a budget spent for
-    /// longer than half the lease (the rows are released, due at once), or
-    /// the claim lost (the rows are another dispatcher's now).
+    /// What must hold right before a request leaves: the worker is not
+    /// stopping, the claim's token still holds the rows (proven recently
+    /// enough), the shared budgets admit one more request, and the
+    /// rate-limit gate is open. Returns the rows to send (those still held)
+    /// and the concurrency slot to give back once answered; or nil when
+    /// nothing may go: stopping, a budget spent for longer than half the
+    /// lease (the rows are released, due at once), or the claim lost (the
+    /// rows are another dispatcher's now).
     private func readyToSend(_ fence: inout ClaimFence, _ events: [ClaimedEvent]) async -> (events: [ClaimedEvent], slot: String?)? {
         var events = events
         while true {
+            if let frees = budget.nextFree(at: pacing.now), pacing.now.duration(to: frees) > .milliseconds(fence.leaseMilliseconds / 2) {
+                // A spent budget is waited out holding no claim: the worker
+                // waits for it before it claims again.
+                logger.info("holding no claim through a spent budget", metadata: ["meter": "\(fence.meter)"])
+                await release(fence, events)
+                return nil
+            }
             switch await pacing.untilRequestCouldGo(gate, budget) {
             case .stopping:
                 await release(fence, events)
@@ -132,49 +140,62 @@ struct BatchDelivery: Sendable {
             case .openAtOnce:
                 break
             }
-            if fence.needsRenewal(now: pacing.now) {
-                let (token, lease) = (fence.token, fence.leaseMilliseconds)
-                let renewal = await fence.renew(events, now: { pacing.now }) { ids in
-                    await storeCall { try await store.renewLease(ids, token: token, leaseMilliseconds: lease) }
-                }
-                switch renewal {
-                case .unknown:
-                    return nil  // send nothing; the lease lapses and the rows come back
-                case .lost(let dropped):
-                    dropLost(dropped, kept: 0, fence)
-                    return nil
-                case .held(let kept, let dropped):
-                    if dropped > 0 { dropLost(dropped, kept: kept.count, fence) }
-                    events = kept
-                }
-            }
-            // The request is admitted last, once the claim is known to hold:
-            // a dropped batch costs no budget. Another dispatcher may have
-            // taken what was free meanwhile: wait again, then prove again.
+            // Proven before the request is admitted, so a lost claim costs
+            // no budget.
+            guard let held = await proven(&fence, events) else { return nil }
+            events = held
+            let slot: String?
             switch await budget.admit() {
-            case .admitted(let slot):
-                // A 429 may have closed the gate while the store was asked:
-                // its Retry-After binds this request too. (The window keeps
-                // counting the request it admitted: erring low is safe.)
-                if gate.closedUntil(now: pacing.now) != nil {
-                    await budget.finish(slot)
-                    continue
-                }
-                fence.sending()
-                return (events, slot)
+            case .admitted(let admitted):
+                slot = admitted
             case .unknown:
                 return nil  // send nothing; the lease lapses and the rows come back
             case .wait(let wait, let name):
                 if wait > .milliseconds(fence.leaseMilliseconds / 2) {
-                    // Too long to hold the rows: give them back; the workers
-                    // wait for the budget before they claim again.
                     logger.info("holding no claim through a spent budget", metadata: ["meter": "\(fence.meter)", "budget": "\(name)"])
                     await release(fence, events)
                     return nil
                 }
                 await pacing.sleep(until: pacing.now + wait)
                 fence.waited()
+                continue
             }
+            // A slow admission may have outlived the proof: prove again (a
+            // claim lost now has cost one count in the windows, erring low).
+            guard let stillHeld = await proven(&fence, events) else {
+                await budget.finish(slot)
+                return nil
+            }
+            events = stillHeld
+            // Last, in memory: a 429 that closed the gate meanwhile binds
+            // this request too.
+            if gate.closedUntil(now: pacing.now) != nil {
+                await budget.finish(slot)
+                continue
+            }
+            fence.sending()
+            return (events, slot)
+        }
+    }
+
+    /// The rows the claim still holds, renewing its lease if the last proof
+    /// is too old to cover a request; nil when none is held any more, or the
+    /// store could not be asked (then the lease lapses and the rows come back).
+    private func proven(_ fence: inout ClaimFence, _ events: [ClaimedEvent]) async -> [ClaimedEvent]? {
+        guard fence.needsRenewal(now: pacing.now) else { return events }
+        let (token, lease) = (fence.token, fence.leaseMilliseconds)
+        let renewal = await fence.renew(events, now: { pacing.now }) { ids in
+            await storeCall { try await store.renewLease(ids, token: token, leaseMilliseconds: lease) }
+        }
+        switch renewal {
+        case .unknown:
+            return nil
+        case .lost(let dropped):
+            dropLost(dropped, kept: 0, fence)
+            return nil
+        case .held(let kept, let dropped):
+            if dropped > 0 { dropLost(dropped, kept: kept.count, fence) }
+            return kept
         }
     }
 
@@ -187,8 +208,16 @@ struct BatchDelivery: Sendable {
 
     private func handle(_ answer: ZuoraAnswer, _ fence: inout ClaimFence, _ events: [ClaimedEvent], trackID: String) async -> Result {
         let meter = fence.meter
+        let decision = ResponseClassifier.classify(
+            status: answer.status, success: answer.success, retryAfterSeconds: answer.retryAfterSeconds,
+            category: ZuoraErrorCategory.verdict(body: answer.body))
         if (200..<300).contains(answer.status) {
-            gate.succeeded()
+            // A 2xx that says "limit" or "retry later" is no success: the
+            // host-wide backoff must keep growing through a run of them.
+            switch decision {
+            case .rateLimited, .retryLater: break
+            default: gate.succeeded()
+            }
             if let reset = answer.quotaExhaustedForSeconds {
                 // The tenant's quota is spent: wait for it rather than earn a 429.
                 gate.pause(seconds: reset, now: pacing.now)
@@ -196,10 +225,7 @@ struct BatchDelivery: Sendable {
             }
         }
         let record = Settlement.Record(status: answer.status, responseBody: answer.bodyText, trackID: trackID, requestID: answer.requestID)
-        let category = ZuoraErrorCategory.verdict(body: answer.body)
-        switch ResponseClassifier.classify(
-            status: answer.status, success: answer.success, retryAfterSeconds: answer.retryAfterSeconds, category: category)
-        {
+        switch decision {
         case .accepted:
             meterBackoff.reset(meter)
             await settle(.accepted, events, fence, record: .init(status: answer.status, trackID: trackID))

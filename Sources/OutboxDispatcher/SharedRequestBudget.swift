@@ -28,7 +28,7 @@ final class SharedRequestBudget: Sendable {
         clock = configuration.clock
         logger = configuration.logger
         waits = Dictionary(
-            uniqueKeysWithValues: ["per-minute", "per-hour", "per-day", "concurrency"].map {
+            uniqueKeysWithValues: ["per-minute", "per-hour", "per-day", RequestBudget.concurrencyBudget].map {
                 ($0, Counter(label: "outbox_budget_waits_total", dimensions: [("budget", $0)]))
             })
     }
@@ -67,7 +67,7 @@ final class SharedRequestBudget: Sendable {
         case .wait(let milliseconds, let name):
             waits[name]?.increment()
             let wait = Duration.milliseconds(milliseconds)
-            if name != "concurrency" {
+            if name != RequestBudget.concurrencyBudget {
                 let until = clock.monotonicNow() + wait
                 heldUntil.withLock { $0 = max($0 ?? until, until) }
                 logger.notice("a shared request budget is spent; waiting", metadata: ["budget": "\(name)", "wait_ms": "\(milliseconds)"])

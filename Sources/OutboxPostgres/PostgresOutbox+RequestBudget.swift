@@ -44,15 +44,17 @@ extension PostgresOutbox {
             let admission = budget.decide(now: now, record: RequestBudget.Record(limitBack: limitBack, inFlight: inFlight))
             switch admission {
             case .admitted:
-                if let longest = budget.windows.map(\.seconds).max() {
-                    try await connection.query("INSERT INTO outbox_requests (seq, sent_at) VALUES (\(next), \(now))", logger: logger)
-                    // Rows no window looks at any more; a few at a time.
-                    try await connection.query(
-                        """
-                        DELETE FROM outbox_requests WHERE seq IN (SELECT seq FROM outbox_requests ORDER BY seq LIMIT 64)
-                            AND sent_at < \(now - longest * 1000)
-                        """, logger: logger)
-                }
+                // Every request is recorded, and kept for the longest window
+                // any dispatcher may count (not only this one's windows).
+                try await connection.query("INSERT INTO outbox_requests (seq, sent_at) VALUES (\(next), \(now))", logger: logger)
+                // Rows no window looks at any more; a few at a time.
+                try await connection.query(
+                    """
+                    DELETE FROM outbox_requests WHERE seq IN (SELECT seq FROM outbox_requests ORDER BY seq LIMIT 64)
+                        AND sent_at < \(now - RequestBudget.longestWindowSeconds * 1000)
+                    """, logger: logger)
+                // What held requests back no longer does.
+                try await connection.query("DELETE FROM outbox_budget_holds", logger: logger)
                 if budget.maxConcurrent != nil {
                     try await connection.query("DELETE FROM outbox_request_slots WHERE expires_at <= \(now)", logger: logger)
                     try await connection.query(
@@ -61,6 +63,8 @@ extension PostgresOutbox {
                         ON CONFLICT (holder) DO UPDATE SET expires_at = excluded.expires_at
                         """, logger: logger)
                 }
+            case .wait(_, RequestBudget.concurrencyBudget):
+                break  // a wait of a poll: nothing worth showing in `status`
             case .wait(let milliseconds, let name):
                 try await connection.query(
                     """
@@ -73,7 +77,7 @@ extension PostgresOutbox {
     }
 
     public func finishRequest(holder: String) async throws {
-        try await transaction { connection in
+        _ = try await transaction { connection in
             try await connection.query("DELETE FROM outbox_request_slots WHERE holder = \(holder)", logger: logger)
         }
     }

@@ -4,8 +4,8 @@
 // hang, and what they return must stay within bounds:
 // - a wait (Retry-After, ratelimit-reset, an HTTP date) is 0 to 3600 s;
 // - a token's lifetime is 0 to 24 h;
-// - the usage answer scanner and the audit page parser never crash, however
-//   the body is cut into chunks.
+// - the usage answer scanner, the audit page parser and the error-category
+//   reader never crash, however the body is cut into chunks.
 import Foundation
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -40,6 +40,8 @@ public func fuzzZuoraAnswers(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     guard chunked.finish() == once else { fatalError("the success scanner's answer depends on how the body was chunked") }
 
     _ = try? AuditTrailPage.parse(bytes)
+    // An answer's error categories: any body, any codes, never a crash.
+    _ = ZuoraErrorCategory.verdict(body: Array(bytes))
     return 0
 }
 

@@ -81,7 +81,9 @@ struct Harness {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await dispatcher.run() }
                 do {
-                    try await waitUntil(message, condition)
+                    // Generous: on PostgreSQL a claim waits for every older
+                    // write transaction of the shared, loaded test cluster.
+                    try await waitUntil(message, timeout: .seconds(60), condition)
                 } catch {
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()

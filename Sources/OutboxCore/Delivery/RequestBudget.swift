@@ -24,8 +24,12 @@ public struct RequestBudget: Sendable, Equatable {
         }
     }
 
-    /// The longest window a store must remember requests for.
+    /// The longest window a store must remember requests for, whatever
+    /// the windows of the dispatcher that writes: another dispatcher of the
+    /// same outbox may count a day.
     public static let longestWindowSeconds: Int64 = 86_400
+    /// The name of the in-flight cap, as `Admission.wait` reports it.
+    public static let concurrencyBudget = "concurrency"
     /// How often a request held by the concurrency cap looks again.
     public static let concurrencyPollMilliseconds: Int64 = 50
 
@@ -67,14 +71,16 @@ public struct RequestBudget: Sendable, Equatable {
         var longest: (milliseconds: Int64, budget: String)?
         for (window, sentAt) in zip(windows, record.limitBack) {
             guard let sentAt else { continue }
-            let frees = sentAt + window.seconds * 1000
+            // A time from the future was written before the clock stepped
+            // back: read it as now, so no wait outlasts its window.
+            let frees = min(sentAt, now) + window.seconds * 1000
             if frees > now, (longest?.milliseconds ?? 0) < frees - now {
                 longest = (frees - now, window.name)
             }
         }
         if let longest { return .wait(milliseconds: longest.milliseconds, budget: longest.budget) }
         if let maxConcurrent, record.inFlight >= maxConcurrent {
-            return .wait(milliseconds: Self.concurrencyPollMilliseconds, budget: "concurrency")
+            return .wait(milliseconds: Self.concurrencyPollMilliseconds, budget: Self.concurrencyBudget)
         }
         return .admitted
     }

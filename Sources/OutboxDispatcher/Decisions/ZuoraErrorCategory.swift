@@ -19,11 +19,12 @@ public enum ZuoraErrorCategory {
     static let retryLaterCategories: Set<Substring> = ["50", "60", "61"]
     static let limitCategory: Substring = "70"
 
-    public static func verdict(codes: [String]) -> Verdict {
+    public static func verdict(codes: [String?]) -> Verdict {
         guard !codes.isEmpty else { return .mayBeTheEvents }
         var limit = false
         for code in codes {
-            guard code.count >= 2, code.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return .mayBeTheEvents }
+            // A reason without a readable eight-digit code may be the events'.
+            guard let code, code.utf8.count == 8, code.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return .mayBeTheEvents }
             let category = code.suffix(2)
             if category == limitCategory {
                 limit = true
@@ -36,12 +37,13 @@ public enum ZuoraErrorCategory {
 
     /// The `reasons[].code` values of Zuora's error shape
     /// (`{"success": false, "reasons": [{"code": 58730050, ...}]}`), numbers
-    /// or text; none when the body is not that shape (or was cut short).
-    public static func codes(in body: [UInt8]) -> [String] {
+    /// or text, one per reason (nil for a reason without a readable code);
+    /// none when the body is not that shape (or was cut short).
+    public static func codes(in body: [UInt8]) -> [String?] {
         guard !body.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
             let reasons = object["reasons"] as? [Any]
         else { return [] }
-        return reasons.compactMap { reason in
+        return reasons.map { reason -> String? in
             switch (reason as? [String: Any])?["code"] {
             case let text as String: text
             case let number as Int: String(number)

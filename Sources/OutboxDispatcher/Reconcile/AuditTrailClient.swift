@@ -76,9 +76,7 @@ struct AuditTrailClient: Sendable {
             request.headers.add(name: "User-Agent", value: "outbox/0.1")
             if let entityIDs = configuration.entityIDs { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
             if let orgIDs = configuration.orgIDs { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }
-            guard let holder = await admitted() else {
-                throw .unreachable("cannot ask the store for a request slot for the audit trail of meter \(meterID)")
-            }
+            let holder = try await admitted(meterID: meterID)
             do {
                 let (http, limit, prepared) = (self.http, configuration.requestTimeout, request)
                 let answer: (Int, HTTPHeaders, [UInt8])
@@ -130,17 +128,24 @@ struct AuditTrailClient: Sendable {
         throw .unreachable("cannot read the audit trail of meter \(meterID) after \(Self.attempts) attempts: \(lastFailure)")
     }
 
+    /// The longest a read waits for a spent budget; beyond it the run
+    /// ends as "could not be read" (exit 75), to be run again later.
+    static let longestBudgetWait: Duration = .seconds(60)
+
     /// Waits until the shared budgets admit one more request. Returns the
-    /// slot to give back (itself nil without a concurrency cap), or nil when
-    /// the store could not be asked.
-    private func admitted() async -> String?? {
+    /// slot to give back (nil without a concurrency cap).
+    private func admitted(meterID: Int64) async throws(Failure) -> String? {
         while true {
             switch await budget.admit() {
-            case .admitted(let holder): return .some(holder)
-            case .unknown: return nil
-            case .wait(let wait, _):
+            case .admitted(let holder): return holder
+            case .unknown: throw .unreachable("cannot ask the store for a request slot for the audit trail of meter \(meterID)")
+            case .wait(let wait, let name):
+                if wait > Self.longestBudgetWait {
+                    throw .unreachable(
+                        "the shared \(name) request budget is spent for \(Int(wait.milliseconds / 1000)) s more; reconcile again after that")
+                }
                 try? await configuration.clock.sleep(until: configuration.clock.monotonicNow() + wait)
-                if Task.isCancelled { return nil }
+                if Task.isCancelled { throw .unreachable("stopped while waiting for the shared request budget") }
             }
         }
     }

@@ -20,20 +20,24 @@ extension Outbox {
             let admission = budget.decide(now: now, record: RequestBudget.Record(limitBack: limitBack, inFlight: inFlight))
             switch admission {
             case .admitted:
-                if let longest = budget.windows.map(\.seconds).max() {
-                    try connection.execute("INSERT INTO outbox_requests (seq, sent_at) VALUES (?1, ?2)", .integer(next), .integer(now))
-                    // Rows no window looks at any more; a few at a time, so no
-                    // request pays for a long backlog.
-                    try connection.execute(
-                        "DELETE FROM outbox_requests WHERE seq IN (SELECT seq FROM outbox_requests ORDER BY seq LIMIT 64) AND sent_at < ?1",
-                        .integer(now - longest * 1000))
-                }
+                // Every request is recorded, and kept for the longest window
+                // any dispatcher may count (not only this one's windows).
+                try connection.execute("INSERT INTO outbox_requests (seq, sent_at) VALUES (?1, ?2)", .integer(next), .integer(now))
+                // Rows no window looks at any more; a few at a time, so no
+                // request pays for a long backlog.
+                try connection.execute(
+                    "DELETE FROM outbox_requests WHERE seq IN (SELECT seq FROM outbox_requests ORDER BY seq LIMIT 64) AND sent_at < ?1",
+                    .integer(now - RequestBudget.longestWindowSeconds * 1000))
+                // What held requests back no longer does.
+                try connection.execute("DELETE FROM outbox_budget_holds")
                 if budget.maxConcurrent != nil {
                     try connection.execute("DELETE FROM outbox_request_slots WHERE expires_at <= ?1", .integer(now))
                     try connection.execute(
                         "INSERT OR REPLACE INTO outbox_request_slots (holder, expires_at) VALUES (?1, ?2)", .text(holder),
                         .integer(now + leaseMilliseconds))
                 }
+            case .wait(_, RequestBudget.concurrencyBudget):
+                break  // a wait of a poll: nothing worth showing in `status`
             case .wait(let milliseconds, let name):
                 try connection.execute(
                     "INSERT OR REPLACE INTO outbox_budget_holds (budget, until_at) VALUES (?1, ?2)", .text(name), .integer(now + milliseconds))

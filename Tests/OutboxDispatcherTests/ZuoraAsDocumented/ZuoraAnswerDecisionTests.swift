@@ -8,13 +8,16 @@ import Testing
 /// events' fault; anything else, or a mix, may be.
 struct ZuoraErrorCategoryTests {
     @Test(arguments: [
-        ([String](), ZuoraErrorCategory.Verdict.mayBeTheEvents),
+        ([String?](), ZuoraErrorCategory.Verdict.mayBeTheEvents),
         (["58730050"], .retryLater), (["50000060"], .retryLater), (["50000061"], .retryLater),
         (["50000070"], .limitExceeded), (["58730050", "50000070"], .limitExceeded), (["58730050", "50000061"], .retryLater),
         (["53100320"], .mayBeTheEvents), (["58730050", "53100320"], .mayBeTheEvents), (["53100322"], .mayBeTheEvents),
-        (["0"], .mayBeTheEvents), (["-50"], .mayBeTheEvents), (["abc50"], .mayBeTheEvents), (["50"], .retryLater),
+        (["0"], .mayBeTheEvents), (["-50"], .mayBeTheEvents), (["abc50"], .mayBeTheEvents),
+        // Only an eight-digit code has a category; a reason without one may
+        // be the events' fault, so a mix with it stays a rejection.
+        (["50"], .mayBeTheEvents), (["5873005"], .mayBeTheEvents), (["58730050", nil], .mayBeTheEvents),
     ])
-    func classifiesCodes(_ codes: [String], _ expected: ZuoraErrorCategory.Verdict) {
+    func classifiesCodes(_ codes: [String?], _ expected: ZuoraErrorCategory.Verdict) {
         #expect(ZuoraErrorCategory.verdict(codes: codes) == expected)
     }
 
@@ -23,6 +26,7 @@ struct ZuoraErrorCategoryTests {
         #expect(ZuoraErrorCategory.codes(in: Array(body.utf8)) == ["58730050", "50000061"])
         #expect(ZuoraErrorCategory.codes(in: Array("not json".utf8)).isEmpty)
         #expect(ZuoraErrorCategory.codes(in: Array(#"{"success":false}"#.utf8)).isEmpty)
+        #expect(ZuoraErrorCategory.codes(in: Array(#"{"reasons":[{"code":58730050},{"message":"bad field"}]}"#.utf8)) == ["58730050", nil])
     }
 
     /// The contract's table: the category wins over the status for a 2xx
@@ -133,6 +137,13 @@ struct RequestBudgetTests {
         #expect(
             budget.decide(now: 100_000, record: .init(limitBack: [70_000, 50_000], inFlight: 0))
                 == .wait(milliseconds: 86_350_000, budget: "per-day"))
+    }
+
+    /// The clock stepped back an hour after the requests were recorded: a
+    /// window waits at most its own length, not the step too.
+    @Test func aClockSteppedBackNeverStretchesAWait() {
+        let stepped: Int64 = 100_000 - 3_600_000
+        #expect(budget.decide(now: stepped, record: .init(limitBack: [100_000, nil], inFlight: 0)) == .wait(milliseconds: 60_000, budget: "per-minute"))
     }
 
     @Test func allSlotsTakenIsAShortWait() {
