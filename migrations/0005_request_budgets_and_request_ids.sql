@@ -3,9 +3,9 @@
 ALTER TABLE outbox_dead ADD COLUMN request_id TEXT;
 
 -- The request budgets every dispatcher of this outbox shares (Zuora counts
--- requests per tenant, not per process). One row per request sent while a
--- time window is configured, numbered without gaps, so "the request N
--- places back" is one lookup; rows older than the longest window go.
+-- requests per tenant, not per process). One row per request admitted,
+-- numbered without gaps, so "the request N places back" is one lookup;
+-- rows go after a day (the longest window any dispatcher may count).
 CREATE TABLE outbox_requests (
     seq     INTEGER PRIMARY KEY,  -- 1, 2, 3 ... in the order admitted
     sent_at INTEGER NOT NULL      -- unix ms, the store's clock
