@@ -13,21 +13,32 @@ extension PostgresOutbox {
     /// Appends events given as JSON texts, all or none; durable on return.
     /// Concurrent appends are group-committed: one transaction and one
     /// multi-row INSERT per meter serve every append waiting at the time.
+    /// Idempotent by id: with an event-id field set, an event whose own id
+    /// the meter already holds is not appended again; its place in the
+    /// result holds the id of the event already there.
     @discardableResult
     public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
+        try await appendReporting(jsonEvents: jsonEvents, meter: meter).ids
+    }
+
+    /// Appends like `append(jsonEvents:meter:)`, and says which events were
+    /// duplicates of an id the meter already holds.
+    public func appendReporting(jsonEvents: [String], meter: String) async throws -> AppendResult {
         try MeterName.validate(meter)
         let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField, maxEventBytes: maxEventBytes))
-        try await appends.submit(rows: rows, meter: meter) { groups in
+        let written = try await appends.submit(rows: rows, meter: meter) { groups in
             try await self.transaction { connection in
+                var written = Written()
                 // Meters in a fixed order: two transactions then take the
                 // counter rows in the same order and cannot deadlock.
                 for (meter, rows) in groups.sorted(by: { $0.0 < $1.0 }) {
-                    try await Self.insert(rows, meter: meter, on: connection, logger: self.logger)
+                    written.merge(try await Self.insert(rows, meter: meter, on: connection, logger: self.logger), meter: meter)
                 }
+                return written
             }
         }
         notifyAppended()
-        return rows.map(\.id)
+        return written.result(for: rows, meter: meter)
     }
 
     /// The transactional outbox: appends inside the caller's own
@@ -35,15 +46,21 @@ extension PostgresOutbox {
     /// or roll back with the caller's business change.
     @discardableResult
     public func append(jsonEvents: [String], meter: String, on connection: PostgresConnection) async throws -> [EventID] {
+        try await appendReporting(jsonEvents: jsonEvents, meter: meter, on: connection).ids
+    }
+
+    /// `append(jsonEvents:meter:on:)`, saying which events were duplicates.
+    public func appendReporting(jsonEvents: [String], meter: String, on connection: PostgresConnection) async throws -> AppendResult {
         try MeterName.validate(meter)
         let rows = try rows(for: EventValidation.prepare(jsonEvents, eventIdField: eventIdField, maxEventBytes: maxEventBytes))
+        var written = Written()
         do {
-            try await Self.insert(rows, meter: meter, on: connection, logger: logger)
+            written.merge(try await Self.insert(rows, meter: meter, on: connection, logger: logger), meter: meter)
         } catch {
             throw translate(error)
         }
         notifyAppended()
-        return rows.map(\.id)
+        return written.result(for: rows, meter: meter)
     }
 
     public func append(_ event: UsageEvent, meter: String, on connection: PostgresConnection) async throws -> EventID {
@@ -56,7 +73,7 @@ extension PostgresOutbox {
     /// its end into a spool first: a transaction held open while a slow
     /// producer writes would hold back the horizon, and with it every claim
     /// of newer events on the server.
-    public func appendStream(fileDescriptor: Int32, meter: String, progress: (@Sendable (Int, Int) -> Void)?) async throws -> Int {
+    public func appendStream(fileDescriptor: Int32, meter: String, progress: (@Sendable (Int, Int) -> Void)?) async throws -> AppendCounts {
         try MeterName.validate(meter)
         let source: StreamSource
         if EventSpool.isRegularFile(fileDescriptor) {
@@ -69,15 +86,20 @@ extension PostgresOutbox {
         }
         let eventIdField = self.eventIdField
         let ids = self.ids
-        let appended: Int = try await transaction { connection in
+        let ownIDField = eventIdField.map { Array($0.utf8) }
+        let counts: AppendCounts = try await transaction { connection in
             var total = 0
+            var duplicates = 0
             func insert(_ chunk: [Row]) async throws {
-                try await Self.insertRows(chunk, meter: meter, on: connection, logger: self.logger)
-                total += chunk.count
+                let inserted = try await Self.insertRows(chunk, meter: meter, on: connection, logger: self.logger)
+                total += inserted.count
+                duplicates += chunk.count - inserted.count
             }
             func row(_ bytes: UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) -> Row {
                 let id = ids.next()
-                return Row(id: id, body: EventBody.stored(bytes, hasEventIdField: hasEventIdField, eventIdField: eventIdField, id: id))
+                return Row(
+                    id: id, body: EventBody.stored(bytes, hasEventIdField: hasEventIdField, eventIdField: eventIdField, id: id),
+                    ownID: hasEventIdField ? ownIDField.flatMap { EventOwnID.value(in: bytes, field: $0) } : nil)
             }
             switch source {
             case .file(let input):
@@ -102,15 +124,15 @@ extension PostgresOutbox {
                 }
             }
             try await Self.adjust(StateCounts(appended: total, pending: total), meter: meter, on: connection, logger: self.logger)
-            return total
+            return AppendCounts(appended: total, duplicates: duplicates)
         }
-        if appended >= Self.analyzeAfter {
+        if counts.appended >= Self.analyzeAfter {
             // A big load changes the table faster than autovacuum re-plans it:
             // without fresh statistics the claim may be planned as a scan.
             try? await read { connection in _ = try await connection.query("ANALYZE outbox_log", logger: self.logger) }
         }
         notifyAppended()
-        return appended
+        return counts
     }
 
     /// Where a streamed append reads from: the file itself, or the spool a
@@ -123,51 +145,132 @@ extension PostgresOutbox {
     struct Row: Sendable {
         let id: EventID
         let body: String
+        /// The id the event carries itself (its event-id field), if any.
+        let ownID: String?
+    }
+
+    /// What one transaction of appends wrote: the generated ids of the rows
+    /// inserted, and for each meter the event ids held under the own ids
+    /// that were refused as duplicates.
+    struct Written: Sendable {
+        var inserted: Set<String> = []
+        var held: [String: [String: String]] = [:]
+
+        mutating func merge(_ other: MeterWrite, meter: String) {
+            inserted.formUnion(other.inserted)
+            held[meter, default: [:]].merge(other.held) { first, _ in first }
+        }
+
+        /// `rows`' part of it.
+        func result(for rows: [Row], meter: String) -> AppendResult {
+            var ids: [EventID] = []
+            var duplicates: [Int] = []
+            ids.reserveCapacity(rows.count)
+            for (position, row) in rows.enumerated() {
+                if inserted.contains(row.id.value) {
+                    ids.append(row.id)
+                } else {
+                    // Refused as held: the held event's id (the event was
+                    // never stored under the id generated for it).
+                    ids.append(row.ownID.flatMap { held[meter]?[$0] }.flatMap(EventID.init) ?? row.id)
+                    duplicates.append(position)
+                }
+            }
+            return AppendResult(ids: ids, duplicatePositions: duplicates)
+        }
+    }
+
+    /// What the inserts of one meter wrote.
+    struct MeterWrite: Sendable {
+        var inserted: Set<String>
+        var held: [String: String]
     }
 
     private func rows(for events: [PreparedEvent]) -> [Row] {
-        events.map { event in
+        let ownIDField = eventIdField.map { Array($0.utf8) }
+        return events.map { event in
             let id = ids.next()
-            return Row(id: id, body: event.withBytes { EventBody.stored($0, hasEventIdField: event.hasIdField, eventIdField: eventIdField, id: id) })
+            return event.withBytes { bytes in
+                Row(
+                    id: id, body: EventBody.stored(bytes, hasEventIdField: event.hasIdField, eventIdField: eventIdField, id: id),
+                    ownID: event.hasIdField ? ownIDField.flatMap { EventOwnID.value(in: bytes, field: $0) } : nil)
+            }
         }
     }
 
-    static func insert(_ rows: [Row], meter: String, on connection: PostgresConnection, logger: Logger) async throws {
+    static func insert(_ rows: [Row], meter: String, on connection: PostgresConnection, logger: Logger) async throws -> MeterWrite {
         var start = 0
+        var inserted: Set<String> = []
         while start < rows.count {
             let end = min(rows.count, start + insertChunk)
-            try await insertRows(Array(rows[start..<end]), meter: meter, on: connection, logger: logger)
+            inserted.formUnion(try await insertRows(Array(rows[start..<end]), meter: meter, on: connection, logger: logger))
             start = end
         }
-        try await adjust(StateCounts(appended: rows.count, pending: rows.count), meter: meter, on: connection, logger: logger)
+        try await adjust(StateCounts(appended: inserted.count, pending: inserted.count), meter: meter, on: connection, logger: logger)
+        // The events already held under the refused own ids, read in the
+        // same transaction (retention cannot take them meanwhile).
+        let refused = rows.compactMap { inserted.contains($0.id.value) ? nil : $0.ownID }
+        var held: [String: String] = [:]
+        if !refused.isEmpty {
+            for try await (ownID, eventID) in try await connection.query(
+                "SELECT own_id, event_id FROM outbox_log WHERE meter = \(meter) AND own_id = ANY(\(refused)::text[])", logger: logger
+            ).decode((String, String).self) {
+                held[ownID] = eventID
+            }
+        }
+        return MeterWrite(inserted: inserted, held: held)
     }
 
-    /// One INSERT for all `rows`: two array parameters unnested server-side.
-    static func insertRows(_ rows: [Row], meter: String, on connection: PostgresConnection, logger: Logger) async throws {
+    /// One INSERT for all `rows`: array parameters unnested server-side.
+    /// Returns the generated ids of the rows inserted: a row whose own id
+    /// the meter already holds (before, or earlier in `rows`) is skipped.
+    static func insertRows(_ rows: [Row], meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
         let eventIDs = rows.map(\.id.value)
         let bodies = rows.map(\.body)
         // Stamped by the server's clock, the clock status compares with;
         // `xact` is this transaction's (the log's order, PostgresLogEpoch).
-        try await connection.query(
+        guard rows.contains(where: { $0.ownID != nil }) else {
+            try await connection.query(
+                """
+                INSERT INTO outbox_log (xact, event_id, meter, body, created_at)
+                SELECT c.xact, e, \(meter), b, c.now
+                FROM unnest(\(eventIDs)::text[], \(bodies)::text[]) AS u(e, b),
+                     (SELECT \(unescaped: serverNow) AS now, \(unescaped: PostgresLogEpoch.appendingXact) AS xact) AS c
+                """, logger: logger)
+            return Set(eventIDs)
+        }
+        // Rows in input order (`WITH ORDINALITY`): of two with one own id,
+        // the first is kept.
+        // No own id is empty (`EventOwnID`): '' stands for none.
+        let ownIDs = rows.map { $0.ownID ?? "" }
+        var inserted: Set<String> = []
+        for try await eventID in try await connection.query(
             """
-            INSERT INTO outbox_log (xact, event_id, meter, body, created_at)
-            SELECT c.xact, e, \(meter), b, c.now
-            FROM unnest(\(eventIDs)::text[], \(bodies)::text[]) AS u(e, b),
+            INSERT INTO outbox_log (xact, event_id, meter, body, created_at, own_id)
+            SELECT c.xact, e, \(meter), b, c.now, NULLIF(o, '')
+            FROM unnest(\(eventIDs)::text[], \(bodies)::text[], \(ownIDs)::text[]) WITH ORDINALITY AS u(e, b, o, n),
                  (SELECT \(unescaped: serverNow) AS now, \(unescaped: PostgresLogEpoch.appendingXact) AS xact) AS c
-            """, logger: logger)
+            ORDER BY n
+            ON CONFLICT (meter, own_id) WHERE own_id IS NOT NULL DO NOTHING
+            RETURNING event_id
+            """, logger: logger
+        ).decode(String.self) {
+            inserted.insert(eventID)
+        }
+        return inserted
     }
 }
 
 /// Group commit for the PostgreSQL store: appends that arrive while a
 /// transaction is being written wait, and the next transaction takes all of
-/// them at once.
+/// them at once; each waiter reads its own rows' part of what was written.
 final class AppendBatcher: Sendable {
-    typealias Flush = @Sendable ([(String, [PostgresOutbox.Row])]) async throws -> Void
+    typealias Flush = @Sendable ([(String, [PostgresOutbox.Row])]) async throws -> PostgresOutbox.Written
 
     private struct Waiter {
         let meter: String
         let rows: [PostgresOutbox.Row]
-        let continuation: CheckedContinuation<Void, Error>
+        let continuation: CheckedContinuation<PostgresOutbox.Written, Error>
     }
 
     private struct State {
@@ -177,8 +280,8 @@ final class AppendBatcher: Sendable {
 
     private let state = Mutex(State())
 
-    func submit(rows: [PostgresOutbox.Row], meter: String, flush: @escaping Flush) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+    func submit(rows: [PostgresOutbox.Row], meter: String, flush: @escaping Flush) async throws -> PostgresOutbox.Written {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresOutbox.Written, Error>) in
             let start = state.withLock { state -> Bool in
                 state.waiting.append(Waiter(meter: meter, rows: rows, continuation: continuation))
                 if state.flushing { return false }
@@ -198,11 +301,13 @@ final class AppendBatcher: Sendable {
                 return batch
             }
             if batch.isEmpty { return }
+            // Waiters in arrival order within each meter: of two appends of
+            // one own id, the first to arrive keeps it.
             var groups: [String: [PostgresOutbox.Row]] = [:]
             for waiter in batch { groups[waiter.meter, default: []] += waiter.rows }
             do {
-                try await flush(groups.map { ($0.key, $0.value) })
-                for waiter in batch { waiter.continuation.resume() }
+                let written = try await flush(groups.map { ($0.key, $0.value) })
+                for waiter in batch { waiter.continuation.resume(returning: written) }
             } catch {
                 for waiter in batch { waiter.continuation.resume(throwing: error) }
             }

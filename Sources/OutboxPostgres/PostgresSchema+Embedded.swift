@@ -285,5 +285,14 @@ CREATE TABLE outbox_budget_holds (
     until_at BIGINT NOT NULL      -- unix ms
 );
 """#),
+        Migration(version: 6, name: "idempotent_appends", sql: #"""
+-- The id an event carries itself, in the event-id field the outbox is
+-- told (`--event-id-field`): an append of an id the meter already holds is
+-- skipped, so a producer's retry never bills twice. Null for events whose
+-- id the outbox wrote (never repeated), and for rows appended before.
+-- The window is the log's: an id is held until retention removes its event.
+ALTER TABLE outbox_log ADD COLUMN own_id TEXT;
+CREATE UNIQUE INDEX outbox_log_own_id ON outbox_log (meter, own_id) WHERE own_id IS NOT NULL;
+"""#),
     ]
 }

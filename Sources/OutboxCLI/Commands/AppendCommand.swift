@@ -29,7 +29,7 @@ struct AppendCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Write each event's id into this field when the event lacks it (for Mediation's Event Id de-duplication). Default: $OUTBOX_EVENT_ID_FIELD.",
+            "The field holding each event's id: an id the meter already holds is not appended again (a retry is harmless), and an event that lacks the field gets the outbox's UUIDv7 written into it. Default: $OUTBOX_EVENT_ID_FIELD.",
             valueName: "name"))
     var eventIdField: String?
 
@@ -47,14 +47,22 @@ struct AppendCommand: AsyncParsableCommand {
             let settings = try await database.resolve()
             try await settings.withStore(eventIdField: eventIdField) { outbox in
                 let progress = ProgressDisplay(title: "appending", totalBytes: input.size, unit: "events")
-                let appended = try await outbox.appendStream(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
+                let counts = try await outbox.appendStream(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
                     progress.update(bytes: bytes, count: events)
                 }
                 progress.finish()
+                let (appended, duplicates) = (counts.appended, counts.duplicates)
                 if output.json {
-                    Stdout.print(JSONValue.object(["appended": .integer(Int64(appended)), "meter": .string(meter)]).jsonText)
+                    Stdout.print(
+                        JSONValue.object([
+                            "appended": .integer(Int64(appended)), "duplicates": .integer(Int64(duplicates)), "meter": .string(meter),
+                        ]).jsonText)
                 } else {
-                    Stderr.print("appended \(appended) event\(appended == 1 ? "" : "s") to meter \(meter) in \(settings.displayLocation)")
+                    var line = "appended \(appended) event\(appended == 1 ? "" : "s") to meter \(meter) in \(settings.displayLocation)"
+                    if duplicates > 0 {
+                        line += "; \(duplicates) duplicate\(duplicates == 1 ? "" : "s") of an id the meter already held, not appended again"
+                    }
+                    Stderr.print(line)
                 }
             }
         }

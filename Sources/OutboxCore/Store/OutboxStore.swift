@@ -7,11 +7,17 @@ public protocol OutboxStore: DispatchStore {
     var location: String { get }
 
     /// Appends events given as JSON texts, all or none; durable on return.
+    /// Idempotent by id (see `AppendResult`): one id per input event.
     func append(jsonEvents: [String], meter: String) async throws -> [EventID]
 
+    /// Appends like `append(jsonEvents:meter:)`, and says which events were
+    /// duplicates of an id the meter already holds.
+    func appendReporting(jsonEvents: [String], meter: String) async throws -> AppendResult
+
     /// Appends every event of an input (object, array or NDJSON) in one
-    /// transaction, all or none.
-    func appendStream(fileDescriptor: Int32, meter: String, progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)?) async throws -> Int
+    /// transaction, all or none, idempotent by id like every append.
+    func appendStream(fileDescriptor: Int32, meter: String, progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)?) async throws
+        -> AppendCounts
 
     func status(now: Int64) async throws -> OutboxStatus
 

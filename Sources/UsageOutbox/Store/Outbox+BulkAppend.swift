@@ -22,14 +22,15 @@ extension Outbox {
     /// NDJSON is streamed, so memory stays bounded whatever the input size; a
     /// JSON array or a pretty-printed object is read whole first. `progress`
     /// is called now and then with the bytes read and events seen. Returns
-    /// the number of events appended, durable on return.
+    /// how many events were appended, durable on return, and how many were
+    /// duplicates of an id the meter already held (not appended).
     public func appendStream(
         fileDescriptor: Int32,
         meter: String,
         progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)? = nil
-    ) async throws -> Int {
+    ) async throws -> AppendCounts {
         try MeterName.validate(meter)
-        let appended: Int
+        let appended: AppendCounts
         if EventSpool.isRegularFile(fileDescriptor) {
             appended = try await appendParsingWhileInserting(fileDescriptor: fileDescriptor, meter: meter, progress: progress)
         } else {
@@ -44,7 +45,7 @@ extension Outbox {
     private func appendParsingWhileInserting(
         fileDescriptor: Int32, meter: String,
         progress: (@Sendable (Int, Int) -> Void)?
-    ) async throws -> Int {
+    ) async throws -> AppendCounts {
         let (eventIdField, maxEventBytes) = (configuration.eventIdField, configuration.maxEventBytes)
         let ids = database.ids
         return try await database.withConnection { connection in
@@ -62,12 +63,12 @@ extension Outbox {
                 // The input is read to its end: `input` is this thread's again.
                 if let error = input.finalError() { throw error }
                 try MeterCounters.apply(StateCounts(appended: inserter.count, pending: inserter.count), to: meter, on: connection)
-                return inserter.count
+                return AppendCounts(appended: inserter.count, duplicates: inserter.duplicates)
             }
         }
     }
 
-    private func insertSpooled(_ spool: EventSpool, meter: String) async throws -> Int {
+    private func insertSpooled(_ spool: EventSpool, meter: String) async throws -> AppendCounts {
         let eventIdField = configuration.eventIdField
         let ids = database.ids
         let box = SendableSpool(spool: spool)
@@ -78,7 +79,7 @@ extension Outbox {
                     try inserter.insertWithoutID(bytes, hasEventIdField: hasEventIdField)
                 }
                 try MeterCounters.apply(StateCounts(appended: inserter.count, pending: inserter.count), to: meter, on: connection)
-                return inserter.count
+                return AppendCounts(appended: inserter.count, duplicates: inserter.duplicates)
             }
         }
     }

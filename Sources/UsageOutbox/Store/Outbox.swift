@@ -65,7 +65,8 @@ public final class Outbox: Sendable {
     public func append(contentsOf events: [UsageEvent], meter: String) async throws -> [EventID] {
         try MeterName.validate(meter)
         return try await insert(
-            try EventValidation.prepare(events, eventIdField: configuration.eventIdField, maxEventBytes: configuration.maxEventBytes), meter: meter)
+            try EventValidation.prepare(events, eventIdField: configuration.eventIdField, maxEventBytes: configuration.maxEventBytes), meter: meter
+        ).ids
     }
 
     /// Appends one event given as JSON text, validated against the contract
@@ -78,15 +79,26 @@ public final class Outbox: Sendable {
     /// Appends events given as JSON texts (one object each), all or none.
     /// Invalid events throw `OutboxError` with code `.invalidInput`, listing
     /// each one's position (counting from 1) and reason.
+    ///
+    /// Idempotent by id: with `eventIdField` set, an event whose own id the
+    /// meter already holds is not appended again; its place in the result
+    /// holds the id of the event already there (`appendReporting` says
+    /// which events those were).
     @discardableResult
     public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
+        try await appendReporting(jsonEvents: jsonEvents, meter: meter).ids
+    }
+
+    /// Appends like `append(jsonEvents:meter:)`, and says which events were
+    /// duplicates of an id the meter already holds.
+    public func appendReporting(jsonEvents: [String], meter: String) async throws -> AppendResult {
         try MeterName.validate(meter)
         return try await insert(
             try EventValidation.prepare(jsonEvents, eventIdField: configuration.eventIdField, maxEventBytes: configuration.maxEventBytes), meter: meter)
     }
 
     /// Group-commits events validated off the database thread.
-    private func insert(_ events: [PreparedEvent], meter: String) async throws -> [EventID] {
+    private func insert(_ events: [PreparedEvent], meter: String) async throws -> AppendResult {
         let eventIdField = configuration.eventIdField
         // Validated already: only the database itself can fail it, so it
         // needs no savepoint of its own.

@@ -29,7 +29,8 @@ public struct OutboxTransaction {
         try MeterName.validate(meter)
         return try OutboxTransaction.insert(
             try EventValidation.prepare(events, eventIdField: eventIdField, maxEventBytes: maxEventBytes), meter: meter, eventIdField: eventIdField,
-            into: context)
+            into: context
+        ).ids
     }
 
     @discardableResult
@@ -40,26 +41,44 @@ public struct OutboxTransaction {
     @discardableResult
     public func append(jsonEvents: [String], meter: String) throws -> [EventID] {
         try MeterName.validate(meter)
+        return try appendReporting(jsonEvents: jsonEvents, meter: meter).ids
+    }
+
+    /// Appends like `append(jsonEvents:meter:)`, and says which events were
+    /// duplicates of an id the meter already holds.
+    public func appendReporting(jsonEvents: [String], meter: String) throws -> AppendResult {
+        try MeterName.validate(meter)
         let events = try EventValidation.prepare(jsonEvents, eventIdField: eventIdField, maxEventBytes: maxEventBytes)
         return try OutboxTransaction.insert(events, meter: meter, eventIdField: eventIdField, into: context)
     }
 
     /// Inserts events validated by `EventValidation.prepare`.
-    static func insert(_ events: [PreparedEvent], meter: String, eventIdField: String?, into context: WriteContext) throws -> [EventID] {
+    static func insert(_ events: [PreparedEvent], meter: String, eventIdField: String?, into context: WriteContext) throws -> AppendResult {
         var inserter = try EventInserter(connection: context.connection, meter: meter, eventIdField: eventIdField, ids: context.ids)
         var ids: [EventID] = []
+        var duplicates: [Int] = []
         ids.reserveCapacity(events.count)
-        for event in events {
+        for (position, event) in events.enumerated() {
             var text = event.text
-            let id = try text.withUTF8 { bytes in
+            let outcome = try text.withUTF8 { bytes in
                 try inserter.insert(UnsafeBufferPointer(rebasing: bytes[event.range]), hasEventIdField: event.hasEventIdField)
             }
-            ids.append(id)
+            switch outcome {
+            case .inserted(let id):
+                ids.append(id)
+            case .duplicate(let ownID):
+                guard let held = try EventInserter.heldID(meter: meter, ownID: ownID, on: context.connection) else {
+                    throw OutboxError(.corrupt, "event id \(ownID) of meter \(meter) was refused as held, and is not found")
+                }
+                ids.append(held)
+                duplicates.append(position)
+            }
         }
+        let appended = inserter.count
         context.adjust(meter) { counts in
-            counts.appended += ids.count
-            counts.pending += ids.count
+            counts.appended += appended
+            counts.pending += appended
         }
-        return ids
+        return AppendResult(ids: ids, duplicatePositions: duplicates)
     }
 }
