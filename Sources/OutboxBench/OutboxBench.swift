@@ -60,6 +60,15 @@ struct OutboxBench {
             report.add(
                 "outbox append (CLI, NDJSON file)", cli, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
                 target: ("≥ 0.5x", { $0 >= 0.5 }))
+            note("raw libsqlite3: batched INSERT with a unique index on ids in no order")
+            let rawOwnIDs = RawSQLiteBaselines.insertWithOwnIDs(count: n, directory: directory)
+            report.add("raw: INSERT with a unique own-id index", rawOwnIDs, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert)
+            note("outbox append of \(n) NDJSON events with ids of their own (idempotent)")
+            let ownIDs = try OutboxBenchmarks.cliAppendOwnIDs(count: n, directory: directory)
+            report.add("outbox append (CLI, NDJSON file, own ids checked)", ownIDs, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert)
+            report.add(
+                "outbox append (CLI, own ids checked), vs the same index", ownIDs, unit: "/s", baselineName: "raw INSERT, own-id index",
+                baseline: rawOwnIDs, target: ("≥ 0.5x", { $0 >= 0.5 }))
             note("outbox append of \(n) NDJSON events through a pipe (spooled)")
             let piped = try OutboxBenchmarks.cliAppendFromPipe(count: n, directory: directory)
             report.add(
@@ -81,6 +90,8 @@ struct OutboxBench {
                 "append, 64 tasks (group commit), vs batched", group.rate, unit: "/s", baselineName: "raw INSERT", baseline: rawInsert,
                 target: ("≥ 0.5x", { $0 >= 0.5 }))
             note("group commit: \(64 * (smoke ? 10 : 1000)) appends in \(group.transactions) transactions")
+            let owned = try await OutboxBenchmarks.groupCommit(tasks: 64, perTask: smoke ? 10 : 1000, ownIDs: true, directory: directory)
+            report.add("append, 64 tasks (group commit), own ids checked", owned.rate, unit: "/s", baselineName: "without ids", baseline: group.rate)
         }
         if wanted("claim") {
             let large = smoke ? 20_000 : 1_000_000

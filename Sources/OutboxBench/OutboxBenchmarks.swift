@@ -12,6 +12,19 @@ enum OutboxBenchmarks {
         return Double(count) / run.seconds
     }
 
+    /// `outbox append --file --event-id-field EventId` of `count` events that
+    /// each carry their own id: every id is checked against the meter's
+    /// (the idempotent append). Events per second.
+    static func cliAppendOwnIDs(count: Int, directory: String) throws -> Double {
+        let input = directory + "/append-own-ids.ndjson"
+        try Workload.ndjson(count: count, path: input, ownIDs: true)
+        let run = try Workload.outbox([
+            "append", "--meter", "api-calls", "--file", input, "--event-id-field", "EventId", "--db", directory + "/cli-append-own-ids.sqlite",
+        ])
+        guard run.status == 0 else { throw BenchError("outbox append with own ids failed: \(run.stderr)") }
+        return Double(count) / run.seconds
+    }
+
     /// `producer | outbox append` of `count` NDJSON events through a pipe:
     /// read and validated into a spool first, then inserted (the write lock
     /// is never held while the producer is slow). Events per second.
@@ -41,16 +54,20 @@ enum OutboxBenchmarks {
 
     /// `tasks` concurrent tasks, each appending `perTask` single events, so
     /// group commit can share syncs: events per second.
-    static func groupCommit(tasks: Int, perTask: Int, directory: String) async throws -> (rate: Double, transactions: Int) {
-        let outbox = try Outbox(path: directory + "/group.sqlite")
+    /// With `ownIDs`, each event carries an id of its own (checked against
+    /// the meter's: the idempotent append).
+    static func groupCommit(tasks: Int, perTask: Int, ownIDs: Bool = false, directory: String) async throws -> (rate: Double, transactions: Int) {
+        let outbox = try Outbox(
+            OutboxConfiguration(path: directory + (ownIDs ? "/group-own-ids.sqlite" : "/group.sqlite"), eventIdField: ownIDs ? "EventId" : nil))
         defer { outbox.close() }
         let clock = Stopwatch()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<tasks {
                 group.addTask {
                     for index in 0..<perTask {
+                        let own = ownIDs ? #""EventId":"evt-\#(String(Workload.scrambled(task * perTask + index), radix: 16))","# : ""
                         try await outbox.append(
-                            json: #"{"CustomerId":"T\#(task)-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
+                            json: #"{\#(own)"CustomerId":"T\#(task)-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#,
                             meter: "api-calls")
                     }
                 }

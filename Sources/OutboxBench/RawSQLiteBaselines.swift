@@ -78,6 +78,63 @@ enum RawSQLiteBaselines {
         return Double(count) / clock.seconds
     }
 
+    /// Rows per second inserting `count` rows, 1000 per commit, into the
+    /// same table with an own-id column and a partial unique index on
+    /// (meter, own id), the ids in no order (a producer's UUIDs): the
+    /// machine's limit for an idempotent append, whatever the outbox.
+    static func insertWithOwnIDs(count: Int, directory: String) -> Double {
+        let db = open(directory + "/raw-insert-own-ids.sqlite")
+        defer { sqlite3_close(db) }
+        // The outbox's page cache (16 MiB), which the index outgrows.
+        exec(
+            db,
+            """
+            PRAGMA cache_size = -16384;
+            ALTER TABLE events ADD COLUMN own_id TEXT;
+            CREATE UNIQUE INDEX events_own_id ON events (meter, own_id) WHERE own_id IS NOT NULL;
+            """)
+        let statement = prepare(
+            db,
+            """
+            INSERT INTO events (event_id, meter, body, next_attempt_at, created_at, updated_at, own_id) VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5)
+            ON CONFLICT (meter, own_id) WHERE own_id IS NOT NULL DO NOTHING
+            """)
+        defer { sqlite3_finalize(statement) }
+        let bodies = (0..<1000).map(body)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        var id = Array("01a22769-f354-7219-b142-000000000000".utf8)
+        var own = Array("evt-00000000".utf8)
+        let hex = Array("0123456789abcdef".utf8)
+        sqlite3_bind_text(statement, 2, "api-calls", -1, transient)
+        sqlite3_bind_int64(statement, 4, now)
+        let clock = Stopwatch()
+        var index = 0
+        while index < count {
+            exec(db, "BEGIN IMMEDIATE")
+            for _ in 0..<min(1000, count - index) {
+                var value = index
+                for position in stride(from: 35, through: 24, by: -1) {
+                    id[position] = hex[value & 0xF]
+                    value >>= 4
+                }
+                var scrambled = Workload.scrambled(index)
+                for position in stride(from: 11, through: 4, by: -1) {
+                    own[position] = hex[Int(scrambled & 0xF)]
+                    scrambled >>= 4
+                }
+                id.withUnsafeBytes { _ = sqlite3_bind_text(statement, 1, $0.baseAddress, 36, transient) }
+                own.withUnsafeBytes { _ = sqlite3_bind_text(statement, 5, $0.baseAddress, Int32($0.count), transient) }
+                bodies[index % 1000].withUnsafeBytes { _ = sqlite3_bind_blob(statement, 3, $0.baseAddress, Int32($0.count), transient) }
+                guard sqlite3_step(statement) == SQLITE_DONE else { fatalError("insert failed") }
+                sqlite3_reset(statement)
+                index += 1
+            }
+            exec(db, "COMMIT")
+        }
+        return Double(count) / clock.seconds
+    }
+
     /// Rows per second selecting 1000 due rows and marking them sent, one
     /// transaction per 1000, until `count` rows are done.
     static func selectAndMark(count: Int, directory: String) -> Double {

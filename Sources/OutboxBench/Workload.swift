@@ -3,15 +3,19 @@ import Foundation
 /// Files and processes the benchmarks use.
 enum Workload {
     /// NDJSON of `count` typical events (~110 bytes each), written once.
-    static func ndjson(count: Int, path: String) throws {
+    /// With `ownIDs`, each carries an `EventId` of its own, in no order (as
+    /// a producer's UUIDs are): the idempotent append's worst case.
+    static func ndjson(count: Int, path: String, ownIDs: Bool = false) throws {
         FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         var chunk = ""
         chunk.reserveCapacity(1 << 20)
         for index in 0..<count {
+            if ownIDs { chunk += #"{"EventId":"evt-\#(String(scrambled(index), radix: 16))","# }
+            chunk += ownIDs ? "" : "{"
             chunk +=
-                #"{"CustomerId":"C-\#(index % 5000)","UsageIdentifier":"api-calls","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(index % 97),"seq":\#(index)}"#
+                #""CustomerId":"C-\#(index % 5000)","UsageIdentifier":"api-calls","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(index % 97),"seq":\#(index)}"#
             chunk += "\n"
             if chunk.utf8.count > 1 << 20 {
                 handle.write(Data(chunk.utf8))
@@ -19,6 +23,14 @@ enum Workload {
             }
         }
         handle.write(Data(chunk.utf8))
+    }
+
+    /// A bijection of 0..<2^32 that looks random (distinct ids, no order).
+    static func scrambled(_ index: Int) -> UInt32 {
+        var x = UInt32(truncatingIfNeeded: index)
+        x = (x ^ (x >> 16)) &* 0x45d9_f3b
+        x = (x ^ (x >> 16)) &* 0x45d9_f3b
+        return x ^ (x >> 16)
     }
 
     /// The `outbox` binary built beside this one.
