@@ -3,7 +3,9 @@
 // It must never crash, and what it accepts must hold up:
 // - an accepted event re-validates the same when given alone (idempotent);
 // - Foundation's JSON parser agrees it is an object with the four fields,
-//   of the right types (the validator is the stricter of the two).
+//   of the right types (the validator is the stricter of the two);
+// - its own id (the idempotent append's key) is Foundation's string value
+//   of `EventId`, or nil when that is not a string or number.
 import Foundation
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -44,5 +46,12 @@ private func checkAccepted(_ event: UnsafeBufferPointer<UInt8>) {
         object["UsageDate"] is String, object["Quantity"] is NSNumber
     else {
         fatalError("accepted an event without the four fields: \(String(decoding: event, as: UTF8.self))")
+    }
+    let ownID = EventOwnID.value(in: event, field: Array("EventId".utf8))
+    if let ownID, ownID.isEmpty || ownID.utf8.count > EventOwnID.maxBytes {
+        fatalError("an own id out of bounds: \(ownID)")
+    }
+    if let text = object["EventId"] as? String, !text.isEmpty, text.utf8.count <= EventOwnID.maxBytes, ownID != text {
+        fatalError("own id \(String(describing: ownID)) is not the event's EventId \(text)")
     }
 }

@@ -5,9 +5,10 @@ import Testing
 /// (or retries a timed-out append) appends each event once.
 @Suite(.serialized) struct IdempotentAppendCommandTests {
     /// 1,000 events, each with its own `EventId`.
-    static let file = (0..<1000).map { index in
-        #"{"EventId":"order-\#(index)","CustomerId":"C-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#
-    }.joined(separator: "\n") + "\n"
+    static let file =
+        (0..<1000).map { index in
+            #"{"EventId":"order-\#(index)","CustomerId":"C-\#(index)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#
+        }.joined(separator: "\n") + "\n"
 
     static func appendTwiceAndDrain(db: String) throws {
         let arguments = ["append", "--meter", "m", "--db", db, "--event-id-field", "EventId", "--json"]

@@ -34,6 +34,17 @@ struct ReadmeExamplesTests {
         outbox.close()
     }
 
+    /// The README's idempotent append: a retry reports its duplicates.
+    @Test func idempotentAppendsReportDuplicates() async throws {
+        let path = NSTemporaryDirectory() + "outbox-readme-\(UUID().uuidString).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let outbox = try Outbox(OutboxConfiguration(path: path, eventIdField: "EventId"))
+        let texts = (0..<1000).map { #"{"EventId":"e-\#($0 % 998)","CustomerId":"A","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"# }
+        let result = try await outbox.appendReporting(jsonEvents: texts, meter: "api-calls")
+        #expect(result.appended == 998 && result.duplicates == 2 && result.duplicatePositions == [998, 999])
+        outbox.close()
+    }
+
     @Test func theTransactionalOutboxCommitsTogether() async throws {
         let directory = NSTemporaryDirectory() + "outbox-readme-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
