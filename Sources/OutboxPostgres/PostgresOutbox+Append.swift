@@ -7,6 +7,8 @@ import Synchronization
 extension PostgresOutbox {
     /// Rows per INSERT: one `unnest` of two arrays inserts them all.
     static let insertChunk = 5000
+    /// The advisory lock class appends of own ids to one meter take ("od").
+    static let ownIDLockClass: Int32 = 0x6F64
     /// Bulk appends at least this large refresh the planner's statistics.
     static let analyzeAfter = 10_000
 
@@ -73,7 +75,9 @@ extension PostgresOutbox {
     /// its end into a spool first: a transaction held open while a slow
     /// producer writes would hold back the horizon, and with it every claim
     /// of newer events on the server.
-    public func appendStream(fileDescriptor: Int32, meter: String, progress: (@Sendable (Int, Int) -> Void)?) async throws -> AppendCounts {
+    public func appendStreamReporting(fileDescriptor: Int32, meter: String, progress: (@Sendable (Int, Int) -> Void)?) async throws
+        -> AppendCounts
+    {
         try MeterName.validate(meter)
         let source: StreamSource
         if EventSpool.isRegularFile(fileDescriptor) {
@@ -154,7 +158,9 @@ extension PostgresOutbox {
     /// that were refused as duplicates.
     struct Written: Sendable {
         var inserted: Set<String> = []
-        var held: [String: [String: String]] = [:]
+        /// Keyed by the own id's bytes: Swift's `String` equality would take
+        /// two ids the database keeps apart (NFC, NFD) for one.
+        var held: [String: [[UInt8]: String]] = [:]
 
         mutating func merge(_ other: MeterWrite, meter: String) {
             inserted.formUnion(other.inserted)
@@ -172,7 +178,10 @@ extension PostgresOutbox {
                 } else {
                     // Refused as held: the held event's id (the event was
                     // never stored under the id generated for it).
-                    ids.append(row.ownID.flatMap { held[meter]?[$0] }.flatMap(EventID.init) ?? row.id)
+                    // (A held event purged between the insert and the read
+                    // of its id is not found: then the id generated for the
+                    // duplicate stands in its place, naming nothing.)
+                    ids.append(row.ownID.flatMap { held[meter]?[Array($0.utf8)] }.flatMap(EventID.init) ?? row.id)
                     duplicates.append(position)
                 }
             }
@@ -183,7 +192,7 @@ extension PostgresOutbox {
     /// What the inserts of one meter wrote.
     struct MeterWrite: Sendable {
         var inserted: Set<String>
-        var held: [String: String]
+        var held: [[UInt8]: String]
     }
 
     private func rows(for events: [PreparedEvent]) -> [Row] {
@@ -207,15 +216,14 @@ extension PostgresOutbox {
             start = end
         }
         try await adjust(StateCounts(appended: inserted.count, pending: inserted.count), meter: meter, on: connection, logger: logger)
-        // The events already held under the refused own ids, read in the
-        // same transaction (retention cannot take them meanwhile).
+        // The events already held under the refused own ids.
         let refused = rows.compactMap { inserted.contains($0.id.value) ? nil : $0.ownID }
-        var held: [String: String] = [:]
+        var held: [[UInt8]: String] = [:]
         if !refused.isEmpty {
             for try await (ownID, eventID) in try await connection.query(
                 "SELECT own_id, event_id FROM outbox_log WHERE meter = \(meter) AND own_id = ANY(\(refused)::text[])", logger: logger
             ).decode((String, String).self) {
-                held[ownID] = eventID
+                held[Array(ownID.utf8)] = eventID
             }
         }
         return MeterWrite(inserted: inserted, held: held)
@@ -239,9 +247,13 @@ extension PostgresOutbox {
                 """, logger: logger)
             return Set(eventIDs)
         }
+        // Two transactions inserting the same own ids in other orders would
+        // wait for each other on the unique index (a deadlock): appends of
+        // own ids to one meter take turns instead.
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.ownIDLockClass), hashtext(\(meter)))", logger: logger)
         // Rows in input order (`WITH ORDINALITY`): of two with one own id,
-        // the first is kept.
-        // No own id is empty (`EventOwnID`): '' stands for none.
+        // the first is kept. No own id is empty (`EventOwnID`): '' stands
+        // for none.
         let ownIDs = rows.map { $0.ownID ?? "" }
         var inserted: Set<String> = []
         for try await eventID in try await connection.query(

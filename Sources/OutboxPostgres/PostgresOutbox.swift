@@ -62,6 +62,7 @@ public final class PostgresOutbox: OutboxStore, Sendable {
         guard (1...EventSizeLimit.ceiling).contains(maxEventBytes) else {
             throw OutboxError(.invalidConfiguration, "the largest event must be between 1 and \(EventSizeLimit.ceiling) bytes (Zuora's 4 MiB request, less 2)")
         }
+        if let eventIdField { try EventIDFieldName.validate(eventIdField) }
         let place = try PostgresLocation(url: url)
         // An explicit password wins over one inside the URL.
         let password = password ?? place.password

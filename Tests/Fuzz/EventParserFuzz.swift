@@ -51,7 +51,7 @@ private func checkAccepted(_ event: UnsafeBufferPointer<UInt8>) {
     if let ownID, ownID.isEmpty || ownID.utf8.count > EventOwnID.maxBytes {
         fatalError("an own id out of bounds: \(ownID)")
     }
-    if let text = object["EventId"] as? String, !text.isEmpty, text.utf8.count <= EventOwnID.maxBytes, ownID != text {
+    if let text = object["EventId"] as? String, !text.isEmpty, text.utf8.count <= EventOwnID.maxBytes, !text.utf8.contains(0), ownID != text {
         fatalError("own id \(String(describing: ownID)) is not the event's EventId \(text)")
     }
 }

@@ -16,12 +16,15 @@ struct IdempotentAppendTests {
     /// A store of `kind` told that events carry their id in `EventId`.
     static func withStore(_ kind: StoreKind, _ body: (any OutboxStore) async throws -> Void) async throws {
         let place = try await TestStore.make(kind)
-        let store: any OutboxStore =
-            switch kind {
-            case .sqlite: try Outbox(OutboxConfiguration(path: place.location, eventIdField: "EventId"))
-            case .postgres: try await TestStore.openPostgres(place.location, eventIdField: "EventId")
-            }
+        let store = try await openStore(place)
         try await place.using(store) { try await body(store) }
+    }
+
+    static func openStore(_ place: TestStore) async throws -> any OutboxStore {
+        switch place.kind {
+        case .sqlite: try Outbox(OutboxConfiguration(path: place.location, eventIdField: "EventId"))
+        case .postgres: try await TestStore.openPostgres(place.location, eventIdField: "EventId")
+        }
     }
 
     static func claimedBodies(_ store: any OutboxStore) async throws -> [String] {
@@ -94,6 +97,47 @@ struct IdempotentAppendTests {
         }
     }
 
+    /// Two processes (two stores, two connections) append the same ids in
+    /// opposite orders at once: on PostgreSQL each would wait for the other
+    /// on the unique index; appends of own ids to a meter take turns, so
+    /// neither fails, and each id is appended once.
+    @Test(arguments: StoreKind.available)
+    func twoProcessesAppendingOneIdsInOtherOrdersNeitherDeadlockNorDuplicate(kind: StoreKind) async throws {
+        let place = try await TestStore.make(kind)
+        let first = try await Self.openStore(place)
+        let second = try await Self.openStore(place)
+        try await place.using(first) {
+            defer { Task { await second.close() } }
+            for round in 0..<20 {
+                let ids = (0..<50).map { "r\(round)-\($0)" }
+                async let left = first.appendReporting(jsonEvents: ids.map { Self.event($0, customer: "L") }, meter: "m")
+                async let right = second.appendReporting(jsonEvents: ids.reversed().map { Self.event($0, customer: "R") }, meter: "m")
+                let (l, r) = try await (left, right)
+                #expect(l.appended + r.appended == 50 && l.duplicates + r.duplicates == 50, "round \(round)")
+                #expect(l.ids == r.ids.reversed(), "both are told the ids of the events kept")
+            }
+            #expect(try await first.status().totals.appended == 1000)
+            #expect(try await first.verify().isOK)
+        }
+    }
+
+    /// An id of the configuration that names a required field is refused:
+    /// it would make every event of a customer a duplicate of the first.
+    @Test(arguments: StoreKind.available)
+    func aRequiredFieldCannotBeTheIdField(kind: StoreKind) async throws {
+        let place = try await TestStore.make(kind)
+        let error = await #expect(throws: OutboxError.self) {
+            let store: any OutboxStore =
+                switch kind {
+                case .sqlite: try Outbox(OutboxConfiguration(path: place.location, eventIdField: "CustomerId"))
+                case .postgres: try await TestStore.openPostgres(place.location, eventIdField: "CustomerId")
+                }
+            await store.close()
+        }
+        #expect(error?.code == .invalidConfiguration && error?.message.contains("CustomerId") == true)
+        await place.remove()
+    }
+
     /// The window is the log's: a sent event's id is held until retention
     /// removes the event; after that, the id may be appended again.
     @Test(arguments: StoreKind.available)
@@ -120,7 +164,7 @@ struct IdempotentAppendTests {
             defer { try? FileManager.default.removeItem(atPath: path) }
             let fd = open(path, O_RDONLY)
             defer { close(fd) }
-            let counts = try await store.appendStream(fileDescriptor: fd, meter: "m", progress: nil)
+            let counts = try await store.appendStreamReporting(fileDescriptor: fd, meter: "m", progress: nil)
             // x0 was held; x0..x1999 repeat inside the input (across chunks of 5,000).
             #expect(counts == AppendCounts(appended: 9_999, duplicates: 2_001))
             #expect(try await store.status().meters["m"]?.counts.appended == 10_000)

@@ -60,7 +60,7 @@ struct StoreBehaviourTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
-        return try await store.appendStream(fileDescriptor: fd, meter: "m", progress: nil).appended
+        return try await store.appendStream(fileDescriptor: fd, meter: "m", progress: nil)
     }
 
     @Test(arguments: StoreKind.available)

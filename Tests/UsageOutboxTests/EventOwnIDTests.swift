@@ -21,6 +21,7 @@ struct EventOwnIDTests {
         (#"{"EventID":"other-case",\#(rest)}"#, nil),
         (#"{\#(rest)}"#, nil),
         (#"{"EventId":"\#(String(repeating: "x", count: 513))",\#(rest)}"#, nil),
+        (#"{"EventId":"a\u0000b",\#(rest)}"#, nil),
     ])
     func readsTheTopLevelIdField(_ event: String, _ expected: String?) {
         #expect(EventOwnID.value(in: event, field: "EventId") == expected)

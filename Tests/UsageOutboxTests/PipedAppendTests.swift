@@ -25,7 +25,7 @@ struct PipedAppendTests {
         }
         feeding.start()
         defer { close(fds[0]) }
-        return try await outbox.appendStream(fileDescriptor: fds[0], meter: meter).appended
+        return try await outbox.appendStream(fileDescriptor: fds[0], meter: meter)
     }
 
     @Test func appendsEveryEventOfAPipeInOrder() async throws {
@@ -91,7 +91,7 @@ struct PipedAppendTests {
             let second = Array((sampleJSON("slow-2") + "\n").utf8)
             _ = second.withUnsafeBytes { write(fds[1], $0.baseAddress!, $0.count) }
             close(fds[1])
-            #expect(try await appended.appended == 2)
+            #expect(try await appended == 2)
             close(reader)
             #expect(try rowCount(path) == 3)
             outbox.close()

@@ -32,7 +32,7 @@ func withInputFile<R>(_ input: [UInt8], _ body: (Int32) async throws -> R) async
 
 /// Appends `input` through the streaming path, as `outbox append` does.
 func appendStream(_ outbox: Outbox, _ input: [UInt8], meter: String = "m") async throws -> Int {
-    try await withInputFile(input) { fd in try await outbox.appendStream(fileDescriptor: fd, meter: meter).appended }
+    try await withInputFile(input) { fd in try await outbox.appendStream(fileDescriptor: fd, meter: meter) }
 }
 
 /// Every stored body of a meter, in insertion order, straight from SQLite.

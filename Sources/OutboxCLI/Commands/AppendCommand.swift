@@ -47,7 +47,7 @@ struct AppendCommand: AsyncParsableCommand {
             let settings = try await database.resolve()
             try await settings.withStore(eventIdField: eventIdField) { outbox in
                 let progress = ProgressDisplay(title: "appending", totalBytes: input.size, unit: "events")
-                let counts = try await outbox.appendStream(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
+                let counts = try await outbox.appendStreamReporting(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
                     progress.update(bytes: bytes, count: events)
                 }
                 progress.finish()

@@ -8,7 +8,7 @@ public enum EventOwnID {
     /// The value of the top-level key `field` in `event` (an object already
     /// validated): a string's decoded text, or a number's text as written.
     /// Nil when the key is absent, its value is another kind (`null`, an
-    /// object...), empty, or longer than `maxBytes`.
+    /// object...), empty, longer than `maxBytes`, or holding a NUL.
     public static func value(in event: UnsafeBufferPointer<UInt8>, field: [UInt8]) -> String? {
         var scanner = JSONScanner(event)
         scanner.skipWhitespace()
@@ -56,7 +56,9 @@ public enum EventOwnID {
         } else {
             return nil
         }
-        guard !text.isEmpty, text.utf8.count <= maxBytes else { return nil }
+        // A NUL cannot be stored as text by every store (PostgreSQL refuses
+        // it, C strings end at it): such a value is not an id to de-duplicate on.
+        guard !text.isEmpty, text.utf8.count <= maxBytes, !text.utf8.contains(0) else { return nil }
         return text
     }
 }

@@ -15,9 +15,11 @@ public protocol OutboxStore: DispatchStore {
     func appendReporting(jsonEvents: [String], meter: String) async throws -> AppendResult
 
     /// Appends every event of an input (object, array or NDJSON) in one
-    /// transaction, all or none, idempotent by id like every append.
-    func appendStream(fileDescriptor: Int32, meter: String, progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)?) async throws
-        -> AppendCounts
+    /// transaction, all or none, idempotent by id like every append: how
+    /// many were appended, and how many were duplicates.
+    func appendStreamReporting(
+        fileDescriptor: Int32, meter: String, progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)?
+    ) async throws -> AppendCounts
 
     func status(now: Int64) async throws -> OutboxStatus
 
@@ -59,6 +61,13 @@ public protocol OutboxStore: DispatchStore {
 }
 
 extension OutboxStore {
+    /// `appendStreamReporting`, returning the number of events appended.
+    public func appendStream(
+        fileDescriptor: Int32, meter: String, progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)? = nil
+    ) async throws -> Int {
+        try await appendStreamReporting(fileDescriptor: fileDescriptor, meter: meter, progress: progress).appended
+    }
+
     public func append(_ event: UsageEvent, meter: String) async throws -> EventID {
         try await append(jsonEvents: [event.jsonText], meter: meter)[0]
     }

@@ -24,7 +24,7 @@ extension Outbox {
     /// is called now and then with the bytes read and events seen. Returns
     /// how many events were appended, durable on return, and how many were
     /// duplicates of an id the meter already held (not appended).
-    public func appendStream(
+    public func appendStreamReporting(
         fileDescriptor: Int32,
         meter: String,
         progress: (@Sendable (_ bytesRead: Int, _ events: Int) -> Void)? = nil

@@ -63,13 +63,6 @@ public struct OutboxConfiguration: Sendable {
         if busyTimeoutMilliseconds < 0 {
             throw OutboxError(.invalidConfiguration, "the busy timeout must not be negative")
         }
-        if let field = eventIdField {
-            let isPlain =
-                !field.isEmpty && field.utf8.count <= 128
-                && field.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0.value != 0x7F }
-            if !isPlain {
-                throw OutboxError(.invalidConfiguration, "the event id field name must be 1 to 128 printable characters without quotes or backslashes")
-            }
-        }
+        if let field = eventIdField { try EventIDFieldName.validate(field) }
     }
 }

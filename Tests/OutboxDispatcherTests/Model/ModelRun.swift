@@ -176,14 +176,14 @@ final class ModelRun {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
-        return try await store.appendStream(fileDescriptor: fd, meter: meter, progress: nil).appended
+        return try await store.appendStream(fileDescriptor: fd, meter: meter, progress: nil)
     }
 
     private func appendPipe(_ text: String, meter: String) async throws -> Int {
         let ends = PipeInput.make()
         let writer = PipeInput.write(Array(text.utf8), to: ends.write, thenClose: true)
         defer { close(ends.read) }
-        let appended = try await store.appendStream(fileDescriptor: ends.read, meter: meter, progress: nil).appended
+        let appended = try await store.appendStream(fileDescriptor: ends.read, meter: meter, progress: nil)
         await writer.value
         return appended
     }
