@@ -56,6 +56,9 @@ public struct MockConfiguration: Sendable {
     /// (`retryableCode`: 58730050 lock competition by default).
     public var scriptedRetryableAnswers: Set<Int> = []
     public var retryableCode = 58_730_050
+    /// Honour `Idempotency-Key` on usage requests as Zuora documents for
+    /// POSTs (`MockIdempotency`); off plays a tenant that ignores it.
+    public var honourIdempotencyKeys = true
     /// Usage requests (1-based) whose events are billed and whose answer
     /// never comes: the connection is held until the client gives up. What a
     /// dispatcher killed mid-request, or timed out, cannot know.

@@ -18,6 +18,7 @@ final class MockState: Sendable {
         var holdAnnouncedAt: Double = 0
         var random: SeededRandom
         var record: FileHandle?
+        var idempotency = MockIdempotency()
     }
 
     let inner: Mutex<Inner>

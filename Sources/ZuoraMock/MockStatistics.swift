@@ -30,6 +30,11 @@ public struct MockStatistics: Sendable, Codable, Equatable {
     public var tokenRateLimited = 0
     /// Requests billed whose answer was never sent (`scriptedLostAnswers`).
     public var lostAnswers = 0
+    /// Idempotency keys: answers replayed, 409s (key in progress) and 422s
+    /// (key with another body).
+    public var idempotentReplays = 0
+    public var idempotencyConflicts = 0
+    public var idempotencyMismatches = 0
     /// The most events seen in one request.
     public var largestBatch = 0
     /// The most usage requests being worked on at once.

@@ -105,7 +105,22 @@ public final class ZuoraMockServer: Sendable {
         }
     }
 
+    /// A usage request: with an `Idempotency-Key` (when honoured), the first
+    /// answer to the key is the answer to every request with it.
     static func usage(_ request: ServerRequest, meter: String, state: MockState) async -> ServerReply {
+        guard let key = request.header("Idempotency-Key"), state.inner.withLock({ $0.configuration.honourIdempotencyKeys }) else {
+            return await workOnUsage(request, meter: meter, key: nil, state: state)
+        }
+        let started = Date().timeIntervalSince1970
+        if let answer = state.inner.withLock({ inner in inner.idempotency.begin(key: key, body: request.body, now: started, statistics: &inner.statistics) }) {
+            return answer
+        }
+        let reply = await workOnUsage(request, meter: meter, key: key, state: state)
+        state.inner.withLock { $0.idempotency.finish(key: key, reply: reply, now: Date().timeIntervalSince1970) }
+        return reply
+    }
+
+    private static func workOnUsage(_ request: ServerRequest, meter: String, key: String?, state: MockState) async -> ServerReply {
         let now = Date().timeIntervalSince1970
         let requestID = UUID().uuidString.lowercased()
         let trackID = request.header("Zuora-Track-Id")
@@ -192,6 +207,8 @@ public final class ZuoraMockServer: Sendable {
         case .reply(let reply):
             return reply
         case .hang:
+            // Lost before it was worked on: a re-send with its key starts afresh.
+            if let key { state.inner.withLock { $0.idempotency.abandon(key: key) } }
             try? await Task.sleep(for: .seconds(600))
             return .dropConnection
         case .proceed(let delay, let loseAnswer):
@@ -270,8 +287,12 @@ public final class ZuoraMockServer: Sendable {
             headers += [("RateLimit-Limit", "600"), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", String(reset))]
         }
         if losesAnswer {
-            // Billed, and the answer never comes.
-            state.inner.withLock { $0.statistics.lostAnswers += 1 }
+            // Billed, and the answer never comes; Zuora saved it for the key.
+            let answer = ServerReply.json(200, #"{"success":true,"message":"\#(texts.count) events ingested"}"#, headers: headers)
+            state.inner.withLock { inner in
+                inner.statistics.lostAnswers += 1
+                if let key { inner.idempotency.finish(key: key, reply: answer, now: now) }
+            }
             try? await Task.sleep(for: .seconds(600))
             return .dropConnection
         }

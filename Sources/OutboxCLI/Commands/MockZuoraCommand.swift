@@ -99,6 +99,13 @@ struct MockZuoraCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "With --reshape-audit-payloads, leave the event id field out too (the entries then match nothing).")
     var auditPayloadDropsEventId = false
 
+    @Flag(
+        name: .long,
+        help:
+            "Ignore Idempotency-Key headers, as a tenant may on /usage/bulk (by default the first answer to a key is replayed for 24 h, 409 while in progress, 422 for another body)."
+    )
+    var ignoreIdempotencyKeys = false
+
     @Flag(name: .long, help: "Reject bad batches with 200 {\"success\": false} instead of 400.")
     var rejectWith200 = false
 
@@ -165,6 +172,7 @@ struct MockZuoraCommand: AsyncParsableCommand {
             configuration.scriptedRateLimits = Set(rateLimitRequest)
             configuration.scriptedRetryableAnswers = Set(retryableAnswer)
             configuration.scriptedLostAnswers = Set(loseAnswer)
+            configuration.honourIdempotencyKeys = !ignoreIdempotencyKeys
             configuration.scriptedTokenRateLimits = Set(rateLimitTokenRequest)
             configuration.deduplicateBy = deduplicateBy
             configuration.reshapeAuditPayloads = reshapeAuditPayloads
