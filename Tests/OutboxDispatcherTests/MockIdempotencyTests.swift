@@ -16,14 +16,14 @@ struct MockIdempotencyTests {
         let body: String
     }
 
-    static func post(_ mock: ZuoraMockServer, _ client: HTTPClient, key: String?, body: String, timeout: Duration = .seconds(10)) async throws -> Answer {
+    static func post(_ mock: ZuoraMockServer, _ client: HTTPClient, key: String?, body: String, timeout: TimeAmount = .seconds(10)) async throws -> Answer {
         var request = HTTPClientRequest(url: mock.baseURL + "/usage/bulk/m")
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer mock-static-token")
         request.headers.add(name: "Content-Type", value: "application/json")
         if let key { request.headers.add(name: "Idempotency-Key", value: key) }
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await client.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+        let response = try await client.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return Answer(status: Int(response.status.code), body: String(buffer: bytes))
     }
@@ -43,7 +43,7 @@ struct MockIdempotencyTests {
     }
 
     @Test func aRepeatedKeyIsAnsweredOnceAndBilledOnce() async throws {
-        try await Self.with { mock, client in
+        try await Self.with { (mock: ZuoraMockServer, client: HTTPClient) async throws in
             let first = try await Self.post(mock, client, key: "k-1", body: "[\(Self.event)]")
             let again = try await Self.post(mock, client, key: "k-1", body: "[\(Self.event)]")
             #expect(first.status == 200 && again.status == 200 && again.body == first.body)
@@ -63,7 +63,7 @@ struct MockIdempotencyTests {
     @Test func aFailureIsReplayedToo() async throws {
         var configuration = MockConfiguration()
         configuration.down = true
-        try await Self.with(configuration) { mock, client in
+        try await Self.with(configuration) { (mock: ZuoraMockServer, client: HTTPClient) async throws in
             #expect(try await Self.post(mock, client, key: "k", body: "[\(Self.event)]").status == 500)
             mock.update { $0.down = false }
             #expect(try await Self.post(mock, client, key: "k", body: "[\(Self.event)]").status == 500)
@@ -77,7 +77,7 @@ struct MockIdempotencyTests {
     @Test func aLostAnswerIsReplayedToTheResend() async throws {
         var configuration = MockConfiguration()
         configuration.scriptedLostAnswers = [1]
-        try await Self.with(configuration) { mock, client in
+        try await Self.with(configuration) { (mock: ZuoraMockServer, client: HTTPClient) async throws in
             await #expect(throws: (any Error).self) {
                 try await Self.post(mock, client, key: "lost", body: "[\(Self.event)]", timeout: .milliseconds(500))
             }
@@ -91,7 +91,7 @@ struct MockIdempotencyTests {
     @Test func aKeyInProgressIs409() async throws {
         var configuration = MockConfiguration()
         configuration.delayMilliseconds = 3000
-        try await Self.with(configuration) { mock, client in
+        try await Self.with(configuration) { (mock: ZuoraMockServer, client: HTTPClient) async throws in
             async let slow = Self.post(mock, client, key: "busy", body: "[\(Self.event)]")
             try await waitUntil("the first request is being worked on") { mock.statistics.usageRequests == 1 }
             let second = try await Self.post(mock, client, key: "busy", body: "[\(Self.event)]")
@@ -105,7 +105,7 @@ struct MockIdempotencyTests {
     @Test func keysCanBeIgnoredAsATenantMight() async throws {
         var configuration = MockConfiguration()
         configuration.honourIdempotencyKeys = false
-        try await Self.with(configuration) { mock, client in
+        try await Self.with(configuration) { (mock: ZuoraMockServer, client: HTTPClient) async throws in
             for _ in 0..<2 { #expect(try await Self.post(mock, client, key: "k", body: "[\(Self.event)]").status == 200) }
             #expect(mock.statistics.acceptedEvents == 2 && mock.statistics.idempotentReplays == 0)
         }
