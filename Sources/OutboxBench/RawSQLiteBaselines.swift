@@ -37,6 +37,19 @@ enum RawSQLiteBaselines {
         return statement
     }
 
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Writes `value`'s low `digits` hex digits into `bytes`, ending at
+    /// `last`: ids formatted into a reused buffer, so a baseline measures
+    /// SQLite, not string formatting.
+    static func writeHex(_ value: UInt64, into bytes: inout [UInt8], last: Int, digits: Int) {
+        var value = value
+        for position in stride(from: last, to: last - digits, by: -1) {
+            bytes[position] = hexDigits[Int(value & 0xF)]
+            value >>= 4
+        }
+    }
+
     /// A typical event body (~110 bytes), like the benchmark's NDJSON.
     static func body(_ index: Int) -> [UInt8] {
         Array(#"{"CustomerId":"C-\#(index % 5000)","UsageIdentifier":"api-calls","UsageDate":"2026-11-29T10:00:00Z","Quantity":\#(index % 97)}"#.utf8)
@@ -54,7 +67,6 @@ enum RawSQLiteBaselines {
         // Ids are formatted by hand into a reused buffer: the baseline should
         // measure SQLite, not string formatting.
         var id = Array("01a22769-f354-7219-b142-000000000000".utf8)
-        let hex = Array("0123456789abcdef".utf8)
         sqlite3_bind_text(statement, 2, "api-calls", -1, transient)
         sqlite3_bind_int64(statement, 4, now)
         let clock = Stopwatch()
@@ -62,11 +74,7 @@ enum RawSQLiteBaselines {
         while index < count {
             exec(db, "BEGIN IMMEDIATE")
             for _ in 0..<min(perTransaction, count - index) {
-                var value = index
-                for position in stride(from: 35, through: 24, by: -1) {
-                    id[position] = hex[value & 0xF]
-                    value >>= 4
-                }
+                writeHex(UInt64(index), into: &id, last: 35, digits: 12)
                 id.withUnsafeBytes { _ = sqlite3_bind_text(statement, 1, $0.baseAddress, 36, transient) }
                 bodies[index % 1000].withUnsafeBytes { _ = sqlite3_bind_blob(statement, 3, $0.baseAddress, Int32($0.count), transient) }
                 guard sqlite3_step(statement) == SQLITE_DONE else { fatalError("insert failed") }
@@ -105,7 +113,6 @@ enum RawSQLiteBaselines {
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         var id = Array("01a22769-f354-7219-b142-000000000000".utf8)
         var own = Array("evt-00000000".utf8)
-        let hex = Array("0123456789abcdef".utf8)
         sqlite3_bind_text(statement, 2, "api-calls", -1, transient)
         sqlite3_bind_int64(statement, 4, now)
         let clock = Stopwatch()
@@ -113,16 +120,8 @@ enum RawSQLiteBaselines {
         while index < count {
             exec(db, "BEGIN IMMEDIATE")
             for _ in 0..<min(1000, count - index) {
-                var value = index
-                for position in stride(from: 35, through: 24, by: -1) {
-                    id[position] = hex[value & 0xF]
-                    value >>= 4
-                }
-                var scrambled = Workload.scrambled(index)
-                for position in stride(from: 11, through: 4, by: -1) {
-                    own[position] = hex[Int(scrambled & 0xF)]
-                    scrambled >>= 4
-                }
+                writeHex(UInt64(index), into: &id, last: 35, digits: 12)
+                writeHex(UInt64(Workload.scrambled(index)), into: &own, last: 11, digits: 8)
                 id.withUnsafeBytes { _ = sqlite3_bind_text(statement, 1, $0.baseAddress, 36, transient) }
                 own.withUnsafeBytes { _ = sqlite3_bind_text(statement, 5, $0.baseAddress, Int32($0.count), transient) }
                 bodies[index % 1000].withUnsafeBytes { _ = sqlite3_bind_blob(statement, 3, $0.baseAddress, Int32($0.count), transient) }
