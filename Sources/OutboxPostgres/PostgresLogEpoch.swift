@@ -13,9 +13,29 @@ enum PostgresLogEpoch {
     /// The `xact` of a row appended by the current transaction.
     static let appendingXact = "(SELECT pg_current_xact_id()::text::bigint + xact_offset FROM outbox_log_epoch)"
 
-    /// Every transaction below this has finished, so the log's events below
-    /// it are final (see PostgresRangeClaims).
-    static let horizon = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint + (SELECT xact_offset FROM outbox_log_epoch))"
+    /// Every transaction of this database below this has finished, so the
+    /// log's events below it are final (see PostgresRangeClaims).
+    ///
+    /// The statement's snapshot lists the transactions running anywhere in
+    /// the cluster. One in another database cannot append to this log, so it
+    /// does not hold the horizon back: a long write in a neighbouring app's
+    /// database (or a `CREATE DATABASE`) would otherwise stall every claim.
+    /// A running transaction is passed over only when `pg_stat_activity`,
+    /// read after the snapshot, shows it in another database; one that ended
+    /// meanwhile, or that the view does not show (a prepared transaction, a
+    /// session hidden from this role), still holds the horizon, as it did
+    /// when the snapshot's `xmin` was the horizon. A transaction id is
+    /// compared by its low 32 bits, which is what the view shows; two running
+    /// transactions never share them.
+    static let horizon = """
+        (least(pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+               (SELECT min(running::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM pg_stat_activity elsewhere
+                    WHERE elsewhere.backend_xid::text::bigint = running::text::bigint % 4294967296
+                      AND elsewhere.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))))
+         + (SELECT xact_offset FROM outbox_log_epoch))
+        """
 
     /// Raises the offset when the log is ahead of this cluster's transaction
     /// ids (a restore into another cluster). Runs inside the opening

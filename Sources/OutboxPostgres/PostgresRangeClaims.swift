@@ -12,8 +12,8 @@ import PostgresNIO
 /// column, so without the limit a range inside one big transaction (a bulk
 /// append) would be read to the end of that transaction's events.
 enum PostgresRangeClaims {
-    /// The events of the log below this are final: every transaction older
-    /// than the oldest one still running has finished.
+    /// The events of the log below this are final: every transaction of
+    /// this database older than the oldest one still running has finished.
     static let horizon = PostgresLogEpoch.horizon
 
     /// A range's events, in log order, as one row: the ids and lengths as

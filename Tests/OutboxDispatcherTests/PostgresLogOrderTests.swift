@@ -66,6 +66,51 @@ struct PostgresLogOrderTests {
         }
     }
 
+    /// A write transaction running in another database of the cluster (a
+    /// neighbouring app's, or a `CREATE DATABASE`) cannot append to this
+    /// log, so it does not hold back claims; one in this database does.
+    @Test func aTransactionInAnotherDatabaseDoesNotHoldBackClaims() async throws {
+        guard let base = StoreKind.postgresURL else { return }
+        let place = try await TestStore.make(.postgres)
+        let outbox = try await PostgresOutbox.open(url: place.location, password: nil, eventIdField: nil, heldBackWait: .zero, logger: Self.logger)
+        try await place.using(outbox) {
+            let neighbour = try await PostgresConnection.connect(
+                configuration: try PostgresLocation(url: base).connectionConfiguration(password: nil), id: 98, logger: Self.logger)
+            let local = try await PostgresConnection.connect(
+                configuration: try PostgresLocation(url: place.location).connectionConfiguration(password: nil), id: 97, logger: Self.logger)
+            defer {
+                Task {
+                    try? await neighbour.close()
+                    try? await local.close()
+                }
+            }
+            // Both transactions take an id before the event is appended, so
+            // both are older than it.
+            try await neighbour.query("BEGIN", logger: Self.logger)
+            try await neighbour.query("SELECT pg_current_xact_id()", logger: Self.logger)
+            let first = try await outbox.append(json: Self.event("while-a-neighbour-writes"), meter: "m")
+            let claim = try #require(
+                try await outbox.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000),
+                "a transaction in another database held the claim back")
+            #expect(claim.events.map(\.eventID) == [first.value])
+
+            try await local.query("BEGIN", logger: Self.logger)
+            try await local.query("SELECT pg_current_xact_id()", logger: Self.logger)
+            _ = try await outbox.append(json: Self.event("while-this-database-writes"), meter: "m")
+            #expect(
+                try await outbox.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) == nil,
+                "an older transaction of this database may still append before the event: it must wait")
+            #expect(try await outbox.nextDueDelay() == PostgresOutbox.heldBackPoll)
+            try await local.query("COMMIT", logger: Self.logger)
+            try await neighbour.query("COMMIT", logger: Self.logger)
+            let patient = try await TestStore.openPostgres(place.location)
+            let later = try await patient.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000)
+            await patient.close()
+            #expect(later?.events.count == 1)
+            #expect(try await outbox.verify().isOK)
+        }
+    }
+
     /// A dump restored into another cluster carries log keys made of that
     /// cluster's transaction ids, far ahead of the new cluster's. Opening the
     /// outbox there raises the epoch, so new events sort after the restored

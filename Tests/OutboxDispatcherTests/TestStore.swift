@@ -56,10 +56,11 @@ struct TestStore: Sendable {
         }
     }
 
-    /// Many tests share one server, and each creates a database and runs
-    /// migrations: those transactions hold back the horizon below which
-    /// events are final (see PostgresRangeClaims), so a test's claim waits
-    /// longer for its own events than a dispatcher would.
+    /// Opens the PostgreSQL outbox at `url`. A test's own writes (its
+    /// migrations, a producer still committing) hold back the horizon below
+    /// which its events are final (see PostgresRangeClaims); on a loaded
+    /// machine they end late, so a test's claim waits longer for its own
+    /// events than a dispatcher would.
     static func openPostgres(_ url: String, eventIdField: String? = nil) async throws -> PostgresOutbox {
         try await PostgresOutbox.open(
             url: url, password: nil, eventIdField: eventIdField, heldBackWait: .seconds(20),
