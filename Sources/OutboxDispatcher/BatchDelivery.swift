@@ -25,6 +25,8 @@ struct BatchDelivery: Sendable {
     /// (403, 404, a refused credential, "retry later"); reset by a 2xx.
     let meterBackoff = MeterStreaks()
     let metrics: DispatcherMetrics
+    /// The store's own id, the root of every idempotency key.
+    let outboxID: String
 
     /// What a (sub-)batch came to; bisection uses it to skip a request whose
     /// answer is already known.
@@ -38,13 +40,18 @@ struct BatchDelivery: Sendable {
 
     func deliver(_ claim: Claim, claimedAt: ContinuousClock.Instant) async {
         var fence = ClaimFence(claim: claim, claimedAt: claimedAt, requestTimeout: configuration.requestTimeout)
-        _ = await deliver(&fence, claim.events, knownToHoldRejects: false)
+        // In row order, whatever order the store handed them out in: a
+        // re-send of the same events must be the same bytes.
+        let events = claim.events.sorted { $0.rowID < $1.rowID }
+        _ = await deliver(&fence, events, knownToHoldRejects: false, isWholeClaim: true)
     }
 
     /// Sends `events` (all or part of the claim). `knownToHoldRejects`: a
     /// sibling half was accepted, so this half must hold what Zuora
     /// rejected; a batch of more than one is then split without sending it.
-    private func deliver(_ fence: inout ClaimFence, _ events: [ClaimedEvent], knownToHoldRejects: Bool) async -> Result {
+    /// `isWholeClaim`: not a half, so a request that got no answer may be
+    /// repeated under its key.
+    private func deliver(_ fence: inout ClaimFence, _ events: [ClaimedEvent], knownToHoldRejects: Bool, isWholeClaim: Bool = false) async -> Result {
         if events.count > 1 && knownToHoldRejects {
             return await bisect(&fence, events)
         }
@@ -54,11 +61,16 @@ struct BatchDelivery: Sendable {
         do {
             token = try await client.token()
         } catch {
-            await tokenFailed(error, &fence, events)
+            await tokenFailed(error, &fence, events, keys: .unchanged)
             return .other
         }
+        let claimed = events.count
         guard let (events, slot) = await readyToSend(&fence, events) else { return .other }
         let meter = fence.meter
+        // The same events as a request that got no answer: its key again.
+        let sameAsClaimed = isWholeClaim && events.count == claimed
+        var key = IdempotencyKey.make(outboxID: outboxID, meter: meter, events: events, isWholeClaim: sameAsClaimed)
+        let sentKey = { configuration.idempotencyKeys ? key : nil }
         let trackID = TrackID.forBatch(prefix: configuration.trackIDPrefix, firstEventID: events[0].eventID, count: events.count)
         let body: RequestBody
         do {
@@ -66,11 +78,11 @@ struct BatchDelivery: Sendable {
         } catch {
             await budget.finish(slot)
             logger.error("cannot build the request body", metadata: ["meter": "\(meter)", "error": "\(error)"])
-            await settle(.failed(reason: "cannot build the request body: \(error)"), events, fence, record: .init(trackID: trackID))
+            await settle(.failed(reason: "cannot build the request body: \(error)"), events, fence, record: .init(trackID: trackID), keys: .unchanged)
             return .other
         }
         let started = ContinuousClock.now
-        var outcome = await client.post(meter: meter, body: body, trackID: trackID, token: token)
+        var outcome = await client.post(meter: meter, body: body, trackID: trackID, idempotencyKey: sentKey(), token: token)
         await budget.finish(slot)
         var requests = 1
         if case .answered(let answer) = outcome, answer.status == 401 {
@@ -80,7 +92,8 @@ struct BatchDelivery: Sendable {
             do {
                 token = try await client.tokenRejected(token)
             } catch {
-                await tokenFailed(error, &fence, events)
+                // Zuora answered this key (401), and may keep that answer.
+                await tokenFailed(error, &fence, events, keys: .answeredWithFreshSeed())
                 return .other
             }
             // The resend is a request like any other: the fence must hold
@@ -91,7 +104,10 @@ struct BatchDelivery: Sendable {
                 await release(fence, again)
                 return .other
             }
-            outcome = await client.post(meter: meter, body: body, trackID: trackID, token: token)
+            // Zuora may keep the 401 as the key's answer: a new key, the
+            // same in any process that resends after the same 401.
+            key = IdempotencyKey.make(outboxID: outboxID, meter: meter, events: events, isWholeClaim: sameAsClaimed, resends: 1)
+            outcome = await client.post(meter: meter, body: body, trackID: trackID, idempotencyKey: sentKey(), token: token)
             await budget.finish(resendSlot)
             requests = 1
         }
@@ -100,16 +116,20 @@ struct BatchDelivery: Sendable {
         switch outcome {
         case .transportFailed(let reason):
             metrics.recordRequest(status: nil, events: events.count, duration: elapsed)
-            logRequest(meter: meter, trackID: trackID, count: events.count, bytes: body.jsonBytes, status: nil, requestID: nil, elapsed: elapsed, note: reason)
+            logRequest(
+                meter: meter, trackID: trackID, key: sentKey(), count: events.count, bytes: body.jsonBytes, status: nil, requestID: nil, elapsed: elapsed,
+                note: reason)
             counters.addTransient(events.count)
-            await settle(.failed(reason: reason), events, fence, record: .init(trackID: trackID))
+            // No answer: Zuora may have the events. They go again together,
+            // under this key, so Zuora answers the re-send from its memory.
+            await settle(.failed(reason: reason), events, fence, record: .init(trackID: trackID), keys: .unanswered(key: key))
             return .other
         case .answered(let answer):
             metrics.recordRequest(status: answer.status, events: events.count, duration: elapsed)
             logRequest(
-                meter: meter, trackID: trackID, count: events.count, bytes: body.jsonBytes, status: answer.status,
+                meter: meter, trackID: trackID, key: sentKey(), count: events.count, bytes: body.jsonBytes, status: answer.status,
                 requestID: answer.requestID, elapsed: elapsed, note: nil)
-            return await handle(answer, &fence, events, trackID: trackID)
+            return await handle(answer, &fence, events, trackID: trackID, key: key)
         }
     }
 
@@ -206,11 +226,14 @@ struct BatchDelivery: Sendable {
             metadata: ["meter": "\(fence.meter)", "lost": "\(dropped)", "kept": "\(kept)"])
     }
 
-    private func handle(_ answer: ZuoraAnswer, _ fence: inout ClaimFence, _ events: [ClaimedEvent], trackID: String) async -> Result {
+    private func handle(_ answer: ZuoraAnswer, _ fence: inout ClaimFence, _ events: [ClaimedEvent], trackID: String, key: String) async -> Result {
         let meter = fence.meter
         let decision = ResponseClassifier.classify(
             status: answer.status, success: answer.success, retryAfterSeconds: answer.retryAfterSeconds,
-            category: ZuoraErrorCategory.verdict(body: answer.body))
+            category: ZuoraErrorCategory.verdict(body: answer.body), keyed: configuration.idempotencyKeys)
+        // Zuora keeps the first answer to a key: after this one, the events'
+        // next request needs a new key.
+        let answered = RequestKeyChange.answeredWithFreshSeed()
         if (200..<300).contains(answer.status) {
             // A 2xx that says "limit" or "retry later" is no success: the
             // host-wide backoff must keep growing through a run of them.
@@ -228,14 +251,14 @@ struct BatchDelivery: Sendable {
         switch decision {
         case .accepted:
             meterBackoff.reset(meter)
-            await settle(.accepted, events, fence, record: .init(status: answer.status, trackID: trackID))
+            await settle(.accepted, events, fence, record: .init(status: answer.status, trackID: trackID), keys: answered)
             return .accepted
         case .rejected where events.count == 1, .tooLarge where events.count == 1:
             let reason =
                 answer.status == 413
                 ? "HTTP 413: the event alone (\(events[0].body.count) bytes) is larger than Zuora accepts"
                 : RejectionReason.describe(status: answer.status, body: answer.body)
-            await settle(.rejected(reason: reason), events, fence, record: record)
+            await settle(.rejected(reason: reason), events, fence, record: record, keys: answered)
             logger.warning(
                 "event dead-lettered", metadata: ["meter": "\(meter)", "event_id": "\(events[0].eventID)", "status": "\(answer.status)", "reason": "\(reason)"])
             return .rejected
@@ -249,7 +272,7 @@ struct BatchDelivery: Sendable {
         case .unauthorized, .configurationProblem:
             let reason = RejectionReason.configurationHint(status: answer.status, meter: meter)
             logger.error("\(reason)", metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "zuora_request_id": "\(answer.requestID ?? "-")"])
-            await deferForMeter(reason, events, fence, record: record)
+            await deferForMeter(reason, events, fence, record: record, keys: answered)
             return .other
         case .rateLimited(let seconds):
             let wait = gate.hold(hintSeconds: seconds, now: pacing.now)
@@ -260,7 +283,7 @@ struct BatchDelivery: Sendable {
                     "meter": "\(meter)", "status": "\(answer.status)", "wait_s": "\(wait)", "hinted": "\(seconds != nil)", "streak": "\(gate.streak)",
                 ])
             let reason = "rate limited (HTTP \(answer.status)); waiting \(Int(wait.rounded(.up)))s"
-            await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record)
+            await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record, keys: answered)
             return .other
         case .retryLater:
             // Not the events' fault (a lock, a temporary error): the meter
@@ -269,20 +292,49 @@ struct BatchDelivery: Sendable {
             let reason = RejectionReason.describe(status: answer.status, body: answer.body)
             logger.notice(
                 "Zuora asked to retry later; backing off this meter", metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "reason": "\(reason)"])
-            await deferForMeter(reason, events, fence, record: record)
+            await deferForMeter(reason, events, fence, record: record, keys: answered)
+            return .other
+        case .keyInProgress(let seconds):
+            // The key's first request (ours, before a kill or a takeover) is
+            // still being worked on: ask again later under the same key, so
+            // the answer to that request is the one these events get.
+            let wait = seconds ?? configuration.backoff.baseSeconds
+            logger.notice(
+                "Zuora is still working on this key's first request (HTTP 409); asking again under the same key",
+                metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "idempotency_key": "\(key)", "wait_s": "\(wait)"])
+            let reason = "HTTP 409: the idempotency key's first request is still in progress; waiting \(Int(wait.rounded(.up)))s"
+            await settle(
+                .deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record, keys: .unanswered(key: key))
+            return .other
+        case .keyReusedWithAnotherBody:
+            // A fault of ours: the key was sent before with another body.
+            // Nothing was billed for this request; a new key goes next time.
+            counters.addTransient(events.count)
+            let reason = RejectionReason.describe(status: answer.status, body: answer.body)
+            logger.error(
+                "Zuora says this idempotency key came before with another body (HTTP 422); retrying under a new key",
+                metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "idempotency_key": "\(key)", "reason": "\(reason)"])
+            await settle(
+                .failed(reason: "HTTP 422: idempotency key reused with another body; retried under a new key"), events, fence, record: record,
+                keys: answered)
             return .other
         case .transient:
             counters.addTransient(events.count)
             let reason: String
+            let keys: RequestKeyChange
             if case .unreadable(let why) = answer.success, (200..<300).contains(answer.status) {
                 reason = "HTTP \(answer.status) whose body could not be read (\(why)); not counted as accepted"
                 logger.warning(
                     "a 2xx answer could not be read to its end; the batch will be retried",
                     metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "why": "\(why)"])
+                // Zuora may well have accepted the events: the re-send keeps
+                // the key, and Zuora replays the answer that was cut off.
+                keys = .unanswered(key: key)
             } else {
                 reason = RejectionReason.describe(status: answer.status, body: answer.body)
+                keys = answered
             }
-            await settle(.failed(reason: reason), events, fence, record: record)
+            await settle(.failed(reason: reason), events, fence, record: record, keys: keys)
             return .other
         }
     }
@@ -297,11 +349,12 @@ struct BatchDelivery: Sendable {
         return .rejected
     }
 
-    private func tokenFailed(_ error: TokenError, _ fence: inout ClaimFence, _ events: [ClaimedEvent]) async {
+    /// `keys`: unchanged when no request left; answered after a 401.
+    private func tokenFailed(_ error: TokenError, _ fence: inout ClaimFence, _ events: [ClaimedEvent], keys: RequestKeyChange) async {
         switch error {
         case .rejected(let message, let hint):
             logger.error("\(message)", metadata: ["meter": "\(fence.meter)", "hint": "\(hint ?? "")"])
-            await deferForMeter(message, events, fence, record: .init(status: 401))
+            await deferForMeter(message, events, fence, record: .init(status: 401), keys: keys)
         case .unavailable(let message, let retryAfter):
             // Not the events' fault: every request to the host waits (Zuora's
             // hint, else the host-wide backoff), and no attempt is spent.
@@ -309,22 +362,25 @@ struct BatchDelivery: Sendable {
             logger.warning("cannot get a token: \(message); holding all requests", metadata: ["meter": "\(fence.meter)", "wait_s": "\(wait)"])
             counters.addTransient(events.count)
             let reason = "token: \(message); waiting \(Int(wait.rounded(.up)))s"
-            await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: .init())
+            await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: .init(), keys: keys)
         }
     }
 
     /// A configuration problem, or a "retry later", is not the events'
     /// fault: back off per meter, spend no attempt, never dead-letter.
-    private func deferForMeter(_ reason: String, _ events: [ClaimedEvent], _ fence: ClaimFence, record: Settlement.Record) async {
+    private func deferForMeter(_ reason: String, _ events: [ClaimedEvent], _ fence: ClaimFence, record: Settlement.Record, keys: RequestKeyChange) async {
         let delay = configuration.backoff.delay(attempt: meterBackoff.increment(fence.meter))
-        await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(delay)), events, fence, record: record)
+        await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(delay)), events, fence, record: record, keys: keys)
     }
 
     /// Plans what `verdict` means for each event and applies it, fenced by
     /// the claim's token.
-    private func settle(_ verdict: BatchVerdict, _ events: [ClaimedEvent], _ fence: ClaimFence, record: Settlement.Record) async {
+    private func settle(
+        _ verdict: BatchVerdict, _ events: [ClaimedEvent], _ fence: ClaimFence, record: Settlement.Record, keys: RequestKeyChange
+    ) async {
         var random = SystemRandomNumberGenerator()
-        let plan = Settlement.plan(verdict, events: events, meter: fence.meter, policy: configuration.retryPolicy, record: record, random: &random)
+        let plan = Settlement.plan(
+            verdict, events: events, meter: fence.meter, policy: configuration.retryPolicy, record: record, keys: keys, random: &random)
         guard let result = await storeCall({ try await store.settle(plan, token: fence.token) }) else { return }
         counters.addSent(result.sent)
         counters.addDead(result.dead)
@@ -358,13 +414,16 @@ struct BatchDelivery: Sendable {
         }
     }
 
-    private func logRequest(meter: String, trackID: String, count: Int, bytes: Int, status: Int?, requestID: String?, elapsed: Duration, note: String?) {
+    private func logRequest(
+        meter: String, trackID: String, key: String?, count: Int, bytes: Int, status: Int?, requestID: String?, elapsed: Duration, note: String?
+    ) {
         var metadata: Logger.Metadata = [
             "meter": "\(meter)", "track_id": "\(trackID)", "events": "\(count)", "bytes": "\(bytes)",
             "status": "\(status.map(String.init) ?? "none")", "zuora_request_id": "\(requestID ?? "-")",
             "duration_ms": "\(elapsed.milliseconds)",
         ]
         if let note { metadata["error"] = "\(note)" }
+        if let key { metadata["idempotency_key"] = "\(key)" }
         // A 400 or 413 during bisection is routine (the dead letter it leads
         // to is logged as a warning); rate limits are expected under load.
         let level: Logger.Level =

@@ -89,6 +89,7 @@ public final class Dispatcher: Service, Sendable {
     }
 
     private func runWorkers(_ pacing: WorkerPacing) async throws -> DrainSummary {
+        let outboxID = try await store.outboxID()
         let http = ZuoraClient.makeHTTPClient(configuration: configuration)
         let client: ZuoraClient
         do {
@@ -99,7 +100,7 @@ public final class Dispatcher: Service, Sendable {
         }
         let delivery = BatchDelivery(
             store: store, client: client, configuration: configuration, gate: gate,
-            counters: counters, pacing: pacing, budget: budget, metrics: metrics)
+            counters: counters, pacing: pacing, budget: budget, metrics: metrics, outboxID: outboxID)
         let loop = WorkerLoop(store: store, delivery: delivery, configuration: configuration, gate: gate, pacing: pacing)
         // Workers report true when they finish; the wake-up forwarder false.
         await withTaskGroup(of: Bool.self) { group in

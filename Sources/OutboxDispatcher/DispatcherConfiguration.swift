@@ -15,6 +15,10 @@ public struct DispatcherConfiguration: Sendable {
     /// Requests in flight at once.
     public var concurrency = 4
     public var gzip = true
+    /// Send an `Idempotency-Key` with every usage request (see
+    /// `IdempotencyKey`): Zuora replays the first answer to a key, so a
+    /// re-send whose answer never came is not billed twice.
+    public var idempotencyKeys = true
     public var entityIDs: String?
     public var orgIDs: String?
     /// 0 retries transient failures forever; N dead-letters an event after N

@@ -98,7 +98,7 @@ final class ZuoraClient: Sendable {
 
     /// One POST. The body of the answer is read to its end: a 2xx counts as
     /// accepted only once the whole body is known not to say `"success": false`.
-    func post(meter: String, body: RequestBody, trackID: String, token: TokenProvider.Token) async -> SendOutcome {
+    func post(meter: String, body: RequestBody, trackID: String, idempotencyKey: String?, token: TokenProvider.Token) async -> SendOutcome {
         var request = HTTPClientRequest(url: endpoint.base + "/usage/bulk/" + meter)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -107,6 +107,7 @@ final class ZuoraClient: Sendable {
         if gzip { request.headers.add(name: "Content-Encoding", value: "gzip") }
         request.headers.add(name: "Authorization", value: "Bearer " + token.value.reveal())
         request.headers.add(name: "Zuora-Track-Id", value: trackID)
+        if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         request.headers.add(name: "User-Agent", value: "outbox/0.1")
         if let entityIDs { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
         if let orgIDs { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }

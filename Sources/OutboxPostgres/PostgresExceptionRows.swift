@@ -16,8 +16,9 @@ enum PostgresExceptionRows {
             let failed = Int16(EventState.failed.rawValue)
             try await connection.query(
                 """
-                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at)
-                SELECT p.id, \(settlement.meter), \(failed), p.attempts, c.now + p.delay, \(status), \(settlement.meterFailure), \(record.trackID), c.now
+                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at, key_seed, unanswered_key)
+                SELECT p.id, \(settlement.meter), \(failed), p.attempts, c.now + p.delay, \(status), \(settlement.meterFailure), \(record.trackID), c.now,
+                       coalesce(\(newKeySeed(settlement.keys))::bigint, 0), \(unansweredKey(settlement.keys))::text
                 FROM unnest(\(columns.retryIDs)::bigint[], \(columns.retryAttempts)::integer[], \(columns.retryDelays)::bigint[]) AS p(id, attempts, delay),
                      (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
                 """, logger: logger)
@@ -26,6 +27,21 @@ enum PostgresExceptionRows {
             try await insertDead(
                 columns.deadIDs, attempts: columns.deadAttempts, reasons: columns.deadReasons, record: record, on: connection, logger: logger)
         }
+    }
+
+    /// A random key seed drawn by the server (a re-driven dead letter's).
+    static let randomKeySeed = "(floor(random() * 9007199254740992) - 4503599627370496)::bigint"
+
+    /// The key seed a settlement gives its retry rows: nil keeps the row's
+    /// (a range's events have 0).
+    static func newKeySeed(_ keys: RequestKeyChange) -> Int64? {
+        if case .answered(let seed) = keys { seed } else { nil }
+    }
+
+    /// The unanswered key a settlement gives its retry rows: nil keeps the
+    /// row's, unless Zuora answered (then `newKeySeed` clears it).
+    static func unansweredKey(_ keys: RequestKeyChange) -> String? {
+        if case .unanswered(let key) = keys { key } else { nil }
     }
 
     /// Dead letters for events of the log; returns the ids written.

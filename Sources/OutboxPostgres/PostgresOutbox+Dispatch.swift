@@ -20,6 +20,15 @@ extension PostgresOutbox {
         try await read { connection in try await Self.metersWithWork(connection, logger: logger) }
     }
 
+    public func outboxID() async throws -> String {
+        try await read { connection in
+            for try await id in try await connection.query("SELECT outbox_id FROM outbox_identity WHERE singleton = 1", logger: logger).decode(String.self) {
+                return id
+            }
+            throw OutboxError(.corrupt, "the outbox has no id (outbox_identity is empty): run `outbox verify`")
+        }
+    }
+
     static func metersWithWork(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var meters: [String] = []
         for try await meter in try await connection.query(

@@ -8,6 +8,9 @@ import PostgresNIO
 /// workers never take or wait on each other's; every write is fenced by the
 /// claim's token.
 enum PostgresRetryClaims {
+    /// The advisory lock class under which claims of one meter's retry rows
+    /// take turns ("rg").
+    static let retryLockClass: Int32 = 0x7267
     static func claim(
         meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseMilliseconds: Int64, on connection: PostgresConnection,
         logger: Logger
@@ -16,14 +19,37 @@ enum PostgresRetryClaims {
         var change = StateCounts()
         var arrayBytes = 1
         var full = false
-        for try await (id, eventID, body, attempts, state) in try await connection.query(
+        // One group per claim, picked by the first due row (see the SQLite
+        // store's `RetryClaims`): a lapsed claim's rows, or the rows re-sent
+        // under one unanswered key, or rows free to go with any others.
+        // Claims of a meter's retry rows take turns, and only while some
+        // are due: two at once, each skipping the other's locked rows, would
+        // split a group between them.
+        var due = false
+        for try await _ in try await connection.query(
             """
-            SELECT r.id, l.event_id, l.body, r.attempts, r.state FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
+            SELECT pg_advisory_xact_lock(\(retryLockClass), hashtext(\(meter))) FROM outbox_retries
+            WHERE meter = \(meter) AND due_at <= \(unescaped: PostgresOutbox.serverNow) LIMIT 1
+            """, logger: logger
+        ) {
+            due = true
+        }
+        guard due else { return [] }
+        let inflight = Int16(EventState.inflight.rawValue)
+        for try await (id, eventID, body, attempts, state, keySeed, unansweredKey) in try await connection.query(
+            """
+            WITH first AS (
+                SELECT state, token, unanswered_key FROM outbox_retries
+                WHERE meter = \(meter) AND due_at <= \(unescaped: PostgresOutbox.serverNow)
+                ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            SELECT r.id, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
             WHERE r.meter = \(meter) AND r.due_at <= \(unescaped: PostgresOutbox.serverNow)
+              AND CASE WHEN (SELECT state FROM first) = \(inflight) THEN r.state = \(inflight) AND r.token = (SELECT token FROM first)
+                       ELSE r.state <> \(inflight) AND r.unanswered_key IS NOT DISTINCT FROM (SELECT unanswered_key FROM first) END
             ORDER BY r.due_at, r.id LIMIT \(limit)
             FOR UPDATE OF r SKIP LOCKED
             """, logger: logger
-        ).decode((Int64, String, String, Int32, Int16).self) {
+        ).decode((Int64, String, String, Int32, Int16, Int64, String?).self) {
             // Past the budget, the rest of the rows are only read to the end.
             let size = body.utf8.count + 1
             if full || (!events.isEmpty && arrayBytes + size > maxBytes) {
@@ -31,12 +57,12 @@ enum PostgresRetryClaims {
                 continue
             }
             arrayBytes += size
-            events.append(ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts)))
+            events.append(
+                ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts), keySeed: keySeed, unansweredKey: unansweredKey))
             // A row whose claim lapsed is inflight already.
             if let from = EventState(rawValue: Int64(state)), from != .inflight { change.move(1, from: from, to: .inflight) }
         }
         guard !events.isEmpty else { return [] }
-        let inflight = Int16(EventState.inflight.rawValue)
         try await connection.query(
             """
             UPDATE outbox_retries
@@ -95,10 +121,14 @@ enum PostgresRetryClaims {
             if !sentNow.isEmpty { try await keepWithinRetention(sentNow, on: connection, logger: logger) }
         }
         if !retryIDs.isEmpty {
+            let newSeed = PostgresExceptionRows.newKeySeed(settlement.keys)
+            let newKey = PostgresExceptionRows.unansweredKey(settlement.keys)
             for try await id in try await connection.query(
                 """
                 UPDATE outbox_retries AS r SET state = \(failed), attempts = p.attempts, due_at = c.now + p.delay, token = NULL,
-                    last_status = \(record.status.map(Int32.init)), last_error = \(settlement.meterFailure), track_id = \(record.trackID), updated_at = c.now
+                    last_status = \(record.status.map(Int32.init)), last_error = \(settlement.meterFailure), track_id = \(record.trackID), updated_at = c.now,
+                    key_seed = coalesce(\(newSeed)::bigint, r.key_seed),
+                    unanswered_key = CASE WHEN \(newSeed)::bigint IS NOT NULL THEN NULL ELSE coalesce(\(newKey)::text, r.unanswered_key) END
                 FROM unnest(\(retryIDs)::bigint[], \(columns.retryAttempts)::integer[], \(columns.retryDelays)::bigint[]) AS p(id, attempts, delay),
                      (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
                 WHERE r.id = p.id AND r.state = \(inflight) AND r.token = \(token.value)

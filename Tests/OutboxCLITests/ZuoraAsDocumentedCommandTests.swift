@@ -12,7 +12,8 @@ import Testing
         try withTemporaryDirectory { dir in
             let db = dir + "/o.sqlite"
             #expect(try CLI.run(["append", "--meter", "m", "--db", db, "--event-id-field", "EventId"], stdin: ndjson(10)).status == 0)
-            let mock = try MockProcess(["--deduplicate-by", "EventId", "--lose-answer", "1", "--meter-id", "m=101"])
+            // A tenant that ignores idempotency keys: the re-send is billed again.
+            let mock = try MockProcess(["--deduplicate-by", "EventId", "--lose-answer", "1", "--meter-id", "m=101", "--ignore-idempotency-keys"])
             defer { mock.stop() }
             let (killed, _, _) = try CLI.start(
                 ["drain", "--once", "--db", db, "--request-timeout", "5s", "--lease", "6s", "--log-level", "error"], environment: mock.environment)

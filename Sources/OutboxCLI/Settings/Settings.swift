@@ -80,6 +80,10 @@ enum Settings {
     static let concurrency = Setting<Int>.integer(
         "concurrency", environment: "OUTBOX_CONCURRENCY", default: 4, summary: "Requests in flight at once, 1 to 64")
     static let gzip = Setting<Bool>.boolean("gzip", environment: "OUTBOX_GZIP", default: true, summary: "Gzip request bodies")
+    static let idempotencyKeys = Setting<Bool>.boolean(
+        "idempotency-keys", environment: "OUTBOX_IDEMPOTENCY_KEYS", default: true,
+        summary:
+            "Send an Idempotency-Key with every usage request (on or off): a re-send whose answer never came repeats its key, so Zuora bills it once")
     static let maxAttempts = Setting<Int>.integer(
         "max-attempts", environment: "OUTBOX_MAX_ATTEMPTS", default: 0,
         summary: "Dead-letter an event after this many failed attempts; 0 retries transient failures forever", defaultText: "0, forever")
@@ -140,6 +144,7 @@ enum Settings {
         add(maxConcurrentRequests)
         add(concurrency)
         add(gzip)
+        add(idempotencyKeys)
         add(maxAttempts)
         add(lease)
         add(backoffBase)

@@ -61,6 +61,9 @@ struct DrainOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: Settings.gzip.help)
     var gzip: Bool?
 
+    @Option(name: .customLong(Settings.idempotencyKeys.key), help: Settings.idempotencyKeys.help)
+    var idempotencyKeys: OnOffArgument?
+
     @Option(name: .customLong(Settings.maxAttempts.key), help: Settings.maxAttempts.help)
     var maxAttempts: Int?
 

@@ -85,6 +85,7 @@ struct DrainSettings {
     let budget: BudgetSettings
     let concurrency: Resolved<Int>
     let gzip: Resolved<Bool>
+    let idempotencyKeys: Resolved<Bool>
     let maxAttempts: Resolved<Int>
     let lease: Resolved<Double>
     let pollInterval: Resolved<Double>
@@ -99,6 +100,7 @@ struct DrainSettings {
         self.budget = try BudgetSettings(budget, environment: self.zuora.environment.value, file: file, record: record)
         concurrency = try Settings.concurrency.resolve(flag: options.concurrency, file: file, record: record)
         gzip = try Settings.gzip.resolve(flag: options.gzip, file: file, record: record)
+        idempotencyKeys = try Settings.idempotencyKeys.resolve(flag: options.idempotencyKeys?.value, file: file, record: record)
         maxAttempts = try Settings.maxAttempts.resolve(flag: options.maxAttempts, file: file, record: record)
         lease = try Settings.lease.resolve(flag: options.lease?.seconds, file: file, record: record)
         pollInterval = try Settings.pollInterval.resolve(flag: options.pollInterval?.seconds, file: file, record: record)
@@ -116,6 +118,7 @@ struct DrainSettings {
         budget.apply(to: &settings)
         settings.concurrency = concurrency.value
         settings.gzip = gzip.value
+        settings.idempotencyKeys = idempotencyKeys.value
         settings.maxAttempts = maxAttempts.value
         settings.leaseSeconds = lease.value
         settings.pollIntervalSeconds = pollInterval.value

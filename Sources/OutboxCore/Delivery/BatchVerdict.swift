@@ -1,5 +1,5 @@
 /// What Zuora's answer (or its absence) means for a whole batch, as the
-/// dispatcher decided it. ``Settlement/plan(_:events:meter:policy:record:random:)``
+/// dispatcher decided it. ``Settlement/plan(_:events:meter:policy:record:keys:random:)``
 /// turns it into one outcome per event.
 public enum BatchVerdict: Sendable, Equatable {
     /// Zuora accepted every event.

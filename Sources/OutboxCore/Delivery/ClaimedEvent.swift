@@ -6,11 +6,18 @@ public struct ClaimedEvent: Sendable, Equatable {
     public let body: [UInt8]
     /// Retry attempts already spent on it.
     public let attempts: Int
-
-    public init(rowID: Int64, eventID: String, body: [UInt8], attempts: Int) {
+    /// Drawn afresh each time Zuora answers a request that carried the
+    /// event (0 until then): part of the next request's idempotency key.
+    public let keySeed: Int64
+    /// The idempotency key of a request that carried the event and got no
+    /// answer: the events sharing it are re-sent together under it.
+    public let unansweredKey: String?
+    public init(rowID: Int64, eventID: String, body: [UInt8], attempts: Int, keySeed: Int64 = 0, unansweredKey: String? = nil) {
         self.rowID = rowID
         self.eventID = eventID
         self.body = body
         self.attempts = attempts
+        self.keySeed = keySeed
+        self.unansweredKey = unansweredKey
     }
 }

@@ -43,13 +43,17 @@ public struct Settlement: Sendable, Equatable {
     public let meterFailure: String?
     /// Whether the answer was a success (the meter's last success time moves).
     public let isSuccess: Bool
+    /// What becomes of the idempotency keys of the rows written for retried
+    /// events.
+    public let keys: RequestKeyChange
 
-    public init(meter: String, rows: [Row], record: Record, meterFailure: String?, isSuccess: Bool) {
+    public init(meter: String, rows: [Row], record: Record, meterFailure: String?, isSuccess: Bool, keys: RequestKeyChange = .unchanged) {
         self.meter = meter
         self.rows = rows
         self.record = record
         self.meterFailure = meterFailure
         self.isSuccess = isSuccess
+        self.keys = keys
     }
 
     /// The plan for `events` after `verdict`. Pure: the only input beyond
@@ -58,17 +62,17 @@ public struct Settlement: Sendable, Equatable {
     /// together again).
     public static func plan<G: RandomNumberGenerator>(
         _ verdict: BatchVerdict, events: [ClaimedEvent], meter: String, policy: RetryPolicy,
-        record: Record = Record(), random: inout G
+        record: Record = Record(), keys: RequestKeyChange = .unchanged, random: inout G
     ) -> Settlement {
         switch verdict {
         case .accepted:
             return Settlement(
                 meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .sent) }, record: record,
-                meterFailure: nil, isSuccess: true)
+                meterFailure: nil, isSuccess: true, keys: keys)
         case .rejected(let reason):
             return Settlement(
                 meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .dead(reason: reason, attempts: $0.attempts)) },
-                record: record, meterFailure: nil, isSuccess: false)
+                record: record, meterFailure: nil, isSuccess: false, keys: keys)
         case .failed(let reason):
             let highest = (events.map(\.attempts).max() ?? 0) + 1
             let delay = milliseconds(policy.backoff.delay(attempt: highest, using: &random))
@@ -79,10 +83,10 @@ public struct Settlement: Sendable, Equatable {
                 }
                 return Row(rowID: event.rowID, outcome: .retry(afterMilliseconds: delay, attempts: attempts))
             }
-            return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false)
+            return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false, keys: keys)
         case .deferred(let reason, let delay):
             let rows = events.map { Row(rowID: $0.rowID, outcome: .retry(afterMilliseconds: max(0, delay), attempts: $0.attempts)) }
-            return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false)
+            return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false, keys: keys)
         }
     }
 
@@ -107,7 +111,7 @@ public struct Settlement: Sendable, Equatable {
     /// The same settlement for only the rows `keep` picks (a part of the
     /// batch that one range of the claim still holds).
     public func restricted(to keep: (Row) -> Bool) -> Settlement {
-        Settlement(meter: meter, rows: rows.filter(keep), record: record, meterFailure: meterFailure, isSuccess: isSuccess)
+        Settlement(meter: meter, rows: rows.filter(keep), record: record, meterFailure: meterFailure, isSuccess: isSuccess, keys: keys)
     }
 
     /// Seconds (a backoff draw, a Retry-After) as whole milliseconds, rounded up.

@@ -16,6 +16,11 @@ public protocol DispatchStore: Sendable {
     /// failed), leaving out paused meters.
     func metersWithWork() async throws -> [String]
 
+    /// This outbox's own id, drawn once when its schema was made: the
+    /// idempotency keys of two outboxes never meet, even where their row ids
+    /// do.
+    func outboxID() async throws -> String
+
     /// Claims up to `limit` due events of `meter` whose JSON array stays
     /// within `maxBytes` (always at least one event), under a new token made
     /// for `owner`, leased for `leaseMilliseconds`. Due events are pending,

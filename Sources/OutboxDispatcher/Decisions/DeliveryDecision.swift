@@ -21,6 +21,14 @@ public enum DeliveryDecision: Equatable, Sendable {
     /// events' fault. Retried with the meter's backoff like a 5xx, but
     /// spending no attempt, so it can never dead-letter anything.
     case retryLater
+    /// 409 to a request that carried an idempotency key: the key's first
+    /// request is still being worked on. Sent again later under the same
+    /// key, spending no attempt.
+    case keyInProgress(retryAfterSeconds: Double?)
+    /// 422 to a request that carried an idempotency key: the key came
+    /// before with another body (a fault of ours). Retried under a new
+    /// key, spending an attempt.
+    case keyReusedWithAnotherBody
     /// Other 5xx, timeouts, connection errors, and a 2xx whose body could
     /// not be read to the end: retry with backoff, spending an attempt.
     case transient

@@ -3,10 +3,14 @@ public enum ResponseClassifier {
     /// `success`, read to its end (it matters only for a 2xx).
     /// `category`: what the answer's Zuora error codes say (`ZuoraErrorCategory`);
     /// codes that are never the events' fault make a rejection or a server
-    /// error a retry (a 70, a wait like a 429).
+    /// error a retry (a 70, a wait like a 429). `keyed`: the request carried
+    /// an idempotency key, which gives 409 and 422 their documented meaning.
     public static func classify(
-        status: Int, success: SuccessFinding, retryAfterSeconds: Double?, category: ZuoraErrorCategory.Verdict = .mayBeTheEvents
+        status: Int, success: SuccessFinding, retryAfterSeconds: Double?, category: ZuoraErrorCategory.Verdict = .mayBeTheEvents,
+        keyed: Bool = false
     ) -> DeliveryDecision {
+        if keyed && status == 409 { return .keyInProgress(retryAfterSeconds: retryAfterSeconds) }
+        if keyed && status == 422 { return .keyReusedWithAnotherBody }
         let answeredNo = (200..<300).contains(status) ? success == .explicitlyFalse : true
         if answeredNo && ![401, 403, 404, 413].contains(status) {
             switch category {

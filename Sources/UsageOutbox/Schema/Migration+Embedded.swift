@@ -299,5 +299,26 @@ CREATE TABLE outbox_budget_holds (
 ALTER TABLE outbox_log ADD COLUMN own_id TEXT;
 CREATE UNIQUE INDEX outbox_log_own_id ON outbox_log (meter, own_id) WHERE own_id IS NOT NULL;
 """#),
+        Migration(version: 7, name: "idempotency_keys", sql: #"""
+-- Idempotency keys (the `Idempotency-Key` of each usage request) come from
+-- what the store records, so that any process re-sending the same events
+-- after an answer that never came sends the same key.
+--
+-- This outbox's own id, drawn once: keys of two outboxes never meet, even
+-- where their row ids do. A copy (a restore) keeps it, and with it the keys
+-- of the requests it re-sends.
+CREATE TABLE outbox_identity (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    outbox_id TEXT NOT NULL
+);
+INSERT INTO outbox_identity (singleton, outbox_id) VALUES (1, lower(hex(randomblob(16))));
+-- key_seed: drawn afresh whenever Zuora answers a request that carried the
+-- event, so the next request gets a new key (0 until then).
+-- unanswered_key: the key of the request that carried the event and got
+-- no answer (a timeout, a lost connection); the events that share it are
+-- re-sent together under it. Null once answered.
+ALTER TABLE outbox_retries ADD COLUMN key_seed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox_retries ADD COLUMN unanswered_key TEXT;
+"""#),
     ]
 }

@@ -12,10 +12,11 @@ enum ExceptionRows {
             case .retry(let delay, let attempts):
                 try connection.execute(
                     """
-                    INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at, key_seed, unanswered_key)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, 0), ?11)
                     """, .integer(row.rowID), .text(settlement.meter), .integer(EventState.failed.rawValue), .integer(Int64(attempts)),
-                    .integer(now + delay), status(record), text(settlement.meterFailure), text(record.trackID), .integer(now))
+                    .integer(now + delay), status(record), text(settlement.meterFailure), text(record.trackID), .integer(now),
+                    newKeySeed(settlement.keys), unansweredKey(settlement.keys))
             case .dead(let reason, let attempts):
                 try insertDead(row.rowID, meter: settlement.meter, attempts: attempts, reason: reason, record: record, now: now, on: connection)
             }
@@ -33,6 +34,18 @@ enum ExceptionRows {
             SELECT id, meter, event_id, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7 FROM outbox_log WHERE id = ?1
             """, .integer(id), .integer(Int64(attempts)), status(record), .text(reason), text(record.responseBody), text(record.trackID), .integer(now),
             text(record.requestID))
+    }
+
+    /// The key seed a settlement gives its retry rows: NULL keeps the
+    /// row's (a range's events have 0).
+    static func newKeySeed(_ keys: RequestKeyChange) -> SQLiteValue {
+        if case .answered(let seed) = keys { .integer(seed) } else { .null }
+    }
+
+    /// The unanswered key a settlement gives its retry rows: NULL keeps
+    /// the row's, unless Zuora answered (then `newKeySeed` clears it).
+    static func unansweredKey(_ keys: RequestKeyChange) -> SQLiteValue {
+        if case .unanswered(let key) = keys { .text(key) } else { .null }
     }
 
     static func status(_ record: Settlement.Record) -> SQLiteValue {

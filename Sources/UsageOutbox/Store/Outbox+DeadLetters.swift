@@ -43,11 +43,13 @@ extension Outbox {
         try await changeDeadLetters(selection) { connection, rowIDs, now in
             // Back among the events waiting to be sent, as a retry row of
             // its own: the event's place in the log has long been handed out.
+            // Zuora answered the event before: a fresh key seed, so its next
+            // request is not answered from Zuora's memory of an earlier one.
             let ids = Outbox.jsonArray(rowIDs)
             try connection.execute(
                 """
-                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
-                SELECT id, meter, ?1, 0, ?2, ?2 FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?3))
+                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at, key_seed)
+                SELECT id, meter, ?1, 0, ?2, ?2, random() FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?3))
                 """, .integer(EventState.pending.rawValue), .integer(now), .text(ids))
             let moved = connection.changes
             try connection.execute("DELETE FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))

@@ -13,6 +13,15 @@ extension Outbox: DispatchStore {
         try await database.withConnection { connection in try Outbox.metersWithWork(connection) }
     }
 
+    public func outboxID() async throws -> String {
+        try await database.withConnection { connection in
+            guard let id = try connection.scalarString("SELECT outbox_id FROM outbox_identity WHERE singleton = 1") else {
+                throw OutboxError(.corrupt, "the outbox has no id (outbox_identity is empty): run `outbox verify`")
+            }
+            return id
+        }
+    }
+
     static func metersWithWork(_ connection: SQLiteConnection) throws -> [String] {
         let statement = try connection.cached("SELECT meter FROM outbox_meters WHERE pending + inflight + failed > 0 AND paused = 0 ORDER BY meter")
         defer { statement.reset() }

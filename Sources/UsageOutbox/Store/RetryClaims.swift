@@ -2,21 +2,35 @@
 /// retry, or put back by an operator): the job-table model, kept for the
 /// exceptions only. Each row is claimed, renewed and settled under the
 /// claim's token.
+///
+/// A claim takes one group, so that a re-send holds the same events as the
+/// request it repeats (and so the same idempotency key and bytes); the first
+/// due row picks it:
+/// - a row whose claim lapsed (a killed or stalled dispatcher): that claim's
+///   lapsed rows;
+/// - a row with an unanswered key: the rows sharing it;
+/// - else rows free to go with any others (every one answered, or never sent).
 enum RetryClaims {
     static func claim(
         meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64,
         context: WriteContext
     ) throws -> [ClaimedEvent] {
         let connection = context.connection
+        // One group per claim, picked by the first due row (see above).
         let due = try connection.cached(
             """
-            SELECT r.id, l.event_id, l.body, r.attempts, r.state FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
-            WHERE r.meter = ?1 AND r.due_at <= ?2 ORDER BY r.due_at, r.id LIMIT ?3
+            WITH first AS (SELECT state, token, unanswered_key FROM outbox_retries WHERE meter = ?1 AND due_at <= ?2 ORDER BY due_at, id LIMIT 1)
+            SELECT r.id, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
+            WHERE r.meter = ?1 AND r.due_at <= ?2
+              AND CASE WHEN (SELECT state FROM first) = ?4 THEN r.state = ?4 AND r.token = (SELECT token FROM first)
+                       ELSE r.state <> ?4 AND r.unanswered_key IS (SELECT unanswered_key FROM first) END
+            ORDER BY r.due_at, r.id LIMIT ?3
             """)
         defer { due.reset() }
         try due.bind(meter, at: 1)
         try due.bind(now, at: 2)
         try due.bind(limit, at: 3)
+        try due.bind(EventState.inflight.rawValue, at: 4)
         var events: [ClaimedEvent] = []
         var change = StateCounts()
         var arrayBytes = 1
@@ -24,7 +38,10 @@ enum RetryClaims {
             let size = due.withBytes(2) { $0.count } + 1
             if !events.isEmpty && arrayBytes + size > maxBytes { break }
             arrayBytes += size
-            events.append(ClaimedEvent(rowID: due.int64(0), eventID: due.string(1), body: due.bytes(2), attempts: due.int(3)))
+            events.append(
+                ClaimedEvent(
+                    rowID: due.int64(0), eventID: due.string(1), body: due.bytes(2), attempts: due.int(3), keySeed: due.int64(5),
+                    unansweredKey: due.isNull(6) ? nil : due.string(6)))
             // A row whose claim lapsed is inflight already.
             if let state = EventState(rawValue: due.int64(4)), state != .inflight { change.move(1, from: state, to: .inflight) }
         }
@@ -80,11 +97,12 @@ enum RetryClaims {
                 try connection.execute(
                     """
                     UPDATE outbox_retries SET state = ?4, attempts = ?5, due_at = ?6, token = NULL, last_status = ?7, last_error = ?8,
-                        track_id = ?9, updated_at = ?10
+                        track_id = ?9, updated_at = ?10, key_seed = coalesce(?11, key_seed),
+                        unanswered_key = CASE WHEN ?11 IS NOT NULL THEN NULL ELSE coalesce(?12, unanswered_key) END
                     WHERE \(held)
                     """, id, inflight, .text(token.value), .integer(EventState.failed.rawValue), .integer(Int64(attempts)), .integer(now + delay),
                     ExceptionRows.status(settlement.record), ExceptionRows.text(settlement.meterFailure), ExceptionRows.text(settlement.record.trackID),
-                    .integer(now))
+                    .integer(now), ExceptionRows.newKeySeed(settlement.keys), ExceptionRows.unansweredKey(settlement.keys))
                 wasHeld = connection.changes == 1
             case .dead(let reason, let attempts):
                 guard try connection.scalarInt("SELECT 1 FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value)) != nil else { continue }

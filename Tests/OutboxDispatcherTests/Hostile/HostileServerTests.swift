@@ -81,7 +81,7 @@ struct HostileServerTests {
         let tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint, timeoutSeconds: 5, logger: configuration.logger)
         let client = try ZuoraClient(configuration: configuration, http: http, tokens: tokens)
         let body = try RequestBody.make([ClaimedEvent(rowID: 1, eventID: "e", body: Array(StoreBehaviourTests.event("C-1").utf8), attempts: 0)], gzip: false)
-        let outcome = await client.post(meter: "m", body: body, trackID: "t", token: try await client.token())
+        let outcome = await client.post(meter: "m", body: body, trackID: "t", idempotencyKey: "k", token: try await client.token())
         try await http.shutdown()
         switch outcome {
         case .answered(let answer):

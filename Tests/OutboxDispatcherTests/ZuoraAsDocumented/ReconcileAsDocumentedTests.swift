@@ -24,8 +24,10 @@ struct ReconcileAsDocumentedTests {
         var mock = MockConfiguration()
         mock.deduplicateBy = "EventId"
         mock.meterIDs = ["m": 101]
-        // The first request is billed and its answer never comes.
+        // The first request is billed and its answer never comes; the
+        // tenant ignores idempotency keys, so the re-send is billed again.
         mock.scriptedLostAnswers = [1]
+        mock.honourIdempotencyKeys = false
         try await Harness.with(kind, mock: mock) { h in
             try await h.outbox.append(jsonEvents: Self.events(10, prefix: "E"), meter: "m")
             let dispatcher = try h.dispatcher {

@@ -1,0 +1,62 @@
+import OutboxCore
+import Testing
+import ZuoraMock
+
+@testable import OutboxDispatcher
+
+/// The dispatcher's idempotency keys against the mock, which honours them
+/// as Zuora documents: a re-send whose answer never came goes under the
+/// same key and is answered from the mock's memory; a 409 is waited out
+/// under the same key.
+struct IdempotencyKeyDeliveryTests {
+    /// The mock bills two requests and drops their answers: the outbox
+    /// retries the same events under the same keys, and each is billed once.
+    @Test(arguments: StoreKind.available)
+    func lostAnswersAreAnsweredFromZuorasMemory(kind: StoreKind) async throws {
+        var configuration = MockConfiguration()
+        configuration.scriptedLostAnswers = [1, 2]
+        try await Harness.with(kind, mock: configuration) { h in
+            try await h.append(300)
+            let summary = try await h.dispatcher { $0.batchSize = 100 }.drainOnce(maxTime: .seconds(60))
+            #expect(summary.sent == 300 && summary.remaining == 0)
+            let statistics = h.mock.statistics
+            #expect(statistics.lostAnswers == 2 && statistics.idempotentReplays == 2, "\(statistics)")
+            #expect(statistics.acceptedEvents == 300 && statistics.duplicateEvents == 0, "\(statistics)")
+            #expect(statistics.idempotencyMismatches == 0, "\(h.logs.all.filter { $0.contains("usage request") })")
+        }
+    }
+
+    /// The control: with keys off the same lost answers bill twice.
+    @Test func withoutKeysALostAnswerBillsTwice() async throws {
+        var configuration = MockConfiguration()
+        configuration.scriptedLostAnswers = [1]
+        try await Harness.with(.sqlite, mock: configuration) { h in
+            try await h.append(100)
+            let summary = try await h.dispatcher { $0.idempotencyKeys = false }.drainOnce(maxTime: .seconds(60))
+            #expect(summary.sent == 100)
+            #expect(h.mock.statistics.duplicateEvents == 100 && h.mock.statistics.idempotentReplays == 0)
+        }
+    }
+
+    /// The request times out while the mock still works on it: the re-send
+    /// under the same key gets 409s until the first is done, then its
+    /// answer. No attempt is spent on a 409, nothing is billed twice.
+    @Test(arguments: StoreKind.available)
+    func aKeyStillInProgressIsWaitedOutUnderTheSameKey(kind: StoreKind) async throws {
+        var configuration = MockConfiguration()
+        // Long enough that the re-send finds the first still in progress,
+        // even on a loaded machine.
+        configuration.delayMilliseconds = 4000
+        try await Harness.with(kind, mock: configuration) { h in
+            try await h.append(10)
+            let summary = try await h.dispatcher {
+                $0.requestTimeoutSeconds = 0.5
+                $0.maxAttempts = 2
+            }.drainOnce(maxTime: .seconds(60))
+            let statistics = h.mock.statistics
+            #expect(summary.sent == 10 && summary.dead == 0, "409s spend no attempt: \(summary)")
+            #expect(statistics.idempotencyConflicts >= 1 && statistics.idempotentReplays >= 1, "\(statistics)")
+            #expect(statistics.acceptedEvents == 10 && statistics.duplicateEvents == 0, "\(statistics)")
+        }
+    }
+}
