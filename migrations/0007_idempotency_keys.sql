@@ -17,3 +17,8 @@ INSERT INTO outbox_identity (singleton, outbox_id) VALUES (1, lower(hex(randombl
 -- re-sent together under it. Null once answered.
 ALTER TABLE outbox_retries ADD COLUMN key_seed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox_retries ADD COLUMN unanswered_key TEXT;
+-- A retry claim takes one group (see RetryClaims): the rows re-sent under
+-- one unanswered key, a lapsed claim's rows, or rows free to go with any.
+CREATE INDEX outbox_retries_unanswered ON outbox_retries (meter, unanswered_key) WHERE unanswered_key IS NOT NULL;
+CREATE INDEX outbox_retries_token ON outbox_retries (token) WHERE token IS NOT NULL;
+CREATE INDEX outbox_retries_free ON outbox_retries (meter, due_at) WHERE unanswered_key IS NULL;

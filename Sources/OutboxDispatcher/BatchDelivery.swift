@@ -40,18 +40,15 @@ struct BatchDelivery: Sendable {
 
     func deliver(_ claim: Claim, claimedAt: ContinuousClock.Instant) async {
         var fence = ClaimFence(claim: claim, claimedAt: claimedAt, requestTimeout: configuration.requestTimeout)
-        // In row order, whatever order the store handed them out in: a
-        // re-send of the same events must be the same bytes.
-        let events = claim.events.sorted { $0.rowID < $1.rowID }
-        _ = await deliver(&fence, events, knownToHoldRejects: false, isWholeClaim: true)
+        // In the order the store handed them out (the log's), which a
+        // re-send of the same events repeats: the same key, the same bytes.
+        _ = await deliver(&fence, claim.events, knownToHoldRejects: false)
     }
 
     /// Sends `events` (all or part of the claim). `knownToHoldRejects`: a
     /// sibling half was accepted, so this half must hold what Zuora
     /// rejected; a batch of more than one is then split without sending it.
-    /// `isWholeClaim`: not a half, so a request that got no answer may be
-    /// repeated under its key.
-    private func deliver(_ fence: inout ClaimFence, _ events: [ClaimedEvent], knownToHoldRejects: Bool, isWholeClaim: Bool = false) async -> Result {
+    private func deliver(_ fence: inout ClaimFence, _ events: [ClaimedEvent], knownToHoldRejects: Bool) async -> Result {
         if events.count > 1 && knownToHoldRejects {
             return await bisect(&fence, events)
         }
@@ -64,13 +61,10 @@ struct BatchDelivery: Sendable {
             await tokenFailed(error, &fence, events, keys: .unchanged)
             return .other
         }
-        let claimed = events.count
         guard let (events, slot) = await readyToSend(&fence, events) else { return .other }
         let meter = fence.meter
-        // The same events as a request that got no answer: its key again.
-        let sameAsClaimed = isWholeClaim && events.count == claimed
-        var key = IdempotencyKey.make(outboxID: outboxID, meter: meter, events: events, isWholeClaim: sameAsClaimed)
-        let sentKey = { configuration.idempotencyKeys ? key : nil }
+        let key = IdempotencyKey.make(outboxID: outboxID, meter: meter, events: events)
+        let sentKey = configuration.idempotencyKeys ? key : nil
         let trackID = TrackID.forBatch(prefix: configuration.trackIDPrefix, firstEventID: events[0].eventID, count: events.count)
         let body: RequestBody
         do {
@@ -82,7 +76,7 @@ struct BatchDelivery: Sendable {
             return .other
         }
         let started = ContinuousClock.now
-        var outcome = await client.post(meter: meter, body: body, trackID: trackID, idempotencyKey: sentKey(), token: token)
+        var outcome = await client.post(meter: meter, body: body, trackID: trackID, idempotencyKey: sentKey, token: token)
         await budget.finish(slot)
         var requests = 1
         if case .answered(let answer) = outcome, answer.status == 401 {
@@ -104,10 +98,12 @@ struct BatchDelivery: Sendable {
                 await release(fence, again)
                 return .other
             }
-            // Zuora may keep the 401 as the key's answer: a new key, the
-            // same in any process that resends after the same 401.
-            key = IdempotencyKey.make(outboxID: outboxID, meter: meter, events: events, isWholeClaim: sameAsClaimed, resends: 1)
-            outcome = await client.post(meter: meter, body: body, trackID: trackID, idempotencyKey: sentKey(), token: token)
+            // The same key: a request Zuora did not authenticate was not
+            // worked on, so nothing can be saved under its key (a process
+            // that takes over after a kill here sends this key too). Were
+            // the 401 replayed all the same, it is handled as a second 401:
+            // a new key next time.
+            outcome = await client.post(meter: meter, body: body, trackID: trackID, idempotencyKey: sentKey, token: token)
             await budget.finish(resendSlot)
             requests = 1
         }
@@ -117,7 +113,7 @@ struct BatchDelivery: Sendable {
         case .transportFailed(let reason):
             metrics.recordRequest(status: nil, events: events.count, duration: elapsed)
             logRequest(
-                meter: meter, trackID: trackID, key: sentKey(), count: events.count, bytes: body.jsonBytes, status: nil, requestID: nil, elapsed: elapsed,
+                meter: meter, trackID: trackID, key: sentKey, count: events.count, bytes: body.jsonBytes, status: nil, requestID: nil, elapsed: elapsed,
                 note: reason)
             counters.addTransient(events.count)
             // No answer: Zuora may have the events. They go again together,
@@ -127,7 +123,7 @@ struct BatchDelivery: Sendable {
         case .answered(let answer):
             metrics.recordRequest(status: answer.status, events: events.count, duration: elapsed)
             logRequest(
-                meter: meter, trackID: trackID, key: sentKey(), count: events.count, bytes: body.jsonBytes, status: answer.status,
+                meter: meter, trackID: trackID, key: sentKey, count: events.count, bytes: body.jsonBytes, status: answer.status,
                 requestID: answer.requestID, elapsed: elapsed, note: nil)
             return await handle(answer, &fence, events, trackID: trackID, key: key)
         }
@@ -329,6 +325,11 @@ struct BatchDelivery: Sendable {
                     metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "why": "\(why)"])
                 // Zuora may well have accepted the events: the re-send keeps
                 // the key, and Zuora replays the answer that was cut off.
+                keys = .unanswered(key: key)
+            } else if [408, 502, 504].contains(answer.status) {
+                // A gateway's timeout, not Zuora's answer: Zuora may still be
+                // working on the request, so the re-send keeps its key.
+                reason = RejectionReason.describe(status: answer.status, body: answer.body)
                 keys = .unanswered(key: key)
             } else {
                 reason = RejectionReason.describe(status: answer.status, body: answer.body)

@@ -15,16 +15,11 @@ enum PostgresRetryClaims {
         meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseMilliseconds: Int64, on connection: PostgresConnection,
         logger: Logger
     ) async throws -> [ClaimedEvent] {
-        var events: [ClaimedEvent] = []
-        var change = StateCounts()
-        var arrayBytes = 1
-        var full = false
-        // One group per claim, picked by the first due row (see the SQLite
-        // store's `RetryClaims`): a lapsed claim's rows, or the rows re-sent
-        // under one unanswered key, or rows free to go with any others.
-        // Claims of a meter's retry rows take turns, and only while some
-        // are due: two at once, each skipping the other's locked rows, would
-        // split a group between them.
+        // One group per claim (`RetryGroup`), so that a re-send holds the
+        // same events as the request it repeats, in the log's order. Claims
+        // of a meter's retry rows take turns, and only while some are due:
+        // two at once, each skipping the other's locked rows, would split a
+        // group between them.
         var due = false
         for try await _ in try await connection.query(
             """
@@ -34,34 +29,51 @@ enum PostgresRetryClaims {
         ) {
             due = true
         }
-        guard due else { return [] }
+        guard due, let group = try await firstDueGroup(meter: meter, on: connection, logger: logger) else { return [] }
         let inflight = Int16(EventState.inflight.rawValue)
-        for try await (id, eventID, body, attempts, state, keySeed, unansweredKey) in try await connection.query(
-            """
-            WITH first AS (
-                SELECT state, token, unanswered_key FROM outbox_retries
-                WHERE meter = \(meter) AND due_at <= \(unescaped: PostgresOutbox.serverNow)
-                ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-            SELECT r.id, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
-            WHERE r.meter = \(meter) AND r.due_at <= \(unescaped: PostgresOutbox.serverNow)
-              AND CASE WHEN (SELECT state FROM first) = \(inflight) THEN r.state = \(inflight) AND r.token = (SELECT token FROM first)
-                       ELSE r.state <> \(inflight) AND r.unanswered_key IS NOT DISTINCT FROM (SELECT unanswered_key FROM first) END
-            ORDER BY r.due_at, r.id LIMIT \(limit)
-            FOR UPDATE OF r SKIP LOCKED
-            """, logger: logger
-        ).decode((Int64, String, String, Int32, Int16, Int64, String?).self) {
+        let selection: PostgresQuery
+        let columns = "r.id, l.xact, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
+        switch group {
+        case .lapsedClaim(let lapsed):
+            selection = """
+                SELECT \(unescaped: columns) WHERE r.token = \(lapsed) AND r.state = \(inflight) AND r.meter = \(meter)
+                  AND r.due_at <= \(unescaped: PostgresOutbox.serverNow)
+                ORDER BY r.id LIMIT \(limit) FOR UPDATE OF r SKIP LOCKED
+                """
+        case .unanswered(let key):
+            selection = """
+                SELECT \(unescaped: columns) WHERE r.unanswered_key = \(key) AND r.state <> \(inflight) AND r.meter = \(meter)
+                  AND r.due_at <= \(unescaped: PostgresOutbox.serverNow)
+                ORDER BY r.id LIMIT \(limit) FOR UPDATE OF r SKIP LOCKED
+                """
+        case .free:
+            selection = """
+                SELECT \(unescaped: columns) WHERE r.unanswered_key IS NULL AND r.state <> \(inflight) AND r.meter = \(meter)
+                  AND r.due_at <= \(unescaped: PostgresOutbox.serverNow)
+                ORDER BY r.due_at, r.id LIMIT \(limit) FOR UPDATE OF r SKIP LOCKED
+                """
+        }
+        var taken: [(xact: Int64, event: ClaimedEvent)] = []
+        var change = StateCounts()
+        var arrayBytes = 1
+        var full = false
+        for try await (id, xact, eventID, body, attempts, state, keySeed, unansweredKey) in try await connection.query(selection, logger: logger).decode(
+            (Int64, Int64, String, String, Int32, Int16, Int64, String?).self)
+        {
             // Past the budget, the rest of the rows are only read to the end.
             let size = body.utf8.count + 1
-            if full || (!events.isEmpty && arrayBytes + size > maxBytes) {
+            if full || (!taken.isEmpty && arrayBytes + size > maxBytes) {
                 full = true
                 continue
             }
             arrayBytes += size
-            events.append(
-                ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts), keySeed: keySeed, unansweredKey: unansweredKey))
+            taken.append(
+                (xact, ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts), keySeed: keySeed, unansweredKey: unansweredKey)))
             // A row whose claim lapsed is inflight already.
             if let from = EventState(rawValue: Int64(state)), from != .inflight { change.move(1, from: from, to: .inflight) }
         }
+        // In the log's order, the order a re-send repeats.
+        let events = taken.sorted { ($0.xact, $0.event.rowID) < ($1.xact, $1.event.rowID) }.map(\.event)
         guard !events.isEmpty else { return [] }
         try await connection.query(
             """
@@ -72,6 +84,20 @@ enum PostgresRetryClaims {
             """, logger: logger)
         try await PostgresOutbox.adjust(change, meter: meter, on: connection, logger: logger)
         return events
+    }
+
+    /// The group of the meter's first due row that still has its event.
+    static func firstDueGroup(meter: String, on connection: PostgresConnection, logger: Logger) async throws -> RetryGroup? {
+        for try await (state, token, unansweredKey) in try await connection.query(
+            """
+            SELECT r.state, r.token, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
+            WHERE r.meter = \(meter) AND r.due_at <= \(unescaped: PostgresOutbox.serverNow) ORDER BY r.due_at, r.id LIMIT 1
+            """, logger: logger
+        ).decode((Int16, String?, String?).self) {
+            guard let state = EventState(rawValue: Int64(state)) else { return nil }
+            return RetryGroup.of(firstDue: state, token: token, unansweredKey: unansweredKey)
+        }
+        return nil
     }
 
     static func renew(

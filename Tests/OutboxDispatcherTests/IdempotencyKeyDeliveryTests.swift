@@ -46,12 +46,12 @@ struct IdempotencyKeyDeliveryTests {
         var configuration = MockConfiguration()
         // Long enough that the re-send finds the first still in progress,
         // even on a loaded machine.
-        configuration.delayMilliseconds = 4000
+        configuration.delayMilliseconds = 8000
         try await Harness.with(kind, mock: configuration) { h in
             try await h.append(10)
             let summary = try await h.dispatcher {
-                $0.requestTimeoutSeconds = 0.5
-                $0.maxAttempts = 2
+                $0.requestTimeoutSeconds = 2
+                $0.maxAttempts = 3
             }.drainOnce(maxTime: .seconds(60))
             let statistics = h.mock.statistics
             #expect(summary.sent == 10 && summary.dead == 0, "409s spend no attempt: \(summary)")

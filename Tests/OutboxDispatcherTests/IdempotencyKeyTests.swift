@@ -3,68 +3,45 @@ import Testing
 
 @testable import OutboxDispatcher
 
-/// How a usage request's `Idempotency-Key` is derived (`IdempotencyKey`):
-/// the same events re-sent after no answer get the same key and bytes; any
-/// answer, another set of events, another outbox, or a resend after a 401
-/// gets a new one.
+/// How a usage request's `Idempotency-Key` is derived (`IdempotencyKey`),
+/// which retry rows go together (`RetryGroup`), and how a settlement treats
+/// a group whose request got no answer. End to end through the stores:
+/// `IdempotencyKeyStoreTests`.
 struct IdempotencyKeyTests {
-    static func events(_ ids: ClosedRange<Int64>, seed: Int64 = 0, unanswered: String? = nil) -> [ClaimedEvent] {
+    static func events(_ ids: ClosedRange<Int64>, seed: Int64 = 0, attempts: Int = 0) -> [ClaimedEvent] {
         ids.map { id in
-            ClaimedEvent(
-                rowID: id, eventID: "e-\(id)", body: Array(#"{"CustomerId":"C-\#(id)","Quantity":1}"#.utf8), attempts: 0, keySeed: seed,
-                unansweredKey: unanswered)
+            ClaimedEvent(rowID: id, eventID: "e-\(id)", body: Array(#"{"CustomerId":"C-\#(id)","Quantity":1}"#.utf8), attempts: attempts, keySeed: seed)
         }
     }
 
-    static func key(_ events: [ClaimedEvent], outbox: String = "outbox-a", meter: String = "m", whole: Bool = true, resends: Int = 0) -> String {
-        IdempotencyKey.make(outboxID: outbox, meter: meter, events: events, isWholeClaim: whole, resends: resends)
-    }
-
-    @Test func theSameRangeResentAfterNoAnswerHasTheSameKeyAndBytes() throws {
-        // A range taken over after a kill: the store hands out the same rows,
-        // with nothing recorded about them.
-        let first = Self.events(1...100)
-        let again = Self.events(1...100)
-        #expect(Self.key(first) == Self.key(again))
-        for gzip in [false, true] {
-            let a = try RequestBody.make(first, gzip: gzip)
-            let b = try RequestBody.make(again, gzip: gzip)
-            #expect(Array(a.buffer.readableBytesView) == Array(b.buffer.readableBytesView), "gzip \(gzip)")
-        }
-    }
-
-    @Test func retryRowsThatShareAnUnansweredKeyAreSentUnderIt() {
-        let group = Self.events(5...9, seed: 42, unanswered: "ob1-earlier")
-        #expect(Self.key(group) == "ob1-earlier")
-        // Only when the request is the whole claim: a half, or rows of two
-        // groups, get a key of their own.
-        #expect(Self.key(group, whole: false) != "ob1-earlier")
-        let mixed = Self.events(5...6, unanswered: "ob1-earlier") + Self.events(7...8, unanswered: "ob1-other")
-        #expect(!["ob1-earlier", "ob1-other"].contains(Self.key(mixed)))
-        let partly = Self.events(5...6, unanswered: "ob1-earlier") + Self.events(7...8)
-        #expect(Self.key(partly) != "ob1-earlier")
+    static func key(_ events: [ClaimedEvent], outbox: String = "outbox-a", meter: String = "m") -> String {
+        IdempotencyKey.make(outboxID: outbox, meter: meter, events: events)
     }
 
     @Test func aNewKeySeedMakesANewKey() {
         // After every answer the dispatcher gives the rows a fresh seed.
         let keys = Set([0, 7, -7, .max, .min, 1].map { (seed: Int64) in Self.key(Self.events(1...10, seed: seed)) })
         #expect(keys.count == 6)
+        // One event's seed is enough.
+        var one = Self.events(1...10)
+        one[4] = ClaimedEvent(rowID: 5, eventID: "e-5", body: one[4].body, attempts: 0, keySeed: 1)
+        #expect(Self.key(one) != Self.key(Self.events(1...10)))
     }
 
-    @Test func aBisectionHalfHasItsOwnKey() {
+    @Test func theKeyFollowsTheEventsAndTheirOrder() {
+        let events = Self.events(1...10)
+        #expect(Self.key(events) == Self.key(Self.events(1...10)))
+        #expect(Self.key(events) != Self.key(Array(events.reversed())), "another body, another key")
+        #expect(Self.key(events) != Self.key(Array(events.dropLast())))
+    }
+
+    @Test func aBisectionHalfHasItsOwnKeyWhichAReSendDerivesAgain() {
         let whole = Self.events(1...10)
         let (first, second) = BatchSplit.halves(whole)
-        let keys = [Self.key(whole), Self.key(first, whole: false), Self.key(second, whole: false)]
-        #expect(Set(keys).count == 3)
-        // Deterministic: a process that bisects the same answer derives the same halves' keys.
-        #expect(Self.key(first, whole: false) == Self.key(Array(whole.prefix(first.count)), whole: false))
-    }
-
-    @Test func aResendAfterA401HasANewKeyTheSameInEveryProcess() {
-        let events = Self.events(1...3)
-        #expect(Self.key(events, resends: 1) != Self.key(events))
-        #expect(Self.key(events, resends: 1) == Self.key(Self.events(1...3), resends: 1))
-        #expect(Self.key(Self.events(1...3, unanswered: "ob1-k"), resends: 1) == "ob1-k-r1")
+        #expect(Set([Self.key(whole), Self.key(first), Self.key(second)]).count == 3)
+        // A half taken over after a kill (the same rows, the same seeds)
+        // derives the key the half was sent under.
+        #expect(Self.key(second) == Self.key(Self.events(6...10)))
     }
 
     @Test func twoOutboxesOrTwoMetersNeverShareAKey() {
@@ -76,10 +53,9 @@ struct IdempotencyKeyTests {
     }
 
     @Test func keysArePrintableASCIIWithinZuorasLimit() {
-        for key in [Self.key(Self.events(1...1000)), Self.key(Self.events(1...2), resends: 1)] {
-            #expect((1...IdempotencyKey.maximumLength).contains(key.utf8.count))
-            #expect(key.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F })
-        }
+        let key = Self.key(Self.events(1...1000))
+        #expect(key.hasPrefix("ob1-") && key.utf8.count == 44 && key.utf8.count <= IdempotencyKey.maximumLength)
+        #expect(key.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F })
     }
 
     @Test func keyedAnswers409And422HaveTheirDocumentedMeaning() {
@@ -88,5 +64,28 @@ struct IdempotencyKeyTests {
         // Without a key they are unknown answers, retried like a 5xx.
         #expect(ResponseClassifier.classify(status: 409, success: .notFalse, retryAfterSeconds: nil) == .transient)
         #expect(ResponseClassifier.classify(status: 422, success: .notFalse, retryAfterSeconds: nil) == .transient)
+    }
+
+    @Test func theFirstDueRowPicksTheGroup() {
+        #expect(RetryGroup.of(firstDue: .inflight, token: "t", unansweredKey: "k") == .lapsedClaim(token: "t"))
+        #expect(RetryGroup.of(firstDue: .failed, token: nil, unansweredKey: "k") == .unanswered(key: "k"))
+        #expect(RetryGroup.of(firstDue: .failed, token: nil, unansweredKey: nil) == .free)
+        #expect(RetryGroup.of(firstDue: .pending, token: nil, unansweredKey: nil) == .free)
+    }
+
+    /// With `--max-attempts`, events of one unanswered request give up
+    /// together: one kept alone would be re-sent under another key.
+    @Test func anUnansweredGroupGivesUpTogether() {
+        var random = SystemRandomNumberGenerator()
+        let policy = RetryPolicy(backoff: BackoffPolicy(baseSeconds: 0.01, capSeconds: 0.01), maxAttempts: 3)
+        let mixed = Self.events(1...2, attempts: 2) + Self.events(3...4, attempts: 0)
+        let unanswered = Settlement.plan(.failed(reason: "timeout"), events: mixed, meter: "m", policy: policy, keys: .unanswered(key: "k"), random: &random)
+        #expect(unanswered.rows.allSatisfy { $0.outcome.state == .dead }, "\(unanswered.rows)")
+        let young = Self.events(1...2, attempts: 1) + Self.events(3...4, attempts: 0)
+        let kept = Settlement.plan(.failed(reason: "timeout"), events: young, meter: "m", policy: policy, keys: .unanswered(key: "k"), random: &random)
+        #expect(kept.rows.allSatisfy { $0.outcome.state == .failed })
+        // Answered, each event counts its own attempts.
+        let answered = Settlement.plan(.failed(reason: "500"), events: mixed, meter: "m", policy: policy, keys: .answered(seed: 1), random: &random)
+        #expect(answered.rows.map(\.outcome.state) == [.dead, .dead, .failed, .failed])
     }
 }

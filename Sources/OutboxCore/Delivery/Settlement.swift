@@ -76,9 +76,14 @@ public struct Settlement: Sendable, Equatable {
         case .failed(let reason):
             let highest = (events.map(\.attempts).max() ?? 0) + 1
             let delay = milliseconds(policy.backoff.delay(attempt: highest, using: &random))
+            // Events re-sent under one key go together or not at all: a
+            // group cut short would be sent under another key, and Zuora
+            // may have billed the first request.
+            var groupGivesUp: Bool?
+            if case .unanswered = keys { groupGivesUp = policy.givesUp(afterAttempts: highest) }
             let rows = events.map { event -> Row in
                 let attempts = event.attempts + 1
-                if policy.givesUp(afterAttempts: attempts) {
+                if groupGivesUp ?? policy.givesUp(afterAttempts: attempts) {
                     return Row(rowID: event.rowID, outcome: .dead(reason: givenUpReason(attempts: attempts, lastFailure: reason), attempts: attempts))
                 }
                 return Row(rowID: event.rowID, outcome: .retry(afterMilliseconds: delay, attempts: attempts))

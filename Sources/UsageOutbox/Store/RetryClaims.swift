@@ -3,34 +3,40 @@
 /// exceptions only. Each row is claimed, renewed and settled under the
 /// claim's token.
 ///
-/// A claim takes one group, so that a re-send holds the same events as the
-/// request it repeats (and so the same idempotency key and bytes); the first
-/// due row picks it:
-/// - a row whose claim lapsed (a killed or stalled dispatcher): that claim's
-///   lapsed rows;
-/// - a row with an unanswered key: the rows sharing it;
-/// - else rows free to go with any others (every one answered, or never sent).
+/// A claim takes one group of rows (`RetryGroup`), so that a re-send holds
+/// the same events as the request it repeats, in the same (the log's) order.
 enum RetryClaims {
     static func claim(
         meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64,
         context: WriteContext
     ) throws -> [ClaimedEvent] {
         let connection = context.connection
-        // One group per claim, picked by the first due row (see above).
-        let due = try connection.cached(
-            """
-            WITH first AS (SELECT state, token, unanswered_key FROM outbox_retries WHERE meter = ?1 AND due_at <= ?2 ORDER BY due_at, id LIMIT 1)
-            SELECT r.id, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
-            WHERE r.meter = ?1 AND r.due_at <= ?2
-              AND CASE WHEN (SELECT state FROM first) = ?4 THEN r.state = ?4 AND r.token = (SELECT token FROM first)
-                       ELSE r.state <> ?4 AND r.unanswered_key IS (SELECT unanswered_key FROM first) END
-            ORDER BY r.due_at, r.id LIMIT ?3
-            """)
+        guard let group = try firstDueGroup(meter: meter, now: now, on: connection) else { return [] }
+        let inflight = EventState.inflight.rawValue
+        let columns = "r.id, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
+        let due: SQLiteStatement
+        switch group {
+        case .lapsedClaim(let lapsed):
+            due = try connection.cached(
+                "SELECT \(columns) WHERE r.token = ?1 AND r.state = ?2 AND r.due_at <= ?3 AND r.meter = ?4 ORDER BY r.id LIMIT ?5")
+            try due.bind(lapsed, at: 1)
+        case .unanswered(let key):
+            due = try connection.cached(
+                "SELECT \(columns) WHERE r.unanswered_key = ?1 AND r.state <> ?2 AND r.due_at <= ?3 AND r.meter = ?4 ORDER BY r.id LIMIT ?5")
+            try due.bind(key, at: 1)
+        case .free:
+            due = try connection.cached(
+                """
+                SELECT \(columns) WHERE r.unanswered_key IS NULL AND r.state <> ?2 AND r.due_at <= ?3 AND r.meter = ?4
+                ORDER BY r.due_at, r.id LIMIT ?5
+                """)
+            break  // no ?1
+        }
         defer { due.reset() }
-        try due.bind(meter, at: 1)
-        try due.bind(now, at: 2)
-        try due.bind(limit, at: 3)
-        try due.bind(EventState.inflight.rawValue, at: 4)
+        try due.bind(inflight, at: 2)
+        try due.bind(now, at: 3)
+        try due.bind(meter, at: 4)
+        try due.bind(limit, at: 5)
         var events: [ClaimedEvent] = []
         var change = StateCounts()
         var arrayBytes = 1
@@ -47,6 +53,8 @@ enum RetryClaims {
         }
         due.reset()
         guard !events.isEmpty else { return [] }
+        // In the log's order, the order a re-send repeats.
+        events.sort { $0.rowID < $1.rowID }
         try connection.execute(
             """
             UPDATE outbox_retries
@@ -56,6 +64,21 @@ enum RetryClaims {
             .text(Outbox.jsonArray(events.map(\.rowID))))
         context.adjust(meter) { $0 += change }
         return events
+    }
+
+    /// The group of the meter's first due row that still has its event.
+    static func firstDueGroup(meter: String, now: Int64, on connection: SQLiteConnection) throws -> RetryGroup? {
+        let first = try connection.cached(
+            """
+            SELECT r.state, r.token, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id
+            WHERE r.meter = ?1 AND r.due_at <= ?2 ORDER BY r.due_at, r.id LIMIT 1
+            """)
+        defer { first.reset() }
+        try first.bind(meter, at: 1)
+        try first.bind(now, at: 2)
+        guard try first.step(), let state = EventState(rawValue: first.int64(0)) else { return nil }
+        return RetryGroup.of(
+            firstDue: state, token: first.isNull(1) ? nil : first.string(1), unansweredKey: first.isNull(2) ? nil : first.string(2))
     }
 
     static func renew(_ rowIDs: [Int64], token: ClaimToken, leaseUntil: Int64, now: Int64, on connection: SQLiteConnection) throws -> Set<Int64> {
