@@ -25,7 +25,8 @@ extension PostgresOutbox {
             for try await id in try await connection.query("SELECT outbox_id FROM outbox_identity WHERE singleton = 1", logger: logger).decode(String.self) {
                 return id
             }
-            throw OutboxError(.corrupt, "the outbox has no id (outbox_identity is empty): run `outbox verify`")
+            throw OutboxError(
+                .corrupt, "the outbox has no id (its outbox_identity table is empty, which only a damaged schema can be): restore it from a backup")
         }
     }
 

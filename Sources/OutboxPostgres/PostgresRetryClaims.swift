@@ -32,7 +32,8 @@ enum PostgresRetryClaims {
         guard due, let group = try await firstDueGroup(meter: meter, on: connection, logger: logger) else { return [] }
         let inflight = Int16(EventState.inflight.rawValue)
         let selection: PostgresQuery
-        let columns = "r.id, l.xact, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
+        let columns =
+            "r.id, l.xact, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
         switch group {
         case .lapsedClaim(let lapsed):
             selection = """
@@ -68,7 +69,10 @@ enum PostgresRetryClaims {
             }
             arrayBytes += size
             taken.append(
-                (xact, ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts), keySeed: keySeed, unansweredKey: unansweredKey)))
+                (
+                    xact,
+                    ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts), keySeed: keySeed, unansweredKey: unansweredKey)
+                ))
             // A row whose claim lapsed is inflight already.
             if let from = EventState(rawValue: Int64(state)), from != .inflight { change.move(1, from: from, to: .inflight) }
         }

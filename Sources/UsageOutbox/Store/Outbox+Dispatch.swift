@@ -16,7 +16,8 @@ extension Outbox: DispatchStore {
     public func outboxID() async throws -> String {
         try await database.withConnection { connection in
             guard let id = try connection.scalarString("SELECT outbox_id FROM outbox_identity WHERE singleton = 1") else {
-                throw OutboxError(.corrupt, "the outbox has no id (outbox_identity is empty): run `outbox verify`")
+                throw OutboxError(
+                    .corrupt, "the outbox has no id (its outbox_identity table is empty, which only a damaged schema can be): restore it from a backup")
             }
             return id
         }
