@@ -58,7 +58,10 @@ struct BatchDelivery: Sendable {
         do {
             token = try await client.token()
         } catch {
-            await tokenFailed(error, &fence, events, keys: .unchanged)
+            // No request left, but the events may have been sent before (a
+            // claim taken over after a kill): they stay together, so their
+            // re-send derives that request's key.
+            await tokenFailed(error, &fence, events, keys: .unanswered(key: IdempotencyKey.make(outboxID: outboxID, meter: fence.meter, events: events)))
             return .other
         }
         guard let (events, slot) = await readyToSend(&fence, events) else { return .other }
@@ -72,7 +75,10 @@ struct BatchDelivery: Sendable {
         } catch {
             await budget.finish(slot)
             logger.error("cannot build the request body", metadata: ["meter": "\(meter)", "error": "\(error)"])
-            await settle(.failed(reason: "cannot build the request body: \(error)"), events, fence, record: .init(trackID: trackID), keys: .unchanged)
+            // Possibly sent before (a claim taken over): keep them together.
+            await settle(
+                .failed(reason: "cannot build the request body: \(error)"), events, fence, record: .init(trackID: trackID),
+                keys: .unanswered(key: IdempotencyKey.make(outboxID: outboxID, meter: meter, events: events)))
             return .other
         }
         let started = ContinuousClock.now
@@ -228,8 +234,10 @@ struct BatchDelivery: Sendable {
             status: answer.status, success: answer.success, retryAfterSeconds: answer.retryAfterSeconds,
             category: ZuoraErrorCategory.verdict(body: answer.body), keyed: configuration.idempotencyKeys)
         // Zuora keeps the first answer to a key: after this one, the events'
-        // next request needs a new key.
-        let answered = RequestKeyChange.answeredWithFreshSeed()
+        // next request needs a new key. A gateway's timeout (408, 502, 504)
+        // is not Zuora's answer: Zuora may still be working on the request,
+        // so the re-send keeps its key, whatever the body says.
+        let answered: RequestKeyChange = [408, 502, 504].contains(answer.status) ? .unanswered(key: key) : .answeredWithFreshSeed()
         if (200..<300).contains(answer.status) {
             // A 2xx that says "limit" or "retry later" is no success: the
             // host-wide backoff must keep growing through a run of them.
@@ -326,11 +334,6 @@ struct BatchDelivery: Sendable {
                 // Zuora may well have accepted the events: the re-send keeps
                 // the key, and Zuora replays the answer that was cut off.
                 keys = .unanswered(key: key)
-            } else if [408, 502, 504].contains(answer.status) {
-                // A gateway's timeout, not Zuora's answer: Zuora may still be
-                // working on the request, so the re-send keeps its key.
-                reason = RejectionReason.describe(status: answer.status, body: answer.body)
-                keys = .unanswered(key: key)
             } else {
                 reason = RejectionReason.describe(status: answer.status, body: answer.body)
                 keys = answered
@@ -399,7 +402,17 @@ struct BatchDelivery: Sendable {
         }
     }
 
+    /// Gives unsent events back, due at once. Events that may have been
+    /// sent before without an answer (a claim taken over after a kill) are
+    /// kept together as retry rows instead, so their re-send derives that
+    /// request's key; a plain release would let them mix with others.
     private func release(_ fence: ClaimFence, _ events: [ClaimedEvent]) async {
+        if fence.mayHaveBeenSent {
+            let key = IdempotencyKey.make(outboxID: outboxID, meter: fence.meter, events: events)
+            await settle(
+                .deferred(reason: "given back unsent; due again at once", delayMilliseconds: 0), events, fence, record: .init(), keys: .unanswered(key: key))
+            return
+        }
         let ids = events.map(\.rowID)
         _ = await storeCall { try await store.release(ids, meter: fence.meter, token: fence.token) }
     }

@@ -25,10 +25,14 @@ struct ClaimFence {
     /// Defects a test switched back on (never in production).
     let injectedDefects: Set<InjectedDefect>
 
+    /// See `Claim.mayHaveBeenSent`.
+    let mayHaveBeenSent: Bool
+
     init(claim: Claim, claimedAt: ContinuousClock.Instant, requestTimeout: Duration, injectedDefects: Set<InjectedDefect> = []) {
         token = claim.token
         meter = claim.meter
         leaseMilliseconds = claim.leaseMilliseconds
+        mayHaveBeenSent = claim.mayHaveBeenSent
         let slack = Duration.milliseconds(claim.leaseMilliseconds) - requestTimeout
         freshness = max(.zero, min(ClaimFence.maxAge, slack / 2))
         provenAt = claimedAt

@@ -63,11 +63,11 @@ extension PostgresOutbox {
                     meter: meter, token: token, budget: ClaimBudget(limit: limit, maxBytes: maxBytes), leaseMilliseconds: leaseMilliseconds,
                     on: connection, logger: logger)
                 {
-                    return .events(taken)
+                    return .events(taken, mayHaveBeenSent: true)
                 }
-                let retries = try await PostgresRetryClaims.claim(
+                let (retries, group) = try await PostgresRetryClaims.claim(
                     meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
-                if !retries.isEmpty { return .events(retries) }
+                if !retries.isEmpty { return .events(retries, mayHaveBeenSent: group != .free) }
                 switch try await PostgresRangeClaims.claimNext(
                     meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
                 {
@@ -78,8 +78,8 @@ extension PostgresOutbox {
             }
             let heldBack: Bool
             switch outcome {
-            case .events(let events):
-                return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds)
+            case .events(let events, let mayHaveBeenSent):
+                return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds, mayHaveBeenSent: mayHaveBeenSent)
             case .range(let range):
                 // The range is ours, and the log's rows never change: read
                 // the texts after the commit, off the position's lock.
@@ -96,7 +96,7 @@ extension PostgresOutbox {
     }
 
     private enum ClaimOutcome: Sendable {
-        case events([ClaimedEvent])
+        case events([ClaimedEvent], mayHaveBeenSent: Bool)
         case range(PostgresRange)
         case nothing(heldBack: Bool)
     }

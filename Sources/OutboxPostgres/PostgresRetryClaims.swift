@@ -14,7 +14,7 @@ enum PostgresRetryClaims {
     static func claim(
         meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseMilliseconds: Int64, on connection: PostgresConnection,
         logger: Logger
-    ) async throws -> [ClaimedEvent] {
+    ) async throws -> (events: [ClaimedEvent], group: RetryGroup) {
         // One group per claim (`RetryGroup`), so that a re-send holds the
         // same events as the request it repeats, in the log's order. Claims
         // of a meter's retry rows take turns, and only while some are due:
@@ -29,23 +29,27 @@ enum PostgresRetryClaims {
         ) {
             due = true
         }
-        guard due, let group = try await firstDueGroup(meter: meter, on: connection, logger: logger) else { return [] }
+        guard due, let group = try await firstDueGroup(meter: meter, on: connection, logger: logger) else { return ([], .free) }
         let inflight = Int16(EventState.inflight.rawValue)
         let selection: PostgresQuery
         let columns =
             "r.id, l.xact, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
         switch group {
         case .lapsedClaim(let lapsed):
+            // Plain FOR UPDATE (claims take turns under the lock): a row a
+            // stalled owner is renewing is waited for, then re-checked, so
+            // the group is never split by a skipped row.
             selection = """
                 SELECT \(unescaped: columns) WHERE r.token = \(lapsed) AND r.state = \(inflight) AND r.meter = \(meter)
                   AND r.due_at <= \(unescaped: PostgresOutbox.serverNow)
-                ORDER BY r.id LIMIT \(limit) FOR UPDATE OF r SKIP LOCKED
+                ORDER BY r.id LIMIT \(limit) FOR UPDATE OF r
                 """
         case .unanswered(let key):
+            // The whole group, due or not: its rows were written by one
+            // settlement, whose statements may read the clock apart.
             selection = """
                 SELECT \(unescaped: columns) WHERE r.unanswered_key = \(key) AND r.state <> \(inflight) AND r.meter = \(meter)
-                  AND r.due_at <= \(unescaped: PostgresOutbox.serverNow)
-                ORDER BY r.id LIMIT \(limit) FOR UPDATE OF r SKIP LOCKED
+                ORDER BY r.id LIMIT \(limit) FOR UPDATE OF r
                 """
         case .free:
             selection = """
@@ -78,7 +82,7 @@ enum PostgresRetryClaims {
         }
         // In the log's order, the order a re-send repeats.
         let events = taken.sorted { ($0.xact, $0.event.rowID) < ($1.xact, $1.event.rowID) }.map(\.event)
-        guard !events.isEmpty else { return [] }
+        guard !events.isEmpty else { return ([], group) }
         try await connection.query(
             """
             UPDATE outbox_retries
@@ -87,7 +91,7 @@ enum PostgresRetryClaims {
             WHERE id = ANY(\(events.map(\.rowID)))
             """, logger: logger)
         try await PostgresOutbox.adjust(change, meter: meter, on: connection, logger: logger)
-        return events
+        return (events, group)
     }
 
     /// The group of the meter's first due row that still has its event.

@@ -59,4 +59,35 @@ struct IdempotencyKeyDeliveryTests {
             #expect(statistics.acceptedEvents == 10 && statistics.duplicateEvents == 0, "\(statistics)")
         }
     }
+
+    /// A dispatcher takes over a killed one's claim (its request may have
+    /// been billed), then cannot get a token: the events go back as one
+    /// group, so their re-send derives the killed request's key, not a new
+    /// one mixed with other events.
+    @Test(arguments: StoreKind.available)
+    func eventsTakenOverStayTogetherWhenGivenBackUnsent(kind: StoreKind) async throws {
+        var configuration = MockConfiguration()
+        configuration.scriptedTokenRateLimits = [1]
+        try await Harness.with(kind, mock: configuration) { h in
+            try await h.append(5)
+            let outboxID = try await h.outbox.outboxID()
+            // The killed dispatcher's claim: its lease lapses at once.
+            let killed = try #require(try await h.outbox.claim(meter: "m", owner: "killed", limit: 5, maxBytes: 1 << 20, leaseMilliseconds: 1))
+            let killedKey = IdempotencyKey.make(outboxID: outboxID, meter: "m", events: killed.events)
+            _ = try await h.run(try h.dispatcher { $0.concurrency = 1 }, until: "the token request was refused") {
+                h.mock.statistics.tokenRateLimited >= 1
+            }
+            #expect(h.mock.statistics.usageRequests == 0)
+            // Due again once the token's Retry-After has passed.
+            var again: Claim?
+            try await waitUntil("the deferred events come due") {
+                again = try await h.outbox.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000)
+                return again != nil
+            }
+            let group = try #require(again)
+            #expect(group.events.map(\.rowID) == killed.events.map(\.rowID))
+            #expect(group.mayHaveBeenSent && group.events.allSatisfy { $0.unansweredKey != nil }, "kept as one group")
+            #expect(IdempotencyKey.make(outboxID: outboxID, meter: "m", events: group.events) == killedKey)
+        }
+    }
 }

@@ -26,6 +26,9 @@ public protocol DispatchStore: Sendable {
     /// for `owner`, leased for `leaseMilliseconds`. Due events are pending,
     /// failed with their retry time passed, or inflight with a lapsed lease.
     /// Returns nil when nothing of the meter is due, or the meter is paused.
+    /// The events come in the log's order, and a claim of the same events
+    /// again (a takeover, a retry after no answer) repeats it: a request's
+    /// body and idempotency key follow that order.
     func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim?
 
     /// Extends the lease on the rows still held by `token`; returns those rows.

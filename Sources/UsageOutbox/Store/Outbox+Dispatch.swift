@@ -38,22 +38,23 @@ extension Outbox: DispatchStore {
     public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
         let token = ClaimToken.make(owner: owner)
         let clock = configuration.clock
-        let events: [ClaimedEvent] = try await database.write(isolated: false) { context in
+        let (events, mayHaveBeenSent): ([ClaimedEvent], Bool) = try await database.write(isolated: false) { context in
             let connection = context.connection
             // Paused since the meter was picked: leave it alone.
-            if try Outbox.isPaused(meter, on: connection) { return [] }
+            if try Outbox.isPaused(meter, on: connection) { return ([], false) }
             let now = clock.wallMilliseconds()
             let lease = now + leaseMilliseconds
             let budget = ClaimBudget(limit: limit, maxBytes: maxBytes)
             if let taken = try RangeClaims.takeOverLapsed(meter: meter, token: token, budget: budget, leaseUntil: lease, now: now, on: connection) {
-                return taken
+                return (taken, true)
             }
-            let retries = try RetryClaims.claim(meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, now: now, context: context)
-            if !retries.isEmpty { return retries }
-            return try RangeClaims.claimNext(meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, context: context)
+            let (retries, group) = try RetryClaims.claim(
+                meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, now: now, context: context)
+            if !retries.isEmpty { return (retries, group != .free) }
+            return (try RangeClaims.claimNext(meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, context: context), false)
         }
         if events.isEmpty { return nil }
-        return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds)
+        return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds, mayHaveBeenSent: mayHaveBeenSent)
     }
 
     public func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {

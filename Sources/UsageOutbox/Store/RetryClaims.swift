@@ -9,9 +9,9 @@ enum RetryClaims {
     static func claim(
         meter: String, token: ClaimToken, limit: Int, maxBytes: Int, leaseUntil: Int64, now: Int64,
         context: WriteContext
-    ) throws -> [ClaimedEvent] {
+    ) throws -> (events: [ClaimedEvent], group: RetryGroup) {
         let connection = context.connection
-        guard let group = try firstDueGroup(meter: meter, now: now, on: connection) else { return [] }
+        guard let group = try firstDueGroup(meter: meter, now: now, on: connection) else { return ([], .free) }
         let inflight = EventState.inflight.rawValue
         let columns = "r.id, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
         let due: SQLiteStatement
@@ -22,7 +22,8 @@ enum RetryClaims {
             try due.bind(lapsed, at: 1)
         case .unanswered(let key):
             due = try connection.cached(
-                "SELECT \(columns) WHERE r.unanswered_key = ?1 AND r.state <> ?2 AND r.due_at <= ?3 AND r.meter = ?4 ORDER BY r.id LIMIT ?5")
+                // The whole group, due or not (its rows were written together).
+                "SELECT \(columns) WHERE r.unanswered_key = ?1 AND r.state <> ?2 AND r.meter = ?4 ORDER BY r.id LIMIT ?5")
             try due.bind(key, at: 1)
         case .free:
             due = try connection.cached(
@@ -52,7 +53,7 @@ enum RetryClaims {
             if let state = EventState(rawValue: due.int64(4)), state != .inflight { change.move(1, from: state, to: .inflight) }
         }
         due.reset()
-        guard !events.isEmpty else { return [] }
+        guard !events.isEmpty else { return ([], group) }
         // In the log's order, the order a re-send repeats.
         events.sort { $0.rowID < $1.rowID }
         try connection.execute(
@@ -63,7 +64,7 @@ enum RetryClaims {
             """, .integer(EventState.inflight.rawValue), .text(token.value), .integer(leaseUntil), .integer(now),
             .text(Outbox.jsonArray(events.map(\.rowID))))
         context.adjust(meter) { $0 += change }
-        return events
+        return (events, group)
     }
 
     /// The group of the meter's first due row that still has its event.
