@@ -218,6 +218,22 @@ extension PostgresOutbox {
         return PurgeResult(purged: purged, bytesFreed: max(0, sizeBefore - sizeAfter))
     }
 
+    public func purgeableSentCount(before sentBefore: Int64) async throws -> Int {
+        try await read { connection in
+            for try await count in try await connection.query(
+                """
+                SELECT count(*)::bigint FROM outbox_ranges r
+                JOIN outbox_log l ON l.meter = r.meter AND (l.xact, l.id) >= (r.first_xact, r.first_id) AND (l.xact, l.id) <= (r.last_xact, r.last_id)
+                WHERE r.settled_at IS NOT NULL AND r.settled_at < \(sentBefore)
+                  AND NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = l.id) AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
+                """, logger: logger
+            ).decode(Int64.self) {
+                return Int(count)
+            }
+            return 0
+        }
+    }
+
     /// One batch of retention: settled ranges, oldest first, until about
     /// `size` events went. Returns the events deleted, and whether more
     /// ranges are due.

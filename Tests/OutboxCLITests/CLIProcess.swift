@@ -28,14 +28,18 @@ enum CLI {
     /// Runs to completion. The environment starts empty but for PATH, so a
     /// developer's own ZUORA_* variables never leak into a test.
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, directory: String? = nil) throws -> Result {
-        try run(arguments, environment: environment, stdinData: stdin.map { Data($0.utf8) }, directory: directory)
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, directory: String? = nil, executable: String? = nil
+    ) throws -> Result {
+        try run(arguments, environment: environment, stdinData: stdin.map { Data($0.utf8) }, directory: directory, executable: executable)
     }
 
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], stdinData: Data?, directory: String? = nil) throws -> Result {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdinData: Data?, directory: String? = nil, executable: String? = nil
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
         process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }

@@ -45,7 +45,7 @@ struct AppendCommand: AsyncParsableCommand {
                 Stderr.print("reading events from the terminal; end with Ctrl-D (or pass --file PATH)")
             }
             let settings = try await database.resolve()
-            try await settings.withStore(eventIdField: eventIdField) { outbox in
+            try await settings.withStore(eventIdField: eventIdField, creating: true) { outbox in
                 let progress = ProgressDisplay(title: "appending", totalBytes: input.size, unit: "events")
                 let counts = try await outbox.appendStreamReporting(fileDescriptor: input.fileDescriptor, meter: meter) { bytes, events in
                     progress.update(bytes: bytes, count: events)

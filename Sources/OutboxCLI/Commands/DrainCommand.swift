@@ -60,7 +60,7 @@ struct DrainCommand: AsyncParsableCommand {
             // Metrics objects bind to the backend when they are created, so
             // the backend must be in place before the dispatcher exists.
             if metricsPort != nil { _ = PrometheusMetricsBootstrap.registry() }
-            try await databaseSettings.withStore { outbox in
+            try await databaseSettings.withStore(creating: true) { outbox in
                 let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
                 var reconcile: ReconcileService?
                 if let every = drainSettings.reconcileEvery.value {

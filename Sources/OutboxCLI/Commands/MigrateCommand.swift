@@ -13,7 +13,7 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let settings = try await database.resolve()
-            try await settings.withStore { _ in }
+            try await settings.withStore(creating: true) { _ in }
             if output.json {
                 Stdout.print(JSONValue.object(["schema_version": .integer(Int64(Migration.latestVersion)), "db": .string(settings.displayLocation)]).jsonText)
             } else {

@@ -114,7 +114,7 @@ extension Setting where Value == Double {
             fromJSON: { value in
                 switch value {
                 case .string(let text): DurationArgument.parse(text)
-                case .number(let seconds) where seconds >= 0 && seconds <= DurationArgument.longestSeconds: seconds
+                // A bare number is refused here too: it says no unit.
                 default: nil
                 }
             },

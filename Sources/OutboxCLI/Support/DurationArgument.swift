@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 
-/// A duration written like `90s`, `15m`, `12h` or `7d` (a bare number is seconds).
+/// A duration written like `90s`, `15m`, `12h` or `7d`: the unit is
+/// required.
 struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertible {
     let seconds: Double
     let text: String
@@ -26,7 +27,10 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let last = trimmed.last, trimmed.utf8.count <= 32 else { return nil }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        let (number, multiplier): (Substring, Double) = units[last].map { (trimmed.dropLast(), $0) } ?? (Substring(trimmed), 1)
+        // A bare number is refused: `--sent-older-than 7` read as seven
+        // seconds would purge nearly everything.
+        guard let multiplier = units[last] else { return nil }
+        let number = trimmed.dropLast()
         guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
         let seconds = value * multiplier
         return seconds <= longestSeconds ? seconds : nil

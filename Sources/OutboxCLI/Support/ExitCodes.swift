@@ -34,6 +34,12 @@ enum Stderr {
     static var isTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 }
 
+enum Stdin {
+    /// Whether a person can answer: destructive commands ask for `--yes`
+    /// only then (cron and scripts are never stopped by a question).
+    static var isTerminal: Bool { isatty(STDIN_FILENO) != 0 }
+}
+
 enum Stdout {
     static func print(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))

@@ -35,8 +35,11 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// Opens the store, runs `body`, and closes the store, even on error.
-    func withStore<T>(eventIdField: String? = nil, _ body: (any OutboxStore) async throws -> T) async throws -> T {
-        try await resolve().withStore(eventIdField: eventIdField, body)
+    /// `creating`: a missing SQLite file is made (only `append`, `migrate`
+    /// and `drain`); otherwise it is an error naming the path, so a typo in
+    /// `--db` never reports a healthy, empty outbox.
+    func withStore<T>(eventIdField: String? = nil, creating: Bool = false, _ body: (any OutboxStore) async throws -> T) async throws -> T {
+        try await resolve().withStore(eventIdField: eventIdField, creating: creating, body)
     }
 }
 
@@ -53,7 +56,7 @@ struct DatabaseSettings {
     /// The store `--db` names: a `postgres://` URL opens the PostgreSQL
     /// store (password from OUTBOX_DB_PASSWORD, PGPASSWORD or
     /// OUTBOX_DB_PASSWORD_FILE), anything else an SQLite file.
-    func open(eventIdField explicit: String? = nil) async throws -> any OutboxStore {
+    func open(eventIdField explicit: String? = nil, creating: Bool = false) async throws -> any OutboxStore {
         let field = explicit ?? eventIdField.value
         if PostgresLocation.isPostgresURL(path.value) {
             let location = try PostgresLocation(url: path.value)
@@ -69,14 +72,20 @@ struct DatabaseSettings {
             let password = try PostgresLocation.password(environment: Environment.values)
             return try await PostgresOutbox.open(url: path.value, password: password, eventIdField: field, maxEventBytes: maxEventBytes)
         }
+        if !creating && !FileManager.default.fileExists(atPath: path.value) {
+            throw CommandFailure(
+                "there is no outbox at \(path.value)",
+                hint: "check --db (or OUTBOX_DB, or the config file's \"db\"); only `outbox append`, `migrate` and `drain` create a new one",
+                exitCode: Exit.database)
+        }
         var configuration = OutboxConfiguration(
             path: path.value, durability: durability.value, busyTimeoutMilliseconds: busyTimeout.value, eventIdField: field, allowForeignTables: false)
         configuration.maxEventBytes = maxEventBytes
         return try Outbox(configuration)
     }
 
-    func withStore<T>(eventIdField: String? = nil, _ body: (any OutboxStore) async throws -> T) async throws -> T {
-        let store = try await open(eventIdField: eventIdField)
+    func withStore<T>(eventIdField: String? = nil, creating: Bool = false, _ body: (any OutboxStore) async throws -> T) async throws -> T {
+        let store = try await open(eventIdField: eventIdField, creating: creating)
         do {
             let result = try await body(store)
             await store.close()

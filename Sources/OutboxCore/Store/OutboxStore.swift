@@ -30,6 +30,8 @@ public protocol OutboxStore: DispatchStore {
 
     /// Deletes events sent before `sentBefore` (unix ms) and gives the space back.
     func purgeSent(before sentBefore: Int64) async throws -> PurgeResult
+    /// How many events `purgeSent(before:)` would delete now: a dry run.
+    func purgeableSentCount(before sentBefore: Int64) async throws -> Int
 
     /// Conservation per meter, and the store's own integrity check.
     func verify() async throws -> VerifyReport

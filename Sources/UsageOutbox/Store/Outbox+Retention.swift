@@ -19,6 +19,18 @@ extension Outbox {
         return PurgeResult(purged: purged, bytesFreed: max(0, sizeBefore - sizeAfter))
     }
 
+    public func purgeableSentCount(before sentBefore: Int64) async throws -> Int {
+        try await database.withConnection { connection in
+            Int(
+                try connection.scalarInt(
+                    """
+                    SELECT count(*) FROM outbox_ranges r JOIN outbox_log l ON l.meter = r.meter AND l.id BETWEEN r.first_id AND r.last_id
+                    WHERE r.settled_at IS NOT NULL AND r.settled_at < ?1
+                      AND l.id NOT IN (SELECT id FROM outbox_retries) AND l.id NOT IN (SELECT id FROM outbox_dead)
+                    """, .integer(sentBefore)) ?? 0)
+        }
+    }
+
     /// Gives free pages back to the file system: `incremental_vacuum` for
     /// files the outbox created, a full VACUUM for files created without
     /// `auto_vacuum` (an app's own database).
