@@ -75,7 +75,10 @@ def events(prefix, count, meter_hint=""):
 
 
 def outbox(*arguments, env=None, check=True, timeout=600):
-    result = subprocess.run([binary(), *arguments], env=env, capture_output=True, text=True, timeout=timeout)
+    # No terminal on stdin, as under cron: a destructive command never stops
+    # to ask for --yes here.
+    result = subprocess.run([binary(), *arguments], env=env, capture_output=True, text=True, timeout=timeout,
+                            stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
         sys.exit(f"outbox {' '.join(arguments)} exited {result.returncode}: {result.stderr.strip()}")
     return result

@@ -18,6 +18,7 @@ struct OutboxCommand: AsyncParsableCommand {
             StatusCommand.self,
             MigrateCommand.self,
             DrainCommand.self,
+            CheckCommand.self,
             DeadLettersCommand.self,
             ReconcileCommand.self,
             MetersCommand.self,

@@ -27,7 +27,7 @@ public final class Dispatcher: Service, Sendable {
     /// The request budgets every dispatcher of the outbox shares.
     private let budget: SharedRequestBudget
     private let metrics = DispatcherMetrics()
-    private let tokens: TokenProvider
+    let tokens: TokenProvider
 
     /// A dispatcher over any store. `wakeOnAppend` lets appends in this
     /// process start a send at once instead of at the next poll.

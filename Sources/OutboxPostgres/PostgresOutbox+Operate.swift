@@ -222,10 +222,18 @@ extension PostgresOutbox {
         try await read { connection in
             for try await count in try await connection.query(
                 """
-                SELECT count(*)::bigint FROM outbox_ranges r
-                JOIN outbox_log l ON l.meter = r.meter AND (l.xact, l.id) >= (r.first_xact, r.first_id) AND (l.xact, l.id) <= (r.last_xact, r.last_id)
+                SELECT coalesce(sum(kept.events), 0)::bigint FROM outbox_ranges r,
+                LATERAL (
+                    -- Each range's events read as retention reads them: in
+                    -- log order, at most the range's count (a row comparison
+                    -- bounds an index scan by its first column only).
+                    SELECT count(*) AS events FROM (
+                        SELECT l.id FROM outbox_log l
+                        WHERE l.meter = r.meter AND (l.xact, l.id) >= (r.first_xact, r.first_id) AND (l.xact, l.id) <= (r.last_xact, r.last_id)
+                        ORDER BY l.xact, l.id LIMIT r.events) AS inside
+                    WHERE NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = inside.id)
+                      AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = inside.id)) AS kept
                 WHERE r.settled_at IS NOT NULL AND r.settled_at < \(sentBefore)
-                  AND NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = l.id) AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
                 """, logger: logger
             ).decode(Int64.self) {
                 return Int(count)

@@ -14,15 +14,16 @@ import Testing
 
     @Test(arguments: [
         ["status"], ["verify"], ["dead-letters", "list"], ["dead-letters", "export"], ["meters", "list"],
-        ["purge", "--sent-older-than", "7d"], ["dead-letters", "purge", "--all", "--yes"],
+        ["purge", "--sent-older-than", "7d"], ["dead-letters", "purge", "--all", "--yes"], ["backup", "--to", "BACKUP"],
     ])
     func aReadOnlyOrDestructiveCommandNeverCreatesADatabase(command: [String]) throws {
         try withTemporaryDirectory { dir in
             let typo = dir + "/typo.sqlite"
-            let result = try CLI.run(command + ["--db", typo])
+            let result = try CLI.run(command.map { $0 == "BACKUP" ? dir + "/backup.sqlite" : $0 } + ["--db", typo])
             #expect(result.status == 74, "\(command): \(result.stderr)")
             #expect(result.stderr.contains("there is no outbox at \(typo)") && result.stderr.contains("--db"), "\(result.stderr)")
             #expect(!FileManager.default.fileExists(atPath: typo), "\(command) created \(typo)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/backup.sqlite"), "an empty backup was left")
         }
     }
 
@@ -84,19 +85,33 @@ import Testing
         }
     }
 
+    @Test func aDurationWithoutAUnitInTheConfigFileIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            try #"{"lease": 60}"#.write(toFile: dir + "/outbox.json", atomically: true, encoding: .utf8)
+            let result = try CLI.run(["config", "show", "--config", dir + "/outbox.json"])
+            #expect(result.status == 64 && result.stderr.contains("lease"), "\(result.stderr)")
+        }
+    }
+
     @Test func deletingEverythingFromATerminalAsksForYes() throws {
         try withTemporaryDirectory { dir in
             let db = try Self.deliveredOutbox(dir)
             let everySent = try Self.runInTerminal(["purge", "--sent-older-than", "0s", "--db", db])
-            #expect(everySent.status == 64 && everySent.stdout.contains("--yes"), "\(everySent.stdout)")
+            #expect(everySent.status == 64 && everySent.stdout.contains("add --yes"), "\(everySent.stdout)")
             let everyDead = try Self.runInTerminal(["dead-letters", "purge", "--all", "--db", db])
-            #expect(everyDead.status == 64 && everyDead.stdout.contains("--yes"), "\(everyDead.stdout)")
+            #expect(everyDead.status == 64 && everyDead.stdout.contains("add --yes"), "\(everyDead.stdout)")
+            // The same without --all: what counts is what would go.
+            let everyOld = try Self.runInTerminal(["dead-letters", "purge", "--older-than", "0s", "--db", db])
+            #expect(everyOld.status == 64 && everyOld.stdout.contains("add --yes"), "\(everyOld.stdout)")
+            // Part of them: no question.
+            let one = try #require(CLI.jsonArray(try CLI.run(["dead-letters", "list", "--json", "--db", db]).stdout).first?["id"] as? String)
+            #expect(try Self.runInTerminal(["dead-letters", "purge", one, "--db", db]).status == 0)
             let status = try #require(CLI.json(try CLI.run(["status", "--json", "--db", db]).stdout))
-            #expect(status["sent"] as? Int == 6 && status["dead"] as? Int == 2, "\(status)")
+            #expect(status["sent"] as? Int == 6 && status["dead"] as? Int == 1, "\(status)")
             #expect(try Self.runInTerminal(["dead-letters", "purge", "--all", "--yes", "--db", db]).status == 0)
             #expect(try Self.runInTerminal(["purge", "--sent-older-than", "0s", "--yes", "--db", db]).status == 0)
             let after = try #require(CLI.json(try CLI.run(["status", "--json", "--db", db]).stdout))
-            #expect(after["dead"] as? Int == 0, "\(after)")
+            #expect(after["dead"] as? Int == 0 && after["sent"] as? Int == 0, "\(after)")
         }
     }
 }

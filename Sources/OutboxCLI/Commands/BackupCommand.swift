@@ -27,25 +27,30 @@ struct BackupCommand: AsyncParsableCommand {
                 throw CommandFailure("cannot create \(to): \(String(cString: strerror(errno)))", hint: "check the directory exists and is writable")
             }
             close(fd)
-            try await database.withStore { store in
-                guard let outbox = store as? Outbox else {
-                    try? FileManager.default.removeItem(atPath: to)
-                    throw CommandFailure(
-                        "backup copies SQLite outboxes; \(store.location) is PostgreSQL",
-                        hint: "back it up with pg_dump (or your database's own backups)", exitCode: Exit.usage)
-                }
-                do {
-                    try await outbox.backup(to: to)
-                } catch {
-                    try? FileManager.default.removeItem(atPath: to)
-                    throw error
-                }
-                let size = (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? NSNumber)?.intValue ?? 0
-                if output.json {
-                    Stdout.print(JSONValue.object(["backup": .string(to), "bytes": .integer(Int64(size))]).jsonText)
-                } else {
-                    Stderr.print("wrote a consistent copy to \(to) (\(ProgressDisplay.group(size)) bytes)")
-                }
+            do {
+                try await backUp()
+            } catch {
+                // Nothing copied (no database there, or it cannot be
+                // opened): no empty file is left to pass for a backup.
+                try? FileManager.default.removeItem(atPath: to)
+                throw error
+            }
+        }
+    }
+
+    private func backUp() async throws {
+        try await database.withStore { store in
+            guard let outbox = store as? Outbox else {
+                throw CommandFailure(
+                    "backup copies SQLite outboxes; \(store.location) is PostgreSQL",
+                    hint: "back it up with pg_dump (or your database's own backups)", exitCode: Exit.usage)
+            }
+            try await outbox.backup(to: to)
+            let size = (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? NSNumber)?.intValue ?? 0
+            if output.json {
+                Stdout.print(JSONValue.object(["backup": .string(to), "bytes": .integer(Int64(size))]).jsonText)
+            } else {
+                Stderr.print("wrote a consistent copy to \(to) (\(ProgressDisplay.group(size)) bytes)")
             }
         }
     }

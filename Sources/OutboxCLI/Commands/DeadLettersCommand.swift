@@ -163,7 +163,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Only this meter.") var meter: String?
         @Option(name: .long, help: ArgumentHelp("Only those dead for longer than this (e.g. 30d).", valueName: "duration")) var olderThan: DurationArgument?
         @Flag(name: .long, help: "List what would be deleted, and delete nothing.") var dryRun = false
-        @Flag(name: .long, help: "Confirm --all (asked for only from a terminal).") var yes = false
+        @Flag(name: .long, help: "Confirm deleting every dead letter (asked for only from a terminal).") var yes = false
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
@@ -180,12 +180,16 @@ struct DeadLettersCommand: AsyncParsableCommand {
                         try await preview(selection, in: outbox)
                         return
                     }
-                    // Dead letters were never billed: deleting them drops
-                    // revenue for good, so a person confirms --all.
-                    if all && !yes && Stdin.isTerminal {
-                        throw CommandFailure(
-                            "--all deletes every dead letter\(meter.map { " of meter \($0)" } ?? ""), events Zuora never billed",
-                            hint: "add --yes to delete them, or --dry-run to list them first", exitCode: Exit.usage)
+                    // Dead letters were never billed: deleting them all drops
+                    // that revenue for good, so a person confirms it.
+                    if !yes && Stdin.isTerminal {
+                        let chosen = try await selected(selection, in: outbox).count
+                        let total = try await outbox.status().totals.dead
+                        if chosen > 0 && chosen >= total {
+                            throw CommandFailure(
+                                "this would delete every dead letter (\(chosen)), events Zuora never billed",
+                                hint: "add --yes to delete them, or --dry-run to list them first", exitCode: Exit.usage)
+                        }
                     }
                     let count = try await outbox.purgeDeadLetters(selection)
                     if output.json {
@@ -199,6 +203,21 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         /// The dead letters `selection` names, listed without deleting any.
         private func preview(_ selection: DeadLetterSelection, in outbox: any OutboxStore) async throws {
+            let letters = try await selected(selection, in: outbox)
+            if output.json {
+                Stdout.print(
+                    JSONValue.object([
+                        "would_purge": .integer(Int64(letters.count)), "dry_run": .bool(true), "ids": .array(letters.map { .string($0.id) }),
+                    ]).jsonText)
+            } else {
+                for letter in letters { Stderr.print("\(letter.id)  \(letter.meter)  \(letter.reason)") }
+                Stderr.print("would delete \(letters.count) dead letter\(letters.count == 1 ? "" : "s") (dry run: nothing deleted)")
+            }
+        }
+
+        /// The dead letters `selection` names; unknown ids are an error, as
+        /// for the purge itself.
+        private func selected(_ selection: DeadLetterSelection, in outbox: any OutboxStore) async throws -> [DeadLetter] {
             var letters = try await outbox.deadLetters(meter: selection.meter, deadBefore: selection.deadBefore, limit: Int.max)
             if let wanted = selection.ids {
                 let known = Set(letters.map(\.id))
@@ -210,15 +229,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
                 }
                 letters = letters.filter { wanted.contains($0.id) }
             }
-            if output.json {
-                Stdout.print(
-                    JSONValue.object([
-                        "would_purge": .integer(Int64(letters.count)), "dry_run": .bool(true), "ids": .array(letters.map { .string($0.id) }),
-                    ]).jsonText)
-            } else {
-                for letter in letters { Stderr.print("\(letter.id)  \(letter.meter)  \(letter.reason)") }
-                Stderr.print("would delete \(letters.count) dead letter\(letters.count == 1 ? "" : "s") (dry run: nothing deleted)")
-            }
+            return letters
         }
     }
 

@@ -60,8 +60,21 @@ struct DrainCommand: AsyncParsableCommand {
             // Metrics objects bind to the backend when they are created, so
             // the backend must be in place before the dispatcher exists.
             if metricsPort != nil { _ = PrometheusMetricsBootstrap.registry() }
+            let startup = StartupReport(database: databaseSettings.displayLocation, configuration: settings)
             try await databaseSettings.withStore(creating: true) { outbox in
                 let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
+                startup.log(to: logger)
+                // What `outbox check` checks, before the first event: a
+                // refused secret stops the drain (no retry can fix it); a
+                // token endpoint out of reach is retried like any request.
+                switch await dispatcher.checkCredentials() {
+                case .refused(let message, let hint):
+                    throw CommandFailure(message, hint: hint ?? "check ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET, and the base URL", exitCode: Exit.usage)
+                case .unavailable(let message):
+                    logger.warning("cannot get a token from Zuora yet; retrying as requests go", metadata: ["reason": "\(message)"])
+                case .tokenObtained, .fixedBearerToken:
+                    break
+                }
                 var reconcile: ReconcileService?
                 if let every = drainSettings.reconcileEvery.value {
                     let reconciler = try dispatcher.reconciler(outbox: outbox, meterIDs: ids, eventIdField: databaseSettings.eventIdField.value)

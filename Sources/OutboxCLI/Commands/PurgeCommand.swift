@@ -30,7 +30,9 @@ struct PurgeCommand: AsyncParsableCommand {
         try await reportingFailures {
             try await database.withStore { outbox in
                 let cutoff = WallClock.nowMilliseconds() - Int64(sentOlderThan.seconds * 1000)
-                let count = try await outbox.purgeableSentCount(before: cutoff)
+                // Counted only when asked for, or when a person may be asked.
+                let asks = !yes && Stdin.isTerminal
+                let count = dryRun || asks ? try await outbox.purgeableSentCount(before: cutoff) : 0
                 if dryRun {
                     if output.json {
                         Stdout.print(JSONValue.object(["would_purge": .integer(Int64(count)), "dry_run": .bool(true)]).jsonText)
@@ -39,8 +41,7 @@ struct PurgeCommand: AsyncParsableCommand {
                     }
                     return
                 }
-                let sent = try await outbox.status().totals.sent
-                if count > 0 && count >= sent && !yes && Stdin.isTerminal {
+                if asks, count > 0, count >= (try await outbox.status()).totals.sent {
                     throw CommandFailure(
                         "this purge would delete every sent event (\(ProgressDisplay.group(count)))",
                         hint: "check --sent-older-than \(sentOlderThan.text); add --yes to delete them, or --dry-run to look first", exitCode: Exit.usage)

@@ -11,7 +11,7 @@ enum Settings {
 
     static let db = Setting<String>.text(
         "db", environment: "OUTBOX_DB", default: "./outbox.sqlite",
-        summary: "The outbox: an SQLite file (created and migrated as needed) or a postgres:// URL", valueName: "path",
+        summary: "The outbox: an SQLite file (append, migrate and drain create it) or a postgres:// URL", valueName: "path",
         show: { PostgresLocation.isPostgresURL($0) ? PostgresLocation.redacted($0) : $0 })
     static let busyTimeout = Setting<Int>.integer(
         "busy-timeout", environment: "OUTBOX_BUSY_TIMEOUT", default: 5000, in: 0...3_600_000,

@@ -72,7 +72,7 @@ struct DatabaseSettings {
             let password = try PostgresLocation.password(environment: Environment.values)
             return try await PostgresOutbox.open(url: path.value, password: password, eventIdField: field, maxEventBytes: maxEventBytes)
         }
-        if !creating && !FileManager.default.fileExists(atPath: path.value) {
+        if !creating && isMissingSQLiteFile {
             throw CommandFailure(
                 "there is no outbox at \(path.value)",
                 hint: "check --db (or OUTBOX_DB, or the config file's \"db\"); only `outbox append`, `migrate` and `drain` create a new one",
@@ -94,6 +94,15 @@ struct DatabaseSettings {
             await store.close()
             throw error
         }
+    }
+
+    /// An SQLite path with no file there (yet). Only "no such file" counts:
+    /// a file the user may not see, or a dangling link, is left for the
+    /// open to report as what it is.
+    var isMissingSQLiteFile: Bool {
+        guard !path.value.isEmpty, !PostgresLocation.isPostgresURL(path.value) else { return false }
+        var info = stat()
+        return lstat(path.value, &info) != 0 && errno == ENOENT
     }
 
     /// Where the store is, for messages: a path, or the URL without password.

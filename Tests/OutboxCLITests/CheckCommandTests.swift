@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// `outbox check`, and the same check at the start of `drain`: a wrong
+/// secret shows before the first event.
+@Suite(.serialized) struct CheckCommandTests {
+    @Test func aGoodSetupPassesAndSaysWhatItWillRunWith() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            // Before any append: no database yet is not a failure.
+            let early = try CLI.run(["check", "--db", db], environment: mock.environment)
+            #expect(early.status == 0 && early.stderr.contains("no outbox yet at \(db)"), "\(early.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: db), "check created the database")
+            #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: ndjson(3)).status == 0)
+            let result = try CLI.run(["check", "--db", db, "--concurrency", "2"], environment: mock.environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            for expected in [
+                "outbox \(OutboxVersionForTests.current):", "database \(db)", "base url \(mock.baseURL)", "concurrency 2", "3 events to deliver",
+                "check: passed",
+            ] {
+                #expect(result.stderr.contains(expected), "missing \(expected): \(result.stderr)")
+            }
+            #expect(!result.stderr.contains("mock-client-secret"), "a secret was printed")
+            #expect(try mock.statistics()["usageRequests"] as? Int == 0)
+        }
+    }
+
+    @Test func aWrongSecretIsCaughtBeforeTheFirstEvent() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: ndjson(3)).status == 0)
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            var wrong = mock.environment
+            wrong["ZUORA_CLIENT_SECRET"] = "not-the-secret"
+            let checked = try CLI.run(["check", "--db", db], environment: wrong)
+            #expect(checked.status == 64 && checked.stderr.contains("ZUORA_CLIENT_SECRET"), "\(checked.stderr)")
+            #expect(!checked.stderr.contains("not-the-secret"), "a secret was printed")
+            // The drain checks too: it stops at once, sending nothing.
+            let drained = try CLI.run(["drain", "--once", "--max-time", "10", "--db", db, "--log-level", "error"], environment: wrong)
+            #expect(drained.status == 64, "\(drained.stderr)")
+            #expect(try mock.statistics()["usageRequests"] as? Int == 0)
+        }
+    }
+
+    @Test func aTokenEndpointOutOfReachIsWorthRetrying() throws {
+        try withTemporaryDirectory { dir in
+            let result = try CLI.run(
+                ["check", "--db", dir + "/o.sqlite", "--request-timeout", "2s"],
+                environment: ["ZUORA_BASE_URL": "http://127.0.0.1:1", "ZUORA_CLIENT_ID": "id", "ZUORA_CLIENT_SECRET": "s"])
+            #expect(result.status == 75 && result.stderr.contains("try again later"), "\(result.stderr)")
+        }
+    }
+
+    @Test func theDrainStartsWithItsSettingsInTheLog() throws {
+        try withTemporaryDirectory { dir in
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            let result = try CLI.run(["drain", "--once", "--db", dir + "/o.sqlite", "--log-format", "json"], environment: mock.environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            let starting = result.stderr.split(separator: "\n").first { $0.contains("\"starting\"") }
+            #expect(starting?.contains("\"base_url\"") == true && starting?.contains("\"version\"") == true, "\(result.stderr)")
+        }
+    }
+}
+
+/// The version the binary reports (`outbox --version`).
+enum OutboxVersionForTests {
+    static var current: String { (try? CLI.run(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?" }
+}
