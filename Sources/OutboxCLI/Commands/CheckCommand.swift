@@ -50,6 +50,11 @@ struct CheckCommand: AsyncParsableCommand {
         }
     }
 
+    /// Credentials Zuora refused: a usage error, which no retry can fix.
+    static func refusal(_ message: String, hint: String?) -> CommandFailure {
+        CommandFailure(message, hint: hint ?? "check ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET, and the base URL", exitCode: Exit.usage)
+    }
+
     /// Prints what the credential check found; throws with the contract's
     /// exit code when the drain could not work.
     static func judge(_ check: CredentialCheck) throws {
@@ -59,7 +64,7 @@ struct CheckCommand: AsyncParsableCommand {
         case .fixedBearerToken:
             Stderr.print("check: a fixed bearer token; Zuora judges it at the first request")
         case .refused(let message, let hint):
-            throw CommandFailure(message, hint: hint ?? "check ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET, and the base URL", exitCode: Exit.usage)
+            throw refusal(message, hint: hint)
         case .unavailable(let message):
             throw CommandFailure(
                 "cannot get a token from Zuora just now: \(message)", hint: "check the base URL and the network; try again later",

@@ -69,7 +69,7 @@ struct DrainCommand: AsyncParsableCommand {
                 // token endpoint out of reach is retried like any request.
                 switch await dispatcher.checkCredentials() {
                 case .refused(let message, let hint):
-                    throw CommandFailure(message, hint: hint ?? "check ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET, and the base URL", exitCode: Exit.usage)
+                    throw CheckCommand.refusal(message, hint: hint)
                 case .unavailable(let message):
                     logger.warning("cannot get a token from Zuora yet; retrying as requests go", metadata: ["reason": "\(message)"])
                 case .tokenObtained, .fixedBearerToken:
