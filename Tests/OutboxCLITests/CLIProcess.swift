@@ -154,6 +154,11 @@ func ndjson(_ count: Int, prefix: String = "C", badAt: Set<Int> = []) -> String 
 /// URL loading without libcurl).
 enum LoopbackGET {
     static func fetch(_ url: String) throws -> String {
+        try fetchResponse(url).body
+    }
+
+    /// The status code and the body.
+    static func fetchResponse(_ url: String) throws -> (status: Int, body: String) {
         guard let parsed = URLComponents(string: url), let port = parsed.port else { throw CocoaError(.fileReadInvalidFileName) }
         let fd = socket(AF_INET, streamSocket, 0)
         guard fd >= 0 else { throw CocoaError(.fileReadUnknown) }
@@ -176,8 +181,9 @@ enum LoopbackGET {
             response.append(contentsOf: buffer[0..<count])
         }
         let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { return "" }
-        return String(text[split.upperBound...])
+        guard let split = text.range(of: "\r\n\r\n") else { return (0, "") }
+        let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+        return (status, String(text[split.upperBound...]))
     }
 }
 

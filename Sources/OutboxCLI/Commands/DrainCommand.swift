@@ -67,13 +67,15 @@ struct DrainCommand: AsyncParsableCommand {
                 // What `outbox check` checks, before the first event: a
                 // refused secret stops the drain (no retry can fix it); a
                 // token endpoint out of reach is retried like any request.
+                let checked: Bool
                 switch await dispatcher.checkCredentials() {
                 case .refused(let message, let hint):
                     throw CheckCommand.refusal(message, hint: hint)
                 case .unavailable(let message):
                     logger.warning("cannot get a token from Zuora yet; retrying as requests go", metadata: ["reason": "\(message)"])
+                    checked = false
                 case .tokenObtained, .fixedBearerToken:
-                    break
+                    checked = true
                 }
                 var reconcile: ReconcileService?
                 if let every = drainSettings.reconcileEvery.value {
@@ -83,6 +85,9 @@ struct DrainCommand: AsyncParsableCommand {
                 let started = ContinuousClock.now
                 let summary = try await DrainRunner(
                     dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort,
+                    metricsAddress: drainSettings.metricsAddress.value,
+                    // Ready once a token came: at the check, or since.
+                    credentialsChecked: { checked || dispatcher.summary.tokenRefreshes > 0 },
                     purgeSentAfter: drainSettings.purgeSentAfter.value, reconcile: reconcile
                 )
                 .run(once: once, maxTime: .milliseconds(Int64(maxTime * 1000)), showProgress: once)

@@ -11,6 +11,9 @@ struct DrainRunner {
     let outbox: any OutboxStore
     let logger: Logger
     let metricsPort: Int?
+    var metricsAddress = "127.0.0.1"
+    /// Whether Zuora gave a token (or a fixed one is set): `/readyz`.
+    var credentialsChecked: @Sendable () -> Bool = { true }
     let purgeSentAfter: Double?
     let reconcile: ReconcileService?
 
@@ -26,7 +29,10 @@ struct DrainRunner {
             services.append(reconcile)
         }
         if let metricsPort {
-            services.append(try await MetricsService.start(port: metricsPort, outbox: outbox, dispatcher: dispatcher, logger: logger))
+            services.append(
+                try await MetricsService.start(
+                    port: metricsPort, host: metricsAddress, outbox: outbox, dispatcher: dispatcher, logger: logger,
+                    credentialsChecked: credentialsChecked))
         }
         let group = ServiceGroup(
             configuration: .init(

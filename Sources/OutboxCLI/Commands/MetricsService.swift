@@ -10,6 +10,8 @@ import UsageOutbox
 /// Serves Prometheus text at `/metrics`. The dispatcher's counters come from
 /// swift-metrics; queue depths and the appended total are read from the
 /// database at each scrape, so they include other processes' appends.
+/// `/healthz` answers 200 while the process serves; `/readyz` answers 200
+/// once the database answers and Zuora gave a token, else 503 and why.
 final class MetricsService: Service, Sendable {
     private let server: LoopbackHTTPServer
 
@@ -17,15 +19,19 @@ final class MetricsService: Service, Sendable {
         self.server = server
     }
 
-    static func start(port: Int, host: String = "127.0.0.1", outbox: any OutboxStore, dispatcher: Dispatcher, logger: Logger) async throws -> MetricsService {
+    static func start(
+        port: Int, host: String = "127.0.0.1", outbox: any OutboxStore, dispatcher: Dispatcher, logger: Logger,
+        credentialsChecked: @escaping @Sendable () -> Bool = { true }
+    ) async throws -> MetricsService {
         let registry = PrometheusMetricsBootstrap.registry()
         let gauges = QueueGauges(registry: registry)
         let server: LoopbackHTTPServer
         do {
-            server = try await startServer(host: host, port: port, registry: registry, gauges: gauges, outbox: outbox)
+            server = try await startServer(
+                host: host, port: port, registry: registry, gauges: gauges, outbox: outbox, credentialsChecked: credentialsChecked)
         } catch {
             throw CommandFailure(
-                "cannot serve metrics on \(host):\(port) (--metrics-port \(port)): \(MetricsService.describe(error))",
+                "cannot serve metrics on \(host):\(port) (--metrics-port \(port), --metrics-address \(host)): \(MetricsService.describe(error))",
                 hint: "pick a free port with --metrics-port (or OUTBOX_METRICS_PORT), or 0 to let the system choose one",
                 exitCode: Exit.usage)
         }
@@ -37,14 +43,23 @@ final class MetricsService: Service, Sendable {
 
     private static func startServer(
         host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges,
-        outbox: any OutboxStore
+        outbox: any OutboxStore, credentialsChecked: @escaping @Sendable () -> Bool
     ) async throws -> LoopbackHTTPServer {
         try await LoopbackHTTPServer.start(host: host, port: port, limits: .scrapeEndpoint) { request in
-            guard request.method == "GET", request.path == "/metrics" else {
-                return .text(404, "not found; metrics are at /metrics\n")
+            guard request.method == "GET" else { return .text(405, "only GET\n") }
+            switch request.path {
+            case "/metrics":
+                if let status = try? await outbox.status() { gauges.update(status) }
+                return .response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: registry.emitToBuffer())
+            case "/healthz":
+                return .text(200, "ok\n")
+            case "/readyz":
+                guard (try? await outbox.status()) != nil else { return .text(503, "not ready: the database does not answer\n") }
+                guard credentialsChecked() else { return .text(503, "not ready: no token from Zuora yet\n") }
+                return .text(200, "ready\n")
+            default:
+                return .text(404, "not found; try /metrics, /healthz or /readyz\n")
             }
-            if let status = try? await outbox.status() { gauges.update(status) }
-            return .response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: registry.emitToBuffer())
         }
     }
 
@@ -91,6 +106,7 @@ struct QueueGauges: Sendable {
     let appended: Prometheus.Gauge
     let pausedMeters: Prometheus.Gauge
     let lateRejected: Prometheus.Gauge
+    let buildInfo: Prometheus.Gauge
 
     init(registry: PrometheusCollectorRegistry) {
         depth = Dictionary(
@@ -118,6 +134,10 @@ struct QueueGauges: Sendable {
             descriptor: MetricNameDescriptor(
                 namespace: "outbox", metricName: "late_rejected", unitName: "events",
                 helpText: "Events Zuora rejected after its 200, found by reconcile, by all processes"))
+        buildInfo = registry.makeGauge(
+            descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "build_info", helpText: "The running outbox's version (always 1)"),
+            labels: [("version", OutboxVersion.current)])
+        buildInfo.set(Double(1))
     }
 
     func update(_ status: OutboxStatus) {

@@ -101,8 +101,14 @@ enum Settings {
         summary: "How often an idle drain looks for new events, at most 1h")
     static let metricsPort = Setting<Int>.integer(
         "metrics-port", environment: "OUTBOX_METRICS_PORT", default: nil, in: 0...65535,
-        summary: "Serve Prometheus metrics at /metrics on this loopback port; 0 picks a free one and logs it", valueName: "port",
+        summary: "Serve Prometheus metrics at /metrics (and /healthz, /readyz) on this port; 0 picks a free one and logs it", valueName: "port",
         defaultText: "off")
+    static let metricsAddress = Setting<String>.text(
+        "metrics-address", environment: "OUTBOX_METRICS_ADDRESS", default: "127.0.0.1",
+        summary: "The address the metrics port listens on: 0.0.0.0 for a Prometheus on another host", valueName: "address",
+        check: { address in
+            address.isEmpty || address.contains(where: \.isWhitespace) ? "must be an address to listen on, like 127.0.0.1 or 0.0.0.0" : nil
+        })
     static let purgeSentAfter = Setting<Double>.duration(
         "purge-sent-after", environment: "OUTBOX_PURGE_SENT_AFTER", default: nil,
         summary: "While running, purge events sent longer ago than this, hourly (e.g. 7d)", defaultText: "off")
@@ -151,6 +157,7 @@ enum Settings {
         add(backoffCap)
         add(pollInterval)
         add(metricsPort)
+        add(metricsAddress)
         add(purgeSentAfter)
         add(reconcileEvery)
         keys[meterIDsKey] = { MeterIDs.fromFile($0) == nil ? "an object of meter global ids to numeric meter ids, like {\"api-calls\": 101}" : nil }

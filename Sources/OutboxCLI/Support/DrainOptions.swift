@@ -76,6 +76,9 @@ struct DrainOptions: ParsableArguments {
     @Option(name: .customLong(Settings.metricsPort.key), help: Settings.metricsPort.help)
     var metricsPort: Int?
 
+    @Option(name: .customLong(Settings.metricsAddress.key), help: Settings.metricsAddress.help)
+    var metricsAddress: String?
+
     @Option(name: .customLong(Settings.purgeSentAfter.key), help: Settings.purgeSentAfter.help)
     var purgeSentAfter: DurationArgument?
 

@@ -90,6 +90,7 @@ struct DrainSettings {
     let lease: Resolved<Double>
     let pollInterval: Resolved<Double>
     let metricsPort: Resolved<Int?>
+    let metricsAddress: Resolved<String>
     let purgeSentAfter: Resolved<Double?>
     let reconcileEvery: Resolved<Double?>
 
@@ -105,6 +106,7 @@ struct DrainSettings {
         lease = try Settings.lease.resolve(flag: options.lease?.seconds, file: file, record: record)
         pollInterval = try Settings.pollInterval.resolve(flag: options.pollInterval?.seconds, file: file, record: record)
         metricsPort = try Settings.metricsPort.resolveOptional(flag: options.metricsPort, file: file, record: record)
+        metricsAddress = try Settings.metricsAddress.resolve(flag: options.metricsAddress, file: file, record: record)
         purgeSentAfter = try Settings.purgeSentAfter.resolveOptional(flag: options.purgeSentAfter?.seconds, file: file, record: record)
         reconcileEvery = try Settings.reconcileEvery.resolveOptional(flag: options.reconcileEvery?.seconds, file: file, record: record)
     }
