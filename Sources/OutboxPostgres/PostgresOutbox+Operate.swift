@@ -24,26 +24,30 @@ extension PostgresOutbox {
                 meters[meter]?.pause = paused ? MeterPause(reason: reason, pausedAt: pausedAt ?? 0) : nil
                 meters[meter]?.lateRejected = Int(late)
             }
-            var oldest: Double?
+            var ages: [Bool: Double] = [:]
             var nextRetry: Int64?
             if totals.undelivered > 0 {
                 // The oldest among each meter's first unclaimed event, the
-                // open ranges' first events and the retry rows.
-                for try await age in try await connection.query(
+                // open ranges' first events and the retry rows; once for the
+                // paused meters, once for the others.
+                for try await (paused, age) in try await connection.query(
                     """
-                    SELECT \(unescaped: Self.serverNow) - min(created_at) FROM (
-                        SELECT (SELECT l.created_at FROM outbox_log l
+                    SELECT coalesce(p.paused, false), \(unescaped: Self.serverNow) - min(firsts.created_at) FROM (
+                        SELECT m.meter, (SELECT l.created_at FROM outbox_log l
                                 WHERE l.meter = m.meter AND (l.xact, l.id) > (coalesce(o.claimed_xact, 0), coalesce(o.claimed_id, 0))
                                 ORDER BY l.xact, l.id LIMIT 1) AS created_at
                         FROM (SELECT DISTINCT meter FROM outbox_meter_counters) AS m LEFT JOIN outbox_positions o ON o.meter = m.meter
                         UNION ALL
-                        SELECT l.created_at FROM outbox_ranges r JOIN outbox_log l ON l.meter = r.meter AND (l.xact, l.id) = (r.first_xact, r.first_id)
+                        SELECT r.meter, l.created_at FROM outbox_ranges r JOIN outbox_log l ON l.meter = r.meter AND (l.xact, l.id) = (r.first_xact, r.first_id)
                         WHERE r.settled_at IS NULL
                         UNION ALL
-                        SELECT min(l.created_at) FROM outbox_retries r JOIN outbox_log l ON l.id = r.id) AS firsts
+                        SELECT r.meter, min(l.created_at) FROM outbox_retries r JOIN outbox_log l ON l.id = r.id GROUP BY r.meter) AS firsts
+                    LEFT JOIN outbox_meters p ON p.meter = firsts.meter
+                    WHERE firsts.created_at IS NOT NULL
+                    GROUP BY coalesce(p.paused, false)
                     """, logger: logger
-                ).decode(Int64?.self) {
-                    oldest = age.map { max(0, Double($0) / 1000) }
+                ).decode((Bool, Int64?).self) {
+                    if let age { ages[paused] = max(0, Double(age) / 1000) }
                 }
             }
             if totals.failed > 0 {
@@ -53,7 +57,9 @@ extension PostgresOutbox {
                     nextRetry = due
                 }
             }
-            return OutboxStatus(totals: totals, meters: meters, oldestPendingAgeSeconds: oldest, nextRetryAt: nextRetry)
+            return OutboxStatus(
+                totals: totals, meters: meters, oldestPendingAgeSeconds: ages.values.max(), nextRetryAt: nextRetry,
+                oldestUnpausedAgeSeconds: ages[false], oldestPausedAgeSeconds: ages[true])
         }
     }
 

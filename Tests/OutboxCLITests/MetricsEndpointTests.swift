@@ -42,6 +42,7 @@ import Testing
             let metrics = try LoopbackGET.fetch(base + "/metrics")
             #expect(metrics.contains("outbox_build_info{version=\"\(version)\"} 1"), "\(metrics.prefix(2000))")
             #expect(metrics.contains("# HELP outbox_build_info"))
+            #expect(metrics.contains("outbox_paused_oldest_pending_age_seconds"), "paused meters' age has a gauge of its own")
             #expect(try LoopbackGET.fetchResponse(base + "/nope").status == 404)
         }
     }

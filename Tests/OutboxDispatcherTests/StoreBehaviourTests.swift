@@ -558,3 +558,30 @@ struct StoreBehaviourTests {
         #expect(try PostgresLocation(url: "postgresql://u@127.0.0.1/d").tls == "disable")
     }
 }
+
+/// A paused meter's events wait on purpose: the backlog age an alert pages
+/// on leaves them out, and they have an age of their own.
+struct PausedBacklogAgeTests {
+    static func event(_ customer: String) -> String {
+        #"{"CustomerId":"\#(customer)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#
+    }
+
+    @Test(arguments: StoreKind.available)
+    func pausedMetersAreLeftOutOfTheBacklogAge(kind: StoreKind) async throws {
+        let place = try await TestStore.make(kind)
+        let store = try await place.open()
+        try await place.using(store) {
+            _ = try await store.append(jsonEvents: [Self.event("P-1")], meter: "paused")
+            try await store.pauseMeter("paused", reason: "a test")
+            var status = try await store.status()
+            #expect(status.oldestPausedAgeSeconds != nil && status.oldestUnpausedAgeSeconds == nil, "\(status)")
+            #expect(status.oldestPendingAgeSeconds != nil, "the overall age still counts every meter")
+            _ = try await store.append(jsonEvents: [Self.event("A-1")], meter: "active")
+            status = try await store.status()
+            #expect(status.oldestPausedAgeSeconds != nil && status.oldestUnpausedAgeSeconds != nil, "\(status)")
+            try await store.resumeMeter("paused")
+            status = try await store.status()
+            #expect(status.oldestPausedAgeSeconds == nil && status.oldestUnpausedAgeSeconds != nil, "\(status)")
+        }
+    }
+}

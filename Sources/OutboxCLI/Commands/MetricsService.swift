@@ -103,6 +103,7 @@ enum PrometheusMetricsBootstrap {
 struct QueueGauges: Sendable {
     let depth: [EventState: Prometheus.Gauge]
     let oldestAge: Prometheus.Gauge
+    let oldestPausedAge: Prometheus.Gauge
     let appended: Prometheus.Gauge
     let pausedMeters: Prometheus.Gauge
     let lateRejected: Prometheus.Gauge
@@ -121,7 +122,11 @@ struct QueueGauges: Sendable {
         oldestAge = registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "outbox", metricName: "oldest_pending_age", unitName: "seconds",
-                helpText: "Age of the oldest event not yet delivered"))
+                helpText: "Age of the oldest event not yet delivered, paused meters left out"))
+        oldestPausedAge = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "outbox", metricName: "paused_oldest_pending_age", unitName: "seconds",
+                helpText: "Age of the oldest event waiting in a paused meter"))
         appended = registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "outbox", metricName: "appended", unitName: "events",
@@ -142,7 +147,8 @@ struct QueueGauges: Sendable {
 
     func update(_ status: OutboxStatus) {
         for state in EventState.allCases { depth[state]?.set(Double(status.totals[state])) }
-        oldestAge.set(status.oldestPendingAgeSeconds ?? 0)
+        oldestAge.set(status.oldestUnpausedAgeSeconds ?? 0)
+        oldestPausedAge.set(status.oldestPausedAgeSeconds ?? 0)
         appended.set(Double(status.totals.appended))
         pausedMeters.set(Double(status.meters.values.count { $0.pause != nil }))
         lateRejected.set(Double(status.meters.values.reduce(0) { $0 + $1.lateRejected }))

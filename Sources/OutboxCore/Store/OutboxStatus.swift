@@ -34,13 +34,23 @@ public struct OutboxStatus: Sendable {
     /// Age in seconds of the oldest event not yet delivered (pending,
     /// inflight or failed), or nil when there is none.
     public var oldestPendingAgeSeconds: Double?
+    /// The same among the meters that are not paused: what a backlog alert
+    /// should page on (a paused meter waits on purpose).
+    public var oldestUnpausedAgeSeconds: Double?
+    /// The same among the paused meters only.
+    public var oldestPausedAgeSeconds: Double?
     /// When the earliest failed event is due for its retry (unix ms).
     public var nextRetryAt: Int64?
 
-    public init(totals: StateCounts, meters: [String: Meter], oldestPendingAgeSeconds: Double?, nextRetryAt: Int64?) {
+    public init(
+        totals: StateCounts, meters: [String: Meter], oldestPendingAgeSeconds: Double?, nextRetryAt: Int64?,
+        oldestUnpausedAgeSeconds: Double? = nil, oldestPausedAgeSeconds: Double? = nil
+    ) {
         self.totals = totals
         self.meters = meters
         self.oldestPendingAgeSeconds = oldestPendingAgeSeconds
         self.nextRetryAt = nextRetryAt
+        self.oldestUnpausedAgeSeconds = oldestUnpausedAgeSeconds
+        self.oldestPausedAgeSeconds = oldestPausedAgeSeconds
     }
 }
