@@ -45,6 +45,16 @@ import Testing
         }
     }
 
+    @Test func aBaseURLHoldingAPasswordIsRefusedBeforeAnythingIsPrinted() throws {
+        try withTemporaryDirectory { dir in
+            let result = try CLI.run(
+                ["check", "--db", dir + "/o.sqlite"],
+                environment: ["ZUORA_BASE_URL": "https://ops:s3cret-pw@rest.zuora.com", "ZUORA_CLIENT_ID": "id", "ZUORA_CLIENT_SECRET": "s"])
+            #expect(result.status == 64, "\(result.stderr)")
+            #expect(!result.stderr.contains("s3cret-pw"), "the password was printed: \(result.stderr)")
+        }
+    }
+
     @Test func aTokenEndpointOutOfReachIsWorthRetrying() throws {
         try withTemporaryDirectory { dir in
             let result = try CLI.run(

@@ -31,6 +31,13 @@ struct CheckCommand: AsyncParsableCommand {
             let logger = try logging.bootstrap(label: "outbox.check", file: databaseSettings.file)
             let drainSettings = try DrainSettings(options, budget: budget, zuora: zuora, file: databaseSettings.file)
             let settings = try drainSettings.dispatcherConfiguration(logger: logger)
+            // The base URL is checked before it is printed: one holding a
+            // user and password is refused, and never shown.
+            do {
+                _ = try ZuoraEndpoint(baseURL: settings.baseURL, allowInsecureHTTP: settings.allowInsecureHTTP)
+            } catch let error as DispatcherConfigurationError {
+                throw CommandFailure(error)
+            }
             Stderr.print(StartupReport(database: databaseSettings.displayLocation, configuration: settings).line)
             if databaseSettings.isMissingSQLiteFile {
                 // Not a failure: `drain` (or the first `append`) creates it.
