@@ -24,15 +24,13 @@ extension PostgresOutbox {
                 meters[meter]?.pause = paused ? MeterPause(reason: reason, pausedAt: pausedAt ?? 0) : nil
                 meters[meter]?.lateRejected = Int(late)
             }
-            var ages: [Bool: Double] = [:]
             var nextRetry: Int64?
             if totals.undelivered > 0 {
-                // The oldest among each meter's first unclaimed event, the
-                // open ranges' first events and the retry rows; once for the
-                // paused meters, once for the others.
-                for try await (paused, age) in try await connection.query(
+                // Each meter's oldest among its first unclaimed event, its open
+                // ranges' first events and its retry rows.
+                for try await (meter, age) in try await connection.query(
                     """
-                    SELECT coalesce(p.paused, false), \(unescaped: Self.serverNow) - min(firsts.created_at) FROM (
+                    SELECT firsts.meter, \(unescaped: Self.serverNow) - min(firsts.created_at) FROM (
                         SELECT m.meter, (SELECT l.created_at FROM outbox_log l
                                 WHERE l.meter = m.meter AND (l.xact, l.id) > (coalesce(o.claimed_xact, 0), coalesce(o.claimed_id, 0))
                                 ORDER BY l.xact, l.id LIMIT 1) AS created_at
@@ -42,12 +40,11 @@ extension PostgresOutbox {
                         WHERE r.settled_at IS NULL
                         UNION ALL
                         SELECT r.meter, min(l.created_at) FROM outbox_retries r JOIN outbox_log l ON l.id = r.id GROUP BY r.meter) AS firsts
-                    LEFT JOIN outbox_meters p ON p.meter = firsts.meter
                     WHERE firsts.created_at IS NOT NULL
-                    GROUP BY coalesce(p.paused, false)
+                    GROUP BY firsts.meter
                     """, logger: logger
-                ).decode((Bool, Int64?).self) {
-                    if let age { ages[paused] = max(0, Double(age) / 1000) }
+                ).decode((String, Int64?).self) {
+                    if let age { meters[meter]?.oldestPendingAgeSeconds = max(0, Double(age) / 1000) }
                 }
             }
             if totals.failed > 0 {
@@ -57,9 +54,7 @@ extension PostgresOutbox {
                     nextRetry = due
                 }
             }
-            return OutboxStatus(
-                totals: totals, meters: meters, oldestPendingAgeSeconds: ages.values.max(), nextRetryAt: nextRetry,
-                oldestUnpausedAgeSeconds: ages[false], oldestPausedAgeSeconds: ages[true])
+            return OutboxStatus.derivingAges(totals: totals, meters: meters, nextRetryAt: nextRetry)
         }
     }
 

@@ -579,6 +579,9 @@ struct PausedBacklogAgeTests {
             _ = try await store.append(jsonEvents: [Self.event("A-1")], meter: "active")
             status = try await store.status()
             #expect(status.oldestPausedAgeSeconds != nil && status.oldestUnpausedAgeSeconds != nil, "\(status)")
+            // Each meter carries its own age, for the per-meter gauge.
+            #expect(status.meters["paused"]?.oldestPendingAgeSeconds != nil && status.meters["active"]?.oldestPendingAgeSeconds != nil)
+            #expect(status.oldestPendingAgeSeconds == status.meters.values.compactMap(\.oldestPendingAgeSeconds).max())
             try await store.resumeMeter("paused")
             status = try await store.status()
             #expect(status.oldestPausedAgeSeconds == nil && status.oldestUnpausedAgeSeconds != nil, "\(status)")

@@ -25,10 +25,11 @@ final class MetricsService: Service, Sendable {
     ) async throws -> MetricsService {
         let registry = PrometheusMetricsBootstrap.registry()
         let gauges = QueueGauges(registry: registry)
+        let meterGauges = MeterGauges(registry: registry)
         let server: LoopbackHTTPServer
         do {
             server = try await startServer(
-                host: host, port: port, registry: registry, gauges: gauges, outbox: outbox, credentialsChecked: credentialsChecked)
+                host: host, port: port, registry: registry, gauges: gauges, meterGauges: meterGauges, outbox: outbox, credentialsChecked: credentialsChecked)
         } catch {
             throw CommandFailure(
                 "cannot serve metrics on \(host):\(port) (--metrics-port \(port), --metrics-address \(host)): \(MetricsService.describe(error))",
@@ -42,14 +43,17 @@ final class MetricsService: Service, Sendable {
     }
 
     private static func startServer(
-        host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges,
+        host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges, meterGauges: MeterGauges,
         outbox: any OutboxStore, credentialsChecked: @escaping @Sendable () -> Bool
     ) async throws -> LoopbackHTTPServer {
         try await LoopbackHTTPServer.start(host: host, port: port, limits: .scrapeEndpoint) { request in
             guard request.method == "GET" else { return .text(405, "only GET\n") }
             switch request.path {
             case "/metrics":
-                if let status = try? await outbox.status() { gauges.update(status) }
+                if let status = try? await outbox.status() {
+                    gauges.update(status)
+                    meterGauges.update(status)
+                }
                 return .response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: registry.emitToBuffer())
             case "/healthz":
                 return .text(200, "ok\n")
@@ -75,82 +79,5 @@ final class MetricsService: Service, Sendable {
     func run() async throws {
         try? await gracefulShutdown()
         await server.shutdown()
-    }
-}
-
-/// Installs the Prometheus backend for swift-metrics, once per process.
-enum PrometheusMetricsBootstrap {
-    private static let shared = Mutex<PrometheusCollectorRegistry?>(nil)
-
-    static func registry() -> PrometheusCollectorRegistry {
-        shared.withLock { existing in
-            if let existing { return existing }
-            let registry = PrometheusCollectorRegistry()
-            var factory = PrometheusMetricsFactory(registry: registry)
-            factory.defaultDurationHistogramBuckets = [
-                .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250),
-                .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
-            ]
-            factory.defaultValueHistogramBuckets = [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
-            MetricsSystem.bootstrap(factory)
-            existing = registry
-            return registry
-        }
-    }
-}
-
-/// Gauges read from the outbox's counters at scrape time.
-struct QueueGauges: Sendable {
-    let depth: [EventState: Prometheus.Gauge]
-    let oldestAge: Prometheus.Gauge
-    let oldestPausedAge: Prometheus.Gauge
-    let appended: Prometheus.Gauge
-    let pausedMeters: Prometheus.Gauge
-    let lateRejected: Prometheus.Gauge
-    let buildInfo: Prometheus.Gauge
-
-    init(registry: PrometheusCollectorRegistry) {
-        depth = Dictionary(
-            uniqueKeysWithValues: EventState.allCases.map { state in
-                (
-                    state,
-                    registry.makeGauge(
-                        descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "queue_depth", unitName: "events", helpText: "Events in each state"),
-                        labels: [("state", state.description)])
-                )
-            })
-        oldestAge = registry.makeGauge(
-            descriptor: MetricNameDescriptor(
-                namespace: "outbox", metricName: "oldest_pending_age", unitName: "seconds",
-                helpText: "Age of the oldest event not yet delivered, paused meters left out"))
-        oldestPausedAge = registry.makeGauge(
-            descriptor: MetricNameDescriptor(
-                namespace: "outbox", metricName: "paused_oldest_pending_age", unitName: "seconds",
-                helpText: "Age of the oldest event waiting in a paused meter"))
-        appended = registry.makeGauge(
-            descriptor: MetricNameDescriptor(
-                namespace: "outbox", metricName: "appended", unitName: "events",
-                helpText: "Events appended to this outbox by all processes"))
-        pausedMeters = registry.makeGauge(
-            descriptor: MetricNameDescriptor(
-                namespace: "outbox", metricName: "meters_paused",
-                helpText: "Meters an operator paused (outbox meters pause)"))
-        lateRejected = registry.makeGauge(
-            descriptor: MetricNameDescriptor(
-                namespace: "outbox", metricName: "late_rejected", unitName: "events",
-                helpText: "Events Zuora rejected after its 200, found by reconcile, by all processes"))
-        buildInfo = registry.makeGauge(
-            descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "build_info", helpText: "The running outbox's version (always 1)"),
-            labels: [("version", OutboxVersion.current)])
-        buildInfo.set(Double(1))
-    }
-
-    func update(_ status: OutboxStatus) {
-        for state in EventState.allCases { depth[state]?.set(Double(status.totals[state])) }
-        oldestAge.set(status.oldestUnpausedAgeSeconds ?? 0)
-        oldestPausedAge.set(status.oldestPausedAgeSeconds ?? 0)
-        appended.set(Double(status.totals.appended))
-        pausedMeters.set(Double(status.meters.values.count { $0.pause != nil }))
-        lateRejected.set(Double(status.meters.values.reduce(0) { $0 + $1.lateRejected }))
     }
 }

@@ -14,11 +14,15 @@ public struct OutboxStatus: Sendable {
         /// Events moved from sent to dead by reconcile (rejected by Zuora
         /// after its 200), since the meter's first event.
         public var lateRejected: Int
+        /// Age in seconds of the meter's oldest event not yet delivered, or
+        /// nil when it has none.
+        public var oldestPendingAgeSeconds: Double?
 
         public init(
             counts: StateCounts, lastStatus: Int? = nil, lastError: String? = nil, lastErrorAt: Int64? = nil, lastSuccessAt: Int64? = nil,
-            pause: MeterPause? = nil, lateRejected: Int = 0
+            pause: MeterPause? = nil, lateRejected: Int = 0, oldestPendingAgeSeconds: Double? = nil
         ) {
+            self.oldestPendingAgeSeconds = oldestPendingAgeSeconds
             self.counts = counts
             self.lastStatus = lastStatus
             self.lastError = lastError
@@ -52,5 +56,16 @@ public struct OutboxStatus: Sendable {
         self.nextRetryAt = nextRetryAt
         self.oldestUnpausedAgeSeconds = oldestUnpausedAgeSeconds
         self.oldestPausedAgeSeconds = oldestPausedAgeSeconds
+    }
+
+    /// The status whose overall ages are derived from the meters' own: the
+    /// oldest of all, of the meters running, and of the paused ones. Both
+    /// stores read each meter's age and leave these rules to this one place.
+    public static func derivingAges(totals: StateCounts, meters: [String: Meter], nextRetryAt: Int64?) -> OutboxStatus {
+        let running = meters.values.filter { $0.pause == nil }.compactMap(\.oldestPendingAgeSeconds).max()
+        let paused = meters.values.filter { $0.pause != nil }.compactMap(\.oldestPendingAgeSeconds).max()
+        return OutboxStatus(
+            totals: totals, meters: meters, oldestPendingAgeSeconds: [running, paused].compactMap { $0 }.max(), nextRetryAt: nextRetryAt,
+            oldestUnpausedAgeSeconds: running, oldestPausedAgeSeconds: paused)
     }
 }

@@ -32,35 +32,30 @@ enum OutboxStatusQuery {
                 lateRejected: statement.int(15))
         }
         statement.reset()
-        var ages: [Bool: Double] = [:]
         var nextRetry: Int64?
         if totals.undelivered > 0 {
-            // Ids grow with insertion time: the oldest undelivered event is the
-            // smallest id among the first unclaimed event of each meter, the
-            // open ranges and the retry rows; once for the paused meters, once
-            // for the others.
+            // Ids grow with insertion time: a meter's oldest undelivered event
+            // is the smallest id among its first unclaimed event, its open
+            // ranges and its retry rows.
             let oldest = try connection.cached(
                 """
-                SELECT g.paused, l.created_at FROM (
-                    SELECT f.paused AS paused, min(f.id) AS id FROM (
-                        SELECT m.paused AS paused, (SELECT min(l.id) FROM outbox_log l WHERE l.meter = m.meter AND l.id > m.claimed_through) AS id
+                SELECT g.meter, l.created_at FROM (
+                    SELECT f.meter AS meter, min(f.id) AS id FROM (
+                        SELECT m.meter AS meter, (SELECT min(l.id) FROM outbox_log l WHERE l.meter = m.meter AND l.id > m.claimed_through) AS id
                         FROM outbox_meters m
-                        UNION ALL SELECT m.paused, min(r.first_id) FROM outbox_ranges r JOIN outbox_meters m ON m.meter = r.meter
-                            WHERE r.settled_at IS NULL GROUP BY m.paused
-                        UNION ALL SELECT m.paused, min(x.id) FROM outbox_retries x JOIN outbox_meters m ON m.meter = x.meter GROUP BY m.paused) AS f
-                    WHERE f.id IS NOT NULL GROUP BY f.paused) AS g
+                        UNION ALL SELECT r.meter, min(r.first_id) FROM outbox_ranges r WHERE r.settled_at IS NULL GROUP BY r.meter
+                        UNION ALL SELECT x.meter, min(x.id) FROM outbox_retries x GROUP BY x.meter) AS f
+                    WHERE f.id IS NOT NULL GROUP BY f.meter) AS g
                 JOIN outbox_log l ON l.id = g.id
                 """)
             defer { oldest.reset() }
             while try oldest.step() {
-                ages[oldest.int64(0) != 0] = max(0, Double(now - oldest.int64(1)) / 1000)
+                meters[oldest.string(0)]?.oldestPendingAgeSeconds = max(0, Double(now - oldest.int64(1)) / 1000)
             }
         }
         if totals.failed > 0 {
             nextRetry = try connection.scalarInt("SELECT min(due_at) FROM outbox_retries WHERE state = 2")
         }
-        return OutboxStatus(
-            totals: totals, meters: meters, oldestPendingAgeSeconds: ages.values.max(), nextRetryAt: nextRetry,
-            oldestUnpausedAgeSeconds: ages[false], oldestPausedAgeSeconds: ages[true])
+        return OutboxStatus.derivingAges(totals: totals, meters: meters, nextRetryAt: nextRetry)
     }
 }
