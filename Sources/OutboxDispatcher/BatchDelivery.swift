@@ -225,7 +225,7 @@ struct BatchDelivery: Sendable {
         counters.addDropped(dropped)
         logger.warning(
             "lease lost on claimed events: another dispatcher took them over; dropped unsent",
-            metadata: ["meter": "\(fence.meter)", "lost": "\(dropped)", "kept": "\(kept)"])
+            metadata: ["meter": "\(fence.meter)", "lost": .stringConvertible(dropped), "kept": .stringConvertible(kept)])
     }
 
     private func handle(_ answer: ZuoraAnswer, _ fence: inout ClaimFence, _ events: [ClaimedEvent], trackID: String, key: String) async -> Result {
@@ -248,7 +248,7 @@ struct BatchDelivery: Sendable {
             if let reset = answer.quotaExhaustedForSeconds {
                 // The tenant's quota is spent: wait for it rather than earn a 429.
                 gate.pause(seconds: reset, now: pacing.now)
-                logger.info("Zuora's rate limit is used up (RateLimit-Remaining: 0); pausing requests", metadata: ["meter": "\(meter)", "reset_s": "\(reset)"])
+                logger.info("Zuora's rate limit is used up (RateLimit-Remaining: 0); pausing requests", metadata: ["meter": "\(meter)", "reset_s": .stringConvertible(reset)])
             }
         }
         let record = Settlement.Record(status: answer.status, responseBody: answer.bodyText, trackID: trackID, requestID: answer.requestID)
@@ -264,7 +264,7 @@ struct BatchDelivery: Sendable {
                 : RejectionReason.describe(status: answer.status, body: answer.body)
             await settle(.rejected(reason: reason), events, fence, record: record, keys: answered)
             logger.warning(
-                "event dead-lettered", metadata: ["meter": "\(meter)", "event_id": "\(events[0].eventID)", "status": "\(answer.status)", "reason": "\(reason)"])
+                "event dead-lettered", metadata: ["meter": "\(meter)", "event_id": "\(events[0].eventID)", "status": .stringConvertible(answer.status), "reason": "\(reason)"])
             return .rejected
         case .rejected:
             return await bisect(&fence, events)
@@ -284,7 +284,7 @@ struct BatchDelivery: Sendable {
             logger.notice(
                 "rate limited; holding all requests",
                 metadata: [
-                    "meter": "\(meter)", "status": "\(answer.status)", "wait_s": "\(wait)", "hinted": "\(seconds != nil)", "streak": "\(gate.streak)",
+                    "meter": "\(meter)", "status": .stringConvertible(answer.status), "wait_s": .stringConvertible(wait), "hinted": .stringConvertible(seconds != nil), "streak": .stringConvertible(gate.streak),
                 ])
             let reason = "rate limited (HTTP \(answer.status)); waiting \(Int(wait.rounded(.up)))s"
             await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record, keys: answered)
@@ -305,7 +305,7 @@ struct BatchDelivery: Sendable {
             let wait = seconds ?? configuration.backoff.baseSeconds
             logger.notice(
                 "Zuora is still working on this key's first request (HTTP 409); asking again under the same key",
-                metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "idempotency_key": "\(key)", "wait_s": "\(wait)"])
+                metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "idempotency_key": "\(key)", "wait_s": .stringConvertible(wait)])
             let reason = "HTTP 409: the idempotency key's first request is still in progress; waiting \(Int(wait.rounded(.up)))s"
             await settle(
                 .deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record, keys: .unanswered(key: key))
@@ -363,7 +363,7 @@ struct BatchDelivery: Sendable {
             // Not the events' fault: every request to the host waits (Zuora's
             // hint, else the host-wide backoff), and no attempt is spent.
             let wait = gate.hold(hintSeconds: retryAfter, now: pacing.now)
-            logger.warning("cannot get a token: \(message); holding all requests", metadata: ["meter": "\(fence.meter)", "wait_s": "\(wait)"])
+            logger.warning("cannot get a token: \(message); holding all requests", metadata: ["meter": "\(fence.meter)", "wait_s": .stringConvertible(wait)])
             counters.addTransient(events.count)
             let reason = "token: \(message); waiting \(Int(wait.rounded(.up)))s"
             await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: .init(), keys: keys)
@@ -394,11 +394,11 @@ struct BatchDelivery: Sendable {
         if result.lost > 0 {
             logger.warning(
                 "another dispatcher took over events before their answer was recorded; its record stands",
-                metadata: ["meter": "\(fence.meter)", "lost": "\(result.lost)"])
+                metadata: ["meter": "\(fence.meter)", "lost": .stringConvertible(result.lost)])
         }
         if case .failed(let reason) = verdict, result.dead > 0 {
             logger.warning(
-                "events dead-lettered: their retry attempts ran out", metadata: ["meter": "\(fence.meter)", "count": "\(result.dead)", "reason": "\(reason)"])
+                "events dead-lettered: their retry attempts ran out", metadata: ["meter": "\(fence.meter)", "count": .stringConvertible(result.dead), "reason": "\(reason)"])
         }
     }
 
@@ -432,17 +432,20 @@ struct BatchDelivery: Sendable {
         meter: String, trackID: String, key: String?, count: Int, bytes: Int, status: Int?, requestID: String?, elapsed: Duration, note: String?
     ) {
         var metadata: Logger.Metadata = [
-            "meter": "\(meter)", "track_id": "\(trackID)", "events": "\(count)", "bytes": "\(bytes)",
-            "status": "\(status.map(String.init) ?? "none")", "zuora_request_id": "\(requestID ?? "-")",
-            "duration_ms": "\(elapsed.milliseconds)",
+            "meter": "\(meter)", "track_id": "\(trackID)", "events": .stringConvertible(count), "bytes": .stringConvertible(bytes),
+            "zuora_request_id": "\(requestID ?? "-")", "duration_ms": .stringConvertible(elapsed.milliseconds),
         ]
+        // A number when Zuora answered; absent when nothing came back.
+        if let status { metadata["status"] = .stringConvertible(status) }
         if let note { metadata["error"] = "\(note)" }
         if let key { metadata["idempotency_key"] = "\(key)" }
-        // A 400 or 413 during bisection is routine (the dead letter it leads
-        // to is logged as a warning); rate limits are expected under load.
+        // One line per request only at debug level: at info, the drain logs
+        // a summary every --log-summary-every. A 400 or 413 during
+        // bisection is routine (the dead letter it leads to is logged as a
+        // warning); rate limits are expected under load.
         let level: Logger.Level =
             switch status {
-            case .some(200..<300), .some(400), .some(413): .info
+            case .some(200..<300), .some(400), .some(413): .debug
             case .some(429), .some(503): .notice
             default: .warning
             }

@@ -70,7 +70,7 @@ final class SharedRequestBudget: Sendable {
             if name != RequestBudget.concurrencyBudget {
                 let until = clock.monotonicNow() + wait
                 heldUntil.withLock { $0 = max($0 ?? until, until) }
-                logger.notice("a shared request budget is spent; waiting", metadata: ["budget": "\(name)", "wait_ms": "\(milliseconds)"])
+                logger.notice("a shared request budget is spent; waiting", metadata: ["budget": "\(name)", "wait_ms": .stringConvertible(milliseconds)])
             }
             return .wait(wait, budget: name)
         }

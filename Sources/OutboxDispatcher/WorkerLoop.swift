@@ -34,7 +34,7 @@ struct WorkerLoop: Sendable {
                 // A store failure (locked past the busy timeout, disk full):
                 // keep the process up and retry, loudly.
                 storeFailures += 1
-                logger.error("outbox store failed; retrying", metadata: ["error": "\(error)", "failures_in_a_row": "\(storeFailures)"])
+                logger.error("outbox store failed; retrying", metadata: ["error": "\(error)", "failures_in_a_row": .stringConvertible(storeFailures)])
                 await pacing.sleep(until: pacing.now + .milliseconds(min(5000, 100 * (1 << min(storeFailures, 6)))))
             }
         }

@@ -60,7 +60,7 @@ enum PostgresLogEpoch {
             try await connection.query("UPDATE outbox_log_epoch SET xact_offset = \(raised)", logger: logger)
             logger.notice(
                 "the outbox's log is ahead of this cluster's transaction ids (restored from another cluster?): new events are ordered after it",
-                metadata: ["offset": "\(raised)"])
+                metadata: ["offset": .stringConvertible(raised)])
             return raised
         }
         return nil

@@ -14,8 +14,18 @@ struct ConfigCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the effective configuration and where each value comes from (flag, environment, file, default), secrets masked.",
-            discussion: "Precedence: flags, then environment variables, then the config file (--config or $OUTBOX_CONFIG), then defaults."
+            discussion: """
+                Precedence: flags, then environment variables, then the config file (--config or $OUTBOX_CONFIG), then defaults.
+
+                The config file is one JSON object whose keys are the long flags' names, e.g.
+                  {"db": "/var/lib/myapp/outbox.sqlite", "lease": "90s", "concurrency": 8, "meter-ids": {"api-calls": 101}}
+                Durations are strings with a unit. Credentials are never read from it: they come
+                from the environment only. `outbox config show --keys` lists every key.
+                """
         )
+
+        @Flag(name: .long, help: "List every config file key: its type, default, environment variable and meaning; reads no database.")
+        var keys = false
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var zuora: ZuoraOptions
@@ -26,6 +36,10 @@ struct ConfigCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            if keys {
+                printKeys()
+                return
+            }
             try await reportingFailures {
                 // Every setting resolved as the commands resolve it, each
                 // noting its value and source in the record.
@@ -48,6 +62,30 @@ struct ConfigCommand: AsyncParsableCommand {
                     Stdout.print(
                         Table.render(header: ["SETTING", "VALUE", "FROM"], rows: entries.map { [$0.0, $0.1, $0.2.rawValue] }).joined(separator: "\n"))
                 }
+            }
+        }
+
+        private func printKeys() {
+            let documents = Settings.keyDocuments
+            if output.json {
+                Stdout.print(
+                    JSONValue.array(
+                        documents.map { document in
+                            JSONValue.object([
+                                "key": .string(document.key), "type": .string(document.expected), "default": .string(document.defaultText),
+                                "environment": document.environment.map(JSONValue.string) ?? .null, "meaning": .string(document.summary),
+                            ])
+                        }
+                    ).jsonText)
+            } else {
+                // A block per key: the defaults and meanings are sentences,
+                // too wide for table columns.
+                Stdout.print(
+                    documents.map { document in
+                        let environment = document.environment.map { " ($\($0))" } ?? ""
+                        let fallback = document.defaultText.isEmpty ? "none" : document.defaultText
+                        return "\(document.key)\(environment): \(document.expected); default \(fallback)\n    \(document.summary)"
+                    }.joined(separator: "\n"))
             }
         }
 

@@ -88,10 +88,13 @@ struct DrainCommand: AsyncParsableCommand {
                     metricsAddress: drainSettings.metricsAddress.value,
                     // Ready once a token came: at the check, or since.
                     credentialsChecked: { checked || dispatcher.summary.tokenRefreshes > 0 },
-                    purgeSentAfter: drainSettings.purgeSentAfter.value, reconcile: reconcile
+                    purgeSentAfter: drainSettings.purgeSentAfter.value, reconcile: reconcile,
+                    logSummaryEvery: drainSettings.logSummaryEvery.value
                 )
                 .run(once: once, maxTime: .milliseconds(Int64(maxTime * 1000)), showProgress: once)
-                report(summary, elapsed: started.duration(to: .now))
+                report(
+                    summary, elapsed: started.duration(to: .now), logger: logger,
+                    jsonLogs: try logging.resolve(file: databaseSettings.file).format.value == .json)
                 if once && summary.remaining > 0 {
                     throw Exit.workRemains
                 }
@@ -99,9 +102,44 @@ struct DrainCommand: AsyncParsableCommand {
         }
     }
 
-    private func report(_ summary: DrainSummary, elapsed: Duration) {
+    private func report(_ summary: DrainSummary, elapsed: Duration, logger: Logger, jsonLogs: Bool) {
         let seconds = max(elapsed.inSeconds, 0.001)
         let rate = Double(summary.sent) / seconds
+        if jsonLogs {
+            // With JSON logs, stderr stays one JSON object per line: the
+            // summary is a log line of typed fields, not prose, written
+            // whatever the log level, as the text summary is.
+            var summaryLogger = logger
+            summaryLogger.logLevel = min(logger.logLevel, .notice)
+            summaryLogger.notice("drain finished", metadata: Self.summaryFields(summary, seconds: seconds))
+        } else {
+            printSummary(summary, seconds: seconds, rate: rate)
+        }
+        if output.json {
+            Stdout.print(
+                JSONValue.object([
+                    "sent": .integer(Int64(summary.sent)), "dead": .integer(Int64(summary.dead)),
+                    "remaining": .integer(Int64(summary.remaining)), "requests": .integer(Int64(summary.requests)),
+                    "paused": .integer(Int64(summary.paused)),
+                    "rate_limit_waits": .integer(Int64(summary.rateLimitWaits)), "token_refreshes": .integer(Int64(summary.tokenRefreshes)),
+                    "dropped_after_lease_loss": .integer(Int64(summary.droppedAfterLeaseLoss)),
+                    "elapsed_seconds": .number((seconds * 1000).rounded() / 1000),
+                ]).jsonText)
+        }
+    }
+
+    static func summaryFields(_ summary: DrainSummary, seconds: Double) -> Logger.Metadata {
+        [
+            "sent": .stringConvertible(summary.sent), "dead": .stringConvertible(summary.dead),
+            "remaining": .stringConvertible(summary.remaining), "requests": .stringConvertible(summary.requests),
+            "paused": .stringConvertible(summary.paused), "rate_limit_waits": .stringConvertible(summary.rateLimitWaits),
+            "token_refreshes": .stringConvertible(summary.tokenRefreshes), "transient_failures": .stringConvertible(summary.transientFailures),
+            "dropped_after_lease_loss": .stringConvertible(summary.droppedAfterLeaseLoss),
+            "elapsed_s": .stringConvertible((seconds * 1000).rounded() / 1000),
+        ]
+    }
+
+    private func printSummary(_ summary: DrainSummary, seconds: Double, rate: Double) {
         Stderr.print(
             "drain: sent \(summary.sent), dead-lettered \(summary.dead), remaining \(summary.remaining), \(summary.requests) requests in \(String(format: "%.1f", seconds))s (\(ProgressDisplay.group(Int(rate))) events/s)"
         )
@@ -118,17 +156,6 @@ struct DrainCommand: AsyncParsableCommand {
             Stderr.print(
                 "drain: \(summary.droppedAfterLeaseLoss) claimed events were dropped unsent: their lease lapsed during a wait and another dispatcher took them over"
             )
-        }
-        if output.json {
-            Stdout.print(
-                JSONValue.object([
-                    "sent": .integer(Int64(summary.sent)), "dead": .integer(Int64(summary.dead)),
-                    "remaining": .integer(Int64(summary.remaining)), "requests": .integer(Int64(summary.requests)),
-                    "paused": .integer(Int64(summary.paused)),
-                    "rate_limit_waits": .integer(Int64(summary.rateLimitWaits)), "token_refreshes": .integer(Int64(summary.tokenRefreshes)),
-                    "dropped_after_lease_loss": .integer(Int64(summary.droppedAfterLeaseLoss)),
-                    "elapsed_seconds": .number((seconds * 1000).rounded() / 1000),
-                ]).jsonText)
         }
     }
 }

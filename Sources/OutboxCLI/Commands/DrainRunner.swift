@@ -16,6 +16,8 @@ struct DrainRunner {
     var credentialsChecked: @Sendable () -> Bool = { true }
     let purgeSentAfter: Double?
     let reconcile: ReconcileService?
+    /// Seconds between summary log lines while running; 0: none.
+    var logSummaryEvery: Double = 60
 
     func run(once: Bool, maxTime: Duration, showProgress: Bool) async throws -> DrainSummary {
         let total = try await outbox.undeliveredCount()
@@ -27,6 +29,9 @@ struct DrainRunner {
         }
         if let reconcile, !once {
             services.append(reconcile)
+        }
+        if logSummaryEvery > 0 && !once {
+            services.append(LogSummaryService(dispatcher: dispatcher, every: .milliseconds(Int64(logSummaryEvery * 1000)), logger: logger))
         }
         if let metricsPort {
             services.append(
@@ -106,7 +111,7 @@ struct PurgeService: Service {
                     let cutoff = WallClock.nowMilliseconds() - Int64(retentionSeconds * 1000)
                     let result = try await outbox.purgeSent(before: cutoff)
                     if result.purged > 0 {
-                        logger.info("purged sent events", metadata: ["count": "\(result.purged)", "bytes_freed": "\(result.bytesFreed)"])
+                        logger.info("purged sent events", metadata: ["count": .stringConvertible(result.purged), "bytes_freed": .stringConvertible(result.bytesFreed)])
                     }
                 } catch {
                     logger.error("scheduled purge failed; will try again in an hour", metadata: ["error": "\(error)"])
@@ -134,8 +139,8 @@ struct ReconcileService: Service {
                     logger.info(
                         "reconcile run done",
                         metadata: [
-                            "entries": "\(totals.entries)", "late_rejected": "\(totals.lateRejected)",
-                            "unmatched": "\(totals.unmatched)", "duplicates_discarded": "\(totals.duplicatesDiscarded)",
+                            "entries": .stringConvertible(totals.entries), "late_rejected": .stringConvertible(totals.lateRejected),
+                            "unmatched": .stringConvertible(totals.unmatched), "duplicates_discarded": .stringConvertible(totals.duplicatesDiscarded),
                         ])
                 } catch {
                     logger.error("reconcile failed; will try again at the next interval", metadata: ["error": "\(error)"])

@@ -15,7 +15,8 @@ struct MockZuoraCommand: AsyncParsableCommand {
             Point a drain at it:
               ZUORA_BASE_URL=http://127.0.0.1:PORT ZUORA_CLIENT_ID=mock-client-id \\
               ZUORA_CLIENT_SECRET=mock-client-secret outbox drain --once
-            """
+            """,
+        aliases: ["mock"]
     )
 
     @Option(name: .long, help: "Port to listen on (0 picks a free one).")

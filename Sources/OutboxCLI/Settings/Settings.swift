@@ -31,6 +31,9 @@ enum Settings {
         "log-level", environment: "OUTBOX_LOG_LEVEL", default: .info, summary: "The least severe log level written to stderr")
     static let logFormat = Setting<StderrLogHandler.Format>.choice(
         "log-format", environment: "OUTBOX_LOG_FORMAT", default: .text, summary: "Log lines as text or json, on stderr")
+    static let logSummaryEvery = Setting<Double>.duration(
+        "log-summary-every", environment: "OUTBOX_LOG_SUMMARY_EVERY", default: 60, positive: false, atMost: 86400,
+        summary: "While running, log one info line of what was delivered this often (each request has a line at debug level); 0s: never")
 
     // MARK: Zuora
 
@@ -124,43 +127,64 @@ enum Settings {
     static let meterIDsKey = "meter-ids"
     static let meterIDsEnvironment = "OUTBOX_METER_IDS"
 
-    /// The config file's keys, each with its type check (nil: the value fits).
-    static let fileKeys: [String: @Sendable (ConfigValue) -> String?] = {
-        var keys: [String: @Sendable (ConfigValue) -> String?] = [:]
-        func add<Value>(_ setting: Setting<Value>) {
-            keys[setting.key] = { setting.fromJSON($0) == nil ? setting.expected : nil }
+    /// One config file key, as `config show --keys` prints it.
+    struct KeyDocument: Sendable {
+        let key: String
+        let environment: String?
+        let expected: String
+        let defaultText: String
+        let summary: String
+        /// The key's type check: why a value does not fit, or nil.
+        let check: @Sendable (ConfigValue) -> String?
+    }
+
+    /// Every config file key, in the order `config show --keys` lists them.
+    static let keyDocuments: [KeyDocument] = {
+        func document<Value>(_ setting: Setting<Value>) -> KeyDocument {
+            KeyDocument(
+                key: setting.key, environment: setting.environment, expected: setting.expected, defaultText: setting.defaultText,
+                summary: setting.summary, check: { setting.fromJSON($0) == nil ? setting.expected : nil })
         }
-        add(db)
-        add(busyTimeout)
-        add(durability)
-        add(eventIdField)
-        add(logLevel)
-        add(logFormat)
-        add(baseURL)
-        add(zuoraEnvironment)
-        add(entityIDs)
-        add(orgIDs)
-        add(allowInsecureHTTP)
-        add(requestTimeout)
-        add(batchSize)
-        add(maxBatchBytes)
-        add(maxRequestsPerMinute)
-        add(maxRequestsPerHour)
-        add(maxRequestsPerDay)
-        add(maxConcurrentRequests)
-        add(concurrency)
-        add(gzip)
-        add(idempotencyKeys)
-        add(maxAttempts)
-        add(lease)
-        add(backoffBase)
-        add(backoffCap)
-        add(pollInterval)
-        add(metricsPort)
-        add(metricsAddress)
-        add(purgeSentAfter)
-        add(reconcileEvery)
-        keys[meterIDsKey] = { MeterIDs.fromFile($0) == nil ? "an object of meter global ids to numeric meter ids, like {\"api-calls\": 101}" : nil }
-        return keys
+        return [
+            document(db),
+            document(busyTimeout),
+            document(durability),
+            document(eventIdField),
+            document(logLevel),
+            document(logFormat),
+            document(baseURL),
+            document(zuoraEnvironment),
+            document(entityIDs),
+            document(orgIDs),
+            document(allowInsecureHTTP),
+            document(requestTimeout),
+            document(batchSize),
+            document(maxBatchBytes),
+            document(maxRequestsPerMinute),
+            document(maxRequestsPerHour),
+            document(maxRequestsPerDay),
+            document(maxConcurrentRequests),
+            document(concurrency),
+            document(gzip),
+            document(idempotencyKeys),
+            document(maxAttempts),
+            document(lease),
+            document(backoffBase),
+            document(backoffCap),
+            document(pollInterval),
+            document(metricsPort),
+            document(metricsAddress),
+            document(purgeSentAfter),
+            document(reconcileEvery),
+            document(logSummaryEvery),
+            KeyDocument(
+                key: meterIDsKey, environment: meterIDsEnvironment, expected: "an object of meter global ids to numeric meter ids, like {\"api-calls\": 101}",
+                defaultText: "none", summary: "Zuora's numeric meter id of each meter global id, for reconcile (--meter-id GLOBAL=ID)",
+                check: { MeterIDs.fromFile($0) == nil ? "an object of meter global ids to numeric meter ids, like {\"api-calls\": 101}" : nil }),
+        ]
     }()
+
+    /// The config file's keys, each with its type check (nil: the value fits).
+    static let fileKeys: [String: @Sendable (ConfigValue) -> String?] = Dictionary(
+        uniqueKeysWithValues: keyDocuments.map { ($0.key, $0.check) })
 }

@@ -84,6 +84,9 @@ struct DrainOptions: ParsableArguments {
 
     @Option(name: .customLong(Settings.reconcileEvery.key), help: Settings.reconcileEvery.help)
     var reconcileEvery: DurationArgument?
+
+    @Option(name: .customLong(Settings.logSummaryEvery.key), help: Settings.logSummaryEvery.help)
+    var logSummaryEvery: DurationArgument?
 }
 
 /// `--meter-id GLOBAL=ID`, for the commands that read audit trails.

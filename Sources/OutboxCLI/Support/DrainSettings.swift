@@ -93,6 +93,7 @@ struct DrainSettings {
     let metricsAddress: Resolved<String>
     let purgeSentAfter: Resolved<Double?>
     let reconcileEvery: Resolved<Double?>
+    let logSummaryEvery: Resolved<Double>
 
     init(_ options: DrainOptions, budget: BudgetOptions, zuora: ZuoraOptions, file: ConfigFile, record: SettingsRecord? = nil) throws {
         self.zuora = try ZuoraSettings(zuora, file: file, record: record)
@@ -109,6 +110,7 @@ struct DrainSettings {
         metricsAddress = try Settings.metricsAddress.resolve(flag: options.metricsAddress, file: file, record: record)
         purgeSentAfter = try Settings.purgeSentAfter.resolveOptional(flag: options.purgeSentAfter?.seconds, file: file, record: record)
         reconcileEvery = try Settings.reconcileEvery.resolveOptional(flag: options.reconcileEvery?.seconds, file: file, record: record)
+        logSummaryEvery = try Settings.logSummaryEvery.resolve(flag: options.logSummaryEvery?.seconds, file: file, record: record)
     }
 
     /// The dispatcher's configuration, checked: a value out of range (or

@@ -38,10 +38,28 @@ struct StderrLogHandler: LogHandler {
             var object: [String: JSONValue] = [
                 "ts": .string(timestamp), "level": .string("\(event.level)"), "logger": .string(label), "message": .string("\(event.message)"),
             ]
-            for (key, value) in merged where object[key] == nil { object[key] = .string("\(value)") }
+            for (key, value) in merged where object[key] == nil { object[key] = StderrLogHandler.typed(value) }
             line = JSONValue.object(object).jsonText
         }
         TerminalOutput.writeLine(line)
+    }
+
+    /// A metadata value as JSON of its own type: a number, a count or a flag
+    /// passed as `.stringConvertible` stays a number or a boolean, so a log
+    /// pipeline can sum and compare it without parsing strings.
+    static func typed(_ value: Logger.Metadata.Value) -> JSONValue {
+        switch value {
+        case .string(let text): return .string(text)
+        case .stringConvertible(let convertible):
+            switch convertible {
+            case let flag as Bool: return .bool(flag)
+            case let integer as any BinaryInteger: return Int64(exactly: integer).map(JSONValue.integer) ?? .string("\(integer)")
+            case let number as Double where number.isFinite: return .number(number)
+            default: return .string(convertible.description)
+            }
+        case .array(let values): return .array(values.map(typed))
+        case .dictionary(let values): return .object(values.mapValues(typed))
+        }
     }
 
     static func quoteIfNeeded(_ value: String) -> String {

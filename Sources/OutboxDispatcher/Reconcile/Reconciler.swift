@@ -113,14 +113,14 @@ public final class Reconciler: Sendable {
             cursor = page.nextPage
             if let next = cursor, !seenCursors.insert(next).inserted {
                 configuration.logger.warning(
-                    "the audit trail repeated a page cursor; this meter's reconcile stops here", metadata: ["meter": "\(meter)", "pages": "\(pages)"])
+                    "the audit trail repeated a page cursor; this meter's reconcile stops here", metadata: ["meter": "\(meter)", "pages": .stringConvertible(pages)])
                 counts.truncated = true
                 break
             }
             if cursor != nil && (pages >= Self.maxPagesPerMeter || counts.entries >= Self.maxEntriesPerRun) {
                 configuration.logger.warning(
                     "the audit trail has more pages than one reconcile run reads; the rest waits for the next run",
-                    metadata: ["meter": "\(meter)", "pages": "\(pages)", "entries": "\(counts.entries)"])
+                    metadata: ["meter": "\(meter)", "pages": .stringConvertible(pages), "entries": .stringConvertible(counts.entries)])
                 counts.truncated = true
                 break
             }
@@ -128,9 +128,9 @@ public final class Reconciler: Sendable {
         configuration.logger.info(
             "reconciled",
             metadata: [
-                "meter": "\(meter)", "entries": "\(counts.entries)", "late_rejected": "\(counts.lateRejected)",
-                "already_dead": "\(counts.alreadyDead)", "already_applied": "\(counts.alreadyApplied)", "unmatched": "\(counts.unmatched)",
-                "duplicates_discarded": "\(counts.duplicatesDiscarded)",
+                "meter": "\(meter)", "entries": .stringConvertible(counts.entries), "late_rejected": .stringConvertible(counts.lateRejected),
+                "already_dead": .stringConvertible(counts.alreadyDead), "already_applied": .stringConvertible(counts.alreadyApplied), "unmatched": .stringConvertible(counts.unmatched),
+                "duplicates_discarded": .stringConvertible(counts.duplicatesDiscarded),
             ])
         return counts
     }
@@ -192,7 +192,7 @@ public final class Reconciler: Sendable {
             if moved > 0 {
                 configuration.logger.warning(
                     "events rejected by Zuora after acceptance were dead-lettered",
-                    metadata: ["meter": "\(meter)", "count": "\(moved)"])
+                    metadata: ["meter": "\(meter)", "count": .stringConvertible(moved)])
             }
         }
         return counts
