@@ -248,7 +248,9 @@ struct BatchDelivery: Sendable {
             if let reset = answer.quotaExhaustedForSeconds {
                 // The tenant's quota is spent: wait for it rather than earn a 429.
                 gate.pause(seconds: reset, now: pacing.now)
-                logger.info("Zuora's rate limit is used up (RateLimit-Remaining: 0); pausing requests", metadata: ["meter": "\(meter)", "reset_s": .stringConvertible(reset)])
+                logger.info(
+                    "Zuora's rate limit is used up (RateLimit-Remaining: 0); pausing requests",
+                    metadata: ["meter": "\(meter)", "reset_s": .stringConvertible(reset)])
             }
         }
         let record = Settlement.Record(status: answer.status, responseBody: answer.bodyText, trackID: trackID, requestID: answer.requestID)
@@ -264,7 +266,8 @@ struct BatchDelivery: Sendable {
                 : RejectionReason.describe(status: answer.status, body: answer.body)
             await settle(.rejected(reason: reason), events, fence, record: record, keys: answered)
             logger.warning(
-                "event dead-lettered", metadata: ["meter": "\(meter)", "event_id": "\(events[0].eventID)", "status": .stringConvertible(answer.status), "reason": "\(reason)"])
+                "event dead-lettered",
+                metadata: ["meter": "\(meter)", "event_id": "\(events[0].eventID)", "status": .stringConvertible(answer.status), "reason": "\(reason)"])
             return .rejected
         case .rejected:
             return await bisect(&fence, events)
@@ -284,7 +287,8 @@ struct BatchDelivery: Sendable {
             logger.notice(
                 "rate limited; holding all requests",
                 metadata: [
-                    "meter": "\(meter)", "status": .stringConvertible(answer.status), "wait_s": .stringConvertible(wait), "hinted": .stringConvertible(seconds != nil), "streak": .stringConvertible(gate.streak),
+                    "meter": "\(meter)", "status": .stringConvertible(answer.status), "wait_s": .stringConvertible(wait),
+                    "hinted": .stringConvertible(seconds != nil), "streak": .stringConvertible(gate.streak),
                 ])
             let reason = "rate limited (HTTP \(answer.status)); waiting \(Int(wait.rounded(.up)))s"
             await settle(.deferred(reason: reason, delayMilliseconds: Settlement.milliseconds(wait)), events, fence, record: record, keys: answered)
@@ -398,7 +402,8 @@ struct BatchDelivery: Sendable {
         }
         if case .failed(let reason) = verdict, result.dead > 0 {
             logger.warning(
-                "events dead-lettered: their retry attempts ran out", metadata: ["meter": "\(fence.meter)", "count": .stringConvertible(result.dead), "reason": "\(reason)"])
+                "events dead-lettered: their retry attempts ran out",
+                metadata: ["meter": "\(fence.meter)", "count": .stringConvertible(result.dead), "reason": "\(reason)"])
         }
     }
 

@@ -107,7 +107,8 @@ actor TokenProvider {
         } catch {
             throw TokenError.unavailable("cannot get an answer from \(url): \(TransportFailure.describe(error))")
         }
-        logger.debug("token request", metadata: ["status": .stringConvertible(status), "duration_ms": .stringConvertible(started.duration(to: .now).milliseconds)])
+        logger.debug(
+            "token request", metadata: ["status": .stringConvertible(status), "duration_ms": .stringConvertible(started.duration(to: .now).milliseconds)])
         switch status {
         case 200..<300:
             break

@@ -74,6 +74,35 @@ import Testing
             #expect(starting?.contains("\"base_url\"") == true && starting?.contains("\"version\"") == true, "\(result.stderr)")
         }
     }
+
+    @Test func eachMappedMeterIdIsProbedAndAnUnknownOneIsAUsageError() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            #expect(try CLI.run(["append", "--meter", "calls", "--db", db], stdin: ndjson(1)).status == 0)
+            let mock = try MockProcess(["--meter-id", "calls=101"])
+            defer { mock.stop() }
+            let known = try CLI.run(["check", "--db", db, "--meter-id", "calls=101"], environment: mock.environment)
+            #expect(known.status == 0 && known.stderr.contains("Zuora knows meter id 101 (calls)"), "\(known.stderr)")
+            let unknown = try CLI.run(["check", "--db", db, "--meter-id", "calls=999"], environment: mock.environment)
+            #expect(unknown.status == 64 && unknown.stderr.contains("no meter with id 999"), "\(unknown.stderr)")
+            #expect(try mock.statistics()["usageRequests"] as? Int == 0, "a probe sends no usage")
+        }
+    }
+
+    @Test func aSetupTheDrainWouldRefuseFailsTheCheck() throws {
+        try withTemporaryDirectory { dir in
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            // Reconcile with no meter id to read an audit trail by.
+            let reconcile = try CLI.run(["check", "--db", dir + "/o.sqlite", "--reconcile-every", "1h"], environment: mock.environment)
+            #expect(reconcile.status == 64 && reconcile.stderr.contains("--reconcile-every needs meter ids"), "\(reconcile.stderr)")
+            // A database the drain could not create.
+            let nowhere = dir + "/missing/o.sqlite"
+            let missing = try CLI.run(["check", "--db", nowhere], environment: mock.environment)
+            #expect(missing.status == 74 && missing.stderr.contains("no directory \(dir)/missing"), "\(missing.stderr)")
+            #expect(try CLI.run(["drain", "--once", "--db", nowhere], environment: mock.environment).status == 74, "the drain agrees")
+        }
+    }
 }
 
 /// The version the binary reports (`outbox --version`).

@@ -12,16 +12,18 @@ struct CheckCommand: AsyncParsableCommand {
         abstract: "Check the setup before the first event: the database opens and Zuora accepts the credentials.",
         discussion: """
             Prints the settings a drain would run with (version, database, base URL, environment, \
-            budgets, concurrency), opens the database, and fetches a token as the first request would. \
-            Exits 0 when all is well; 64 when the settings or the credentials are wrong (no retry can \
-            help); 74 when the database cannot be opened; 75 when Zuora's token endpoint cannot be \
-            reached just now (try again later).
+            budgets, concurrency), opens the database, fetches a token as the first request would, and, \
+            for each meter with a numeric meter id (--meter-id), reads a minute of its audit trail to \
+            prove Zuora knows the id. Exits 0 when all is well; 64 when the settings, the credentials \
+            or a meter id are wrong (no retry can help); 74 when the database cannot be opened or \
+            created; 75 when Zuora cannot be reached just now (try again later).
             """
     )
 
     @OptionGroup var zuora: ZuoraOptions
     @OptionGroup var options: DrainOptions
     @OptionGroup var budget: BudgetOptions
+    @OptionGroup var meterIDs: MeterIDOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -31,6 +33,8 @@ struct CheckCommand: AsyncParsableCommand {
             let logger = try logging.bootstrap(label: "outbox.check", file: databaseSettings.file)
             let drainSettings = try DrainSettings(options, budget: budget, zuora: zuora, file: databaseSettings.file)
             let settings = try drainSettings.dispatcherConfiguration(logger: logger)
+            let ids = try MeterIDs.resolve(flags: meterIDs.meterID, file: databaseSettings.file).mapValues(\.value)
+            try drainSettings.requireMeterIDsForReconcile(ids)
             // The base URL is checked before it is printed: one holding a
             // user and password is refused, and never shown.
             do {
@@ -40,7 +44,8 @@ struct CheckCommand: AsyncParsableCommand {
             }
             Stderr.print(StartupReport(database: databaseSettings.displayLocation, configuration: settings).line)
             if databaseSettings.isMissingSQLiteFile {
-                // Not a failure: `drain` (or the first `append`) creates it.
+                // Not a failure, if `drain` (or the first `append`) can create it.
+                try CheckCommand.requireCreatableDirectory(of: databaseSettings.path.value)
                 Stderr.print("check: no outbox yet at \(databaseSettings.path.value); `outbox drain` or the first `outbox append` creates it")
             } else {
                 let pending = try await databaseSettings.withStore { outbox in try await outbox.status().totals.undelivered }
@@ -53,7 +58,60 @@ struct CheckCommand: AsyncParsableCommand {
                 throw CommandFailure(error)
             }
             try CheckCommand.judge(check)
+            if !ids.isEmpty {
+                if databaseSettings.isMissingSQLiteFile {
+                    Stderr.print("check: meter ids not probed: audit reads take from the budgets kept in the database, which does not exist yet")
+                } else {
+                    try await databaseSettings.withStore { outbox in
+                        let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
+                        let reconciler = try dispatcher.reconciler(outbox: outbox, meterIDs: ids, eventIdField: databaseSettings.eventIdField.value)
+                        try CheckCommand.judge(await reconciler.probeMeters())
+                    }
+                }
+            }
             Stderr.print("check: passed")
+        }
+    }
+
+    /// A missing database is fine only where `drain` can create it.
+    static func requireCreatableDirectory(of path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let parent = directory.isEmpty ? "." : directory
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CommandFailure(
+                "there is no directory \(parent) for the outbox at \(path), so `outbox drain` could not create it",
+                hint: "create the directory (owned by the user the drain runs as), or fix --db", exitCode: Exit.database)
+        }
+        guard access(parent, W_OK | X_OK) == 0 else {
+            throw CommandFailure(
+                "this user cannot create files in \(parent), so `outbox drain` could not create the outbox at \(path)",
+                hint: "run as the user that owns the directory, or fix its owner and mode", exitCode: Exit.database)
+        }
+    }
+
+    /// Prints what each meter id probe found; a meter id Zuora does not
+    /// know is a usage error, an unreachable audit trail a try-later.
+    static func judge(_ probes: [(meter: String, meterID: Int64, probe: MeterProbe)]) throws {
+        var unreachable: String?
+        for (meter, meterID, probe) in probes {
+            switch probe {
+            case .found:
+                Stderr.print("check: Zuora knows meter id \(meterID) (\(meter))")
+            case .noSuchMeter:
+                throw CommandFailure(
+                    "Zuora has no meter with id \(meterID), mapped from \(meter) (HTTP 404)",
+                    hint: "fix the mapping (--meter-id GLOBAL=ID, OUTBOX_METER_IDS or the config file's \"meter-ids\")", exitCode: Exit.usage)
+            case .refused(let message):
+                throw CommandFailure(
+                    "Zuora refused to read meter \(meter)'s audit trail: \(message)",
+                    hint: "the OAuth client needs permission to read meters' audit trails (for reconcile)", exitCode: Exit.usage)
+            case .unreachable(let message):
+                unreachable = unreachable ?? "cannot read meter \(meter)'s audit trail just now: \(message)"
+            }
+        }
+        if let unreachable {
+            throw CommandFailure(unreachable, hint: "check the base URL and the network; try again later", exitCode: Exit.workRemains)
         }
     }
 

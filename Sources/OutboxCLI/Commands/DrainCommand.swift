@@ -51,11 +51,7 @@ struct DrainCommand: AsyncParsableCommand {
             var settings = try drainSettings.dispatcherConfiguration(logger: logger)
             settings.deduplicatorOperatorIDs = try meterIDs.deduplicatorOperatorIDs()
             let ids = try MeterIDs.resolve(flags: meterIDs.meterID, file: databaseSettings.file).mapValues(\.value)
-            if drainSettings.reconcileEvery.value != nil && ids.isEmpty {
-                throw CommandFailure(
-                    "--reconcile-every needs meter ids: no meter has a numeric meter id to read its audit trail by",
-                    hint: "map them with --meter-id GLOBAL=ID, OUTBOX_METER_IDS or the config file's \"meter-ids\"", exitCode: Exit.usage)
-            }
+            try drainSettings.requireMeterIDsForReconcile(ids)
             let metricsPort = drainSettings.metricsPort.value
             // Metrics objects bind to the backend when they are created, so
             // the backend must be in place before the dispatcher exists.

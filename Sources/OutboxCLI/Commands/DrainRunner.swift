@@ -111,7 +111,8 @@ struct PurgeService: Service {
                     let cutoff = WallClock.nowMilliseconds() - Int64(retentionSeconds * 1000)
                     let result = try await outbox.purgeSent(before: cutoff)
                     if result.purged > 0 {
-                        logger.info("purged sent events", metadata: ["count": .stringConvertible(result.purged), "bytes_freed": .stringConvertible(result.bytesFreed)])
+                        logger.info(
+                            "purged sent events", metadata: ["count": .stringConvertible(result.purged), "bytes_freed": .stringConvertible(result.bytesFreed)])
                     }
                 } catch {
                     logger.error("scheduled purge failed; will try again in an hour", metadata: ["error": "\(error)"])

@@ -113,6 +113,15 @@ struct DrainSettings {
         logSummaryEvery = try Settings.logSummaryEvery.resolve(flag: options.logSummaryEvery?.seconds, file: file, record: record)
     }
 
+    /// `--reconcile-every` reads audit trails by numeric meter id: without
+    /// any, it is a usage error (`drain` and `check` alike).
+    func requireMeterIDsForReconcile(_ ids: [String: Int64]) throws {
+        guard reconcileEvery.value != nil && ids.isEmpty else { return }
+        throw CommandFailure(
+            "--reconcile-every needs meter ids: no meter has a numeric meter id to read its audit trail by",
+            hint: "map them with --meter-id GLOBAL=ID, OUTBOX_METER_IDS or the config file's \"meter-ids\"", exitCode: Exit.usage)
+    }
+
     /// The dispatcher's configuration, checked: a value out of range (or
     /// past the environment's limits) is a usage error naming its flag.
     func dispatcherConfiguration(logger: Logger) throws -> DispatcherConfiguration {

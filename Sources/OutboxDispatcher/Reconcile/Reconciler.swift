@@ -30,13 +30,13 @@ public final class Reconciler: Sendable {
     }
 
     private let store: any OutboxStore
-    private let configuration: DispatcherConfiguration
-    private let meterIDs: [String: Int64]
+    let configuration: DispatcherConfiguration
+    let meterIDs: [String: Int64]
     private let eventIdField: String?
-    private let tokens: TokenProvider
-    private let endpoint: ZuoraEndpoint
+    let tokens: TokenProvider
+    let endpoint: ZuoraEndpoint
     /// The shared request budgets audit reads take from, as usage requests do.
-    private let budget: SharedRequestBudget
+    let budget: SharedRequestBudget
     private let lateRejections = Counter(label: "outbox_late_rejections_total")
     private let runs: [String: Counter] = Dictionary(
         uniqueKeysWithValues: ["ok", "failed"].map {
@@ -113,7 +113,8 @@ public final class Reconciler: Sendable {
             cursor = page.nextPage
             if let next = cursor, !seenCursors.insert(next).inserted {
                 configuration.logger.warning(
-                    "the audit trail repeated a page cursor; this meter's reconcile stops here", metadata: ["meter": "\(meter)", "pages": .stringConvertible(pages)])
+                    "the audit trail repeated a page cursor; this meter's reconcile stops here",
+                    metadata: ["meter": "\(meter)", "pages": .stringConvertible(pages)])
                 counts.truncated = true
                 break
             }
@@ -129,7 +130,8 @@ public final class Reconciler: Sendable {
             "reconciled",
             metadata: [
                 "meter": "\(meter)", "entries": .stringConvertible(counts.entries), "late_rejected": .stringConvertible(counts.lateRejected),
-                "already_dead": .stringConvertible(counts.alreadyDead), "already_applied": .stringConvertible(counts.alreadyApplied), "unmatched": .stringConvertible(counts.unmatched),
+                "already_dead": .stringConvertible(counts.alreadyDead), "already_applied": .stringConvertible(counts.alreadyApplied),
+                "unmatched": .stringConvertible(counts.unmatched),
                 "duplicates_discarded": .stringConvertible(counts.duplicatesDiscarded),
             ])
         return counts
