@@ -38,7 +38,9 @@ final class MetricsService: Service, Sendable {
         }
         // The bound URL, at notice level: with --metrics-port 0 this is how
         // a supervisor (or a test) learns the port.
-        logger.notice("serving Prometheus metrics", metadata: ["url": "http://\(host):\(server.port)/metrics"])
+        // An IPv6 address goes in brackets, or the URL is not one.
+        let hostInURL = host.contains(":") ? "[\(host)]" : host
+        logger.notice("serving Prometheus metrics", metadata: ["url": "http://\(hostInURL):\(server.port)/metrics"])
         return MetricsService(server: server)
     }
 
