@@ -107,6 +107,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Test support, never in a product: the recording VFS and the
+        // harness of scripts/power-cut-test.
+        .target(
+            name: "PowerCutVFS",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
+        .executableTarget(
+            name: "OutboxPowerCut",
+            dependencies: [
+                "OutboxCore", "UsageOutbox", "OutboxDispatcher", "ZuoraMock", "PowerCutVFS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "OutboxBench",
             dependencies: ["UsageOutbox", "CSQLite"],

@@ -1,0 +1,144 @@
+import Foundation
+import UsageOutbox
+
+/// Cuts, acknowledged events, lost events and damaged cuts.
+struct PowerCutTally {
+    var cuts = 0
+    var acknowledged = 0
+    var lost = 0
+    var damaged = 0
+
+    var line: String { "\(cuts) cuts, \(acknowledged) acknowledged, \(lost) lost, \(damaged) damaged" }
+
+    static func += (left: inout PowerCutTally, right: PowerCutTally) {
+        left.cuts += right.cuts
+        left.acknowledged += right.acknowledged
+        left.lost += right.lost
+        left.damaged += right.damaged
+    }
+}
+
+/// One scenario: record it, then check `cuts` random cuts of it.
+struct PowerCutRun {
+    let scenario: Scenario
+    let durability: OutboxConfiguration.Durability
+    let seed: UInt64
+    let cuts: Int
+    let work: String
+    let repository: URL
+    let keepFailures: String?
+
+    func run() async throws -> PowerCutTally {
+        let recorded = work + "/recorded"
+        try FileManager.default.createDirectory(atPath: recorded, withIntermediateDirectories: true)
+        let logPath = work + "/operations.log"
+        let workload = Workload(directory: recorded, durability: durability, repository: repository, seed: seed)
+        let initial = try await workload.record(scenario, logPath: logPath)
+        var operations: [OperationLog.Operation] = []
+        // The files as they were before the recorder started, as if synced.
+        for (number, (name, bytes)) in initial.sorted(by: { $0.key < $1.key }).enumerated() {
+            let file = -100 - number
+            operations += [.open(file: file, name: name), .write(file: file, offset: 0, bytes: bytes), .sync(file: file)]
+        }
+        let log = OperationLog(operations: operations + (try OperationLog(contentsOf: URL(fileURLWithPath: logPath))).operations)
+        var batchSizes: [String: Int] = [:]
+        for case .mark(let text) in log.operations {
+            if let (batch, count) = Self.acknowledgement(text) { batchSizes[batch] = count }
+        }
+        let fixtureEvents = scenario == .migration ? try Self.foreignEvents(in: workload.databasePath) : 0
+
+        var random = SplitMix64(seed: seed)
+        let points = log.cutPoints
+        // Distinct points, and the end of the run (no cut at all).
+        var chosen = Set(points.shuffled(using: &random).prefix(cuts))
+        chosen.insert(log.operations.count)
+        var tally = PowerCutTally()
+        var model = DiskModel()
+        var expectations = CutCheck.Expectations(batchSizes: batchSizes, fixtureEvents: fixtureEvents)
+        for index in 0...log.operations.count {
+            if chosen.contains(index) {
+                var cutRandom = SplitMix64(seed: seed ^ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+                let keep = [0, 0.25, 0.5, 0.75, 1].randomElement(using: &cutRandom)!
+                let inFlight = index < log.operations.count ? log.operations[index] : nil
+                let image = model.image(inFlight: inFlight, keepProbability: keep, random: &cutRandom)
+                let directory = work + "/cut"
+                try? FileManager.default.removeItem(atPath: directory)
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                for (name, bytes) in image where name.hasPrefix(recorded) {
+                    let target = directory + name.dropFirst(recorded.count)
+                    // The -shm file is memory: it does not survive a power cut.
+                    if target.hasSuffix("-shm") { continue }
+                    FileManager.default.createFile(atPath: target, contents: bytes)
+                }
+                // The files as the cut left them, before the check opens them.
+                let pristine = work + "/cut-as-left"
+                if keepFailures != nil {
+                    try? FileManager.default.removeItem(atPath: pristine)
+                    try FileManager.default.copyItem(atPath: directory, toPath: pristine)
+                }
+                let outcome = await CutCheck.check(directory: directory, expectations: expectations)
+                tally.cuts += 1
+                tally.acknowledged += outcome.acknowledged
+                tally.lost += outcome.lost
+                if !outcome.damage.isEmpty || outcome.lost > 0 {
+                    if !outcome.damage.isEmpty { tally.damaged += 1 }
+                    report(index: index, keep: keep, outcome: outcome, directory: directory)
+                }
+            }
+            guard index < log.operations.count else { break }
+            let operation = log.operations[index]
+            model.apply(operation)
+            if case .mark(let text) = operation {
+                if let (batch, count) = Self.acknowledgement(text) { expectations.acknowledged[batch] = count }
+                if text == "purge" { expectations.purgeStarted = true }
+            }
+        }
+        return tally
+    }
+
+    private func report(index: Int, keep: Double, outcome: CutCheck.Outcome, directory: String) {
+        var line = "    \(scenario.rawValue) cut at operation \(index) (keeping \(Int(keep * 100))% of unsynced pages, seed \(seed)):"
+        if outcome.lost > 0 { line += " \(outcome.lost) acknowledged events lost;" }
+        line += " " + outcome.damage.prefix(3).joined(separator: "; ")
+        print(line)
+        if let keepFailures {
+            let target = keepFailures + "/\(scenario.rawValue)-\(index)"
+            try? FileManager.default.createDirectory(atPath: keepFailures, withIntermediateDirectories: true)
+            try? FileManager.default.copyItem(atPath: work + "/cut-as-left", toPath: target)
+        }
+    }
+
+    static func acknowledgement(_ text: String) -> (String, Int)? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 3, parts[0] == "ack", let count = Int(parts[2]) else { return nil }
+        return (String(parts[1]), count)
+    }
+
+    /// Events in the finished run's database that this run did not append:
+    /// the upgraded fixture's, which every cut must keep.
+    static func foreignEvents(in path: String) throws -> Int {
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        let statement = try connection.prepare("SELECT CAST(body AS TEXT) FROM outbox_log")
+        var foreign = 0
+        while try statement.step() {
+            let body = statement.string(0)
+            if CutCheck.customer.firstMatch(in: body, range: NSRange(body.startIndex..., in: body)) == nil { foreign += 1 }
+        }
+        return foreign
+    }
+}
+
+/// A small seeded generator, so a run can be replayed from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

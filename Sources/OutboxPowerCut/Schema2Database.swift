@@ -1,0 +1,29 @@
+import Foundation
+import UsageOutbox
+
+/// An outbox of schema 2 (the release before ranges) holding the rows the
+/// upgrade tests start from: migrations 1 and 2 from `migrations/`, then
+/// `Tests/OutboxDispatcherTests/Fixtures/sqlite-schema-v2-rows.sql`. The
+/// migration scenario opens it under the recorder, so cuts fall inside
+/// the upgrade to the current schema.
+enum Schema2Database {
+    static func write(at path: String, repository: URL) throws {
+        let migrations = ["0001_outbox", "0002_reconcile_and_pause"]
+        let fixture = repository.appendingPathComponent("Tests/OutboxDispatcherTests/Fixtures/sqlite-schema-v2-rows.sql")
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try connection.execute("BEGIN")
+        try connection.execute(
+            "CREATE TABLE outbox_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+        for (index, name) in migrations.enumerated() {
+            let sql = try String(contentsOf: repository.appendingPathComponent("migrations/\(name).sql"), encoding: .utf8)
+            try connection.execute(sql)
+            try connection.execute("INSERT INTO outbox_schema_migrations VALUES (\(index + 1), '\(name.dropFirst(5))', 0)")
+        }
+        try connection.execute(try String(contentsOf: fixture, encoding: .utf8))
+        try connection.execute("COMMIT")
+        // Everything in the main file, and no WAL beside it.
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try connection.execute("PRAGMA journal_mode = DELETE")
+    }
+}
