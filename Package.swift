@@ -131,6 +131,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "PowerCutTests",
+            dependencies: ["OutboxPowerCut"]
+        ),
+        .testTarget(
             name: "OutboxCLITests",
             dependencies: ["OutboxCore", "UsageOutbox"]
         ),

@@ -41,18 +41,20 @@ struct PowerCutCommand: AsyncParsableCommand {
         guard let durability = OutboxConfiguration.Durability(rawValue: durability) else {
             throw ValidationError("--durability must be full or normal")
         }
-        guard cuts >= Scenario.allCases.count else { throw ValidationError("--cuts must be at least \(Scenario.allCases.count)") }
+        let chosen = try scenario.isEmpty
+            ? Scenario.allCases
+            : scenario.map { name in
+                guard let scenario = Scenario(rawValue: name) else { throw ValidationError("no scenario \(name)") }
+                return scenario
+            }
+        guard cuts >= chosen.count else { throw ValidationError("--cuts must be at least \(chosen.count), one per scenario") }
         let seed = seed ?? UInt64.random(in: 1...UInt64.max / 2)
-        print("power-cut-test: seed \(seed), durability \(durability.rawValue), \(cuts) cuts over \(Scenario.allCases.count) scenarios")
+        print("power-cut-test: seed \(seed), durability \(durability.rawValue), \(cuts) cuts over \(chosen.count) scenarios")
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("power-cut-\(getpid())")
         defer { try? FileManager.default.removeItem(at: work) }
         var total = PowerCutTally()
-        let chosen = try scenario.map { name in
-            guard let scenario = Scenario(rawValue: name) else { throw ValidationError("no scenario \(name)") }
-            return scenario
-        }
-        for (number, scenario) in Scenario.allCases.enumerated() where chosen.isEmpty || chosen.contains(scenario) {
-            let share = cuts / Scenario.allCases.count + (number < cuts % Scenario.allCases.count ? 1 : 0)
+        for (number, scenario) in chosen.enumerated() {
+            let share = cuts / chosen.count + (number < cuts % chosen.count ? 1 : 0)
             let tally = try await PowerCutRun(
                 scenario: scenario, durability: durability, seed: seed &+ UInt64(number), cuts: share,
                 work: work.appendingPathComponent(scenario.rawValue).path, repository: URL(fileURLWithPath: repository),

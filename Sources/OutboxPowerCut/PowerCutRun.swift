@@ -48,7 +48,8 @@ struct PowerCutRun {
         let fixtureEvents = scenario == .migration ? try Self.foreignEvents(in: workload.databasePath) : 0
 
         var random = SplitMix64(seed: seed)
-        let points = log.cutPoints
+        // The files' state before the run is a given, not a cut point.
+        let points = log.cutPoints.filter { $0 >= operations.count }
         // Distinct points, and the end of the run (no cut at all).
         var chosen = Set(points.shuffled(using: &random).prefix(cuts))
         chosen.insert(log.operations.count)
