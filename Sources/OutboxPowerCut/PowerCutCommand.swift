@@ -41,7 +41,8 @@ struct PowerCutCommand: AsyncParsableCommand {
         guard let durability = OutboxConfiguration.Durability(rawValue: durability) else {
             throw ValidationError("--durability must be full or normal")
         }
-        let chosen = try scenario.isEmpty
+        let chosen =
+            try scenario.isEmpty
             ? Scenario.allCases
             : scenario.map { name in
                 guard let scenario = Scenario(rawValue: name) else { throw ValidationError("no scenario \(name)") }

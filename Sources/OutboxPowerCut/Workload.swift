@@ -146,7 +146,8 @@ struct Workload {
     private func appendPiped(_ outbox: Outbox, producer: Int, batches: Int, size: Int, invalidEvery: Int) async throws {
         for sequence in 0..<batches {
             let batch = "\(producer).\(sequence)"
-            let text = (0..<size).map { Self.event(batch: batch, index: $0, invalid: invalidEvery > 0 && $0 % invalidEvery == 3) }.joined(separator: "\n") + "\n"
+            let text =
+                (0..<size).map { Self.event(batch: batch, index: $0, invalid: invalidEvery > 0 && $0 % invalidEvery == 3) }.joined(separator: "\n") + "\n"
             let pipe = Pipe()
             let writer = Thread {
                 pipe.fileHandleForWriting.write(Data(text.utf8))
