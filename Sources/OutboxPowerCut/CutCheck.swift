@@ -17,8 +17,11 @@ struct CutCheck {
         /// Every batch of the whole run (acknowledged later or not), for
         /// telling a half-there append.
         var batchSizes: [String: Int] = [:]
-        /// Retention ran: sent events may be gone, whole or in part.
-        var purgeStarted = false
+        /// Appends that were sent before a purge began: retention may have
+        /// taken them, whole or in part.
+        var purgeable: Set<String> = []
+        /// Appends sent by the last drain marked `drained`.
+        var drained: Set<String> = []
         /// Events of the migration fixture (not from this run), if any.
         var fixtureEvents = 0
     }
@@ -81,13 +84,11 @@ struct CutCheck {
             outcome.damage.append("\(foreign) events of the upgraded database are there, of \(expectations.fixtureEvents)")
             outcome.lost += max(0, expectations.fixtureEvents - foreign)
         }
-        if !expectations.purgeStarted {
-            for (batch, count) in expectations.acknowledged where (present[batch] ?? 0) < count {
-                outcome.lost += count - (present[batch] ?? 0)
-            }
-            for (batch, count) in present where count != expectations.batchSizes[batch] {
-                outcome.damage.append("append \(batch) is half there: \(count) of \(expectations.batchSizes[batch] ?? 0) events")
-            }
+        for (batch, count) in expectations.acknowledged where (present[batch] ?? 0) < count && !expectations.purgeable.contains(batch) {
+            outcome.lost += count - (present[batch] ?? 0)
+        }
+        for (batch, count) in present where count != expectations.batchSizes[batch] && !expectations.purgeable.contains(batch) {
+            outcome.damage.append("append \(batch) is half there: \(count) of \(expectations.batchSizes[batch] ?? 0) events")
         }
         try await drainAfter(outbox, outcome: &outcome)
     }

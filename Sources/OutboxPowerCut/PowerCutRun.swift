@@ -91,7 +91,8 @@ struct PowerCutRun {
             model.apply(operation)
             if case .mark(let text) = operation {
                 if let (batch, count) = Self.acknowledgement(text) { expectations.acknowledged[batch] = count }
-                if text == "purge" { expectations.purgeStarted = true }
+                if text == "drained" { expectations.drained = Set(expectations.acknowledged.keys) }
+                if text == "purge" { expectations.purgeable.formUnion(expectations.drained) }
             }
         }
         return tally
