@@ -17,13 +17,14 @@ struct CutCheck {
         /// Every batch of the whole run (acknowledged later or not), for
         /// telling a half-there append.
         var batchSizes: [String: Int] = [:]
-        /// Appends that were sent before a purge began: retention may have
-        /// taken them, whole or in part.
-        var purgeable: Set<String> = []
-        /// Appends sent by the last drain marked `drained`.
-        var drained: Set<String> = []
+        /// Per append, how many of its events were settled before a purge
+        /// began: retention may have taken that many, no more.
+        var purgeable: [String: Int] = [:]
         /// Events of the migration fixture (not from this run), if any.
         var fixtureEvents = 0
+        /// Customers whose events were settled (sent or dead) before the
+        /// cut: by the recorded run (its markers), or in the fixture.
+        var settled: Set<String> = []
     }
 
     struct Outcome {
@@ -31,8 +32,6 @@ struct CutCheck {
         var lost = 0
         var damage: [String] = []
     }
-
-    static let customer = try! NSRegularExpression(pattern: #""CustomerId":"(?:INVALID-)?(\d+)\.(\d+)-(\d+)""#)
 
     static func check(directory: String, expectations: Expectations) async -> Outcome {
         var outcome = Outcome()
@@ -47,7 +46,9 @@ struct CutCheck {
 
     private static func checkImage(directory: String, expectations: Expectations, outcome: inout Outcome) async throws {
         let path = directory + "/outbox.sqlite"
-        let outbox = try Outbox(OutboxConfiguration(path: path))
+        // Two days on: every lease of the cut run has lapsed and every
+        // backoff ended, for the drain that follows.
+        let outbox = try Outbox(OutboxConfiguration(path: path, clock: ShiftedClock(shift: .seconds(2 * 86400))))
         defer { outbox.close() }
         let report = try await outbox.verify()
         if !report.isIntact { outcome.damage.append("integrity_check: \(report.integrity.prefix(3).joined(separator: "; "))") }
@@ -62,53 +63,53 @@ struct CutCheck {
         let connection = try SQLiteConnection(path: path, readOnly: true)
         let statement = try connection.prepare("SELECT CAST(body AS TEXT) FROM outbox_log ORDER BY id")
         while try statement.step() {
-            let body = statement.string(0)
-            guard let match = customer.firstMatch(in: body, range: NSRange(body.startIndex..., in: body)),
-                let producer = Int(body[Range(match.range(at: 1), in: body)!]),
-                let sequence = Int(body[Range(match.range(at: 2), in: body)!]),
-                let index = Int(body[Range(match.range(at: 3), in: body)!])
-            else {
+            guard let customer = CustomerID.of(statement.string(0)), let place = CustomerID.place(customer) else {
                 foreign += 1
                 continue
             }
-            present["\(producer).\(sequence)", default: 0] += 1
-            // Producer 0 appends one after another; the others' appends
-            // may interleave between tasks, never within one producer.
-            if let last = lastPlace[producer], (sequence, index) < (last.sequence, last.index) {
-                outcome.damage.append("producer \(producer): event \(sequence)-\(index) is logged after \(last.sequence)-\(last.index)")
+            present["\(place.producer).\(place.sequence)", default: 0] += 1
+            // Each producer appends one after another; producers' appends
+            // may interleave, one producer's never.
+            if let last = lastPlace[place.producer], (place.sequence, place.index) < (last.sequence, last.index) {
+                outcome.damage.append("producer \(place.producer): event \(place.sequence)-\(place.index) is logged after \(last.sequence)-\(last.index)")
             }
-            lastPlace[producer] = (sequence, index)
+            lastPlace[place.producer] = (place.sequence, place.index)
         }
 
         if foreign != expectations.fixtureEvents {
             outcome.damage.append("\(foreign) events of the upgraded database are there, of \(expectations.fixtureEvents)")
             outcome.lost += max(0, expectations.fixtureEvents - foreign)
         }
-        for (batch, count) in expectations.acknowledged where (present[batch] ?? 0) < count && !expectations.purgeable.contains(batch) {
-            outcome.lost += count - (present[batch] ?? 0)
+        for (batch, count) in expectations.acknowledged {
+            let missing = count - (present[batch] ?? 0)
+            outcome.lost += max(0, missing - (expectations.purgeable[batch] ?? 0))
         }
-        for (batch, count) in present where count != expectations.batchSizes[batch] && !expectations.purgeable.contains(batch) {
+        for (batch, count) in present where count != expectations.batchSizes[batch] && expectations.purgeable[batch] == nil {
             outcome.damage.append("append \(batch) is half there: \(count) of \(expectations.batchSizes[batch] ?? 0) events")
         }
-        try await drainAfter(outbox, outcome: &outcome)
+        try await drainAfter(outbox, settled: expectations.settled, outcome: &outcome)
     }
 
     /// Everything still owed goes to a fresh mock, once: events the image
     /// holds as settled are not sent again, and none is left behind.
-    private static func drainAfter(_ outbox: Outbox, outcome: inout Outcome) async throws {
+    private static func drainAfter(_ outbox: Outbox, settled: Set<String>, outcome: inout Outcome) async throws {
         for (meter, state) in try await outbox.status().meters where state.pause != nil { try await outbox.resumeMeter(meter) }
         let before = try await outbox.status().totals
         let mock = try await ZuoraMockServer.start(MockConfiguration())
         var configuration = DispatcherConfiguration(
             baseURL: mock.baseURL, credentials: .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret")))
-        // Two days on: every lease of the cut run has lapsed, every backoff ended.
-        configuration.clock = ShiftedClock(shift: .seconds(2 * 86400))
         configuration.requestTimeoutSeconds = 10
         configuration.leaseSeconds = 30
         do {
             let summary = try await Dispatcher(outbox: outbox, configuration: configuration).drainOnce(maxTime: .seconds(60))
             let after = try await outbox.status().totals
-            let accepted = mock.allAcceptedEvents().values.reduce(0) { $0 + $1.count }
+            let bodies = mock.allAcceptedEvents().values.flatMap { $0 }
+            let accepted = bodies.count
+            let again = bodies.compactMap(CustomerID.of).filter(settled.contains)
+            if !again.isEmpty {
+                outcome.damage.append(
+                    "\(again.count) events settled before the cut were sent again (billed twice), e.g. \(again.prefix(3).joined(separator: ", "))")
+            }
             if after.undelivered != 0 {
                 outcome.damage.append("a drain after the cut left \(after.undelivered) events undelivered (\(summary))")
             }
@@ -122,13 +123,4 @@ struct CutCheck {
         }
         await mock.shutdown()
     }
-}
-
-/// The wall clock moved on by `shift`; waits are real.
-struct ShiftedClock: OutboxClock {
-    let shift: Duration
-
-    func wallMilliseconds() -> Int64 { WallClock.nowMilliseconds() + shift.components.seconds * 1000 }
-    func monotonicNow() -> ContinuousClock.Instant { .now }
-    func sleep(until deadline: ContinuousClock.Instant) async throws { try await Task.sleep(until: deadline, clock: .continuous) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OutboxCore
 import UsageOutbox
 
 /// `outbox-power-cut`, behind `scripts/power-cut-test`: records each
@@ -25,7 +26,10 @@ struct PowerCutCommand: AsyncParsableCommand {
     @Option(help: "The outbox's durability while recorded: full (the default) or normal.")
     var durability: String = "full"
 
-    @Option(help: "The random seed (printed, so a failing run can be replayed).")
+    @Option(
+        help:
+            "The random seed of the cuts (printed). The recorded work itself varies with timing, so a seed repeats the choice of cuts, not always the same operations."
+    )
     var seed: UInt64?
 
     @Option(help: "The repository root (for the migration scenario's fixture).")
@@ -33,6 +37,9 @@ struct PowerCutCommand: AsyncParsableCommand {
 
     @Option(help: "Where to keep the files of a failing cut.")
     var keepFailures: String?
+
+    @Option(help: "Switch a known, fixed defect back on, to show a check finds it: reuse-ids-after-retention.")
+    var inject: [String] = []
 
     @Option(help: "Only this scenario (repeatable): \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenario: [String] = []
@@ -48,6 +55,11 @@ struct PowerCutCommand: AsyncParsableCommand {
                 guard let scenario = Scenario(rawValue: name) else { throw ValidationError("no scenario \(name)") }
                 return scenario
             }
+        let defects = try Set(
+            inject.map { name in
+                guard name == "reuse-ids-after-retention" else { throw ValidationError("no injectable defect \(name)") }
+                return InjectedDefect.reuseIDsAfterRetention
+            })
         guard cuts >= chosen.count else { throw ValidationError("--cuts must be at least \(chosen.count), one per scenario") }
         let seed = seed ?? UInt64.random(in: 1...UInt64.max / 2)
         print("power-cut-test: seed \(seed), durability \(durability.rawValue), \(cuts) cuts over \(chosen.count) scenarios")
@@ -59,7 +71,7 @@ struct PowerCutCommand: AsyncParsableCommand {
             let tally = try await PowerCutRun(
                 scenario: scenario, durability: durability, seed: seed &+ UInt64(number), cuts: share,
                 work: work.appendingPathComponent(scenario.rawValue).path, repository: URL(fileURLWithPath: repository),
-                keepFailures: keepFailures
+                keepFailures: keepFailures, injectedDefects: defects
             ).run()
             print("  \(scenario.rawValue): \(tally.line)")
             total += tally

@@ -1,22 +1,6 @@
 import Foundation
+import OutboxCore
 import UsageOutbox
-
-/// Cuts, acknowledged events, lost events and damaged cuts.
-struct PowerCutTally {
-    var cuts = 0
-    var acknowledged = 0
-    var lost = 0
-    var damaged = 0
-
-    var line: String { "\(cuts) cuts, \(acknowledged) acknowledged, \(lost) lost, \(damaged) damaged" }
-
-    static func += (left: inout PowerCutTally, right: PowerCutTally) {
-        left.cuts += right.cuts
-        left.acknowledged += right.acknowledged
-        left.lost += right.lost
-        left.damaged += right.damaged
-    }
-}
 
 /// One scenario: record it, then check `cuts` random cuts of it.
 struct PowerCutRun {
@@ -27,16 +11,19 @@ struct PowerCutRun {
     let work: String
     let repository: URL
     let keepFailures: String?
+    var injectedDefects: Set<InjectedDefect> = []
 
     func run() async throws -> PowerCutTally {
         let recorded = work + "/recorded"
         try FileManager.default.createDirectory(atPath: recorded, withIntermediateDirectories: true)
+        // As SQLite names the files: symbolic links resolved.
+        let resolvedRecorded = URL(fileURLWithPath: recorded).resolvingSymlinksInPath().path
         let logPath = work + "/operations.log"
         let workload = Workload(directory: recorded, durability: durability, repository: repository, seed: seed)
-        let initial = try await workload.record(scenario, logPath: logPath)
+        let recording = try await workload.record(scenario, logPath: logPath, injectedDefects: injectedDefects)
         var operations: [OperationLog.Operation] = []
         // The files as they were before the recorder started, as if synced.
-        for (number, (name, bytes)) in initial.sorted(by: { $0.key < $1.key }).enumerated() {
+        for (number, (name, bytes)) in recording.initial.sorted(by: { $0.key < $1.key }).enumerated() {
             let file = -100 - number
             operations += [.open(file: file, name: name), .write(file: file, offset: 0, bytes: bytes), .sync(file: file)]
         }
@@ -45,17 +32,17 @@ struct PowerCutRun {
         for case .mark(let text) in log.operations {
             if let (batch, count) = Self.acknowledgement(text) { batchSizes[batch] = count }
         }
-        let fixtureEvents = scenario == .migration ? try Self.foreignEvents(in: workload.databasePath) : 0
 
         var random = SplitMix64(seed: seed)
         // The files' state before the run is a given, not a cut point.
         let points = log.cutPoints.filter { $0 >= operations.count }
-        // Distinct points, and the end of the run (no cut at all).
+        // Distinct points, and the end of the run.
         var chosen = Set(points.shuffled(using: &random).prefix(cuts))
-        chosen.insert(log.operations.count)
+        chosen.insert(log.operations.count)  // after the last operation: still unsynced pages may be lost
         var tally = PowerCutTally()
         var model = DiskModel()
-        var expectations = CutCheck.Expectations(batchSizes: batchSizes, fixtureEvents: fixtureEvents)
+        var expectations = CutCheck.Expectations(
+            batchSizes: batchSizes, fixtureEvents: recording.fixtureEvents, settled: recording.fixtureSettled)
         for index in 0...log.operations.count {
             if chosen.contains(index) {
                 var cutRandom = SplitMix64(seed: seed ^ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
@@ -65,8 +52,8 @@ struct PowerCutRun {
                 let directory = work + "/cut"
                 try? FileManager.default.removeItem(atPath: directory)
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                for (name, bytes) in image where name.hasPrefix(recorded) {
-                    let target = directory + name.dropFirst(recorded.count)
+                for (name, bytes) in image where name.hasPrefix(resolvedRecorded + "/") {
+                    let target = directory + name.dropFirst(resolvedRecorded.count)
                     // The -shm file is memory: it does not survive a power cut.
                     if target.hasSuffix("-shm") { continue }
                     FileManager.default.createFile(atPath: target, contents: bytes)
@@ -91,8 +78,12 @@ struct PowerCutRun {
             model.apply(operation)
             if case .mark(let text) = operation {
                 if let (batch, count) = Self.acknowledgement(text) { expectations.acknowledged[batch] = count }
-                if text == "drained" { expectations.drained = Set(expectations.acknowledged.keys) }
-                if text == "purge" { expectations.purgeable.formUnion(expectations.drained) }
+                if text.hasPrefix("settled ") { expectations.settled.formUnion(text.split(separator: " ").dropFirst().map(String.init)) }
+                if text == "purge" {
+                    var purgeable: [String: Int] = [:]
+                    for case let place? in expectations.settled.map(CustomerID.place) { purgeable["\(place.producer).\(place.sequence)", default: 0] += 1 }
+                    expectations.purgeable = purgeable
+                }
             }
         }
         return tally
@@ -114,33 +105,5 @@ struct PowerCutRun {
         let parts = text.split(separator: " ")
         guard parts.count == 3, parts[0] == "ack", let count = Int(parts[2]) else { return nil }
         return (String(parts[1]), count)
-    }
-
-    /// Events in the finished run's database that this run did not append:
-    /// the upgraded fixture's, which every cut must keep.
-    static func foreignEvents(in path: String) throws -> Int {
-        let connection = try SQLiteConnection(path: path, readOnly: true)
-        let statement = try connection.prepare("SELECT CAST(body AS TEXT) FROM outbox_log")
-        var foreign = 0
-        while try statement.step() {
-            let body = statement.string(0)
-            if CutCheck.customer.firstMatch(in: body, range: NSRange(body.startIndex..., in: body)) == nil { foreign += 1 }
-        }
-        return foreign
-    }
-}
-
-/// A small seeded generator, so a run can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

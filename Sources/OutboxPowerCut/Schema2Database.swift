@@ -26,4 +26,18 @@ enum Schema2Database {
         try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         try connection.execute("PRAGMA journal_mode = DELETE")
     }
+
+    /// The fixture's events: how many, and the customers of those sent or
+    /// dead (states 3 and 4 of schema 2).
+    static func events(at path: String) throws -> (count: Int, settled: Set<String>) {
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        let statement = try connection.prepare("SELECT CAST(body AS TEXT), state FROM outbox_events")
+        var count = 0
+        var settled: Set<String> = []
+        while try statement.step() {
+            count += 1
+            if statement.int64(1) >= 3, let customer = CustomerID.of(statement.string(0)) { settled.insert(customer) }
+        }
+        return (count, settled)
+    }
 }

@@ -5,15 +5,9 @@ import PowerCutVFS
 import UsageOutbox
 import ZuoraMock
 
-/// The work recorded for the cuts: each scenario exercises a part of the
-/// outbox's writes (appends of each kind, claims, settlements, takeovers,
-/// retention, migration) against the recording VFS, and marks in the log
-/// each append that returned. The events' customer ids say which append
-/// they came from: `<batch>-<index>`, batch `<producer>.<sequence>`.
-enum Scenario: String, CaseIterable {
-    case appends, delivery, takeover, retention, migration
-}
-
+/// Runs one `Scenario` against a fresh outbox with the recording VFS
+/// installed, marking each append that returned (`ack <batch> <events>`)
+/// and each settlement (`settled …`, `SettlementMarkingStore`).
 struct Workload {
     let directory: String
     let durability: OutboxConfiguration.Durability
@@ -32,30 +26,43 @@ struct Workload {
         PowerCutMarks.write("ack \(batch) \(events)")
     }
 
-    /// Runs `scenario` with the recorder installed; what it wrote is in
-    /// `logPath`. Returns the files as they were before it started.
-    func record(_ scenario: Scenario, logPath: String) async throws -> [String: Data] {
+    /// What a recorded run started from: the files before the recorder
+    /// started, and the fixture's events among them.
+    struct Recording {
         var initial: [String: Data] = [:]
+        var fixtureEvents = 0
+        /// Customers of the fixture's events that were sent or dead.
+        var fixtureSettled: Set<String> = []
+    }
+
+    /// Runs `scenario` with the recorder installed; what it wrote is in
+    /// `logPath`.
+    func record(_ scenario: Scenario, logPath: String, injectedDefects: Set<InjectedDefect> = []) async throws -> Recording {
+        var recording = Recording()
         if scenario == .migration {
             try Schema2Database.write(at: databasePath, repository: repository)
+            (recording.fixtureEvents, recording.fixtureSettled) = try Schema2Database.events(at: databasePath)
             for suffix in ["", "-wal"] {
-                if let bytes = FileManager.default.contents(atPath: databasePath + suffix) { initial[databasePath + suffix] = bytes }
+                if let bytes = FileManager.default.contents(atPath: databasePath + suffix) { recording.initial[databasePath + suffix] = bytes }
             }
         }
         guard power_cut_vfs_install(directory, logPath) == 0 else { throw HarnessFailure("cannot install the recording VFS") }
-        defer { _ = power_cut_vfs_uninstall() }
-        let outbox = try Outbox(OutboxConfiguration(path: databasePath, durability: durability))
-        defer { outbox.close() }
+        var configuration = OutboxConfiguration(path: databasePath, durability: durability)
+        configuration.injectedDefects = injectedDefects
+        let outbox = try Outbox(configuration)
         PowerCutMarks.write("opened")
         let mock = try await ZuoraMockServer.start(MockConfiguration())
+        var failure: Error?
         do {
             try await run(scenario, outbox: outbox, mock: mock)
         } catch {
-            await mock.shutdown()
-            throw error
+            failure = error
         }
         await mock.shutdown()
-        return initial
+        outbox.close()
+        guard power_cut_vfs_uninstall() == 0 else { throw HarnessFailure("the operation log could not be written whole") }
+        if let failure { throw failure }
+        return recording
     }
 
     private func run(_ scenario: Scenario, outbox: Outbox, mock: ZuoraMockServer) async throws {
@@ -95,12 +102,8 @@ struct Workload {
         }
     }
 
-    /// Drains until nothing is owed, then marks it: every append
-    /// acknowledged so far is sent, and retention may take it.
     private func drainAll(_ outbox: Outbox, mock: ZuoraMockServer) async throws {
         _ = try await dispatcher(outbox, mock: mock).drainOnce(maxTime: .seconds(60))
-        guard try await outbox.undeliveredCount() == 0 else { throw HarnessFailure("a drain left events undelivered") }
-        PowerCutMarks.write("drained")
     }
 
     private func dispatcher(_ outbox: Outbox, mock: ZuoraMockServer) throws -> Dispatcher {
@@ -110,7 +113,7 @@ struct Workload {
         configuration.requestTimeoutSeconds = 5
         configuration.leaseSeconds = 10
         configuration.backoff = BackoffPolicy(baseSeconds: 0.005, capSeconds: 0.02)
-        return try Dispatcher(outbox: outbox, configuration: configuration)
+        return try Dispatcher(store: SettlementMarkingStore(outbox), configuration: configuration)
     }
 
     /// Single appends one after another (producer 0), single appends from
@@ -169,16 +172,4 @@ struct Workload {
             Self.acknowledge(batch: batch, events: size)
         }
     }
-}
-
-/// Markers in the operation log, between the file operations around them.
-enum PowerCutMarks {
-    static func write(_ text: String) {
-        power_cut_vfs_mark(text)
-    }
-}
-
-struct HarnessFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -3,8 +3,9 @@
 // The log is a sequence of records, each: one byte of kind, a 32-bit file
 // number, a 64-bit offset or size, a 32-bit length, then `length` bytes
 // (the data written, a file name, or a marker's text). Integers are
-// little-endian. A mutex orders records across SQLite's threads, so the log
-// is the order in which the operations reached the file system.
+// little-endian. One mutex is held across each write or sync and its
+// record, so the log is the order in which the operations reached the
+// file system, whichever of SQLite's threads made them.
 #include "PowerCutVFS.h"
 
 #include <pthread.h>
@@ -27,6 +28,7 @@ static sqlite3_vfs recording_vfs;
 static FILE *log_file;
 static char *watched_directory;
 static int next_file_number = 1;
+static int log_failed;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void put_record(int kind, int number, int64_t offset, const void *bytes, int length) {
@@ -35,19 +37,21 @@ static void put_record(int kind, int number, int64_t offset, const void *bytes, 
     for (int i = 0; i < 4; i++) header[1 + i] = (unsigned char)((uint32_t)number >> (8 * i));
     for (int i = 0; i < 8; i++) header[5 + i] = (unsigned char)((uint64_t)offset >> (8 * i));
     for (int i = 0; i < 4; i++) header[13 + i] = (unsigned char)((uint32_t)length >> (8 * i));
-    fwrite(header, 1, sizeof header, log_file);
-    if (length > 0) fwrite(bytes, 1, (size_t)length, log_file);
+    if (fwrite(header, 1, sizeof header, log_file) != sizeof header) log_failed = 1;
+    if (length > 0 && fwrite(bytes, 1, (size_t)length, log_file) != (size_t)length) log_failed = 1;
 }
 
+// Only under log_lock.
 static void record(int kind, int number, int64_t offset, const void *bytes, int length) {
     if (number == 0 || log_file == NULL) return;
-    pthread_mutex_lock(&log_lock);
     put_record(kind, number, offset, bytes, length);
-    pthread_mutex_unlock(&log_lock);
 }
 
+// A file inside the watched directory (its resolved path, then a slash).
 static int watched(const char *path) {
-    return path != NULL && watched_directory != NULL && strncmp(path, watched_directory, strlen(watched_directory)) == 0;
+    if (path == NULL || watched_directory == NULL) return 0;
+    size_t length = strlen(watched_directory);
+    return strncmp(path, watched_directory, length) == 0 && path[length] == '/';
 }
 
 // MARK: The file methods: each forwards to the unix file, recording first.
@@ -67,21 +71,30 @@ static int file_read(sqlite3_file *file, void *buffer, int amount, sqlite3_int64
 static int file_write(sqlite3_file *file, const void *buffer, int amount, sqlite3_int64 offset) {
     RecordingFile *f = (RecordingFile *)file;
     // Recorded before it happens: a cut placed at this record tears it.
+    pthread_mutex_lock(&log_lock);
     record(KIND_WRITE, f->number, offset, buffer, amount);
-    return f->real->pMethods->xWrite(f->real, buffer, amount, offset);
+    int rc = f->real->pMethods->xWrite(f->real, buffer, amount, offset);
+    pthread_mutex_unlock(&log_lock);
+    return rc;
 }
 
 static int file_truncate(sqlite3_file *file, sqlite3_int64 size) {
     RecordingFile *f = (RecordingFile *)file;
+    pthread_mutex_lock(&log_lock);
     record(KIND_TRUNCATE, f->number, size, NULL, 0);
-    return f->real->pMethods->xTruncate(f->real, size);
+    int rc = f->real->pMethods->xTruncate(f->real, size);
+    pthread_mutex_unlock(&log_lock);
+    return rc;
 }
 
 static int file_sync(sqlite3_file *file, int flags) {
     RecordingFile *f = (RecordingFile *)file;
-    int rc = f->real->pMethods->xSync(f->real, flags);
     // Recorded once it returned: only then is everything before it durable.
+    // No write of another thread falls between the sync and its record.
+    pthread_mutex_lock(&log_lock);
+    int rc = f->real->pMethods->xSync(f->real, flags);
     if (rc == SQLITE_OK) record(KIND_SYNC, f->number, 0, NULL, 0);
+    pthread_mutex_unlock(&log_lock);
     return rc;
 }
 
@@ -229,10 +242,17 @@ int power_cut_vfs_install(const char *directory, const char *log_path) {
     if (log_file != NULL) return 1;
     unix_vfs = sqlite3_vfs_find("unix");
     if (unix_vfs == NULL) return 2;
+    char *resolved = realpath(directory, NULL);
+    if (resolved == NULL) return 5;
     log_file = fopen(log_path, "wb");
-    if (log_file == NULL) return 3;
+    if (log_file == NULL) {
+        free(resolved);
+        return 3;
+    }
+    // SQLite opens files by their resolved paths: compare with the same.
     free(watched_directory);
-    watched_directory = strdup(directory);
+    watched_directory = resolved;
+    log_failed = 0;
     next_file_number = 1;
     memset(&recording_vfs, 0, sizeof recording_vfs);
     recording_vfs.iVersion = 2;
@@ -260,10 +280,10 @@ int power_cut_vfs_uninstall(void) {
     sqlite3_vfs_register(unix_vfs, 1);
     sqlite3_vfs_unregister(&recording_vfs);
     pthread_mutex_lock(&log_lock);
-    fclose(log_file);
+    if (fclose(log_file) != 0) log_failed = 1;
     log_file = NULL;
     pthread_mutex_unlock(&log_lock);
-    return 0;
+    return log_failed ? 2 : 0;
 }
 
 void power_cut_vfs_mark(const char *text) {

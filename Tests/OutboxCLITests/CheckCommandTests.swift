@@ -83,6 +83,10 @@ import Testing
             defer { mock.stop() }
             let known = try CLI.run(["check", "--db", db, "--meter-id", "calls=101"], environment: mock.environment)
             #expect(known.status == 0 && known.stderr.contains("Zuora knows meter id 101 (calls)"), "\(known.stderr)")
+            // Before the first append too: a fresh install is when check runs.
+            let fresh = try CLI.run(["check", "--db", dir + "/new.sqlite", "--meter-id", "calls=999"], environment: mock.environment)
+            #expect(fresh.status == 64 && fresh.stderr.contains("no meter with id 999"), "\(fresh.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/new.sqlite"))
             let unknown = try CLI.run(["check", "--db", db, "--meter-id", "calls=999"], environment: mock.environment)
             #expect(unknown.status == 64 && unknown.stderr.contains("no meter with id 999"), "\(unknown.stderr)")
             #expect(try mock.statistics()["usageRequests"] as? Int == 0, "a probe sends no usage")

@@ -32,9 +32,14 @@ import Testing
     }
 
     /// `power-cut-test: N cuts, A acknowledged, L lost, D damaged` → L.
-    static func lost(_ line: String) -> Int? {
+    static func lost(_ line: String) -> Int? { figure(before: "lost,", in: line) }
+
+    /// … → D.
+    static func damaged(_ line: String) -> Int? { figure(before: "damaged", in: line) }
+
+    static func figure(before word: Substring, in line: String) -> Int? {
         let words = line.split(separator: " ")
-        guard let index = words.firstIndex(of: "lost,"), index > 0 else { return nil }
+        guard let index = words.firstIndex(of: word), index > 0 else { return nil }
         return Int(words[index - 1])
     }
 
@@ -43,6 +48,15 @@ import Testing
         #expect(result.last.hasPrefix("power-cut-test: "), "\(result.last)")
         #expect((Self.lost(result.last) ?? 0) > 0, "no loss found with synchronous=NORMAL: \(result.last)")
         #expect(result.status == 1)
+    }
+
+    /// The checks after each cut see more than lost appends: with a fixed
+    /// defect switched back on (retention that lets ids be reused), the
+    /// events appended after the log emptied are never sent, and the cuts
+    /// say so.
+    @Test func aDefectSwitchedBackOnIsFound() throws {
+        let result = try Self.run(["--cuts", "30", "--seed", "3", "--scenario", "retention", "--inject", "reuse-ids-after-retention"])
+        #expect((Self.damaged(result.last) ?? 0) > 0 && result.status == 1, "\(result.last)")
     }
 
     @Test func fullDurabilityLosesNothing() throws {

@@ -59,18 +59,32 @@ struct CheckCommand: AsyncParsableCommand {
             }
             try CheckCommand.judge(check)
             if !ids.isEmpty {
+                let eventIdField = databaseSettings.eventIdField.value
+                let probe: (any OutboxStore) async throws -> Void = { outbox in
+                    let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
+                    let reconciler = try dispatcher.reconciler(outbox: outbox, meterIDs: ids, eventIdField: eventIdField)
+                    try CheckCommand.judge(await reconciler.probeMeters())
+                }
                 if databaseSettings.isMissingSQLiteFile {
-                    Stderr.print("check: meter ids not probed: audit reads take from the budgets kept in the database, which does not exist yet")
+                    // Audit reads count against budgets kept in a database:
+                    // before the first append, a scratch one, thrown away.
+                    try await CheckCommand.withScratchOutbox(probe)
                 } else {
-                    try await databaseSettings.withStore { outbox in
-                        let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
-                        let reconciler = try dispatcher.reconciler(outbox: outbox, meterIDs: ids, eventIdField: databaseSettings.eventIdField.value)
-                        try CheckCommand.judge(await reconciler.probeMeters())
-                    }
+                    try await databaseSettings.withStore(probe)
                 }
             }
             Stderr.print("check: passed")
         }
+    }
+
+    /// An outbox in a temporary directory, removed afterwards.
+    static func withScratchOutbox(_ body: (any OutboxStore) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-check-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outbox = try Outbox(OutboxConfiguration(path: directory.appendingPathComponent("scratch.sqlite").path))
+        defer { outbox.close() }
+        try await body(outbox)
     }
 
     /// A missing database is fine only where `drain` can create it.

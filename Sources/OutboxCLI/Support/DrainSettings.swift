@@ -111,6 +111,11 @@ struct DrainSettings {
         purgeSentAfter = try Settings.purgeSentAfter.resolveOptional(flag: options.purgeSentAfter?.seconds, file: file, record: record)
         reconcileEvery = try Settings.reconcileEvery.resolveOptional(flag: options.reconcileEvery?.seconds, file: file, record: record)
         logSummaryEvery = try Settings.logSummaryEvery.resolve(flag: options.logSummaryEvery?.seconds, file: file, record: record)
+        if logSummaryEvery.value > 0 && logSummaryEvery.value < 1 {
+            throw CommandFailure(
+                "--log-summary-every must be 0s (no summary) or at least 1s, got \(DurationArgument.format(logSummaryEvery.value))",
+                hint: "a summary every minute (60s, the default) suits most logs", exitCode: Exit.usage)
+        }
     }
 
     /// `--reconcile-every` reads audit trails by numeric meter id: without

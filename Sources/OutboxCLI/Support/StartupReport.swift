@@ -33,6 +33,9 @@ struct StartupReport {
     func log(to logger: Logger) {
         var metadata: Logger.Metadata = [:]
         for (key, value) in fields { metadata[key] = "\(value)" }
+        // Numbers stay numbers in JSON logs.
+        metadata["concurrency"] = .stringConvertible(configuration.concurrency)
+        metadata["batch_size"] = .stringConvertible(configuration.batchSize)
         logger.notice("starting", metadata: metadata)
     }
 }
