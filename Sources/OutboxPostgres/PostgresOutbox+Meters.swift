@@ -99,8 +99,10 @@ extension PostgresOutbox {
             }
             var seen = Set<Int64>()
             let chosen = rejections.filter { stillSent.contains($0.rowID) && seen.insert($0.rowID).inserted }
+            // Tried at least once: the request Zuora accepted (the tries
+            // before it went with its retry row).
             let moved = try await PostgresExceptionRows.insertDead(
-                chosen.map(\.rowID), attempts: chosen.map { _ in 0 }, reasons: chosen.map(\.reason), responseBodies: chosen.map(\.responseBody),
+                chosen.map(\.rowID), tries: chosen.map { _ in 1 }, reasons: chosen.map(\.reason), responseBodies: chosen.map(\.responseBody),
                 record: Settlement.Record(), on: connection, logger: logger
             ).count
             try await connection.query(

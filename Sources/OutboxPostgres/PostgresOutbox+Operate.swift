@@ -137,12 +137,13 @@ extension PostgresOutbox {
             // own: the event's place in the log has long been handed out.
             // Zuora answered the event before: a fresh key seed, so its next
             // request is not answered from Zuora's memory of an earlier one.
+            // Fresh attempts for the retry limit; the tries go on counting.
             let pending = Int16(EventState.pending.rawValue)
             for try await meter in try await connection.query(
                 """
-                WITH revived AS (DELETE FROM outbox_dead WHERE id = ANY(\(rowIDs)) RETURNING id, meter)
-                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at, key_seed)
-                SELECT id, meter, \(pending), 0, c.now, c.now, \(unescaped: PostgresExceptionRows.randomKeySeed)
+                WITH revived AS (DELETE FROM outbox_dead WHERE id = ANY(\(rowIDs)) RETURNING id, meter, attempts)
+                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at, key_seed, tries)
+                SELECT id, meter, \(pending), 0, c.now, c.now, \(unescaped: PostgresExceptionRows.randomKeySeed), attempts
                 FROM revived, (SELECT \(unescaped: Self.serverNow) AS now) AS c
                 RETURNING meter
                 """, logger: self.logger

@@ -11,10 +11,14 @@ public struct Settlement: Sendable, Equatable {
     public struct Row: Sendable, Equatable {
         public let rowID: Int64
         public let outcome: EventOutcome
+        /// Requests that carried the event, this answer's included: kept on
+        /// its retry row, and shown as a dead letter's attempts.
+        public let tries: Int
 
-        public init(rowID: Int64, outcome: EventOutcome) {
+        public init(rowID: Int64, outcome: EventOutcome, tries: Int = 0) {
             self.rowID = rowID
             self.outcome = outcome
+            self.tries = tries
         }
     }
 
@@ -67,11 +71,11 @@ public struct Settlement: Sendable, Equatable {
         switch verdict {
         case .accepted:
             return Settlement(
-                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .sent) }, record: record,
+                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .sent, tries: $0.tries) }, record: record,
                 meterFailure: nil, isSuccess: true, keys: keys)
         case .rejected(let reason):
             return Settlement(
-                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .dead(reason: reason, attempts: $0.attempts)) },
+                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .dead(reason: reason, attempts: $0.attempts), tries: $0.tries) },
                 record: record, meterFailure: nil, isSuccess: false, keys: keys)
         case .failed(let reason):
             let highest = (events.map(\.attempts).max() ?? 0) + 1
@@ -84,13 +88,15 @@ public struct Settlement: Sendable, Equatable {
             let rows = events.map { event -> Row in
                 let attempts = event.attempts + 1
                 if groupGivesUp ?? policy.givesUp(afterAttempts: attempts) {
-                    return Row(rowID: event.rowID, outcome: .dead(reason: givenUpReason(attempts: attempts, lastFailure: reason), attempts: attempts))
+                    return Row(
+                        rowID: event.rowID, outcome: .dead(reason: givenUpReason(attempts: attempts, lastFailure: reason), attempts: attempts),
+                        tries: event.tries)
                 }
-                return Row(rowID: event.rowID, outcome: .retry(afterMilliseconds: delay, attempts: attempts))
+                return Row(rowID: event.rowID, outcome: .retry(afterMilliseconds: delay, attempts: attempts), tries: event.tries)
             }
             return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false, keys: keys)
         case .deferred(let reason, let delay):
-            let rows = events.map { Row(rowID: $0.rowID, outcome: .retry(afterMilliseconds: max(0, delay), attempts: $0.attempts)) }
+            let rows = events.map { Row(rowID: $0.rowID, outcome: .retry(afterMilliseconds: max(0, delay), attempts: $0.attempts), tries: $0.tries) }
             return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false, keys: keys)
         }
     }

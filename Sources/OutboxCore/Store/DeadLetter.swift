@@ -8,7 +8,11 @@ public struct DeadLetter: Sendable, Equatable {
     /// Zuora's HTTP status, when it answered.
     public let status: Int?
     public let reason: String
-    /// Retry attempts spent before it died.
+    /// Requests that carried the event, whatever their answer: failures,
+    /// rate limits, "retry later" answers, bisection halves, and the answer
+    /// that made it a dead letter (1 for a late rejection: the request
+    /// Zuora accepted). Dead letters written before schema 8 show the
+    /// failures the retry limit counted, which is never more.
     public let attempts: Int
     public let responseBody: String?
     public let trackID: String?

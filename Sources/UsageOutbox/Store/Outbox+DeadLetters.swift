@@ -45,11 +45,12 @@ extension Outbox {
             // its own: the event's place in the log has long been handed out.
             // Zuora answered the event before: a fresh key seed, so its next
             // request is not answered from Zuora's memory of an earlier one.
+            // Fresh attempts for the retry limit; the tries go on counting.
             let ids = Outbox.jsonArray(rowIDs)
             try connection.execute(
                 """
-                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at, key_seed)
-                SELECT id, meter, ?1, 0, ?2, ?2, random() FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?3))
+                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at, key_seed, tries)
+                SELECT id, meter, ?1, 0, ?2, ?2, random(), attempts FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?3))
                 """, .integer(EventState.pending.rawValue), .integer(now), .text(ids))
             let moved = connection.changes
             try connection.execute("DELETE FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))

@@ -74,8 +74,10 @@ extension Outbox {
                 let sent = try stillSent.step() && stillSent.int64(0) == EventState.sent.rawValue
                 stillSent.reset()
                 guard sent else { continue }
+                // Tried at least once: the request Zuora accepted (the
+                // tries before it went with its retry row).
                 try ExceptionRows.insertDead(
-                    rejection.rowID, meter: meter, attempts: 0, reason: rejection.reason,
+                    rejection.rowID, meter: meter, tries: 1, reason: rejection.reason,
                     record: Settlement.Record(responseBody: rejection.responseBody), now: now, on: connection)
                 moved += connection.changes
             }
