@@ -4,7 +4,8 @@ import PostgresNIO
 
 /// The rows of their own that events get on PostgreSQL when they do not
 /// simply go out: a retry row (`outbox_retries`) or a dead letter
-/// (`outbox_dead`). Sent events get none. Each kind is one statement, its
+/// (`outbox_dead`), and the answer in their history
+/// (`PostgresAnswerRows`). Sent events get none. Each kind is one statement, its
 /// rows unnested from arrays.
 enum PostgresExceptionRows {
     /// Writes the retried and dead events of a settlement of a range.
@@ -28,6 +29,7 @@ enum PostgresExceptionRows {
             try await insertDead(
                 columns.deadIDs, tries: columns.deadTries, reasons: columns.deadReasons, record: record, on: connection, logger: logger)
         }
+        try await PostgresAnswerRows.append(AnswerHistory.entries(of: settlement), on: connection, logger: logger)
     }
 
     /// A random key seed drawn by the server (a re-driven dead letter's).

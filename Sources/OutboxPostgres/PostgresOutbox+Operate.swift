@@ -86,48 +86,70 @@ extension PostgresOutbox {
     // MARK: Dead letters
 
     public func deadLetters(meter: String?, deadBefore: Int64?, limit: Int) async throws -> [DeadLetter] {
+        try await deadLetters(DeadLetterFilter(meter: meter, deadBefore: deadBefore), limit: limit, withHistory: false)
+    }
+
+    public func deadLetters(_ filter: DeadLetterFilter, limit: Int, withHistory: Bool) async throws -> [DeadLetter] {
         let limit = Int64(min(limit, Int(Int64.max)))
         return try await read { connection in
-            try await Self.letters(
+            let letters = try await Self.letters(
                 try await connection.query(
                     """
                     SELECT \(unescaped: Self.deadLetterColumns)
-                    WHERE (\(meter)::text IS NULL OR d.meter = \(meter)) AND (\(deadBefore)::bigint IS NULL OR d.dead_at < \(deadBefore))
+                    WHERE (\(filter.meter)::text IS NULL OR d.meter = \(filter.meter))
+                      AND (\(filter.deadBefore)::bigint IS NULL OR d.dead_at < \(filter.deadBefore))
                     ORDER BY d.dead_at DESC, d.id DESC LIMIT \(limit)
                     """, logger: logger))
+            return try await Self.withHistories(letters, withHistory, on: connection, logger: logger)
         }
     }
 
     public func deadLetter(id: String) async throws -> DeadLetter? {
         try await read { connection in
-            try await Self.letters(
+            let letters = try await Self.letters(
                 try await connection.query(
                     """
                     SELECT \(unescaped: Self.deadLetterColumns) WHERE d.event_id = \(id)
-                    """, logger: logger)
-            ).first
+                    """, logger: logger))
+            return try await Self.withHistories(Array(letters.prefix(1)), true, on: connection, logger: logger).first
         }
     }
 
     /// A dead letter's columns: its row in `outbox_dead`, the event's text
-    /// and creation time from the log.
+    /// and creation time from the log; last, the row's id.
     static let deadLetterColumns = """
         d.event_id, d.meter, l.body, d.last_status, d.reason, d.attempts, d.response_body, d.track_id,
-        l.created_at, d.updated_at, d.dead_at, d.request_id
+        l.created_at, d.updated_at, d.dead_at, d.request_id, d.id
         FROM outbox_dead d JOIN outbox_log l ON l.id = d.id
         """
 
-    static func letters(_ rows: PostgresRowSequence) async throws -> [DeadLetter] {
-        var letters: [DeadLetter] = []
-        for try await (id, meter, body, status, reason, attempts, response, track, created, updated, dead, request) in rows.decode(
-            (String, String, String, Int32?, String, Int32, String?, String?, Int64, Int64, Int64, String?).self)
+    static func letters(_ rows: PostgresRowSequence) async throws -> [(row: Int64, letter: DeadLetter)] {
+        var letters: [(row: Int64, letter: DeadLetter)] = []
+        for try await (id, meter, body, status, reason, attempts, response, track, created, updated, dead, request, row) in rows.decode(
+            (String, String, String, Int32?, String, Int32, String?, String?, Int64, Int64, Int64, String?, Int64).self)
         {
             letters.append(
-                DeadLetter(
-                    id: id, meter: meter, event: body, status: status.map(Int.init), reason: reason, attempts: Int(attempts),
-                    responseBody: response, trackID: track, createdAt: created, updatedAt: updated, deadAt: dead, requestID: request))
+                (
+                    row,
+                    DeadLetter(
+                        id: id, meter: meter, event: body, status: status.map(Int.init), reason: reason, attempts: Int(attempts),
+                        responseBody: response, trackID: track, createdAt: created, updatedAt: updated, deadAt: dead, requestID: request)
+                ))
         }
         return letters
+    }
+
+    /// The letters, with their histories filled in when `wanted`.
+    static func withHistories(
+        _ letters: [(row: Int64, letter: DeadLetter)], _ wanted: Bool, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [DeadLetter] {
+        guard wanted else { return letters.map(\.letter) }
+        let histories = try await PostgresAnswerRows.of(letters.map(\.row), on: connection, logger: logger)
+        return letters.map { found in
+            var letter = found.letter
+            letter.history = histories[found.row] ?? []
+            return letter
+        }
     }
 
     public func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
@@ -159,7 +181,8 @@ extension PostgresOutbox {
             var byMeter: [String: Int] = [:]
             for try await meter in try await connection.query(
                 """
-                WITH gone AS (DELETE FROM outbox_dead WHERE id = ANY(\(rowIDs)) RETURNING id, meter)
+                WITH gone AS (DELETE FROM outbox_dead WHERE id = ANY(\(rowIDs)) RETURNING id, meter),
+                     history AS (DELETE FROM outbox_answers a USING gone WHERE a.id = gone.id)
                 DELETE FROM outbox_log l USING gone WHERE l.id = gone.id RETURNING gone.meter
                 """,
                 logger: self.logger
@@ -408,6 +431,12 @@ extension PostgresOutbox {
                                AND (l.xact, l.id) >= (r.first_xact, r.first_id) AND (l.xact, l.id) <= (r.last_xact, r.last_id))
             GROUP BY r.meter
             """, into: \.miscountedRanges)
+        try await perMeter(
+            """
+            SELECT l.meter, count(DISTINCT a.id)::bigint FROM outbox_answers a JOIN outbox_log l ON l.id = a.id
+            WHERE NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = a.id) AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = a.id)
+            GROUP BY l.meter
+            """, into: \.sentWithHistory)
         return structure
     }
 }

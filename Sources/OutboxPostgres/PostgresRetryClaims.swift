@@ -154,7 +154,11 @@ enum PostgresRetryClaims {
                 sentNow.append(id)
             }
             applied.formUnion(sentNow)
-            if !sentNow.isEmpty { try await keepWithinRetention(sentNow, on: connection, logger: logger) }
+            if !sentNow.isEmpty {
+                try await keepWithinRetention(sentNow, on: connection, logger: logger)
+                // Sent: its history goes.
+                try await PostgresAnswerRows.delete(sentNow, on: connection, logger: logger)
+            }
         }
         if !retryIDs.isEmpty {
             let newSeed = PostgresExceptionRows.newKeySeed(settlement.keys)
@@ -190,6 +194,9 @@ enum PostgresRetryClaims {
             applied.formUnion(written)
         }
         let appliedRows = settlement.rows.filter { applied.contains($0.rowID) }
+        // Retried or dead: this answer joins the event's history.
+        try await PostgresAnswerRows.append(
+            AnswerHistory.entries(of: settlement.restricted { applied.contains($0.rowID) }), on: connection, logger: logger)
         try await PostgresOutbox.adjust(
             settlement.counterChange(applied: appliedRows.map(\.rowID)), meter: settlement.meter, on: connection, logger: logger)
         return SettlementResult(appliedStates: appliedRows.map(\.outcome.state), planned: settlement.rows.count)

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Testing
 
 @testable import OutboxCore
@@ -67,6 +68,128 @@ struct DeadLetterStoreTests {
             #expect(moved == 1)
             #expect(try await store.deadLetter(id: id)?.attempts == 1)
             #expect(try await store.verify().isOK)
+        }
+    }
+
+    /// Every failed, answered-deferred and dead settlement leaves an answer
+    /// in the event's history: status, time, request id, the reason's first
+    /// 200 bytes; the last 20 are kept.
+    @Test(arguments: StoreKind.available)
+    func theHistoryKeepsTheLastAnswersOfEachEvent(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+            let id = try await store.append(json: StoreBehaviourTests.event("C-1"), meter: "m").value
+            let long = "HTTP 500: " + String(repeating: "é", count: 150)
+            for attempt in 1...22 {
+                let claim = try await Self.claim(store)
+                try await Self.answer(
+                    .failed(reason: attempt == 22 ? long : "HTTP 500: try \(attempt)"), claim, in: store,
+                    record: .init(status: 500, requestID: "r-\(attempt)"))
+            }
+            // Given back unsent: no answer, nothing recorded.
+            let unsent = try await Self.claim(store)
+            try await Self.answer(.deferred(reason: "given back unsent", delayMilliseconds: 0), unsent, in: store, record: .init())
+            let limited = try await Self.claim(store)
+            try await Self.answer(.deferred(reason: "rate limited (HTTP 429)", delayMilliseconds: 0), limited, in: store, record: .init(status: 429))
+            let last = try await Self.claim(store)
+            try await Self.answer(.rejected(reason: "HTTP 400: bad"), last, in: store, record: .init(status: 400, requestID: "final"))
+
+            let letter = try #require(try await store.deadLetter(id: id))
+            #expect(letter.attempts == 25)
+            #expect(letter.history.count == AnswerHistory.limit)
+            #expect(letter.history.map(\.requestID) == (5...22).map { "r-\($0)" } + [nil, "final"])
+            #expect(letter.history.map(\.status) == Array(repeating: 500, count: 18) + [429, 400])
+            #expect(letter.history.last?.reason == "HTTP 400: bad")
+            #expect(letter.history[17].reason == AnswerHistory.cut(long) && letter.history[17].reason.utf8.count <= 200)
+            #expect(letter.history.dropLast().last?.reason == "rate limited (HTTP 429)")
+            #expect(zip(letter.history, letter.history.dropFirst()).allSatisfy { $0.at <= $1.at })
+            #expect(try await Self.answerRows(place) == AnswerHistory.limit)
+            // Listing reads no history; an export asks for it.
+            #expect(try await store.deadLetters(meter: nil, deadBefore: nil, limit: 10).first?.history == [])
+            #expect(try await store.deadLetters(.all, limit: 10, withHistory: true).first?.history == letter.history)
+        }
+    }
+
+    /// Reasons are cut to 200 bytes of UTF-8, never inside a character.
+    @Test func reasonsAreCutOnACharacterBoundary() {
+        // 9 bytes, then 2 per character: the 96th would end at byte 201.
+        let long = "HTTP 500 " + String(repeating: "é", count: 150)
+        let cut = AnswerHistory.cut(long)
+        #expect(cut.utf8.count == 199 && long.hasPrefix(cut))
+        #expect(AnswerHistory.cut("short") == "short")
+        #expect(AnswerHistory.cut(String(repeating: "a", count: 300)).utf8.count == 200)
+    }
+
+    /// An event's history goes when it is sent (from its retry row), and
+    /// with its dead letter when that is purged; a retried dead letter
+    /// keeps it, and a late rejection adds to it.
+    @Test(arguments: StoreKind.available)
+    func theHistoryGoesWhenTheEventIsSentOrItsDeadLetterPurged(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+            let id = try await store.append(json: StoreBehaviourTests.event("C-1"), meter: "m").value
+            try await Self.answer(.failed(reason: "HTTP 500"), try await Self.claim(store), in: store)
+            #expect(try await Self.answerRows(place) == 1)
+            try await Self.answer(.accepted, try await Self.claim(store), in: store, record: .init(status: 200))
+            #expect(try await Self.answerRows(place) == 0, "sent: its history went")
+
+            let other = try await store.append(json: StoreBehaviourTests.event("C-2"), meter: "m").value
+            try await Self.answer(.rejected(reason: "HTTP 400: bad"), try await Self.claim(store), in: store, record: .init(status: 400))
+            #expect(try await store.retryDeadLetters(DeadLetterSelection(ids: [other])) == 1)
+            let again = try await Self.claim(store)
+            try await Self.answer(.accepted, again, in: store, record: .init(status: 200))
+            #expect(try await Self.answerRows(place) == 0)
+            _ = try await store.applyLateRejections(
+                [LateRejection(rowID: again.events[0].rowID, reason: "rejected by Zuora after acceptance: X: y", responseBody: "{}")], meter: "m",
+                remember: [])
+            let late = try #require(try await store.deadLetter(id: other))
+            #expect(late.history.map(\.status) == [nil] && late.history.map(\.reason) == ["rejected by Zuora after acceptance: X: y"])
+            #expect(try await store.retryDeadLetters(DeadLetterSelection(ids: [other])) == 1)
+            try await Self.answer(.rejected(reason: "HTTP 400: still bad"), try await Self.claim(store), in: store, record: .init(status: 400))
+            #expect(try await store.deadLetter(id: other)?.history.map(\.status) == [nil, 400], "a retried dead letter keeps its history")
+            #expect(try await store.purgeDeadLetters(DeadLetterSelection(ids: [other])) == 1)
+            #expect(try await Self.answerRows(place) == 0, "purged with its dead letter")
+            #expect(try await store.deadLetter(id: id) == nil)
+            #expect(try await store.verify().isOK)
+        }
+    }
+
+    /// Appends and 2xx settlements of ranges never touch the history: they
+    /// work with its table gone, which a failure then proves it would need.
+    @Test(arguments: StoreKind.available)
+    func theSuccessPathNeverTouchesTheHistory(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+            try await Self.execute("DROP TABLE outbox_answers", in: place)
+            _ = try await store.append(jsonEvents: (0..<50).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
+            let claim = try await Self.claim(store)
+            #expect(try await Self.answer(.accepted, claim, in: store, record: .init(status: 200)).sent == 50)
+            _ = try await store.append(json: StoreBehaviourTests.event("C-x"), meter: "m")
+            let failing = try await Self.claim(store)
+            await #expect(throws: (any Error).self, "a failure writes the history") {
+                try await Self.answer(.failed(reason: "HTTP 500"), failing, in: store)
+            }
+        }
+    }
+
+    /// Rows of `outbox_answers`, read beside the store.
+    static func answerRows(_ place: TestStore) async throws -> Int {
+        switch place.kind {
+        case .sqlite:
+            return Int(try SQLiteConnection(path: place.location).scalarInt("SELECT count(*) FROM outbox_answers") ?? -1)
+        case .postgres:
+            var count = -1
+            try await TestStore.admin(place.location) { client in
+                for try await rows in try await client.query("SELECT count(*)::bigint FROM outbox_answers").decode(Int64.self) { count = Int(rows) }
+            }
+            return count
+        }
+    }
+
+    /// Runs one statement beside the store.
+    static func execute(_ sql: String, in place: TestStore) async throws {
+        switch place.kind {
+        case .sqlite:
+            try SQLiteConnection(path: place.location).execute(sql)
+        case .postgres:
+            try await TestStore.admin(place.location) { client in try await client.query(PostgresQuery(unsafeSQL: sql)) }
         }
     }
 }

@@ -5,7 +5,9 @@ import UsageOutbox
 extension DeadLettersCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show one dead letter whole: the event, Zuora's status and answer, attempts, track, request and process ids, and times.")
+            abstract:
+                "Show one dead letter whole: the event, Zuora's status and answer, attempts, track, request and process ids, times, and the history of its answers."
+        )
 
         @Argument(help: "The dead letter's id (from `list`).") var id: String
         @OptionGroup var database: DatabaseOptions
@@ -26,7 +28,7 @@ extension DeadLettersCommand {
                         "meter:         \(letter.meter)",
                         "status:        \(letter.status.map(String.init) ?? "no answer")",
                         "reason:        \(letter.reason)",
-                        "attempts:      \(letter.attempts)",
+                        "attempts:      \(letter.attempts)   (requests that carried it)",
                         "track id:      \(letter.trackID ?? "-")   (quote it to Zuora support)",
                         "request id:    \(letter.requestID ?? "-")",
                         "process id:    \(DeadLettersCommand.processID(in: letter.responseBody) ?? "-")",
@@ -35,7 +37,7 @@ extension DeadLettersCommand {
                         "event:         \(letter.event)",
                         "Zuora said:    \(letter.responseBody ?? "-")",
                     ]
-                    Stdout.print(lines.joined(separator: "\n"))
+                    Stdout.print((lines + DeadLettersCommand.historyLines(letter.history)).joined(separator: "\n"))
                 }
             }
         }

@@ -29,8 +29,27 @@ struct DeadLettersCommand: AsyncParsableCommand {
             object["track_id"] = letter.trackID.map { .string($0) } ?? .null
             object["created_at"] = .string(RFC3339.format(unixMilliseconds: letter.createdAt))
             object["updated_at"] = .string(RFC3339.format(unixMilliseconds: letter.updatedAt))
+            object["history"] = .array(letter.history.map(json))
         }
         return .object(object)
+    }
+
+    /// One answer of an event's history.
+    static func json(_ answer: EventAnswer) -> JSONValue {
+        .object([
+            "status": answer.status.map { .integer(Int64($0)) } ?? .null, "at": .string(RFC3339.format(unixMilliseconds: answer.at)),
+            "request_id": answer.requestID.map { .string($0) } ?? .null, "reason": .string(answer.reason),
+        ])
+    }
+
+    /// An event's history as text, one line per answer, oldest first.
+    static func historyLines(_ history: [EventAnswer]) -> [String] {
+        guard !history.isEmpty else { return ["history:       none recorded"] }
+        let rows = history.map { answer in
+            [RFC3339.format(unixMilliseconds: answer.at), answer.status.map(String.init) ?? "-", answer.requestID ?? "-", answer.reason]
+        }
+        return ["history:       \(history.count) answer\(history.count == 1 ? "" : "s"), oldest first (the last \(AnswerHistory.limit) are kept)"]
+            + Table.render(header: ["AT", "STATUS", "REQUEST ID", "REASON"], rows: rows).map { "  " + $0 }
     }
 
     /// Zuora's `processId` in an error answer, when it has one (support asks

@@ -22,12 +22,16 @@ public struct DeadLetter: Sendable, Equatable {
     public let createdAt: Int64
     public let updatedAt: Int64
     public let deadAt: Int64
+    /// The answers its event got, oldest first (at most the last
+    /// `AnswerHistory.limit`); empty unless asked for.
+    public var history: [EventAnswer]
 
     public init(
         id: String, meter: String, event: String, status: Int?, reason: String, attempts: Int, responseBody: String?,
-        trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64, requestID: String? = nil
+        trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64, requestID: String? = nil, history: [EventAnswer] = []
     ) {
         self.requestID = requestID
+        self.history = history
         self.id = id
         self.meter = meter
         self.event = event

@@ -24,6 +24,10 @@ public protocol OutboxStore: DispatchStore {
     func status(now: Int64) async throws -> OutboxStatus
 
     func deadLetters(meter: String?, deadBefore: Int64?, limit: Int) async throws -> [DeadLetter]
+    /// The dead letters `filter` selects, newest first, at most `limit`;
+    /// with each one's history of answers when `withHistory`.
+    func deadLetters(_ filter: DeadLetterFilter, limit: Int, withHistory: Bool) async throws -> [DeadLetter]
+    /// One dead letter by its event's id, with its history; nil when none.
     func deadLetter(id: String) async throws -> DeadLetter?
     func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int
     func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int

@@ -1,6 +1,8 @@
+import OutboxCore
+
 /// The rows of their own that events get when they do not simply go out:
-/// a retry row (`outbox_retries`) or a dead letter (`outbox_dead`). Sent
-/// events get none.
+/// a retry row (`outbox_retries`) or a dead letter (`outbox_dead`), and
+/// the answer in their history (`AnswerRows`). Sent events get none.
 enum ExceptionRows {
     /// Writes the retried and dead events of a settlement of a range.
     static func write(_ settlement: Settlement, now: Int64, on connection: SQLiteConnection) throws {
@@ -21,6 +23,7 @@ enum ExceptionRows {
                 try insertDead(row.rowID, meter: settlement.meter, tries: row.tries, reason: reason, record: record, now: now, on: connection)
             }
         }
+        try AnswerRows.append(AnswerHistory.entries(of: settlement), now: now, on: connection)
     }
 
     /// A dead letter for an event of the log; `tries` (the requests that

@@ -1,14 +1,20 @@
 extension Outbox {
     /// A dead letter's columns: its row in `outbox_dead`, the event's text
-    /// and creation time from the log.
+    /// and creation time from the log; last, the row's id.
     static let deadLetterColumns = """
         d.event_id, d.meter, CAST(l.body AS TEXT), d.last_status, d.reason, d.attempts,
-        d.response_body, d.track_id, l.created_at, d.updated_at, d.dead_at, d.request_id
+        d.response_body, d.track_id, l.created_at, d.updated_at, d.dead_at, d.request_id, d.id
         FROM outbox_dead d JOIN outbox_log l ON l.id = d.id
         """
 
     /// Dead letters, newest first.
     public func deadLetters(meter: String? = nil, deadBefore: Int64? = nil, limit: Int = 100) async throws -> [DeadLetter] {
+        try await deadLetters(DeadLetterFilter(meter: meter, deadBefore: deadBefore), limit: limit, withHistory: false)
+    }
+
+    /// The dead letters `filter` selects, newest first; with their
+    /// histories when `withHistory` (one more query for all of them).
+    public func deadLetters(_ filter: DeadLetterFilter, limit: Int = 100, withHistory: Bool = false) async throws -> [DeadLetter] {
         try await database.withConnection { connection in
             let statement = try connection.cached(
                 """
@@ -17,22 +23,37 @@ extension Outbox {
                 ORDER BY d.dead_at DESC, d.id DESC LIMIT ?3
                 """)
             defer { statement.reset() }
-            try statement.bind(meter, at: 1)
-            try statement.bind(deadBefore, at: 2)
+            try statement.bind(filter.meter, at: 1)
+            try statement.bind(filter.deadBefore, at: 2)
             try statement.bind(limit, at: 3)
-            var letters: [DeadLetter] = []
-            while try statement.step() { letters.append(Outbox.deadLetter(from: statement)) }
-            return letters
+            var letters: [(row: Int64, letter: DeadLetter)] = []
+            while try statement.step() { letters.append((statement.int64(12), Outbox.deadLetter(from: statement))) }
+            statement.reset()
+            return try Outbox.withHistories(letters, withHistory, on: connection)
         }
     }
 
-    /// One dead letter by id, or nil.
+    /// One dead letter by id, with its history, or nil.
     public func deadLetter(id: String) async throws -> DeadLetter? {
         try await database.withConnection { connection in
             let statement = try connection.cached("SELECT \(Outbox.deadLetterColumns) WHERE d.event_id = ?1")
             defer { statement.reset() }
             try statement.bind(id, at: 1)
-            return try statement.step() ? Outbox.deadLetter(from: statement) : nil
+            guard try statement.step() else { return nil }
+            let found = (row: statement.int64(12), letter: Outbox.deadLetter(from: statement))
+            statement.reset()
+            return try Outbox.withHistories([found], true, on: connection).first
+        }
+    }
+
+    /// The letters, with their histories filled in when `wanted`.
+    static func withHistories(_ letters: [(row: Int64, letter: DeadLetter)], _ wanted: Bool, on connection: SQLiteConnection) throws -> [DeadLetter] {
+        guard wanted else { return letters.map(\.letter) }
+        let histories = try AnswerRows.of(letters.map(\.row), on: connection)
+        return letters.map { found in
+            var letter = found.letter
+            letter.history = histories[found.row] ?? []
+            return letter
         }
     }
 
@@ -68,6 +89,7 @@ extension Outbox {
             try connection.execute("DELETE FROM outbox_dead WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))
             let purged = connection.changes
             try connection.execute("DELETE FROM outbox_log WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))
+            try AnswerRows.delete(rowIDs, on: connection)
             try Outbox.forgetHighWaterMark(if: .reuseIDsAfterDeadLetterPurge, in: defects, on: connection)
             return StateCounts(dead: -purged, purged: purged)
         }

@@ -79,7 +79,11 @@ extension Outbox {
                 try ExceptionRows.insertDead(
                     rejection.rowID, meter: meter, tries: 1, reason: rejection.reason,
                     record: Settlement.Record(responseBody: rejection.responseBody), now: now, on: connection)
-                moved += connection.changes
+                if connection.changes == 1 {
+                    moved += 1
+                    try AnswerRows.append(
+                        [AnswerHistory.Entry(rowID: rejection.rowID, status: nil, requestID: nil, reason: rejection.reason)], now: now, on: connection)
+                }
             }
             let remember = try connection.cached("INSERT OR IGNORE INTO outbox_audit_applied (meter, trace_id, event_id, applied_at) VALUES (?1, ?2, ?3, ?4)")
             for entry in entries {

@@ -83,6 +83,12 @@ extension Outbox {
               AND r.events != (SELECT count(*) FROM outbox_log l WHERE l.meter = r.meter AND l.id BETWEEN r.first_id AND r.last_id)
             GROUP BY r.meter
             """, into: \.miscountedRanges)
+        try perMeter(
+            """
+            SELECT l.meter, count(DISTINCT a.id) FROM outbox_answers a JOIN outbox_log l ON l.id = a.id
+            WHERE NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = a.id) AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = a.id)
+            GROUP BY l.meter
+            """, into: \.sentWithHistory)
         return structure
     }
 }

@@ -109,6 +109,7 @@ enum RetryClaims {
         let held = "id = ?1 AND state = ?2 AND token = ?3"
         let inflight = SQLiteValue.integer(EventState.inflight.rawValue)
         var applied: [Int64] = []
+        var sent: [Int64] = []
         var states: [EventState] = []
         for row in settlement.rows {
             let id = SQLiteValue.integer(row.rowID)
@@ -117,7 +118,10 @@ enum RetryClaims {
             case .sent:
                 try connection.execute("DELETE FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value))
                 wasHeld = connection.changes == 1
-                if wasHeld { try keepWithinRetention(row.rowID, meter: settlement.meter, now: now, on: connection) }
+                if wasHeld {
+                    try keepWithinRetention(row.rowID, meter: settlement.meter, now: now, on: connection)
+                    sent.append(row.rowID)
+                }
             case .retry(let delay, let attempts):
                 try connection.execute(
                     """
@@ -144,6 +148,10 @@ enum RetryClaims {
                 states.append(row.outcome.state)
             }
         }
+        // Sent: its history goes. Retried or dead: this answer joins it.
+        try AnswerRows.delete(sent, on: connection)
+        let stillHeld = Set(applied)
+        try AnswerRows.append(AnswerHistory.entries(of: settlement.restricted { stillHeld.contains($0.rowID) }), now: now, on: connection)
         let change = settlement.counterChange(applied: applied)
         if !change.isZero { context.adjust(settlement.meter) { $0 += change } }
         return SettlementResult(appliedStates: states, planned: settlement.rows.count)
