@@ -115,6 +115,24 @@ extension PostgresOutbox {
         }
     }
 
+    public func deadLetterIDs(startingWith prefix: String, meter: String?, limit: Int) async throws -> [String] {
+        try await read { connection in
+            var ids: [String] = []
+            // A scan of the dead letters (not of the log): there are few,
+            // and it runs once per command. Byte order, as SQLite's.
+            for try await id in try await connection.query(
+                """
+                SELECT event_id FROM outbox_dead
+                WHERE left(event_id, length(\(prefix))) = \(prefix) AND (\(meter)::text IS NULL OR meter = \(meter))
+                ORDER BY event_id COLLATE "C" LIMIT \(Int64(limit))
+                """, logger: logger
+            ).decode(String.self) {
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+
     /// A dead letter's columns: its row in `outbox_dead`, the event's text
     /// and creation time from the log; last, the row's id.
     static let deadLetterColumns = """

@@ -51,4 +51,61 @@ import Testing
             #expect(exported["event"] is [String: Any])
         }
     }
+
+    /// Three dead letters appended together (UUIDv7 ids, alike for their
+    /// first dozen characters); drained against the mock.
+    static func threeDeadLetters(_ db: String) throws -> [String] {
+        let input = ["INVALID-1", "INVALID-2", "INVALID-3"].map(event).joined(separator: "\n")
+        #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: input).status == 0)
+        let mock = try MockProcess()
+        defer { mock.stop() }
+        #expect(try CLI.run(["drain", "--once", "--db", db, "--log-level", "error", "--batch-size", "1"], environment: mock.environment).status == 0)
+        return CLI.jsonArray(try CLI.run(["dead-letters", "list", "--json", "--db", db]).stdout).compactMap { $0["id"] as? String }.sorted()
+    }
+
+    /// The shortest prefix (of at least 6 characters) that only `id` has.
+    static func uniquePrefix(_ id: String, among ids: [String]) -> String {
+        (6...id.count).lazy.map { String(id.prefix($0)) }.first { prefix in ids.filter { $0.hasPrefix(prefix) }.count == 1 } ?? id
+    }
+
+    /// `show`, `retry` and `purge` take a unique prefix of an id; an
+    /// ambiguous one is a usage error naming candidates, and changes
+    /// nothing; a short or unknown one is unknown (65), as before.
+    @Test func idsMayBeShortenedToAUniquePrefix() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            let ids = try Self.threeDeadLetters(db)
+            try #require(ids.count == 3)
+            let shared = String(zip(ids[0], ids[2]).prefix { $0 == $1 }.map(\.0))
+            try #require(shared.count >= 6, "ids appended together share their first characters: \(ids)")
+
+            let shown = try CLI.run(["dead-letters", "show", Self.uniquePrefix(ids[1], among: ids), "--json", "--db", db])
+            #expect(shown.status == 0)
+            #expect(CLI.json(shown.stdout)?["id"] as? String == ids[1])
+
+            let ambiguous = try CLI.run(["dead-letters", "purge", shared, "--db", db])
+            #expect(ambiguous.status == 64)
+            #expect(ambiguous.stderr.contains(ids[0]) && ambiguous.stderr.contains(ids[2]))
+            #expect(ambiguous.stderr.contains("hint: give more characters"))
+            #expect(try CLI.run(["dead-letters", "show", shared, "--db", db]).status == 64)
+            #expect(CLI.json(try CLI.run(["status", "--json", "--db", db]).stdout)?["dead"] as? Int == 3, "nothing purged")
+
+            let short = try CLI.run(["dead-letters", "retry", String(ids[0].prefix(5)), "--db", db])
+            #expect(short.status == 65)
+            #expect(short.stderr.contains("at least 6 characters"))
+            for command in ["show", "retry", "purge"] {
+                let unknown = try CLI.run(["dead-letters", command, "ffffffff-0000", "--db", db])
+                #expect(unknown.status == 65, "\(command)")
+                #expect(unknown.stderr.contains("ffffffff-0000"))
+            }
+            // A prefix of another meter's dead letters names none.
+            #expect(try CLI.run(["dead-letters", "retry", Self.uniquePrefix(ids[0], among: ids), "--meter", "other", "--db", db]).status == 65)
+
+            let retried = try CLI.run(["dead-letters", "retry", Self.uniquePrefix(ids[0], among: ids), "--json", "--db", db])
+            #expect(CLI.json(retried.stdout)?["retried"] as? Int == 1)
+            let purged = try CLI.run(["dead-letters", "purge", Self.uniquePrefix(ids[2], among: ids), ids[1], "--json", "--db", db])
+            #expect(CLI.json(purged.stdout)?["purged"] as? Int == 2)
+            #expect(try CLI.run(["verify", "--db", db]).status == 0)
+        }
+    }
 }

@@ -192,4 +192,29 @@ struct DeadLetterStoreTests {
             try await TestStore.admin(place.location) { client in try await client.query(PostgresQuery(unsafeSQL: sql)) }
         }
     }
+
+    /// The ids of dead letters that begin with a prefix: in byte order (so
+    /// a whole id comes first), of one meter when asked, at most so many.
+    @Test(arguments: StoreKind.available)
+    func findsDeadLettersByTheStartOfTheirIds(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            var ids: [String: String] = [:]
+            for (index, meter) in ["m", "m", "m", "m", "n"].enumerated() {
+                ids[try await store.append(json: StoreBehaviourTests.event("C-\(index)"), meter: meter).value] = meter
+                try await Self.answer(.rejected(reason: "HTTP 400: bad"), try await Self.claim(store, meter: meter), in: store, record: .init(status: 400))
+            }
+            let sorted = ids.keys.sorted()
+            #expect(try await store.deadLetterIDs(startingWith: "", meter: nil, limit: 10) == sorted)
+            #expect(try await store.deadLetterIDs(startingWith: "", meter: nil, limit: 2) == Array(sorted.prefix(2)))
+            #expect(try await store.deadLetterIDs(startingWith: "", meter: "n", limit: 10) == ids.filter { $0.value == "n" }.map(\.key))
+            for id in sorted {
+                #expect(try await store.deadLetterIDs(startingWith: id, meter: nil, limit: 10) == [id])
+                let prefix = String(id.prefix(13))
+                #expect(try await store.deadLetterIDs(startingWith: prefix, meter: nil, limit: 10) == sorted.filter { $0.hasPrefix(prefix) })
+            }
+            #expect(try await store.deadLetterIDs(startingWith: "zzzzzz", meter: nil, limit: 10) == [])
+            #expect(try await store.deadLetterIDs(startingWith: "%", meter: nil, limit: 10) == [], "no pattern characters")
+            #expect(try await store.deadLetterIDs(startingWith: "_", meter: nil, limit: 10) == [])
+        }
+    }
 }

@@ -6,7 +6,7 @@ extension DeadLettersCommand {
     struct Purge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete dead letters for good.")
 
-        @Argument(help: "Ids of the dead letters to delete.") var ids: [String] = []
+        @Argument(help: "Ids of the dead letters to delete (each whole, or a unique prefix of at least 6 characters).") var ids: [String] = []
         @Flag(name: .long, help: "Delete every dead letter (of --meter, older than --older-than, if given).") var all = false
         @Option(name: .long, help: "Only this meter.") var meter: String?
         @Option(name: .long, help: ArgumentHelp("Only those dead for longer than this (e.g. 30d).", valueName: "duration")) var olderThan: DurationArgument?
@@ -23,7 +23,8 @@ extension DeadLettersCommand {
         func run() async throws {
             try await reportingFailures {
                 try await database.withStore { outbox in
-                    let selection = DeadLetterSelection(ids: ids.isEmpty ? nil : ids, meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan))
+                    let chosen = ids.isEmpty ? nil : try await DeadLettersCommand.resolve(ids, meter: meter, in: outbox)
+                    let selection = DeadLetterSelection(ids: chosen, meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan))
                     if dryRun {
                         try await preview(selection, in: outbox)
                         return

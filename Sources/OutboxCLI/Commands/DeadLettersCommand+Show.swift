@@ -9,14 +9,15 @@ extension DeadLettersCommand {
                 "Show one dead letter whole: the event, Zuora's status and answer, attempts, track, request and process ids, times, and the history of its answers."
         )
 
-        @Argument(help: "The dead letter's id (from `list`).") var id: String
+        @Argument(help: "The dead letter's id (from `list`), whole or a unique prefix of at least 6 characters.") var id: String
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             try await reportingFailures {
                 try await database.withStore { outbox in
-                    guard let letter = try await outbox.deadLetter(id: id) else {
+                    let whole = try await DeadLettersCommand.resolve([id], meter: nil, in: outbox, changing: false)[0]
+                    guard let letter = try await outbox.deadLetter(id: whole) else {
                         throw CommandFailure("no dead letter with id \(id)", hint: "list them with `outbox dead-letters list`", exitCode: Exit.invalidData)
                     }
                     if output.json {

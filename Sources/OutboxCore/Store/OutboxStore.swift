@@ -29,6 +29,10 @@ public protocol OutboxStore: DispatchStore {
     func deadLetters(_ filter: DeadLetterFilter, limit: Int, withHistory: Bool) async throws -> [DeadLetter]
     /// One dead letter by its event's id, with its history; nil when none.
     func deadLetter(id: String) async throws -> DeadLetter?
+    /// The ids of dead letters (of `meter`, when given) that begin with
+    /// `prefix`, in byte order (so an id equal to it comes first), at most
+    /// `limit`. `DeadLetterIDPrefix` decides what they mean.
+    func deadLetterIDs(startingWith prefix: String, meter: String?, limit: Int) async throws -> [String]
     func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int
     func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int
 

@@ -46,6 +46,28 @@ extension Outbox {
         }
     }
 
+    public func deadLetterIDs(startingWith prefix: String, meter: String? = nil, limit: Int = DeadLetterIDPrefix.candidatesShown + 1) async throws
+        -> [String]
+    {
+        try await database.withConnection { connection in
+            // A scan of the dead letters (not of the log): there are few,
+            // and it runs once per command.
+            let statement = try connection.cached(
+                """
+                SELECT event_id FROM outbox_dead
+                WHERE substr(event_id, 1, length(?1)) = ?1 AND (?2 IS NULL OR meter = ?2)
+                ORDER BY event_id LIMIT ?3
+                """)
+            defer { statement.reset() }
+            try statement.bind(prefix, at: 1)
+            try statement.bind(meter, at: 2)
+            try statement.bind(limit, at: 3)
+            var ids: [String] = []
+            while try statement.step() { ids.append(statement.string(0)) }
+            return ids
+        }
+    }
+
     /// The letters, with their histories filled in when `wanted`.
     static func withHistories(_ letters: [(row: Int64, letter: DeadLetter)], _ wanted: Bool, on connection: SQLiteConnection) throws -> [DeadLetter] {
         guard wanted else { return letters.map(\.letter) }
