@@ -98,6 +98,9 @@ extension PostgresOutbox {
                     SELECT \(unescaped: Self.deadLetterColumns)
                     WHERE (\(filter.meter)::text IS NULL OR d.meter = \(filter.meter))
                       AND (\(filter.deadBefore)::bigint IS NULL OR d.dead_at < \(filter.deadBefore))
+                      AND (\(filter.deadSince)::bigint IS NULL OR d.dead_at >= \(filter.deadSince))
+                      AND (\(filter.status.map(Int32.init))::integer IS NULL OR d.last_status = \(filter.status.map(Int32.init)))
+                      AND (\(filter.reasonNeedle)::text IS NULL OR strpos(\(unescaped: Self.asciiLower("d.reason")), \(filter.reasonNeedle)) > 0)
                     ORDER BY d.dead_at DESC, d.id DESC LIMIT \(limit)
                     """, logger: logger))
             return try await Self.withHistories(letters, withHistory, on: connection, logger: logger)
@@ -131,6 +134,12 @@ extension PostgresOutbox {
             }
             return ids
         }
+    }
+
+    /// `column` with its ASCII letters in lower case, and nothing else
+    /// changed: what SQLite's lower() does, whatever the database's locale.
+    static func asciiLower(_ column: String) -> String {
+        "translate(\(column), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
     }
 
     /// A dead letter's columns: its row in `outbox_dead`, the event's text

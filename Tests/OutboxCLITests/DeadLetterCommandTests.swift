@@ -108,4 +108,50 @@ import Testing
             #expect(try CLI.run(["verify", "--db", db]).status == 0)
         }
     }
+
+    /// `export` (and `list`) select with --meter, --status,
+    /// --reason-contains, --older-than and --newer-than; durations carry a
+    /// unit, and a window that holds nothing is a usage error.
+    @Test func exportSelects() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            let large =
+                #"{"CustomerId":"BIG","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"Note":"\#(String(repeating: "x", count: 400))"}"#
+            let negative = #"{"CustomerId":"NEG","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":-1}"#
+            #expect(
+                try CLI.run(["append", "--meter", "m", "--db", db], stdin: [Self.event("INVALID-1"), large, negative].joined(separator: "\n")).status == 0)
+            #expect(try CLI.run(["append", "--meter", "n", "--db", db], stdin: Self.event("INVALID-2")).status == 0)
+            let mock = try MockProcess(["--max-body-bytes", "300"])
+            defer { mock.stop() }
+            #expect(try CLI.run(["drain", "--once", "--db", db, "--log-level", "error"], environment: mock.environment).status == 0)
+            func exported(_ flags: [String]) throws -> [String] {
+                let result = try CLI.run(["dead-letters", "export", "--db", db] + flags)
+                #expect(result.status == 0, "\(flags): \(result.stderr)")
+                return result.stdout.split(separator: "\n").map { DeadLetterCommandTests.customer(String($0)) }.sorted()
+            }
+            #expect(try exported([]) == ["BIG", "INVALID-1", "INVALID-2", "NEG"])
+            #expect(try exported(["--meter", "n"]) == ["INVALID-2"])
+            #expect(try exported(["--status", "413"]) == ["BIG"])
+            #expect(try exported(["--status", "400", "--meter", "m"]) == ["INVALID-1", "NEG"])
+            #expect(try exported(["--reason-contains", "ACTIVE ACCOUNT"]) == ["INVALID-1", "INVALID-2"])
+            #expect(try exported(["--reason-contains", "negative", "--status", "400"]) == ["NEG"])
+            #expect(try exported(["--older-than", "1h"]) == [])
+            #expect(try exported(["--newer-than", "1h", "--status", "413"]) == ["BIG"])
+            #expect(try exported(["--newer-than", "2h", "--older-than", "1h"]) == [])
+            let full = try CLI.run(["dead-letters", "export", "--full", "--status", "413", "--db", db])
+            #expect(CLI.json(full.stdout)?["status"] as? Int == 413)
+            let listed = CLI.jsonArray(try CLI.run(["dead-letters", "list", "--json", "--reason-contains", "negative", "--db", db]).stdout)
+            #expect(listed.compactMap { ($0["event"] as? [String: Any])?["CustomerId"] as? String } == ["NEG"])
+
+            for flags in [["--older-than", "7"], ["--newer-than", "1h", "--older-than", "2h"], ["--status", "4000"], ["--reason-contains", ""]] {
+                let refused = try CLI.run(["dead-letters", "export", "--db", db] + flags)
+                #expect(refused.status == 64, "\(flags)")
+                #expect(refused.stdout.isEmpty)
+            }
+        }
+    }
+
+    static func customer(_ line: String) -> String {
+        CLI.json(line)?["CustomerId"] as? String ?? "?"
+    }
 }

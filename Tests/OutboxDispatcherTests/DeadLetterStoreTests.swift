@@ -217,4 +217,53 @@ struct DeadLetterStoreTests {
             #expect(try await store.deadLetterIDs(startingWith: "_", meter: nil, limit: 10) == [])
         }
     }
+
+    /// A listing or an export selects in the store's query: by meter,
+    /// status, a piece of the reason (ASCII letters in any case, no pattern
+    /// characters), and when they died; the newest selected come first.
+    @Test(arguments: StoreKind.available)
+    func selectsDeadLettersInTheQuery(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            func kill(_ customer: String, meter: String, status: Int, reason: String) async throws {
+                _ = try await store.append(json: StoreBehaviourTests.event(customer), meter: meter)
+                try await Self.answer(.rejected(reason: reason), try await Self.claim(store, meter: meter), in: store, record: .init(status: status))
+            }
+            try await kill("A", meter: "m", status: 400, reason: "HTTP 400: CustomerId does not match an active account (code 53100320)")
+            try await kill("B", meter: "m", status: 413, reason: "HTTP 413: the event alone (90 bytes) is larger than Zuora accepts")
+            try await kill("C", meter: "n", status: 400, reason: "HTTP 400: Quantity must not be negative (code 53100320)")
+            _ = try await store.append(json: StoreBehaviourTests.event("D"), meter: "m")
+            let sent = try await Self.claim(store)
+            try await Self.answer(.accepted, sent, in: store, record: .init(status: 200))
+            _ = try await store.applyLateRejections(
+                [LateRejection(rowID: sent.events[0].rowID, reason: "rejected by Zuora after acceptance: 53100320: Unknown UOM", responseBody: "{}")],
+                meter: "m", remember: [])
+
+            let all = try await store.deadLetters(.all, limit: 100, withHistory: false)
+            #expect(all.count == 4)
+            func customers(_ filter: DeadLetterFilter, limit: Int = 100) async throws -> [String] {
+                try await store.deadLetters(filter, limit: limit, withHistory: false).map { DeadLetterStoreTests.customer($0.event) }
+            }
+            #expect(Set(try await customers(DeadLetterFilter(meter: "m"))) == ["A", "B", "D"])
+            #expect(Set(try await customers(DeadLetterFilter(status: 400))) == ["A", "C"])
+            #expect(try await customers(DeadLetterFilter(meter: "m", status: 400)) == ["A"])
+            #expect(Set(try await customers(DeadLetterFilter(reasonContains: "ACTIVE Account"))) == ["A"])
+            #expect(Set(try await customers(DeadLetterFilter(reasonContains: "53100320"))) == ["A", "C", "D"])
+            #expect(try await customers(DeadLetterFilter(reasonContains: "%")) == [])
+            #expect(try await customers(DeadLetterFilter(reasonContains: "_")) == [])
+            // Selected before the limit: the newest of those selected.
+            #expect(try await customers(DeadLetterFilter(status: 413), limit: 1) == ["B"])
+            #expect(try await customers(DeadLetterFilter(meter: "m", reasonContains: "http 4"), limit: 1) == ["B"])
+            for letter in all {
+                let before = all.filter { $0.deadAt < letter.deadAt }.map { Self.customer($0.event) }
+                let since = all.filter { $0.deadAt >= letter.deadAt }.map { Self.customer($0.event) }
+                #expect(Set(try await customers(DeadLetterFilter(deadBefore: letter.deadAt))) == Set(before))
+                #expect(Set(try await customers(DeadLetterFilter(deadSince: letter.deadAt))) == Set(since))
+            }
+            #expect(try await customers(DeadLetterFilter(deadBefore: all.last!.deadAt, deadSince: all.last!.deadAt)) == [])
+        }
+    }
+
+    static func customer(_ event: String) -> String {
+        ((try? JSONSerialization.jsonObject(with: Data(event.utf8))) as? [String: Any])?["CustomerId"] as? String ?? "?"
+    }
 }

@@ -8,11 +8,13 @@ extension DeadLettersCommand {
             abstract: "Write dead letters' original events as NDJSON, to fix by hand and `outbox append` again.",
             discussion: """
                 Example:  outbox dead-letters export --meter api-calls > fix.ndjson  (edit)  outbox append --meter api-calls --file fix.ndjson
+                Select with --meter, --status, --reason-contains, --older-than and --newer-than (all must hold), e.g. \
+                `--status 400 --reason-contains "active account" --newer-than 1d`.
                 With --full, each line is the whole dead letter instead (as `show --json` prints it: Zuora's answer, attempts, \
                 the history of its answers), for a ticket or an audit; not for appending again.
                 """)
 
-        @Option(name: .long, help: "Only this meter.") var meter: String?
+        @OptionGroup var selection: DeadLetterSelectionOptions
         @Option(name: .long, help: ArgumentHelp("Write here instead of stdout.", valueName: "path")) var file: String?
         @Flag(name: .long, help: "Write whole dead letters (answer, attempts, history), one JSON object per line, instead of the events alone.")
         var full = false
@@ -21,7 +23,7 @@ extension DeadLettersCommand {
         func run() async throws {
             try await reportingFailures {
                 try await database.withStore { outbox in
-                    let letters = try await outbox.deadLetters(DeadLetterFilter(meter: meter), limit: Int.max, withHistory: full)
+                    let letters = try await outbox.deadLetters(selection.filter(now: WallClock.nowMilliseconds()), limit: Int.max, withHistory: full)
                     // The events as appended (each line appends again as it
                     // is: any field added here would be forwarded to Zuora),
                     // or whole dead letters.

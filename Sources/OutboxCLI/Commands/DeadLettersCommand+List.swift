@@ -6,8 +6,7 @@ extension DeadLettersCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List dead letters, newest first: id, meter, customer, status, reason, age.")
 
-        @Option(name: .long, help: "Only this meter.") var meter: String?
-        @Option(name: .long, help: ArgumentHelp("Only those dead for longer than this (e.g. 2h, 7d).", valueName: "duration")) var olderThan: DurationArgument?
+        @OptionGroup var selection: DeadLetterSelectionOptions
         @Option(name: .long, help: "At most this many.") var limit: Int = 100
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
@@ -19,13 +18,13 @@ extension DeadLettersCommand {
         func run() async throws {
             try await reportingFailures {
                 try await database.withStore { outbox in
-                    let letters = try await outbox.deadLetters(meter: meter, deadBefore: DeadLettersCommand.cutoff(olderThan), limit: limit)
+                    let letters = try await outbox.deadLetters(selection.filter(now: WallClock.nowMilliseconds()), limit: limit, withHistory: false)
                     if output.json {
                         Stdout.print(JSONValue.array(letters.map { DeadLettersCommand.json($0, full: false) }).jsonText)
                         return
                     }
                     guard !letters.isEmpty else {
-                        Stdout.print("no dead letters\(meter.map { " for meter \($0)" } ?? "")")
+                        Stdout.print(selection.narrows ? "no dead letters selected" : "no dead letters")
                         return
                     }
                     let now = WallClock.nowMilliseconds()
@@ -37,7 +36,11 @@ extension DeadLettersCommand {
                     }
                     Stdout.print(Table.render(header: ["ID", "METER", "CUSTOMER", "STATUS", "REASON", "AGE"], rows: rows).joined(separator: "\n"))
                     let total = try await outbox.status().totals.dead
-                    if total > letters.count { Stdout.print("(\(letters.count) of \(total); use --limit or --meter to see others)") }
+                    if !selection.narrows && total > letters.count {
+                        Stdout.print("(\(letters.count) of \(total); use --limit or --meter to see others)")
+                    } else if selection.narrows && letters.count == limit {
+                        Stdout.print("(the newest \(limit) selected; use --limit to see more)")
+                    }
                     Stderr.print("details: outbox dead-letters show ID   re-drive: outbox dead-letters retry ID...|--all")
                 }
             }

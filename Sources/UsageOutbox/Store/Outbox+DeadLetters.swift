@@ -19,13 +19,19 @@ extension Outbox {
             let statement = try connection.cached(
                 """
                 SELECT \(Outbox.deadLetterColumns)
-                WHERE (?1 IS NULL OR d.meter = ?1) AND (?2 IS NULL OR d.dead_at < ?2)
+                WHERE (?1 IS NULL OR d.meter = ?1) AND (?2 IS NULL OR d.dead_at < ?2) AND (?4 IS NULL OR d.dead_at >= ?4)
+                  AND (?5 IS NULL OR d.last_status = ?5) AND (?6 IS NULL OR instr(lower(d.reason), ?6) > 0)
                 ORDER BY d.dead_at DESC, d.id DESC LIMIT ?3
                 """)
             defer { statement.reset() }
             try statement.bind(filter.meter, at: 1)
             try statement.bind(filter.deadBefore, at: 2)
             try statement.bind(limit, at: 3)
+            try statement.bind(filter.deadSince, at: 4)
+            try statement.bind(filter.status.map(Int64.init), at: 5)
+            // SQLite's lower() folds ASCII letters only (no ICU here), as
+            // the needle was folded.
+            try statement.bind(filter.reasonNeedle, at: 6)
             var letters: [(row: Int64, letter: DeadLetter)] = []
             while try statement.step() { letters.append((statement.int64(12), Outbox.deadLetter(from: statement))) }
             statement.reset()
