@@ -154,4 +154,39 @@ import Testing
     static func customer(_ line: String) -> String {
         CLI.json(line)?["CustomerId"] as? String ?? "?"
     }
+
+    /// `list --group-by reason`: dead letters counted by cause, largest
+    /// first, as a table and as JSON; the selection flags apply.
+    @Test func listGroupsByCause() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            let negative = #"{"CustomerId":"NEG","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":-1}"#
+            #expect(
+                try CLI.run(
+                    ["append", "--meter", "m", "--db", db], stdin: [Self.event("INVALID-1"), Self.event("INVALID-2"), negative].joined(separator: "\n")
+                ).status == 0)
+            #expect(try CLI.run(["append", "--meter", "n", "--db", db], stdin: Self.event("INVALID-3")).status == 0)
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            #expect(try CLI.run(["drain", "--once", "--db", db, "--log-level", "error"], environment: mock.environment).status == 0)
+
+            let grouped = CLI.jsonArray(try CLI.run(["dead-letters", "list", "--group-by", "reason", "--json", "--db", db]).stdout)
+            #expect(grouped.map { $0["count"] as? Int } == [3, 1])
+            #expect(grouped.map { $0["status"] as? Int } == [400, 400])
+            #expect(grouped.first?["meters"] as? [String] == ["m", "n"])
+            #expect((grouped.first?["reason"] as? String)?.contains("CustomerId does not match") == true)
+            #expect((grouped.first?["reason"] as? String)?.count == 80)
+            #expect((grouped.last?["reason"] as? String)?.contains("negative") == true)
+            #expect(grouped.allSatisfy { ($0["oldest_dead_at"] as? String)?.hasSuffix("Z") == true })
+
+            let text = try CLI.run(["dead-letters", "list", "--group-by", "reason", "--db", db]).stdout.split(separator: "\n")
+            #expect(text.first?.hasPrefix("COUNT  STATUS  REASON") == true)
+            #expect(text.count == 3 && text[1].hasPrefix("    3  400") && text[1].contains("m,n") && text[2].hasPrefix("    1  400"))
+
+            let one = CLI.jsonArray(try CLI.run(["dead-letters", "list", "--group-by", "reason", "--meter", "n", "--json", "--db", db]).stdout)
+            #expect(one.map { $0["count"] as? Int } == [1] && one.first?["meters"] as? [String] == ["n"])
+            #expect(try CLI.run(["dead-letters", "list", "--group-by", "reason", "--status", "413", "--db", db]).stdout == "no dead letters selected\n")
+            #expect(try CLI.run(["dead-letters", "list", "--group-by", "meter", "--db", db]).status == 64)
+        }
+    }
 }

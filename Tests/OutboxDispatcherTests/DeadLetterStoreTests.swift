@@ -266,4 +266,39 @@ struct DeadLetterStoreTests {
     static func customer(_ event: String) -> String {
         ((try? JSONSerialization.jsonObject(with: Data(event.utf8))) as? [String: Any])?["CustomerId"] as? String ?? "?"
     }
+
+    /// Dead letters counted by cause in the store's query (per status,
+    /// meter and reason's start), merged by `DeadLetterCauses`; the
+    /// selection applies.
+    @Test(arguments: StoreKind.available)
+    func countsDeadLettersByCause(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            let long = "HTTP 400: " + String(repeating: "a", count: 80)
+            let deaths: [(String, Int, String)] = [
+                ("m", 400, long + "-1"), ("n", 400, long + "-2"), ("m", 400, "HTTP 400: line one\nline two"), ("m", 413, "HTTP 413: too large"),
+                ("m", 413, "HTTP 413: too large"),
+            ]
+            for (index, (meter, status, reason)) in deaths.enumerated() {
+                _ = try await store.append(json: StoreBehaviourTests.event("C-\(index)"), meter: meter)
+                try await Self.answer(.rejected(reason: reason), try await Self.claim(store, meter: meter), in: store, record: .init(status: status))
+            }
+            let letters = try await store.deadLetters(.all, limit: 10, withHistory: false)
+            func oldest(_ customers: [Int]) -> Int64 {
+                letters.filter { letter in customers.contains { Self.customer(letter.event) == "C-\($0)" } }.map(\.deadAt).min() ?? -1
+            }
+            let cut = String(long.prefix(80))
+            #expect(
+                DeadLetterCauses.merge(try await store.deadLetterTallies(.all)) == [
+                    .init(status: 400, reason: cut, count: 2, meters: ["m", "n"], oldestDeadAt: oldest([0, 1])),
+                    .init(status: 413, reason: "HTTP 413: too large", count: 2, meters: ["m"], oldestDeadAt: oldest([3, 4])),
+                    .init(status: 400, reason: "HTTP 400: line one", count: 1, meters: ["m"], oldestDeadAt: oldest([2])),
+                ])
+            #expect(
+                DeadLetterCauses.merge(try await store.deadLetterTallies(DeadLetterFilter(meter: "m", status: 400))) == [
+                    .init(status: 400, reason: cut, count: 1, meters: ["m"], oldestDeadAt: oldest([0])),
+                    .init(status: 400, reason: "HTTP 400: line one", count: 1, meters: ["m"], oldestDeadAt: oldest([2])),
+                ])
+            #expect(try await store.deadLetterTallies(DeadLetterFilter(reasonContains: "nothing like it")) == [])
+        }
+    }
 }

@@ -29,6 +29,9 @@ public protocol OutboxStore: DispatchStore {
     func deadLetters(_ filter: DeadLetterFilter, limit: Int, withHistory: Bool) async throws -> [DeadLetter]
     /// One dead letter by its event's id, with its history; nil when none.
     func deadLetter(id: String) async throws -> DeadLetter?
+    /// The dead letters `filter` selects, counted per status, meter and
+    /// start of the reason: `DeadLetterCauses.merge` makes causes of them.
+    func deadLetterTallies(_ filter: DeadLetterFilter) async throws -> [DeadLetterTally]
     /// The ids of dead letters (of `meter`, when given) that begin with
     /// `prefix`, in byte order (so an id equal to it comes first), at most
     /// `limit`. `DeadLetterIDPrefix` decides what they mean.

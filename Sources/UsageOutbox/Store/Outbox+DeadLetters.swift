@@ -7,6 +7,23 @@ extension Outbox {
         FROM outbox_dead d JOIN outbox_log l ON l.id = d.id
         """
 
+    /// The conditions of a `DeadLetterFilter` on `outbox_dead d`, bound by
+    /// `bind(_:to:)` as ?1 to ?5.
+    static let deadLetterSelection = """
+        (?1 IS NULL OR d.meter = ?1) AND (?2 IS NULL OR d.dead_at < ?2) AND (?3 IS NULL OR d.dead_at >= ?3)
+          AND (?4 IS NULL OR d.last_status = ?4) AND (?5 IS NULL OR instr(lower(d.reason), ?5) > 0)
+        """
+
+    static func bind(_ filter: DeadLetterFilter, to statement: SQLiteStatement) throws {
+        try statement.bind(filter.meter, at: 1)
+        try statement.bind(filter.deadBefore, at: 2)
+        try statement.bind(filter.deadSince, at: 3)
+        try statement.bind(filter.status.map(Int64.init), at: 4)
+        // SQLite's lower() folds ASCII letters only (no ICU here), as the
+        // needle was folded.
+        try statement.bind(filter.reasonNeedle, at: 5)
+    }
+
     /// Dead letters, newest first.
     public func deadLetters(meter: String? = nil, deadBefore: Int64? = nil, limit: Int = 100) async throws -> [DeadLetter] {
         try await deadLetters(DeadLetterFilter(meter: meter, deadBefore: deadBefore), limit: limit, withHistory: false)
@@ -19,19 +36,12 @@ extension Outbox {
             let statement = try connection.cached(
                 """
                 SELECT \(Outbox.deadLetterColumns)
-                WHERE (?1 IS NULL OR d.meter = ?1) AND (?2 IS NULL OR d.dead_at < ?2) AND (?4 IS NULL OR d.dead_at >= ?4)
-                  AND (?5 IS NULL OR d.last_status = ?5) AND (?6 IS NULL OR instr(lower(d.reason), ?6) > 0)
-                ORDER BY d.dead_at DESC, d.id DESC LIMIT ?3
+                WHERE \(Outbox.deadLetterSelection)
+                ORDER BY d.dead_at DESC, d.id DESC LIMIT ?6
                 """)
             defer { statement.reset() }
-            try statement.bind(filter.meter, at: 1)
-            try statement.bind(filter.deadBefore, at: 2)
-            try statement.bind(limit, at: 3)
-            try statement.bind(filter.deadSince, at: 4)
-            try statement.bind(filter.status.map(Int64.init), at: 5)
-            // SQLite's lower() folds ASCII letters only (no ICU here), as
-            // the needle was folded.
-            try statement.bind(filter.reasonNeedle, at: 6)
+            try Outbox.bind(filter, to: statement)
+            try statement.bind(limit, at: 6)
             var letters: [(row: Int64, letter: DeadLetter)] = []
             while try statement.step() { letters.append((statement.int64(12), Outbox.deadLetter(from: statement))) }
             statement.reset()
