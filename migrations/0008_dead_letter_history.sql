@@ -23,3 +23,10 @@ CREATE TABLE outbox_answers (
     reason     TEXT    NOT NULL,
     PRIMARY KEY (id, n)
 ) WITHOUT ROWID;
+
+-- Purged events told apart: purged_dead counts the dead letters purged
+-- (never billed), the rest of `purged` was sent. Purges before this
+-- schema were not told apart: purged_unsplit keeps how many there were.
+ALTER TABLE outbox_meters ADD COLUMN purged_dead INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox_meters ADD COLUMN purged_unsplit INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox_meters SET purged_unsplit = purged;

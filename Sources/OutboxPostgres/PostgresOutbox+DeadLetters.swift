@@ -163,7 +163,7 @@ extension PostgresOutbox {
             ).decode(String.self) {
                 byMeter[meter, default: 0] += 1
             }
-            return byMeter.mapValues { StateCounts(dead: -$0, purged: $0) }
+            return byMeter.mapValues { StateCounts(dead: -$0, purged: $0, purgedDead: $0) }
         }
     }
 

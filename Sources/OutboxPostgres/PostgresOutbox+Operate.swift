@@ -65,19 +65,19 @@ extension PostgresOutbox {
 
     static func counters(_ connection: PostgresConnection, logger: Logger) async throws -> [(String, StateCounts)] {
         var result: [(String, StateCounts)] = []
-        for try await (meter, appended, pending, inflight, failed, sent, dead, purged) in try await connection.query(
+        for try await (meter, appended, pending, inflight, failed, sent, dead, purged, purgedDead) in try await connection.query(
             """
             SELECT meter, sum(appended)::bigint, sum(pending)::bigint, sum(inflight)::bigint, sum(failed)::bigint,
-                   sum(sent)::bigint, sum(dead)::bigint, sum(purged)::bigint
+                   sum(sent)::bigint, sum(dead)::bigint, sum(purged)::bigint, sum(purged_dead)::bigint
             FROM outbox_meter_counters GROUP BY meter ORDER BY meter
             """, logger: logger
-        ).decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+        ).decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
             result.append(
                 (
                     meter,
                     StateCounts(
                         appended: Int(appended), pending: Int(pending), inflight: Int(inflight), failed: Int(failed),
-                        sent: Int(sent), dead: Int(dead), purged: Int(purged))
+                        sent: Int(sent), dead: Int(dead), purged: Int(purged), purgedDead: Int(purgedDead))
                 ))
         }
         return result
@@ -241,9 +241,15 @@ extension PostgresOutbox {
                 counts.sent -= counts.pending + counts.inflight + counts.failed + counts.dead
                 rows[meter] = counts
             }
+            var unsplit: [String: Int] = [:]
+            for try await (meter, count) in try await connection.query(
+                "SELECT meter, sum(purged_unsplit)::bigint FROM outbox_meter_counters GROUP BY meter", logger: logger
+            ).decode((String, Int64).self) {
+                unsplit[meter] = Int(count)
+            }
             let structure = try await Self.logStructure(connection, logger: logger)
             try await connection.query("COMMIT", logger: logger)
-            return VerifyReport(counters: counters, rows: rows, structure: structure, integrity: ["ok"])
+            return VerifyReport(counters: counters, rows: rows, structure: structure, integrity: ["ok"], purgedBeforeSplit: unsplit)
         }
     }
 

@@ -346,6 +346,13 @@ CREATE TABLE outbox_answers (
     reason     TEXT    NOT NULL,
     PRIMARY KEY (id, n)
 );
+
+-- Purged events told apart: purged_dead counts the dead letters purged
+-- (never billed), the rest of `purged` was sent. Purges before this
+-- schema were not told apart: purged_unsplit keeps how many there were.
+ALTER TABLE outbox_meter_counters ADD COLUMN purged_dead BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE outbox_meter_counters ADD COLUMN purged_unsplit BIGINT NOT NULL DEFAULT 0;
+UPDATE outbox_meter_counters SET purged_unsplit = purged;
 """#),
     ]
 }

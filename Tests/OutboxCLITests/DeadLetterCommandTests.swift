@@ -189,4 +189,26 @@ import Testing
             #expect(try CLI.run(["dead-letters", "list", "--group-by", "meter", "--db", db]).status == 64)
         }
     }
+
+    /// `verify` tells purged dead letters (never billed) from purged sent
+    /// events, in text and JSON.
+    @Test func verifyTellsPurgedDeadLettersApart() throws {
+        try withTemporaryDirectory { dir in
+            let db = dir + "/o.sqlite"
+            #expect(try CLI.run(["append", "--meter", "m", "--db", db], stdin: ndjson(2) + Self.event("INVALID-1")).status == 0)
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            #expect(try CLI.run(["drain", "--once", "--db", db, "--log-level", "error"], environment: mock.environment).status == 0)
+            #expect(try CLI.run(["purge", "--sent-older-than", "0s", "--db", db]).status == 0)
+            #expect(try CLI.run(["dead-letters", "purge", "--all", "--db", db]).status == 0)
+
+            let text = try CLI.run(["verify", "--db", db])
+            #expect(text.status == 0)
+            #expect(text.stdout.contains("purged 3 (sent 2; dead letters 1, never billed): ok"), "\(text.stdout)")
+            let json = try #require(CLI.json(try CLI.run(["verify", "--json", "--db", db]).stdout))
+            let meter = try #require((json["meters"] as? [String: Any])?["m"] as? [String: Any])
+            #expect(meter["purged"] as? Int == 3 && meter["purged_sent"] as? Int == 2 && meter["purged_dead"] as? Int == 1)
+            #expect(meter["purged_before_split"] as? Int == 0)
+        }
+    }
 }

@@ -301,4 +301,27 @@ struct DeadLetterStoreTests {
             #expect(try await store.deadLetterTallies(DeadLetterFilter(reasonContains: "nothing like it")) == [])
         }
     }
+
+    /// `verify` tells the purged events apart: sent events retention
+    /// deleted, and dead letters an operator purged (never billed).
+    @Test(arguments: StoreKind.available)
+    func verifyTellsPurgedDeadLettersFromPurgedSentEvents(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<5).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
+            let claim = try await Self.claim(store)
+            let rows = claim.events.map(\.rowID)
+            let plan = Settlement(
+                meter: "m",
+                rows: rows[0..<3].map { .init(rowID: $0, outcome: .sent) } + rows[3...].map { .init(rowID: $0, outcome: .dead(reason: "bad", attempts: 0)) },
+                record: .init(status: 400), meterFailure: nil, isSuccess: false)
+            _ = try await store.settle(plan, token: claim.token)
+            #expect(try await store.purgeSent(before: Int64.max).purged == 3)
+            #expect(try await store.purgeDeadLetters(DeadLetterSelection(meter: "m")) == 2)
+            let report = try await store.verify()
+            #expect(report.isOK)
+            let check = try #require(report.meters.first)
+            #expect(check.counters.purged == 5 && check.purgedSent == 3 && check.counters.purgedDead == 2 && check.purgedBeforeSplit == 0)
+            #expect(try await store.status().totals == StateCounts(appended: 5, purged: 5, purgedDead: 2))
+        }
+    }
 }

@@ -129,7 +129,7 @@ extension Outbox {
             try connection.execute("DELETE FROM outbox_log WHERE id IN (SELECT value FROM json_each(?1))", .text(ids))
             try AnswerRows.delete(rowIDs, on: connection)
             try Outbox.forgetHighWaterMark(if: .reuseIDsAfterDeadLetterPurge, in: defects, on: connection)
-            return StateCounts(dead: -purged, purged: purged)
+            return StateCounts(dead: -purged, purged: purged, purgedDead: purged)
         }
     }
 
