@@ -10,7 +10,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
             A dead letter is an event Zuora rejected on its own (HTTP 400, or a 2xx saying \
             "success": false, or too large alone), or one that ran out of --max-attempts. \
             Fix the cause (the meter's definition, the event), then `retry` it; or `export` \
-            them, fix the events by hand, append them again and `purge` the originals.
+            them, fix the events by hand, append them again and `purge` the originals. \
+            Start with `list --group-by reason`; `show` prints each answer the event got. \
+            Ids may be shortened to a unique prefix of at least 6 characters.
             """,
         subcommands: [List.self, Show.self, Retry.self, Purge.self, Export.self],
         defaultSubcommand: List.self
