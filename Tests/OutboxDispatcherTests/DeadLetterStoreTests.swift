@@ -171,16 +171,7 @@ struct DeadLetterStoreTests {
 
     /// Rows of `outbox_answers`, read beside the store.
     static func answerRows(_ place: TestStore) async throws -> Int {
-        switch place.kind {
-        case .sqlite:
-            return Int(try SQLiteConnection(path: place.location).scalarInt("SELECT count(*) FROM outbox_answers") ?? -1)
-        case .postgres:
-            var count = -1
-            try await TestStore.admin(place.location) { client in
-                for try await rows in try await client.query("SELECT count(*)::bigint FROM outbox_answers").decode(Int64.self) { count = Int(rows) }
-            }
-            return count
-        }
+        try await UpgradeTests.count("SELECT count(*) FROM outbox_answers", in: place)
     }
 
     /// Runs one statement beside the store.

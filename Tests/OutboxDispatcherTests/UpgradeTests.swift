@@ -221,15 +221,6 @@ struct UpgradeTests {
     }
 
     static func retryRows(_ place: TestStore) async throws -> Int {
-        switch place.kind {
-        case .sqlite:
-            return Int(try SQLiteConnection(path: place.location).scalarInt("SELECT count(*) FROM outbox_retries") ?? -1)
-        case .postgres:
-            var count = -1
-            try await TestStore.admin(place.location) { client in
-                for try await rows in try await client.query("SELECT count(*)::bigint FROM outbox_retries").decode(Int64.self) { count = Int(rows) }
-            }
-            return count
-        }
+        try await count("SELECT count(*) FROM outbox_retries", in: place)
     }
 }

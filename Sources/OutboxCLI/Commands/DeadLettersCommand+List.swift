@@ -39,7 +39,7 @@ extension DeadLettersCommand {
                         return
                     }
                     guard !letters.isEmpty else {
-                        Stdout.print(selection.narrows ? "no dead letters selected" : "no dead letters")
+                        Stdout.print(selection.nothingSelected)
                         return
                     }
                     let now = WallClock.nowMilliseconds()
@@ -79,7 +79,7 @@ extension DeadLettersCommand {
                 return
             }
             guard !causes.isEmpty else {
-                Stdout.print(selection.narrows ? "no dead letters selected" : "no dead letters")
+                Stdout.print(selection.nothingSelected)
                 return
             }
             let now = WallClock.nowMilliseconds()

@@ -38,4 +38,7 @@ struct DeadLetterSelectionOptions: ParsableArguments {
 
     /// Whether any flag narrows the selection.
     var narrows: Bool { meter != nil || status != nil || reasonContains != nil || olderThan != nil || newerThan != nil }
+
+    /// What a listing says when it finds none.
+    var nothingSelected: String { narrows ? "no dead letters selected" : "no dead letters" }
 }
