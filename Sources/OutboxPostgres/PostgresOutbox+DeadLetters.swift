@@ -11,36 +11,32 @@ extension PostgresOutbox {
     }
 
     public func deadLetters(_ filter: DeadLetterFilter, limit: Int, withHistory: Bool) async throws -> [DeadLetter] {
-        let query = try Self.deadLetterQuery(
-            "SELECT \(Self.deadLetterColumns)", filter, then: "ORDER BY d.dead_at DESC, d.id DESC LIMIT $6", binding: Int64(min(limit, Int(Int64.max))))
+        let query = Self.deadLetterQuery(
+            "SELECT \(Self.deadLetterColumns)", filter, then: "ORDER BY d.dead_at DESC, d.id DESC", limit: Int64(min(limit, Int(Int64.max))))
         return try await read { connection in
             let letters = try await Self.letters(try await connection.query(query, logger: logger))
             return try await Self.withHistories(letters, withHistory, on: connection, logger: logger)
         }
     }
 
-    /// A query over `outbox_dead d` (and what `head` joins to it) with the
-    /// conditions of `filter` as $1 to $5, then `tail`, whose own parameter
-    /// (if any) is $6.
-    static func deadLetterQuery(_ head: String, _ filter: DeadLetterFilter, then tail: String, binding extra: Int64? = nil) throws -> PostgresQuery {
-        var binds = PostgresBindings(capacity: 6)
-        try binds.append(filter.meter)
-        try binds.append(filter.deadBefore)
-        try binds.append(filter.deadSince)
-        try binds.append(filter.status.map(Int32.init))
-        try binds.append(filter.reasonNeedle)
-        if let extra { try binds.append(extra) }
-        return PostgresQuery(
-            unsafeSQL: """
-                \(head)
-                WHERE ($1::text IS NULL OR d.meter = $1) AND ($2::bigint IS NULL OR d.dead_at < $2) AND ($3::bigint IS NULL OR d.dead_at >= $3)
-                  AND ($4::integer IS NULL OR d.last_status = $4) AND ($5::text IS NULL OR strpos(\(asciiLower("d.reason")), $5) > 0)
-                \(tail)
-                """, binds: binds)
+    /// A query over `outbox_dead d` (and what the code-defined `head` joins
+    /// to it) with the conditions of `filter` bound as parameters, then the
+    /// code-defined `tail`, then the limit (none when nil: `LIMIT NULL`).
+    static func deadLetterQuery(_ head: String, _ filter: DeadLetterFilter, then tail: String, limit: Int64? = nil) -> PostgresQuery {
+        let status = filter.status.map(Int32.init)
+        return """
+            \(unescaped: head)
+            WHERE (\(filter.meter)::text IS NULL OR d.meter = \(filter.meter))
+              AND (\(filter.deadBefore)::bigint IS NULL OR d.dead_at < \(filter.deadBefore))
+              AND (\(filter.deadSince)::bigint IS NULL OR d.dead_at >= \(filter.deadSince))
+              AND (\(status)::integer IS NULL OR d.last_status = \(status))
+              AND (\(filter.reasonNeedle)::text IS NULL OR strpos(\(unescaped: asciiLower("d.reason")), \(filter.reasonNeedle)) > 0)
+            \(unescaped: tail) LIMIT \(limit)::bigint
+            """
     }
 
     public func deadLetterTallies(_ filter: DeadLetterFilter) async throws -> [DeadLetterTally] {
-        let query = try Self.deadLetterQuery(
+        let query = Self.deadLetterQuery(
             "SELECT d.last_status, left(d.reason, \(DeadLetterCauses.reasonCharacters)), d.meter, count(*)::bigint, min(d.dead_at) FROM outbox_dead d",
             filter, then: "GROUP BY 1, 2, 3")
         return try await read { connection in

@@ -6,12 +6,13 @@ extension Outbox {
         try await database.withConnection { connection in
             let statement = try connection.cached(
                 """
-                SELECT d.last_status, substr(d.reason, 1, \(DeadLetterCauses.reasonCharacters)), d.meter, count(*), min(d.dead_at)
+                SELECT d.last_status, substr(d.reason, 1, ?6), d.meter, count(*), min(d.dead_at)
                 FROM outbox_dead d WHERE \(Outbox.deadLetterSelection)
                 GROUP BY 1, 2, 3
                 """)
             defer { statement.reset() }
             try Outbox.bind(filter, to: statement)
+            try statement.bind(DeadLetterCauses.reasonCharacters, at: 6)
             var tallies: [DeadLetterTally] = []
             while try statement.step() {
                 tallies.append(
