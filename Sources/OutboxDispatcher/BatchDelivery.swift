@@ -84,22 +84,24 @@ struct BatchDelivery: Sendable {
         let started = ContinuousClock.now
         var outcome = await client.post(meter: meter, body: body, trackID: trackID, idempotencyKey: sentKey, token: token)
         await budget.finish(slot)
+        // From here on the events count this request among their tries.
+        var carried = events.map { $0.carried() }
         var requests = 1
         if case .answered(let answer) = outcome, answer.status == 401 {
             logger.warning("Zuora answered 401; fetching a new token and resending once", metadata: ["meter": "\(meter)", "track_id": "\(trackID)"])
             counters.addRequests(1)
-            metrics.recordRequest(status: 401, events: events.count, duration: started.duration(to: .now))
+            metrics.recordRequest(status: 401, events: carried.count, duration: started.duration(to: .now))
             do {
                 token = try await client.tokenRejected(token)
             } catch {
                 // Zuora answered this key (401), and may keep that answer.
-                await tokenFailed(error, &fence, events, keys: .answeredWithFreshSeed())
+                await tokenFailed(error, &fence, carried, keys: .answeredWithFreshSeed())
                 return .other
             }
             // The resend is a request like any other: the fence must hold
             // every row of the body already built, or nothing goes.
-            guard let (again, resendSlot) = await readyToSend(&fence, events) else { return .other }
-            if again.count < events.count {
+            guard let (again, resendSlot) = await readyToSend(&fence, carried) else { return .other }
+            if again.count < carried.count {
                 await budget.finish(resendSlot)
                 await release(fence, again)
                 return .other
@@ -111,27 +113,28 @@ struct BatchDelivery: Sendable {
             // a new key next time.
             outcome = await client.post(meter: meter, body: body, trackID: trackID, idempotencyKey: sentKey, token: token)
             await budget.finish(resendSlot)
+            carried = carried.map { $0.carried() }
             requests = 1
         }
         counters.addRequests(requests)
         let elapsed = started.duration(to: .now)
         switch outcome {
         case .transportFailed(let reason):
-            metrics.recordRequest(status: nil, events: events.count, duration: elapsed)
+            metrics.recordRequest(status: nil, events: carried.count, duration: elapsed)
             logRequest(
-                meter: meter, trackID: trackID, key: sentKey, count: events.count, bytes: body.jsonBytes, status: nil, requestID: nil, elapsed: elapsed,
+                meter: meter, trackID: trackID, key: sentKey, count: carried.count, bytes: body.jsonBytes, status: nil, requestID: nil, elapsed: elapsed,
                 note: reason)
-            counters.addTransient(events.count)
+            counters.addTransient(carried.count)
             // No answer: Zuora may have the events. They go again together,
             // under this key, so Zuora answers the re-send from its memory.
-            await settle(.failed(reason: reason), events, fence, record: .init(trackID: trackID), keys: .unanswered(key: key))
+            await settle(.failed(reason: reason), carried, fence, record: .init(trackID: trackID), keys: .unanswered(key: key))
             return .other
         case .answered(let answer):
-            metrics.recordRequest(status: answer.status, events: events.count, duration: elapsed)
+            metrics.recordRequest(status: answer.status, events: carried.count, duration: elapsed)
             logRequest(
-                meter: meter, trackID: trackID, key: sentKey, count: events.count, bytes: body.jsonBytes, status: answer.status,
+                meter: meter, trackID: trackID, key: sentKey, count: carried.count, bytes: body.jsonBytes, status: answer.status,
                 requestID: answer.requestID, elapsed: elapsed, note: nil)
-            return await handle(answer, &fence, events, trackID: trackID, key: key)
+            return await handle(answer, &fence, carried, trackID: trackID, key: key)
         }
     }
 

@@ -4,7 +4,8 @@ import PostgresNIO
 
 /// The rows of their own that events get on PostgreSQL when they do not
 /// simply go out: a retry row (`outbox_retries`) or a dead letter
-/// (`outbox_dead`). Sent events get none. Each kind is one statement, its
+/// (`outbox_dead`), and the answer in their history
+/// (`PostgresAnswerRows`). Sent events get none. Each kind is one statement, its
 /// rows unnested from arrays.
 enum PostgresExceptionRows {
     /// Writes the retried and dead events of a settlement of a range.
@@ -16,17 +17,19 @@ enum PostgresExceptionRows {
             let failed = Int16(EventState.failed.rawValue)
             try await connection.query(
                 """
-                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at, key_seed, unanswered_key)
+                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, last_status, last_error, track_id, updated_at, key_seed, unanswered_key, tries)
                 SELECT p.id, \(settlement.meter), \(failed), p.attempts, c.now + p.delay, \(status), \(settlement.meterFailure), \(record.trackID), c.now,
-                       coalesce(\(newKeySeed(settlement.keys))::bigint, 0), \(unansweredKey(settlement.keys))::text
-                FROM unnest(\(columns.retryIDs)::bigint[], \(columns.retryAttempts)::integer[], \(columns.retryDelays)::bigint[]) AS p(id, attempts, delay),
+                       coalesce(\(newKeySeed(settlement.keys))::bigint, 0), \(unansweredKey(settlement.keys))::text, p.tries
+                FROM unnest(\(columns.retryIDs)::bigint[], \(columns.retryAttempts)::integer[], \(columns.retryDelays)::bigint[], \(columns.retryTries)::integer[])
+                         AS p(id, attempts, delay, tries),
                      (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
                 """, logger: logger)
         }
         if !columns.deadIDs.isEmpty {
             try await insertDead(
-                columns.deadIDs, attempts: columns.deadAttempts, reasons: columns.deadReasons, record: record, on: connection, logger: logger)
+                columns.deadIDs, tries: columns.deadTries, reasons: columns.deadReasons, record: record, on: connection, logger: logger)
         }
+        try await PostgresAnswerRows.append(AnswerHistory.entries(of: settlement), on: connection, logger: logger)
     }
 
     /// A random key seed drawn by the server (a re-driven dead letter's).
@@ -44,10 +47,11 @@ enum PostgresExceptionRows {
         if case .unanswered(let key) = keys { key } else { nil }
     }
 
-    /// Dead letters for events of the log; returns the ids written.
+    /// Dead letters for events of the log; returns the ids written. `tries`
+    /// (the requests that carried each) is what each shows as its attempts.
     @discardableResult
     static func insertDead(
-        _ ids: [Int64], attempts: [Int32], reasons: [String], responseBodies: [String?]? = nil, record: Settlement.Record,
+        _ ids: [Int64], tries: [Int32], reasons: [String], responseBodies: [String?]? = nil, record: Settlement.Record,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> [Int64] {
         let bodies = responseBodies ?? Array(repeating: record.responseBody, count: ids.count)
@@ -60,7 +64,7 @@ enum PostgresExceptionRows {
             INSERT INTO outbox_dead (id, meter, event_id, attempts, last_status, reason, response_body, track_id, request_id, dead_at, updated_at)
             SELECT l.id, l.meter, l.event_id, p.attempts, \(record.status.map(Int32.init)), p.reason, CASE WHEN p.has_body THEN p.body END,
                    \(record.trackID), \(record.requestID), c.now, c.now
-            FROM unnest(\(ids)::bigint[], \(attempts)::integer[], \(reasons)::text[], \(bodyTexts)::text[], \(hasBody)::boolean[])
+            FROM unnest(\(ids)::bigint[], \(tries)::integer[], \(reasons)::text[], \(bodyTexts)::text[], \(hasBody)::boolean[])
                  AS p(id, attempts, reason, body, has_body)
                  JOIN outbox_log l ON l.id = p.id,
                  (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c

@@ -99,10 +99,17 @@ extension PostgresOutbox {
             }
             var seen = Set<Int64>()
             let chosen = rejections.filter { stillSent.contains($0.rowID) && seen.insert($0.rowID).inserted }
-            let moved = try await PostgresExceptionRows.insertDead(
-                chosen.map(\.rowID), attempts: chosen.map { _ in 0 }, reasons: chosen.map(\.reason), responseBodies: chosen.map(\.responseBody),
+            // Tried at least once: the request Zuora accepted (the tries
+            // before it went with its retry row).
+            let written = try await PostgresExceptionRows.insertDead(
+                chosen.map(\.rowID), tries: chosen.map { _ in 1 }, reasons: chosen.map(\.reason), responseBodies: chosen.map(\.responseBody),
                 record: Settlement.Record(), on: connection, logger: logger
-            ).count
+            )
+            let moved = written.count
+            let movedIDs = Set(written)
+            try await PostgresAnswerRows.append(
+                chosen.filter { movedIDs.contains($0.rowID) }.map { AnswerHistory.Entry(rowID: $0.rowID, status: nil, requestID: nil, reason: $0.reason) },
+                on: connection, logger: logger)
             try await connection.query(
                 """
                 INSERT INTO outbox_audit_applied (meter, trace_id, event_id, applied_at)

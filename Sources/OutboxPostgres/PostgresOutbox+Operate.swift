@@ -2,8 +2,8 @@ import Logging
 import OutboxCore
 import PostgresNIO
 
-/// Status, dead letters, retention and verification on PostgreSQL: the same
-/// answers as the SQLite store, so every command works unchanged.
+/// Status, retention and verification on PostgreSQL: the same answers as
+/// the SQLite store, so every command works unchanged.
 extension PostgresOutbox {
     public func status(now: Int64) async throws -> OutboxStatus {
         try await read { connection in
@@ -60,145 +60,22 @@ extension PostgresOutbox {
 
     static func counters(_ connection: PostgresConnection, logger: Logger) async throws -> [(String, StateCounts)] {
         var result: [(String, StateCounts)] = []
-        for try await (meter, appended, pending, inflight, failed, sent, dead, purged) in try await connection.query(
+        for try await (meter, appended, pending, inflight, failed, sent, dead, purged, purgedDead) in try await connection.query(
             """
             SELECT meter, sum(appended)::bigint, sum(pending)::bigint, sum(inflight)::bigint, sum(failed)::bigint,
-                   sum(sent)::bigint, sum(dead)::bigint, sum(purged)::bigint
+                   sum(sent)::bigint, sum(dead)::bigint, sum(purged)::bigint, sum(purged_dead)::bigint
             FROM outbox_meter_counters GROUP BY meter ORDER BY meter
             """, logger: logger
-        ).decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+        ).decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
             result.append(
                 (
                     meter,
                     StateCounts(
                         appended: Int(appended), pending: Int(pending), inflight: Int(inflight), failed: Int(failed),
-                        sent: Int(sent), dead: Int(dead), purged: Int(purged))
+                        sent: Int(sent), dead: Int(dead), purged: Int(purged), purgedDead: Int(purgedDead))
                 ))
         }
         return result
-    }
-
-    // MARK: Dead letters
-
-    public func deadLetters(meter: String?, deadBefore: Int64?, limit: Int) async throws -> [DeadLetter] {
-        let limit = Int64(min(limit, Int(Int64.max)))
-        return try await read { connection in
-            try await Self.letters(
-                try await connection.query(
-                    """
-                    SELECT \(unescaped: Self.deadLetterColumns)
-                    WHERE (\(meter)::text IS NULL OR d.meter = \(meter)) AND (\(deadBefore)::bigint IS NULL OR d.dead_at < \(deadBefore))
-                    ORDER BY d.dead_at DESC, d.id DESC LIMIT \(limit)
-                    """, logger: logger))
-        }
-    }
-
-    public func deadLetter(id: String) async throws -> DeadLetter? {
-        try await read { connection in
-            try await Self.letters(
-                try await connection.query(
-                    """
-                    SELECT \(unescaped: Self.deadLetterColumns) WHERE d.event_id = \(id)
-                    """, logger: logger)
-            ).first
-        }
-    }
-
-    /// A dead letter's columns: its row in `outbox_dead`, the event's text
-    /// and creation time from the log.
-    static let deadLetterColumns = """
-        d.event_id, d.meter, l.body, d.last_status, d.reason, d.attempts, d.response_body, d.track_id,
-        l.created_at, d.updated_at, d.dead_at, d.request_id
-        FROM outbox_dead d JOIN outbox_log l ON l.id = d.id
-        """
-
-    static func letters(_ rows: PostgresRowSequence) async throws -> [DeadLetter] {
-        var letters: [DeadLetter] = []
-        for try await (id, meter, body, status, reason, attempts, response, track, created, updated, dead, request) in rows.decode(
-            (String, String, String, Int32?, String, Int32, String?, String?, Int64, Int64, Int64, String?).self)
-        {
-            letters.append(
-                DeadLetter(
-                    id: id, meter: meter, event: body, status: status.map(Int.init), reason: reason, attempts: Int(attempts),
-                    responseBody: response, trackID: track, createdAt: created, updatedAt: updated, deadAt: dead, requestID: request))
-        }
-        return letters
-    }
-
-    public func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
-        try await changeDeadLetters(selection) { connection, rowIDs in
-            var byMeter: [String: Int] = [:]
-            // Back among the events waiting to be sent, as a retry row of its
-            // own: the event's place in the log has long been handed out.
-            // Zuora answered the event before: a fresh key seed, so its next
-            // request is not answered from Zuora's memory of an earlier one.
-            let pending = Int16(EventState.pending.rawValue)
-            for try await meter in try await connection.query(
-                """
-                WITH revived AS (DELETE FROM outbox_dead WHERE id = ANY(\(rowIDs)) RETURNING id, meter)
-                INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at, key_seed)
-                SELECT id, meter, \(pending), 0, c.now, c.now, \(unescaped: PostgresExceptionRows.randomKeySeed)
-                FROM revived, (SELECT \(unescaped: Self.serverNow) AS now) AS c
-                RETURNING meter
-                """, logger: self.logger
-            ).decode(String.self) {
-                byMeter[meter, default: 0] += 1
-            }
-            return byMeter.mapValues { StateCounts(pending: $0, dead: -$0) }
-        }
-    }
-
-    public func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
-        try await changeDeadLetters(selection) { connection, rowIDs in
-            var byMeter: [String: Int] = [:]
-            for try await meter in try await connection.query(
-                """
-                WITH gone AS (DELETE FROM outbox_dead WHERE id = ANY(\(rowIDs)) RETURNING id, meter)
-                DELETE FROM outbox_log l USING gone WHERE l.id = gone.id RETURNING gone.meter
-                """,
-                logger: self.logger
-            ).decode(String.self) {
-                byMeter[meter, default: 0] += 1
-            }
-            return byMeter.mapValues { StateCounts(dead: -$0, purged: $0) }
-        }
-    }
-
-    /// Resolves the selection to rows (every explicit id must name a dead
-    /// letter, else nothing changes), applies `change`, keeps the counters.
-    private func changeDeadLetters(
-        _ selection: DeadLetterSelection,
-        _ change: @escaping (PostgresConnection, [Int64]) async throws -> [String: StateCounts]
-    ) async throws -> Int {
-        try await transaction { connection in
-            var rowIDs: [Int64] = []
-            if selection.ids != nil {
-                var lookup = DeadLetterLookup(selection)
-                for try await (row, eventID, meter) in try await connection.query(
-                    "SELECT id, event_id, meter FROM outbox_dead WHERE event_id = ANY(\(lookup.wantedIDs)) FOR UPDATE", logger: logger
-                ).decode((Int64, String, String).self) {
-                    lookup.found(id: eventID, row: row, meter: meter)
-                }
-                rowIDs = try lookup.rowsByMeter().values.flatMap { $0 }
-            } else {
-                for try await row in try await connection.query(
-                    """
-                    SELECT id FROM outbox_dead WHERE (\(selection.meter)::text IS NULL OR meter = \(selection.meter))
-                      AND (\(selection.deadBefore)::bigint IS NULL OR dead_at < \(selection.deadBefore))
-                    FOR UPDATE
-                    """, logger: logger
-                ).decode(Int64.self) {
-                    rowIDs.append(row)
-                }
-            }
-            guard !rowIDs.isEmpty else { return 0 }
-            var total = 0
-            for (meter, delta) in try await change(connection, rowIDs).sorted(by: { $0.key < $1.key }) {
-                try await Self.adjust(delta, meter: meter, on: connection, logger: logger)
-                total += delta.pending + delta.purged
-            }
-            return total
-        }
     }
 
     // MARK: Retention and verification
@@ -359,9 +236,15 @@ extension PostgresOutbox {
                 counts.sent -= counts.pending + counts.inflight + counts.failed + counts.dead
                 rows[meter] = counts
             }
+            var unsplit: [String: Int] = [:]
+            for try await (meter, count) in try await connection.query(
+                "SELECT meter, sum(purged_unsplit)::bigint FROM outbox_meter_counters GROUP BY meter", logger: logger
+            ).decode((String, Int64).self) {
+                unsplit[meter] = Int(count)
+            }
             let structure = try await Self.logStructure(connection, logger: logger)
             try await connection.query("COMMIT", logger: logger)
-            return VerifyReport(counters: counters, rows: rows, structure: structure, integrity: ["ok"])
+            return VerifyReport(counters: counters, rows: rows, structure: structure, integrity: ["ok"], purgedBeforeSplit: unsplit)
         }
     }
 
@@ -402,6 +285,12 @@ extension PostgresOutbox {
                                AND (l.xact, l.id) >= (r.first_xact, r.first_id) AND (l.xact, l.id) <= (r.last_xact, r.last_id))
             GROUP BY r.meter
             """, into: \.miscountedRanges)
+        try await perMeter(
+            """
+            SELECT l.meter, count(DISTINCT a.id)::bigint FROM outbox_answers a JOIN outbox_log l ON l.id = a.id
+            WHERE NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = a.id) AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = a.id)
+            GROUP BY l.meter
+            """, into: \.sentWithHistory)
         return structure
     }
 }

@@ -250,9 +250,9 @@ public final class PostgresOutbox: OutboxStore, Sendable {
         guard !delta.isZero else { return }
         try await connection.query(
             """
-            INSERT INTO outbox_meter_counters (meter, shard, appended, pending, inflight, failed, sent, dead, purged)
+            INSERT INTO outbox_meter_counters (meter, shard, appended, pending, inflight, failed, sent, dead, purged, purged_dead)
             VALUES (\(meter), (pg_backend_pid() % 16)::smallint, \(Int64(delta.appended)), \(Int64(delta.pending)), \(Int64(delta.inflight)),
-                    \(Int64(delta.failed)), \(Int64(delta.sent)), \(Int64(delta.dead)), \(Int64(delta.purged)))
+                    \(Int64(delta.failed)), \(Int64(delta.sent)), \(Int64(delta.dead)), \(Int64(delta.purged)), \(Int64(delta.purgedDead)))
             ON CONFLICT (meter, shard) DO UPDATE SET
                 appended = outbox_meter_counters.appended + excluded.appended,
                 pending = outbox_meter_counters.pending + excluded.pending,
@@ -260,7 +260,8 @@ public final class PostgresOutbox: OutboxStore, Sendable {
                 failed = outbox_meter_counters.failed + excluded.failed,
                 sent = outbox_meter_counters.sent + excluded.sent,
                 dead = outbox_meter_counters.dead + excluded.dead,
-                purged = outbox_meter_counters.purged + excluded.purged
+                purged = outbox_meter_counters.purged + excluded.purged,
+                purged_dead = outbox_meter_counters.purged_dead + excluded.purged_dead
             """, logger: logger)
     }
 }

@@ -33,7 +33,7 @@ enum PostgresRetryClaims {
         let inflight = Int16(EventState.inflight.rawValue)
         let selection: PostgresQuery
         let columns =
-            "r.id, l.xact, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
+            "r.id, l.xact, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key, r.tries FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
         switch group {
         case .lapsedClaim(let lapsed):
             // Plain FOR UPDATE (claims take turns under the lock): a row a
@@ -62,8 +62,8 @@ enum PostgresRetryClaims {
         var change = StateCounts()
         var arrayBytes = 1
         var full = false
-        for try await (id, xact, eventID, body, attempts, state, keySeed, unansweredKey) in try await connection.query(selection, logger: logger).decode(
-            (Int64, Int64, String, String, Int32, Int16, Int64, String?).self)
+        for try await (id, xact, eventID, body, attempts, state, keySeed, unansweredKey, tries) in try await connection.query(selection, logger: logger)
+            .decode((Int64, Int64, String, String, Int32, Int16, Int64, String?, Int32).self)
         {
             // Past the budget, the rest of the rows are only read to the end.
             let size = body.utf8.count + 1
@@ -75,7 +75,9 @@ enum PostgresRetryClaims {
             taken.append(
                 (
                     xact,
-                    ClaimedEvent(rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts), keySeed: keySeed, unansweredKey: unansweredKey)
+                    ClaimedEvent(
+                        rowID: id, eventID: eventID, body: Array(body.utf8), attempts: Int(attempts), keySeed: keySeed, unansweredKey: unansweredKey,
+                        tries: Int(tries))
                 ))
             // A row whose claim lapsed is inflight already.
             if let from = EventState(rawValue: Int64(state)), from != .inflight { change.move(1, from: from, to: .inflight) }
@@ -152,7 +154,11 @@ enum PostgresRetryClaims {
                 sentNow.append(id)
             }
             applied.formUnion(sentNow)
-            if !sentNow.isEmpty { try await keepWithinRetention(sentNow, on: connection, logger: logger) }
+            if !sentNow.isEmpty {
+                try await keepWithinRetention(sentNow, on: connection, logger: logger)
+                // Sent: its history goes.
+                try await PostgresAnswerRows.delete(sentNow, on: connection, logger: logger)
+            }
         }
         if !retryIDs.isEmpty {
             let newSeed = PostgresExceptionRows.newKeySeed(settlement.keys)
@@ -162,8 +168,10 @@ enum PostgresRetryClaims {
                 UPDATE outbox_retries AS r SET state = \(failed), attempts = p.attempts, due_at = c.now + p.delay, token = NULL,
                     last_status = \(record.status.map(Int32.init)), last_error = \(settlement.meterFailure), track_id = \(record.trackID), updated_at = c.now,
                     key_seed = coalesce(\(newSeed)::bigint, r.key_seed),
-                    unanswered_key = CASE WHEN \(newSeed)::bigint IS NOT NULL THEN NULL ELSE coalesce(\(newKey)::text, r.unanswered_key) END
-                FROM unnest(\(retryIDs)::bigint[], \(columns.retryAttempts)::integer[], \(columns.retryDelays)::bigint[]) AS p(id, attempts, delay),
+                    unanswered_key = CASE WHEN \(newSeed)::bigint IS NOT NULL THEN NULL ELSE coalesce(\(newKey)::text, r.unanswered_key) END,
+                    tries = greatest(r.tries, p.tries)
+                FROM unnest(\(retryIDs)::bigint[], \(columns.retryAttempts)::integer[], \(columns.retryDelays)::bigint[], \(columns.retryTries)::integer[])
+                         AS p(id, attempts, delay, tries),
                      (SELECT \(unescaped: PostgresOutbox.serverNow) AS now) AS c
                 WHERE r.id = p.id AND r.state = \(inflight) AND r.token = \(token.value)
                 RETURNING r.id
@@ -173,20 +181,22 @@ enum PostgresRetryClaims {
             }
         }
         if !deadIDs.isEmpty {
-            var held: [Int64] = []
-            for try await id in try await connection.query(
-                "DELETE FROM outbox_retries WHERE id = ANY(\(deadIDs)) AND state = \(inflight) AND token = \(token.value) RETURNING id", logger: logger
-            ).decode(Int64.self) {
-                held.append(id)
+            var stored: [Int64: Int32] = [:]
+            for try await (id, tries) in try await connection.query(
+                "DELETE FROM outbox_retries WHERE id = ANY(\(deadIDs)) AND state = \(inflight) AND token = \(token.value) RETURNING id, tries", logger: logger
+            ).decode((Int64, Int32).self) {
+                stored[id] = tries
             }
-            let stillHeld = Set(held)
-            let chosen = deadIDs.indices.filter { stillHeld.contains(deadIDs[$0]) }
+            let chosen = deadIDs.indices.filter { stored[deadIDs[$0]] != nil }
             let written = try await PostgresExceptionRows.insertDead(
-                chosen.map { deadIDs[$0] }, attempts: chosen.map { columns.deadAttempts[$0] }, reasons: chosen.map { columns.deadReasons[$0] }, record: record,
-                on: connection, logger: logger)
+                chosen.map { deadIDs[$0] }, tries: chosen.map { max(stored[deadIDs[$0]] ?? 0, columns.deadTries[$0]) },
+                reasons: chosen.map { columns.deadReasons[$0] }, record: record, on: connection, logger: logger)
             applied.formUnion(written)
         }
         let appliedRows = settlement.rows.filter { applied.contains($0.rowID) }
+        // Retried or dead: this answer joins the event's history.
+        try await PostgresAnswerRows.append(
+            AnswerHistory.entries(of: settlement.restricted { applied.contains($0.rowID) }), on: connection, logger: logger)
         try await PostgresOutbox.adjust(
             settlement.counterChange(applied: appliedRows.map(\.rowID)), meter: settlement.meter, on: connection, logger: logger)
         return SettlementResult(appliedStates: appliedRows.map(\.outcome.state), planned: settlement.rows.count)

@@ -7,8 +7,10 @@ struct PostgresSettlementColumns {
     var retryIDs: [Int64] = []
     var retryAttempts: [Int32] = []
     var retryDelays: [Int64] = []
+    var retryTries: [Int32] = []
     var deadIDs: [Int64] = []
-    var deadAttempts: [Int32] = []
+    /// What each dead letter shows as its attempts: the requests that carried it.
+    var deadTries: [Int32] = []
     var deadReasons: [String] = []
 
     init(_ settlement: Settlement) {
@@ -20,9 +22,10 @@ struct PostgresSettlementColumns {
                 retryIDs.append(row.rowID)
                 retryAttempts.append(Int32(clamping: attempts))
                 retryDelays.append(delay)
-            case .dead(let reason, let attempts):
+                retryTries.append(Int32(clamping: row.tries))
+            case .dead(let reason, _):
                 deadIDs.append(row.rowID)
-                deadAttempts.append(Int32(clamping: attempts))
+                deadTries.append(Int32(clamping: row.tries))
                 deadReasons.append(reason)
             }
         }

@@ -156,8 +156,9 @@ struct StoreBehaviourTests {
             for attempt in 1...2 {
                 let claim = try #require(try await Self.claimWhenDue(store))
                 #expect(claim.events[0].attempts == attempt - 1)
+                // As the dispatcher does: the request carried them once more.
                 let plan = Settlement.plan(
-                    .failed(reason: "HTTP 500"), events: claim.events, meter: "m", policy: policy,
+                    .failed(reason: "HTTP 500"), events: claim.events.map { $0.carried() }, meter: "m", policy: policy,
                     record: .init(status: 500, responseBody: "oops"), random: &random)
                 _ = try await store.settle(plan, token: claim.token)
             }

@@ -32,6 +32,11 @@ struct UpgradeTests {
             // claimed as a range; only the 2 a killed drain held and meter b's
             // 10 failed ones became retry rows.
             #expect(try await Self.retryRows(place) == 12)
+            // Schema 8: the retry rows' tries start from the attempts they
+            // knew; the dead letter has no history yet.
+            #expect(try await Self.count("SELECT count(*) FROM outbox_retries WHERE attempts > 0", in: place) > 0)
+            #expect(try await Self.count("SELECT count(*) FROM outbox_retries WHERE tries <> attempts", in: place) == 0)
+            #expect(try await store.deadLetter(id: letters[0].id)?.history == [])
             // What was pending or in flight is claimed, each event once, the texts as appended.
             var claims: [Claim] = []
             while let claim = try await store.claim(meter: "a", owner: "o", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000) {
@@ -153,16 +158,69 @@ struct UpgradeTests {
         }
     }
 
-    static func retryRows(_ place: TestStore) async throws -> Int {
+    /// An outbox of schema 7 whose meter had purged events: purges were
+    /// not told apart then, and `verify` says so; purges after the upgrade
+    /// are counted as sent or dead.
+    @Test(arguments: StoreKind.available)
+    func purgesBeforeSchema8AreNotToldApart(kind: StoreKind) async throws {
+        let place = try await TestStore.make(kind)
+        switch kind {
+        case .sqlite:
+            let connection = try SQLiteConnection(path: place.location)
+            try connection.execute("PRAGMA journal_mode = WAL")
+            try DatabaseSetup.migrate(connection, path: place.location, migrations: Array(Migration.embedded.prefix(7)))
+            try connection.execute("INSERT INTO outbox_meters (meter, appended, purged) VALUES ('m', 10, 10)")
+        case .postgres:
+            // As the release of schema 7 migrated: in one transaction.
+            try await TestStore.admin(place.location) { client in
+                try await client.withTransaction(logger: PostgresLogOrderTests.logger) { connection in
+                    let logger = PostgresLogOrderTests.logger
+                    try await connection.query(
+                        "CREATE TABLE outbox_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)", logger: logger)
+                    for migration in PostgresSchema.migrations.prefix(7) {
+                        for statement in migration.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                        try await connection.query("INSERT INTO outbox_schema_migrations VALUES (\(migration.version), \(migration.name), 0)", logger: logger)
+                    }
+                    try await connection.query(
+                        "INSERT INTO outbox_meter_counters (meter, shard, appended, purged) VALUES ('m', 3, 10, 10)", logger: logger)
+                }
+            }
+        }
+        let store = try await place.open()
+        try await place.using(store) {
+            let before = try #require(try await store.verify().meters.first { $0.meter == "m" })
+            #expect(before.problems.isEmpty)
+            #expect(before.purgedBeforeSplit == 10 && before.purgedSent == 0 && before.counters.purgedDead == 0)
+            _ = try await store.append(jsonEvents: [StoreBehaviourTests.event("A"), StoreBehaviourTests.event("B")], meter: "m")
+            let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
+            let plan = Settlement(
+                meter: "m",
+                rows: [.init(rowID: claim.events[0].rowID, outcome: .sent), .init(rowID: claim.events[1].rowID, outcome: .dead(reason: "bad", attempts: 0))],
+                record: .init(status: 400), meterFailure: nil, isSuccess: false)
+            _ = try await store.settle(plan, token: claim.token)
+            #expect(try await store.purgeDeadLetters(.all) == 1)
+            #expect(try await store.purgeSent(before: Int64.max).purged == 1)
+            let after = try #require(try await store.verify().meters.first { $0.meter == "m" })
+            #expect(after.problems.isEmpty)
+            #expect(after.counters.purged == 12 && after.purgedBeforeSplit == 10 && after.purgedSent == 1 && after.counters.purgedDead == 1)
+        }
+    }
+
+    /// The first column of the first row of `sql`, read beside the store.
+    static func count(_ sql: String, in place: TestStore) async throws -> Int {
         switch place.kind {
         case .sqlite:
-            return Int(try SQLiteConnection(path: place.location).scalarInt("SELECT count(*) FROM outbox_retries") ?? -1)
+            return Int(try SQLiteConnection(path: place.location).scalarInt(sql) ?? -1)
         case .postgres:
             var count = -1
             try await TestStore.admin(place.location) { client in
-                for try await rows in try await client.query("SELECT count(*)::bigint FROM outbox_retries").decode(Int64.self) { count = Int(rows) }
+                for try await rows in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int64.self) { count = Int(rows) }
             }
             return count
         }
+    }
+
+    static func retryRows(_ place: TestStore) async throws -> Int {
+        try await count("SELECT count(*) FROM outbox_retries", in: place)
     }
 }

@@ -11,6 +11,7 @@ struct SQLParameterTests {
     static let allowedInterpolations: Set<String> = [
         "Outbox.deadLetterColumns", "Outbox.derivedState", "columns", "held",  // a column list constant
         "migrationsTable",  // a table name constant
+        "Outbox.deadLetterSelection",  // a condition constant, its values bound by `Outbox.bind(_:to:)`
         "configuration.durability == .full ? \"FULL\" : \"NORMAL\"",  // an enum mapped to a keyword
     ]
     static let sqlKeywords = try! NSRegularExpression(pattern: #"\b(SELECT|INSERT|UPDATE|DELETE|PRAGMA|CREATE|VACUUM|WHERE|VALUES)\b"#)

@@ -91,6 +91,19 @@ struct SettlementPlanTests {
         #expect(!rejected.isSuccess && rejected.meterFailure == nil, "a bad event is not the meter's problem")
     }
 
+    /// Every row keeps the requests that carried its event, whatever the
+    /// verdict: the retry limit's count is another matter.
+    @Test(arguments: [
+        BatchVerdict.accepted, .rejected(reason: "bad"), .failed(reason: "HTTP 500"), .deferred(reason: "HTTP 429", delayMilliseconds: 10),
+    ])
+    func rowsKeepTheTriesOfTheirEvents(verdict: BatchVerdict) {
+        var random = SeededRandom(seed: 3)
+        let events = Self.events([0, 2, 1]).map { $0.carried() }.enumerated().map { index, event in index == 1 ? event.carried() : event }
+        let plan = Settlement.plan(verdict, events: events, meter: "m", policy: Self.policy, random: &random)
+        #expect(plan.rows.map(\.tries) == [1, 2, 1])
+        #expect(events.map(\.attempts) == [0, 2, 1], "carrying spends no attempt")
+    }
+
     @Test func countersMoveOnlyForTheRowsTheClaimStillHeld() {
         var random = SeededRandom(seed: 2)
         let plan = Settlement.plan(.failed(reason: "x"), events: Self.events([0, 2, 0]), meter: "m", policy: Self.policy, random: &random)

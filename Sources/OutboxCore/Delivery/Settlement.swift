@@ -11,10 +11,14 @@ public struct Settlement: Sendable, Equatable {
     public struct Row: Sendable, Equatable {
         public let rowID: Int64
         public let outcome: EventOutcome
+        /// Requests that carried the event, this answer's included: kept on
+        /// its retry row, and shown as a dead letter's attempts.
+        public let tries: Int
 
-        public init(rowID: Int64, outcome: EventOutcome) {
+        public init(rowID: Int64, outcome: EventOutcome, tries: Int = 0) {
             self.rowID = rowID
             self.outcome = outcome
+            self.tries = tries
         }
     }
 
@@ -46,14 +50,23 @@ public struct Settlement: Sendable, Equatable {
     /// What becomes of the idempotency keys of the rows written for retried
     /// events.
     public let keys: RequestKeyChange
+    /// Whether the events that are not sent keep this answer in their
+    /// history (`AnswerHistory`): a failure or a rejection always, a
+    /// deferral only when Zuora answered something (a rate limit, "retry
+    /// later"), never when the events were given back unsent.
+    public let recordsAnswer: Bool
 
-    public init(meter: String, rows: [Row], record: Record, meterFailure: String?, isSuccess: Bool, keys: RequestKeyChange = .unchanged) {
+    public init(
+        meter: String, rows: [Row], record: Record, meterFailure: String?, isSuccess: Bool, keys: RequestKeyChange = .unchanged,
+        recordsAnswer: Bool = true
+    ) {
         self.meter = meter
         self.rows = rows
         self.record = record
         self.meterFailure = meterFailure
         self.isSuccess = isSuccess
         self.keys = keys
+        self.recordsAnswer = recordsAnswer
     }
 
     /// The plan for `events` after `verdict`. Pure: the only input beyond
@@ -67,11 +80,11 @@ public struct Settlement: Sendable, Equatable {
         switch verdict {
         case .accepted:
             return Settlement(
-                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .sent) }, record: record,
-                meterFailure: nil, isSuccess: true, keys: keys)
+                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .sent, tries: $0.tries) }, record: record,
+                meterFailure: nil, isSuccess: true, keys: keys, recordsAnswer: false)
         case .rejected(let reason):
             return Settlement(
-                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .dead(reason: reason, attempts: $0.attempts)) },
+                meter: meter, rows: events.map { Row(rowID: $0.rowID, outcome: .dead(reason: reason, attempts: $0.attempts), tries: $0.tries) },
                 record: record, meterFailure: nil, isSuccess: false, keys: keys)
         case .failed(let reason):
             let highest = (events.map(\.attempts).max() ?? 0) + 1
@@ -84,14 +97,17 @@ public struct Settlement: Sendable, Equatable {
             let rows = events.map { event -> Row in
                 let attempts = event.attempts + 1
                 if groupGivesUp ?? policy.givesUp(afterAttempts: attempts) {
-                    return Row(rowID: event.rowID, outcome: .dead(reason: givenUpReason(attempts: attempts, lastFailure: reason), attempts: attempts))
+                    return Row(
+                        rowID: event.rowID, outcome: .dead(reason: givenUpReason(attempts: attempts, lastFailure: reason), attempts: attempts),
+                        tries: event.tries)
                 }
-                return Row(rowID: event.rowID, outcome: .retry(afterMilliseconds: delay, attempts: attempts))
+                return Row(rowID: event.rowID, outcome: .retry(afterMilliseconds: delay, attempts: attempts), tries: event.tries)
             }
             return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false, keys: keys)
         case .deferred(let reason, let delay):
-            let rows = events.map { Row(rowID: $0.rowID, outcome: .retry(afterMilliseconds: max(0, delay), attempts: $0.attempts)) }
-            return Settlement(meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false, keys: keys)
+            let rows = events.map { Row(rowID: $0.rowID, outcome: .retry(afterMilliseconds: max(0, delay), attempts: $0.attempts), tries: $0.tries) }
+            return Settlement(
+                meter: meter, rows: rows, record: record, meterFailure: reason, isSuccess: false, keys: keys, recordsAnswer: record.status != nil)
         }
     }
 
@@ -116,7 +132,9 @@ public struct Settlement: Sendable, Equatable {
     /// The same settlement for only the rows `keep` picks (a part of the
     /// batch that one range of the claim still holds).
     public func restricted(to keep: (Row) -> Bool) -> Settlement {
-        Settlement(meter: meter, rows: rows.filter(keep), record: record, meterFailure: meterFailure, isSuccess: isSuccess, keys: keys)
+        Settlement(
+            meter: meter, rows: rows.filter(keep), record: record, meterFailure: meterFailure, isSuccess: isSuccess, keys: keys,
+            recordsAnswer: recordsAnswer)
     }
 
     /// Seconds (a backoff draw, a Retry-After) as whole milliseconds, rounded up.

@@ -8,7 +8,11 @@ public struct DeadLetter: Sendable, Equatable {
     /// Zuora's HTTP status, when it answered.
     public let status: Int?
     public let reason: String
-    /// Retry attempts spent before it died.
+    /// Requests that carried the event, whatever their answer: failures,
+    /// rate limits, "retry later" answers, bisection halves, and the answer
+    /// that made it a dead letter (1 for a late rejection: the request
+    /// Zuora accepted). Dead letters written before schema 8 show the
+    /// failures the retry limit counted, which is never more.
     public let attempts: Int
     public let responseBody: String?
     public let trackID: String?
@@ -18,12 +22,16 @@ public struct DeadLetter: Sendable, Equatable {
     public let createdAt: Int64
     public let updatedAt: Int64
     public let deadAt: Int64
+    /// The answers its event got, oldest first (at most the last
+    /// `AnswerHistory.limit`); empty unless asked for.
+    public var history: [EventAnswer]
 
     public init(
         id: String, meter: String, event: String, status: Int?, reason: String, attempts: Int, responseBody: String?,
-        trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64, requestID: String? = nil
+        trackID: String?, createdAt: Int64, updatedAt: Int64, deadAt: Int64, requestID: String? = nil, history: [EventAnswer] = []
     ) {
         self.requestID = requestID
+        self.history = history
         self.id = id
         self.meter = meter
         self.event = event

@@ -12,11 +12,14 @@ public struct LogStructure: Sendable, Equatable {
     public var retriesWithoutEvent: [String: Int] = [:]
     /// Per meter: open ranges whose event count differs from the log's.
     public var miscountedRanges: [String: Int] = [:]
+    /// Per meter: events with neither a retry nor a dead row (sent) that
+    /// still have a history of answers, which goes when an event is sent.
+    public var sentWithHistory: [String: Int] = [:]
 
     public init() {}
 
     var meters: Set<String> {
-        Set(unreachable.keys).union(deadWithoutEvent.keys).union(retriesWithoutEvent.keys).union(miscountedRanges.keys)
+        Set(unreachable.keys).union(deadWithoutEvent.keys).union(retriesWithoutEvent.keys).union(miscountedRanges.keys).union(sentWithHistory.keys)
     }
 
     func problems(of meter: String) -> [String] {
@@ -27,6 +30,7 @@ public struct LogStructure: Sendable, Equatable {
         if let count = deadWithoutEvent[meter], count > 0 { problems.append("\(count) dead letters have lost their event") }
         if let count = retriesWithoutEvent[meter], count > 0 { problems.append("\(count) retry rows have lost their event") }
         if let count = miscountedRanges[meter], count > 0 { problems.append("\(count) open claims count a different number of events than the log holds") }
+        if let count = sentWithHistory[meter], count > 0 { problems.append("\(count) sent events still have a history of answers") }
         return problems
     }
 }

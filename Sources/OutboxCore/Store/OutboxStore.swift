@@ -24,7 +24,18 @@ public protocol OutboxStore: DispatchStore {
     func status(now: Int64) async throws -> OutboxStatus
 
     func deadLetters(meter: String?, deadBefore: Int64?, limit: Int) async throws -> [DeadLetter]
+    /// The dead letters `filter` selects, newest first, at most `limit`;
+    /// with each one's history of answers when `withHistory`.
+    func deadLetters(_ filter: DeadLetterFilter, limit: Int, withHistory: Bool) async throws -> [DeadLetter]
+    /// One dead letter by its event's id, with its history; nil when none.
     func deadLetter(id: String) async throws -> DeadLetter?
+    /// The dead letters `filter` selects, counted per status, meter and
+    /// start of the reason: `DeadLetterCauses.merge` makes causes of them.
+    func deadLetterTallies(_ filter: DeadLetterFilter) async throws -> [DeadLetterTally]
+    /// The ids of dead letters (of `meter`, when given) that begin with
+    /// `prefix`, in byte order (so an id equal to it comes first), at most
+    /// `limit`. `DeadLetterIDPrefix` decides what they mean.
+    func deadLetterIDs(startingWith prefix: String, meter: String?, limit: Int) async throws -> [String]
     func retryDeadLetters(_ selection: DeadLetterSelection) async throws -> Int
     func purgeDeadLetters(_ selection: DeadLetterSelection) async throws -> Int
 

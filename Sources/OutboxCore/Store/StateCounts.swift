@@ -9,8 +9,13 @@ public struct StateCounts: Sendable, Equatable {
     public var dead = 0
     /// Sent or dead events deleted by a purge.
     public var purged = 0
+    /// Of `purged`, the dead letters (never billed), counted since schema
+    /// 8; the rest were sent (see `VerifyReport.MeterCheck`).
+    public var purgedDead = 0
 
-    public init(appended: Int = 0, pending: Int = 0, inflight: Int = 0, failed: Int = 0, sent: Int = 0, dead: Int = 0, purged: Int = 0) {
+    public init(
+        appended: Int = 0, pending: Int = 0, inflight: Int = 0, failed: Int = 0, sent: Int = 0, dead: Int = 0, purged: Int = 0, purgedDead: Int = 0
+    ) {
         self.appended = appended
         self.pending = pending
         self.inflight = inflight
@@ -18,6 +23,7 @@ public struct StateCounts: Sendable, Equatable {
         self.sent = sent
         self.dead = dead
         self.purged = purged
+        self.purgedDead = purgedDead
     }
 
     public subscript(state: EventState) -> Int {
@@ -53,7 +59,7 @@ public struct StateCounts: Sendable, Equatable {
         StateCounts(
             appended: lhs.appended + rhs.appended, pending: lhs.pending + rhs.pending,
             inflight: lhs.inflight + rhs.inflight, failed: lhs.failed + rhs.failed,
-            sent: lhs.sent + rhs.sent, dead: lhs.dead + rhs.dead, purged: lhs.purged + rhs.purged)
+            sent: lhs.sent + rhs.sent, dead: lhs.dead + rhs.dead, purged: lhs.purged + rhs.purged, purgedDead: lhs.purgedDead + rhs.purgedDead)
     }
 
     public static func += (lhs: inout StateCounts, rhs: StateCounts) { lhs = lhs + rhs }

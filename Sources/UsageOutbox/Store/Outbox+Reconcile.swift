@@ -74,10 +74,16 @@ extension Outbox {
                 let sent = try stillSent.step() && stillSent.int64(0) == EventState.sent.rawValue
                 stillSent.reset()
                 guard sent else { continue }
+                // Tried at least once: the request Zuora accepted (the
+                // tries before it went with its retry row).
                 try ExceptionRows.insertDead(
-                    rejection.rowID, meter: meter, attempts: 0, reason: rejection.reason,
+                    rejection.rowID, meter: meter, tries: 1, reason: rejection.reason,
                     record: Settlement.Record(responseBody: rejection.responseBody), now: now, on: connection)
-                moved += connection.changes
+                if connection.changes == 1 {
+                    moved += 1
+                    try AnswerRows.append(
+                        [AnswerHistory.Entry(rowID: rejection.rowID, status: nil, requestID: nil, reason: rejection.reason)], now: now, on: connection)
+                }
             }
             let remember = try connection.cached("INSERT OR IGNORE INTO outbox_audit_applied (meter, trace_id, event_id, applied_at) VALUES (?1, ?2, ?3, ?4)")
             for entry in entries {

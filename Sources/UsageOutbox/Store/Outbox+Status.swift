@@ -14,13 +14,13 @@ enum OutboxStatusQuery {
             """
             SELECT meter, appended, pending, inflight, failed, sent, dead, purged,
                    last_status, last_error, last_error_at, last_success_at,
-                   paused, pause_reason, paused_at, late_rejected
+                   paused, pause_reason, paused_at, late_rejected, purged_dead
             FROM outbox_meters ORDER BY meter
             """)
         while try statement.step() {
             let counts = StateCounts(
                 appended: statement.int(1), pending: statement.int(2), inflight: statement.int(3),
-                failed: statement.int(4), sent: statement.int(5), dead: statement.int(6), purged: statement.int(7))
+                failed: statement.int(4), sent: statement.int(5), dead: statement.int(6), purged: statement.int(7), purgedDead: statement.int(16))
             totals += counts
             meters[statement.string(0)] = OutboxStatus.Meter(
                 counts: counts,

@@ -5,11 +5,15 @@ extension Outbox {
             try connection.execute("BEGIN")
             defer { try? connection.execute("COMMIT") }
             var counters: [String: StateCounts] = [:]
-            let counterRows = try connection.prepare("SELECT meter, appended, pending, inflight, failed, sent, dead, purged FROM outbox_meters")
+            var unsplit: [String: Int] = [:]
+            let counterRows = try connection.prepare(
+                "SELECT meter, appended, pending, inflight, failed, sent, dead, purged, purged_dead, purged_unsplit FROM outbox_meters")
             while try counterRows.step() {
                 counters[counterRows.string(0)] = StateCounts(
                     appended: counterRows.int(1), pending: counterRows.int(2), inflight: counterRows.int(3),
-                    failed: counterRows.int(4), sent: counterRows.int(5), dead: counterRows.int(6), purged: counterRows.int(7))
+                    failed: counterRows.int(4), sent: counterRows.int(5), dead: counterRows.int(6), purged: counterRows.int(7),
+                    purgedDead: counterRows.int(8))
+                unsplit[counterRows.string(0)] = counterRows.int(9)
             }
             // What the rows say, per meter: the log's events past the
             // claimed position are pending; open ranges are in flight; retry
@@ -47,7 +51,7 @@ extension Outbox {
             var integrity: [String] = []
             let check = try connection.prepare("PRAGMA quick_check")
             while try check.step() { integrity.append(check.string(0)) }
-            return VerifyReport(counters: counters, rows: rows, structure: structure, integrity: integrity)
+            return VerifyReport(counters: counters, rows: rows, structure: structure, integrity: integrity, purgedBeforeSplit: unsplit)
         }
     }
 
@@ -83,6 +87,12 @@ extension Outbox {
               AND r.events != (SELECT count(*) FROM outbox_log l WHERE l.meter = r.meter AND l.id BETWEEN r.first_id AND r.last_id)
             GROUP BY r.meter
             """, into: \.miscountedRanges)
+        try perMeter(
+            """
+            SELECT l.meter, count(DISTINCT a.id) FROM outbox_answers a JOIN outbox_log l ON l.id = a.id
+            WHERE NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = a.id) AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = a.id)
+            GROUP BY l.meter
+            """, into: \.sentWithHistory)
         return structure
     }
 }

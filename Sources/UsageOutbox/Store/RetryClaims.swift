@@ -13,7 +13,8 @@ enum RetryClaims {
         let connection = context.connection
         guard let group = try firstDueGroup(meter: meter, now: now, on: connection) else { return ([], .free) }
         let inflight = EventState.inflight.rawValue
-        let columns = "r.id, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
+        let columns =
+            "r.id, l.event_id, l.body, r.attempts, r.state, r.key_seed, r.unanswered_key, r.tries FROM outbox_retries r JOIN outbox_log l ON l.id = r.id"
         let due: SQLiteStatement
         switch group {
         case .lapsedClaim(let lapsed):
@@ -48,7 +49,7 @@ enum RetryClaims {
             events.append(
                 ClaimedEvent(
                     rowID: due.int64(0), eventID: due.string(1), body: due.bytes(2), attempts: due.int(3), keySeed: due.int64(5),
-                    unansweredKey: due.isNull(6) ? nil : due.string(6)))
+                    unansweredKey: due.isNull(6) ? nil : due.string(6), tries: due.int(7)))
             // A row whose claim lapsed is inflight already.
             if let state = EventState(rawValue: due.int64(4)), state != .inflight { change.move(1, from: state, to: .inflight) }
         }
@@ -108,6 +109,7 @@ enum RetryClaims {
         let held = "id = ?1 AND state = ?2 AND token = ?3"
         let inflight = SQLiteValue.integer(EventState.inflight.rawValue)
         var applied: [Int64] = []
+        var sent: [Int64] = []
         var states: [EventState] = []
         for row in settlement.rows {
             let id = SQLiteValue.integer(row.rowID)
@@ -116,22 +118,27 @@ enum RetryClaims {
             case .sent:
                 try connection.execute("DELETE FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value))
                 wasHeld = connection.changes == 1
-                if wasHeld { try keepWithinRetention(row.rowID, meter: settlement.meter, now: now, on: connection) }
+                if wasHeld {
+                    try keepWithinRetention(row.rowID, meter: settlement.meter, now: now, on: connection)
+                    sent.append(row.rowID)
+                }
             case .retry(let delay, let attempts):
                 try connection.execute(
                     """
                     UPDATE outbox_retries SET state = ?4, attempts = ?5, due_at = ?6, token = NULL, last_status = ?7, last_error = ?8,
                         track_id = ?9, updated_at = ?10, key_seed = coalesce(?11, key_seed),
-                        unanswered_key = CASE WHEN ?11 IS NOT NULL THEN NULL ELSE coalesce(?12, unanswered_key) END
+                        unanswered_key = CASE WHEN ?11 IS NOT NULL THEN NULL ELSE coalesce(?12, unanswered_key) END, tries = max(tries, ?13)
                     WHERE \(held)
                     """, id, inflight, .text(token.value), .integer(EventState.failed.rawValue), .integer(Int64(attempts)), .integer(now + delay),
                     ExceptionRows.status(settlement.record), ExceptionRows.text(settlement.meterFailure), ExceptionRows.text(settlement.record.trackID),
-                    .integer(now), ExceptionRows.newKeySeed(settlement.keys), ExceptionRows.unansweredKey(settlement.keys))
+                    .integer(now), ExceptionRows.newKeySeed(settlement.keys), ExceptionRows.unansweredKey(settlement.keys), .integer(Int64(row.tries)))
                 wasHeld = connection.changes == 1
-            case .dead(let reason, let attempts):
-                guard try connection.scalarInt("SELECT 1 FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value)) != nil else { continue }
+            case .dead(let reason, _):
+                guard
+                    let stored = try connection.scalarInt("SELECT tries FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value))
+                else { continue }
                 try ExceptionRows.insertDead(
-                    row.rowID, meter: settlement.meter, attempts: attempts, reason: reason, record: settlement.record, now: now,
+                    row.rowID, meter: settlement.meter, tries: max(Int(stored), row.tries), reason: reason, record: settlement.record, now: now,
                     on: connection)
                 try connection.execute("DELETE FROM outbox_retries WHERE \(held)", id, inflight, .text(token.value))
                 wasHeld = connection.changes == 1
@@ -141,6 +148,10 @@ enum RetryClaims {
                 states.append(row.outcome.state)
             }
         }
+        // Sent: its history goes. Retried or dead: this answer joins it.
+        try AnswerRows.delete(sent, on: connection)
+        let stillHeld = Set(applied)
+        try AnswerRows.append(AnswerHistory.entries(of: settlement.restricted { stillHeld.contains($0.rowID) }), now: now, on: connection)
         let change = settlement.counterChange(applied: applied)
         if !change.isZero { context.adjust(settlement.meter) { $0 += change } }
         return SettlementResult(appliedStates: states, planned: settlement.rows.count)

@@ -362,7 +362,7 @@ final class ModelRun {
         let changed = try await retry ? store.retryDeadLetters(selection) : store.purgeDeadLetters(selection)
         try expect(changed == chosen.count, "\(retry ? "retrying" : "purging") \(chosen.count) dead letters of \(meter) changed \(changed)")
         for id in chosen {
-            if retry { model.revived(id) } else { model.set(id, .purged) }
+            if retry { model.revived(id) } else { model.set(id, .purgedDead) }
         }
     }
 
@@ -376,7 +376,7 @@ final class ModelRun {
     private func reconcile(_ meter: String, pick: Int) async throws {
         let sent = model.ids(in: meter) { $0.state == .sent }
         // Sometimes with an event that is no longer sent: it must not move.
-        let other = model.ids(in: meter) { $0.state != .sent && $0.state != .purged && $0.rowID != nil }.last
+        let other = model.ids(in: meter) { ![.sent, .purged, .purgedDead].contains($0.state) && $0.rowID != nil }.last
         let chosen = Array(sent.prefix(pick)) + (pick == 3 ? [other].compactMap { $0 } : [])
         guard !chosen.isEmpty else { return }
         let rejections = chosen.compactMap { id in model[id]?.rowID.map { LateRejection(rowID: $0, reason: "late", responseBody: "{}") } }

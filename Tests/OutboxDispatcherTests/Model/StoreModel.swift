@@ -6,7 +6,9 @@
 /// it is claimed, which claim holds it.
 struct StoreModel {
     enum State: Equatable, CustomStringConvertible {
-        case pending, held, failed, sent, dead, purged
+        /// `purged`: a sent event retention deleted; `purgedDead`: a dead
+        /// letter an operator purged (never billed).
+        case pending, held, failed, sent, dead, purged, purgedDead
 
         var description: String {
             switch self {
@@ -16,6 +18,7 @@ struct StoreModel {
             case .sent: "sent"
             case .dead: "dead"
             case .purged: "purged"
+            case .purgedDead: "purged dead letter"
             }
         }
     }
@@ -78,7 +81,7 @@ struct StoreModel {
         case .pending: true
         case .failed: event.due
         case .held: event.lease == .lapsed || (!certain && event.lease == .unknown)
-        case .sent, .dead, .purged: false
+        case .sent, .dead, .purged, .purgedDead: false
         }
     }
 
@@ -98,6 +101,9 @@ struct StoreModel {
             case .sent: counts.sent += 1
             case .dead: counts.dead += 1
             case .purged: counts.purged += 1
+            case .purgedDead:
+                counts.purged += 1
+                counts.purgedDead += 1
             }
         }
         return counts
