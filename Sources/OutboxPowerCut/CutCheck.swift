@@ -101,7 +101,7 @@ struct CutCheck {
         configuration.requestTimeoutSeconds = 10
         configuration.leaseSeconds = 30
         do {
-            let summary = try await Dispatcher(outbox: outbox, configuration: configuration).drainOnce(maxTime: .seconds(60))
+            let summary = try await Dispatcher(outbox: outbox, configuration: configuration).drainOnce(maxTime: .seconds(20))
             let after = try await outbox.status().totals
             let bodies = mock.allAcceptedEvents().values.flatMap { $0 }
             let accepted = bodies.count

@@ -18,7 +18,8 @@ enum Schema2Database {
         for (index, name) in migrations.enumerated() {
             let sql = try String(contentsOf: repository.appendingPathComponent("migrations/\(name).sql"), encoding: .utf8)
             try connection.execute(sql)
-            try connection.execute("INSERT INTO outbox_schema_migrations VALUES (\(index + 1), '\(name.dropFirst(5))', 0)")
+            try connection.execute(
+                "INSERT INTO outbox_schema_migrations VALUES (?1, ?2, 0)", .integer(Int64(index + 1)), .text(String(name.dropFirst(5))))
         }
         try connection.execute(try String(contentsOf: fixture, encoding: .utf8))
         try connection.execute("COMMIT")

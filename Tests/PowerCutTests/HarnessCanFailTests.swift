@@ -2,8 +2,10 @@ import Foundation
 import Testing
 
 /// `outbox-power-cut` itself: it finds the losses `--durability normal`
-/// allows (a harness gone blind would report none), and none with the
-/// default durability.
+/// allows, so a harness gone blind breaks the build. (Its runs with the
+/// default durability, which must lose nothing, are `.ci/run`'s
+/// `scripts/power-cut-test --short`: too many fsyncs to share the machine
+/// with the rest of the suite.)
 @Suite(.serialized) struct HarnessCanFailTests {
     static let binary: String = {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -34,9 +36,6 @@ import Testing
     /// `power-cut-test: N cuts, A acknowledged, L lost, D damaged` → L.
     static func lost(_ line: String) -> Int? { figure(before: "lost,", in: line) }
 
-    /// … → D.
-    static func damaged(_ line: String) -> Int? { figure(before: "damaged", in: line) }
-
     static func figure(before word: Substring, in line: String) -> Int? {
         let words = line.split(separator: " ")
         guard let index = words.firstIndex(of: word), index > 0 else { return nil }
@@ -48,19 +47,5 @@ import Testing
         #expect(result.last.hasPrefix("power-cut-test: "), "\(result.last)")
         #expect((Self.lost(result.last) ?? 0) > 0, "no loss found with synchronous=NORMAL: \(result.last)")
         #expect(result.status == 1)
-    }
-
-    /// The checks after each cut see more than lost appends: with a fixed
-    /// defect switched back on (retention that lets ids be reused), the
-    /// events appended after the log emptied are never sent, and the cuts
-    /// say so.
-    @Test func aDefectSwitchedBackOnIsFound() throws {
-        let result = try Self.run(["--cuts", "30", "--seed", "3", "--scenario", "retention", "--inject", "reuse-ids-after-retention"])
-        #expect((Self.damaged(result.last) ?? 0) > 0 && result.status == 1, "\(result.last)")
-    }
-
-    @Test func fullDurabilityLosesNothing() throws {
-        let result = try Self.run(["--cuts", "30", "--seed", "7", "--scenario", "appends", "--scenario", "takeover"])
-        #expect(result.status == 0 && Self.lost(result.last) == 0, "\(result.last)")
     }
 }
