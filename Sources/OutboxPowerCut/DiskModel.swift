@@ -1,10 +1,12 @@
 import Foundation
 
 /// The disk under a power cut, rebuilt from an `OperationLog`: for each
-/// file, what a sync made durable, and what the page cache held on top of
-/// it. At a cut, every page written since the file's last sync is either
-/// on the platter (its latest content) or not, at random; the write in
-/// flight lands as a prefix of its 512-byte sectors; a size change since
+/// file, what a sync made durable, and every version of each page written
+/// since (the kernel may have written a page back at any moment, then seen
+/// it change again). At a cut, each such page is on the platter as one of
+/// its versions, or not at all, at random; one page being written back may
+/// be torn at a 512-byte sector; the write in flight lands as a prefix of
+/// its sectors; a size change since
 /// the last sync may or may not have reached the disk; an unlink whose
 /// directory was not synced may be undone, until the next sync of any
 /// file (ext4 and XFS commit their metadata in order, so an fsync carries
@@ -14,16 +16,28 @@ import Foundation
 struct DiskModel {
     static let pageSize = 4096
     static let sectorSize = 512
+    /// Versions kept per page since its file's last sync: the first ones
+    /// and the latest, enough to stand for every moment of writeback.
+    static let versionsKept = 8
 
     struct FileState {
         var durable = Data()
         var current = Data()
-        /// Pages (`offset / pageSize`) written since the last sync.
-        var dirtyPages = Set<Int>()
+        /// Each page (`offset / pageSize`) written since the last sync: its
+        /// contents after each write, oldest first.
+        var versions: [Int: [Data]] = [:]
         var sizeChanged = false
         /// Unlinked: for good (the directory was synced) or maybe.
         var deleted = false
         var deletionDurable = false
+
+        mutating func noteVersion(of page: Int) {
+            var kept = versions[page, default: []]
+            kept.append(DiskModel.page(page, of: current))
+            // The first versions and the latest ones.
+            if kept.count > DiskModel.versionsKept { kept.remove(at: DiskModel.versionsKept / 2) }
+            versions[page] = kept
+        }
     }
 
     /// Every file seen so far, by name.
@@ -39,7 +53,7 @@ struct DiskModel {
         case .write(let file, let offset, let bytes):
             guard let name = names[file] else { return }
             Self.write(bytes, at: offset, into: &files[name, default: FileState()].current)
-            for page in Self.pages(offset: offset, count: bytes.count) { files[name]!.dirtyPages.insert(page) }
+            for page in Self.pages(offset: offset, count: bytes.count) { files[name]!.noteVersion(of: page) }
             files[name]!.sizeChanged = files[name]!.sizeChanged || files[name]!.current.count != files[name]!.durable.count
         case .truncate(let file, let size):
             guard let name = names[file] else { return }
@@ -49,7 +63,7 @@ struct DiskModel {
             for (other, state) in files where state.deleted && !state.deletionDurable { files[other]!.deletionDurable = true }
             guard let name = names[file], var state = files[name] else { return }
             state.durable = state.current
-            state.dirtyPages = []
+            state.versions = [:]
             state.sizeChanged = false
             files[name] = state
         case .delete(let name, let durable):
@@ -67,31 +81,52 @@ struct DiskModel {
         var result: [String: Data] = [:]
         for (name, state) in files {
             if state.deleted && (state.deletionDurable || Bool.random(using: &random)) { continue }
-            var current = state.current
-            var dirty = state.dirtyPages
+            var versions = state.versions
             // The write under way reached the page cache a sector at a time.
             if case .write(let file, let offset, let bytes) = inFlight, names[file] == name {
                 let sectors = (bytes.count + Self.sectorSize - 1) / Self.sectorSize
                 let landed = min(bytes.count, Int.random(in: 0...sectors, using: &random) * Self.sectorSize)
                 if landed > 0 {
+                    var current = state.current
                     Self.write(bytes.prefix(landed), at: offset, into: &current)
-                    for page in Self.pages(offset: offset, count: landed) { dirty.insert(page) }
+                    for page in Self.pages(offset: offset, count: landed) { versions[page, default: []].append(Self.page(page, of: current)) }
                 }
             }
             var bytes = state.durable
             let sizeLanded = !state.sizeChanged || Bool.random(using: &random)
-            if sizeLanded { Self.resize(&bytes, to: current.count) }
-            for page in dirty.sorted() where Double.random(in: 0..<1, using: &random) < keepProbability {
-                let start = page * Self.pageSize
-                guard start < current.count else { continue }
-                let end = min(start + Self.pageSize, current.count)
-                // A page past the durable size lands with the size it implies.
-                if bytes.count < end { Self.resize(&bytes, to: end) }
-                bytes.replaceSubrange(start..<end, with: current[start..<end])
+            if sizeLanded { Self.resize(&bytes, to: state.current.count) }
+            // With the new size on disk, nothing lands past it.
+            let limit = sizeLanded ? state.current.count : Int.max
+            func clipped(_ version: Data, page: Int) -> Data { version.prefix(max(0, limit - page * Self.pageSize)) }
+            for page in versions.keys.sorted() where Double.random(in: 0..<1, using: &random) < keepProbability {
+                let candidates = versions[page]!
+                // Mostly the latest; any earlier one as often as all others.
+                let version = Bool.random(using: &random) ? candidates.last! : candidates.randomElement(using: &random)!
+                Self.place(clipped(version, page: page), page: page, into: &bytes)
+            }
+            // One page on its way to the disk, torn after some sectors.
+            if keepProbability > 0, Bool.random(using: &random), let page = versions.keys.randomElement(using: &random) {
+                let version = versions[page]!.randomElement(using: &random)!
+                let sectors = Int.random(in: 1...max(1, version.count / Self.sectorSize), using: &random)
+                Self.place(clipped(version.prefix(sectors * Self.sectorSize), page: page), page: page, into: &bytes)
             }
             result[name] = bytes
         }
         return result
+    }
+
+    /// A page's bytes (shorter at the end of the file).
+    static func page(_ page: Int, of data: Data) -> Data {
+        let start = page * pageSize
+        guard start < data.count else { return Data() }
+        return data.subdata(in: start..<min(start + pageSize, data.count))
+    }
+
+    /// Writes a page's version in place; a page past the durable size lands
+    /// with the size it implies.
+    static func place(_ version: Data, page: Int, into bytes: inout Data) {
+        guard !version.isEmpty else { return }
+        write(Data(version), at: page * pageSize, into: &bytes)
     }
 
     static func pages(offset: Int, count: Int) -> ClosedRange<Int> {

@@ -33,6 +33,16 @@ struct DiskModelTests {
         #expect(model.image(inFlight: nil, keepProbability: 1, random: &random)["/d/f"] == second)
     }
 
+    /// The kernel may write a page back between two writes to it: any
+    /// version since the last sync can be the one on the disk.
+    @Test func aPageMayLandAsAnyOfItsVersions() {
+        let versions = (1...3).map { Data(repeating: UInt8($0), count: DiskModel.pageSize) }
+        let model = Self.model([.open(file: 1, name: "/d/f")] + versions.map { .write(file: 1, offset: 0, bytes: $0) })
+        var random = SplitMix64(seed: 5)
+        let seen = Set((0..<300).compactMap { _ in model.image(inFlight: nil, keepProbability: 1, random: &random)["/d/f"]?.first })
+        #expect(seen == [1, 2, 3], "\(seen.sorted())")
+    }
+
     @Test func theWriteInFlightLandsAsAPrefixOfWholeSectors() {
         let model = Self.model([.open(file: 1, name: "/d/f"), .write(file: 1, offset: 0, bytes: Data(count: DiskModel.pageSize)), .sync(file: 1)])
         let inFlight = OperationLog.Operation.write(file: 1, offset: 0, bytes: Self.page)
