@@ -165,7 +165,9 @@ extension PostgresOutbox {
                         ORDER BY xact, id LIMIT \(range.events))
                       AND NOT EXISTS (SELECT 1 FROM outbox_retries r WHERE r.id = l.id)
                       AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
-                    RETURNING 1)
+                    RETURNING l.id),
+                -- A history of answers whose event is gone goes with it.
+                answers AS (DELETE FROM outbox_answers a USING gone WHERE a.id = gone.id)
                 SELECT count(*)::bigint FROM gone
                 """, logger: logger
             ).decode(Int64.self) {

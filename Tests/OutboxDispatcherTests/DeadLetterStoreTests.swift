@@ -152,6 +152,27 @@ struct DeadLetterStoreTests {
         }
     }
 
+    /// A history left behind by a send that did not delete it (a drain
+    /// from before schema 8, still running after the upgrade) goes when
+    /// retention purges the event, and no history of a live event does.
+    @Test(arguments: StoreKind.available)
+    func retentionTakesTheHistoryOfThePurgedEvents(kind: StoreKind) async throws {
+        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+            _ = try await store.append(jsonEvents: (0..<3).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
+            let claim = try await Self.claim(store)
+            #expect(try await Self.answer(.accepted, claim, in: store, record: .init(status: 200)).sent == 3)
+            _ = try await store.append(json: StoreBehaviourTests.event("C-live"), meter: "m")
+            try await Self.answer(.failed(reason: "HTTP 500"), try await Self.claim(store), in: store)
+            let sentID = claim.events[0].rowID
+            try await Self.execute(
+                "INSERT INTO outbox_answers (id, n, at, status, request_id, reason) VALUES (\(sentID), 1, 0, 500, NULL, 'left behind')", in: place)
+            #expect(try await Self.answerRows(place) == 2)
+            let purged = try await store.purgeSent(before: WallClock.nowMilliseconds() + 1000)
+            #expect(purged.purged == 3)
+            #expect(try await Self.answerRows(place) == 1, "the purged event's history went; the failing event's stayed")
+        }
+    }
+
     /// Appends and 2xx settlements of ranges never touch the history: they
     /// work with its table gone, which a failure then proves it would need.
     @Test(arguments: StoreKind.available)

@@ -15,6 +15,10 @@ extension DeadLettersCommand {
         for argument in arguments {
             let candidates = try await outbox.deadLetterIDs(startingWith: argument, meter: meter, limit: DeadLetterIDPrefix.candidatesShown + 1)
             switch DeadLetterIDPrefix.resolve(argument, candidates: candidates) {
+            case .id(let id) where id != argument && changing:
+                // A change says which dead letter each prefix named.
+                Stderr.print("dead-letters: \(argument) is \(id)")
+                resolved.append(id)
             case .id(let id): resolved.append(id)
             case .ambiguous(let ids, let more): ambiguous.append((argument, ids, more))
             case .unknown(let short):

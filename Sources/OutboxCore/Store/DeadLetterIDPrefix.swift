@@ -25,7 +25,8 @@ public enum DeadLetterIDPrefix {
     /// it (in any order; at most `candidatesShown + 1` are needed).
     public static func resolve(_ argument: String, candidates: [String]) -> Resolution {
         if candidates.contains(argument) { return .id(argument) }
-        let starting = candidates.filter { $0.hasPrefix(argument) }
+        // One id may be in two meters: it counts once.
+        let starting = Array(Set(candidates.filter { $0.hasPrefix(argument) }))
         guard argument.count >= minimumLength else { return .unknown(tooShort: true) }
         switch starting.count {
         case 0: return .unknown(tooShort: false)

@@ -89,6 +89,13 @@ extension Outbox {
             DELETE FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3
                 AND id NOT IN (SELECT id FROM outbox_retries) AND id NOT IN (SELECT id FROM outbox_dead)
             """)
+        // A history of answers whose event is gone goes with it (a send by
+        // a drain from before schema 8 leaves one behind).
+        let dropAnswers = try connection.cached(
+            """
+            DELETE FROM outbox_answers WHERE id BETWEEN ?1 AND ?2
+                AND id NOT IN (SELECT id FROM outbox_log WHERE id BETWEEN ?1 AND ?2)
+            """)
         let dropRange = try connection.cached("DELETE FROM outbox_ranges WHERE meter = ?1 AND first_id = ?2")
         var deleted = 0
         for range in chosen {
@@ -98,6 +105,10 @@ extension Outbox {
             try delete.run()
             delete.resetKeepingBindings()
             let count = connection.changes
+            try dropAnswers.bind(range.first, at: 1)
+            try dropAnswers.bind(range.last, at: 2)
+            try dropAnswers.run()
+            dropAnswers.resetKeepingBindings()
             deleted += count
             context.adjust(range.meter) { counts in
                 counts.sent -= count
