@@ -439,14 +439,6 @@ struct BatchDelivery: Sendable {
     private func logRequest(
         meter: String, trackID: String, key: String?, count: Int, bytes: Int, status: Int?, requestID: String?, elapsed: Duration, note: String?
     ) {
-        var metadata: Logger.Metadata = [
-            "meter": "\(meter)", "track_id": "\(trackID)", "events": .stringConvertible(count), "bytes": .stringConvertible(bytes),
-            "zuora_request_id": "\(requestID ?? "-")", "duration_ms": .stringConvertible(elapsed.milliseconds),
-        ]
-        // A number when Zuora answered; absent when nothing came back.
-        if let status { metadata["status"] = .stringConvertible(status) }
-        if let note { metadata["error"] = "\(note)" }
-        if let key { metadata["idempotency_key"] = "\(key)" }
         // One line per request only at debug level: at info, the drain logs
         // a summary every --log-summary-every. A 400 or 413 during
         // bisection is routine (the dead letter it leads to is logged as a
@@ -457,6 +449,16 @@ struct BatchDelivery: Sendable {
             case .some(429), .some(503): .notice
             default: .warning
             }
+        // Most requests are not logged at all: build nothing for them.
+        guard logger.logLevel <= level else { return }
+        var metadata: Logger.Metadata = [
+            "meter": "\(meter)", "track_id": "\(trackID)", "events": .stringConvertible(count), "bytes": .stringConvertible(bytes),
+            "zuora_request_id": "\(requestID ?? "-")", "duration_ms": .stringConvertible(elapsed.milliseconds),
+        ]
+        // A number when Zuora answered; absent when nothing came back.
+        if let status { metadata["status"] = .stringConvertible(status) }
+        if let note { metadata["error"] = "\(note)" }
+        if let key { metadata["idempotency_key"] = "\(key)" }
         logger.log(level: level, "usage request", metadata: metadata)
     }
 }

@@ -100,6 +100,10 @@ import Testing
             // Reconcile with no meter id to read an audit trail by.
             let reconcile = try CLI.run(["check", "--db", dir + "/o.sqlite", "--reconcile-every", "1h"], environment: mock.environment)
             #expect(reconcile.status == 64 && reconcile.stderr.contains("--reconcile-every needs meter ids"), "\(reconcile.stderr)")
+            // A setting only the drain used to read: check reads it too.
+            let operatorID = try CLI.run(["check", "--db", dir + "/o.sqlite", "--dedup-operator-id", " "], environment: mock.environment)
+            #expect(operatorID.status == 64, "\(operatorID.stderr)")
+            #expect(try CLI.run(["drain", "--once", "--db", dir + "/o.sqlite", "--dedup-operator-id", " "], environment: mock.environment).status == 64)
             // A database the drain could not create.
             let nowhere = dir + "/missing/o.sqlite"
             let missing = try CLI.run(["check", "--db", nowhere], environment: mock.environment)

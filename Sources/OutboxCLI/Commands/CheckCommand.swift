@@ -29,12 +29,9 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let databaseSettings = try await database.resolve()
-            let logger = try logging.bootstrap(label: "outbox.check", file: databaseSettings.file)
-            let drainSettings = try DrainSettings(options, budget: budget, zuora: zuora, file: databaseSettings.file)
-            let settings = try drainSettings.dispatcherConfiguration(logger: logger)
-            let ids = try MeterIDs.resolve(flags: meterIDs.meterID, file: databaseSettings.file).mapValues(\.value)
-            try drainSettings.requireMeterIDsForReconcile(ids)
+            let setup = try await DrainSetup.resolve(
+                label: "outbox.check", database: database, logging: logging, options: options, budget: budget, zuora: zuora, meterIDs: meterIDs)
+            let (databaseSettings, settings, ids) = (setup.database, setup.configuration, setup.meterIDs)
             // The base URL is checked before it is printed: one holding a
             // user and password is refused, and never shown.
             do {

@@ -45,13 +45,9 @@ struct DrainCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let databaseSettings = try await database.resolve()
-            let logger = try logging.bootstrap(label: "outbox.drain", file: databaseSettings.file)
-            let drainSettings = try DrainSettings(options, budget: budget, zuora: zuora, file: databaseSettings.file)
-            var settings = try drainSettings.dispatcherConfiguration(logger: logger)
-            settings.deduplicatorOperatorIDs = try meterIDs.deduplicatorOperatorIDs()
-            let ids = try MeterIDs.resolve(flags: meterIDs.meterID, file: databaseSettings.file).mapValues(\.value)
-            try drainSettings.requireMeterIDsForReconcile(ids)
+            let setup = try await DrainSetup.resolve(
+                label: "outbox.drain", database: database, logging: logging, options: options, budget: budget, zuora: zuora, meterIDs: meterIDs)
+            let (databaseSettings, logger, drainSettings, settings, ids) = (setup.database, setup.logger, setup.drain, setup.configuration, setup.meterIDs)
             let metricsPort = drainSettings.metricsPort.value
             // Metrics objects bind to the backend when they are created, so
             // the backend must be in place before the dispatcher exists.
