@@ -6,7 +6,9 @@ enum Workload {
     /// With `ownIDs`, each carries an `EventId` of its own, in no order (as
     /// a producer's UUIDs are): the idempotent append's worst case.
     static func ndjson(count: Int, path: String, ownIDs: Bool = false) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         var chunk = ""

@@ -58,10 +58,12 @@ extension PostgresOutbox {
         var written = Written()
         do {
             written.merge(try await Self.insert(rows, meter: meter, on: connection, logger: logger), meter: meter)
+            // Not a wake-up now: the caller has not committed, and may roll
+            // back. PostgreSQL delivers this at the commit, or never.
+            try await connection.query(PostgresWakeListener.notifyStatement, logger: logger)
         } catch {
             throw translate(error)
         }
-        notifyAppended()
         return written.result(for: rows, meter: meter)
     }
 

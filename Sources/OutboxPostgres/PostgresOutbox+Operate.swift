@@ -85,7 +85,7 @@ extension PostgresOutbox {
     /// own (retries, dead letters), a batch per transaction; then VACUUM.
     public func purgeSent(before sentBefore: Int64) async throws -> PurgeResult {
         let sizeBefore = try await tableSize()
-        let purged = try await Purging.inBatches { size in
+        let (purged, batches) = try await Purging.inBatches { size in
             try await transaction { connection in
                 try await Self.purgeSettledRanges(before: sentBefore, about: size, on: connection, logger: logger)
             }
@@ -93,7 +93,7 @@ extension PostgresOutbox {
         // VACUUM cannot run in a transaction; it makes the space reusable.
         try await read { connection in _ = try await connection.query("VACUUM outbox_log", logger: logger) }
         let sizeAfter = try await tableSize()
-        return PurgeResult(purged: purged, bytesFreed: max(0, sizeBefore - sizeAfter))
+        return PurgeResult(purged: purged, bytesFreed: max(0, sizeBefore - sizeAfter), batches: batches)
     }
 
     public func purgeableSentCount(before sentBefore: Int64) async throws -> Int {

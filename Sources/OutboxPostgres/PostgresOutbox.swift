@@ -32,7 +32,9 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     /// back before it answers that there is nothing to claim yet.
     let heldBackWait: Duration
     private let runner: Task<Void, Never>
-    private let signal = AppendSignal()
+    let signal: AppendSignal
+    /// Turns `NOTIFY`s from appends in callers' transactions into wake-ups.
+    let wakeListener: PostgresWakeListener
     let appends: AppendBatcher
 
     private init(client: PostgresClient, location: String, eventIdField: String?, maxEventBytes: Int, heldBackWait: Duration, logger: Logger) {
@@ -44,6 +46,8 @@ public final class PostgresOutbox: OutboxStore, Sendable {
         self.logger = logger
         runner = Task { await client.run() }
         appends = AppendBatcher()
+        signal = AppendSignal()
+        wakeListener = PostgresWakeListener(client: client, signal: signal, logger: logger)
     }
 
     /// Connects (pooled), and creates or upgrades the schema.
@@ -87,12 +91,20 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     }
 
     public func close() async {
+        await wakeListener.stop()
         signal.finishAll()
         runner.cancel()
         _ = await runner.value
     }
 
-    public func appendNotifications() -> AsyncStream<Void> { signal.stream() }
+    /// Yields after appends: at once after this process's own commits, and
+    /// after commits of appends made on a caller's connection (delivered by
+    /// PostgreSQL at commit, from any host; see `PostgresWakeListener`).
+    public func appendNotifications() -> AsyncStream<Void> {
+        let stream = signal.stream()
+        wakeListener.start()
+        return stream
+    }
 
     func notifyAppended() { signal.notify() }
 

@@ -56,7 +56,9 @@ struct PowerCutRun {
                     let target = directory + name.dropFirst(resolvedRecorded.count)
                     // The -shm file is memory: it does not survive a power cut.
                     if target.hasSuffix("-shm") { continue }
-                    FileManager.default.createFile(atPath: target, contents: bytes)
+                    guard FileManager.default.createFile(atPath: target, contents: bytes) else {
+                        throw HarnessFailure("cannot write the rebuilt file \(target)")
+                    }
                 }
                 // The files as the cut left them, before the check opens them.
                 let pristine = work + "/cut-as-left"

@@ -27,7 +27,8 @@ final class MockState: Sendable {
         var record: FileHandle?
         if let path = configuration.recordFile {
             if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil)
+                // A failure here is the open's below, which says so.
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
             }
             guard let handle = FileHandle(forWritingAtPath: path) else {
                 throw MockError("cannot open the record file \(path) for writing")

@@ -16,6 +16,9 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     static var available: [StoreKind] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 
+    /// CI sets `OUTBOX_REQUIRE_POSTGRES=1`: there, no PostgreSQL is a failure.
+    static let postgresRequired = ProcessInfo.processInfo.environment["OUTBOX_REQUIRE_POSTGRES"] == "1"
+
     var testDescription: String { rawValue }
 }
 

@@ -5,10 +5,15 @@ import Synchronization
 public final class AppendSignal: Sendable {
     private let listeners = Mutex<[UInt64: AsyncStream<Void>.Continuation]>([:])
     private let nextID = Atomic<UInt64>(0)
+    private let notified = Atomic<Int>(0)
 
     public init() {}
 
+    /// Wake-ups sent so far; tests read it to see that none came early.
+    public var notifications: Int { notified.load(ordering: .relaxed) }
+
     public func notify() {
+        notified.add(1, ordering: .relaxed)
         listeners.withLock { listeners in
             for continuation in listeners.values { continuation.yield() }
         }

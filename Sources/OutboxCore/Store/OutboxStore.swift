@@ -8,6 +8,7 @@ public protocol OutboxStore: DispatchStore {
 
     /// Appends events given as JSON texts, all or none; durable on return.
     /// Idempotent by id (see `AppendResult`): one id per input event.
+    @discardableResult
     func append(jsonEvents: [String], meter: String) async throws -> [EventID]
 
     /// Appends like `append(jsonEvents:meter:)`, and says which events were
@@ -81,14 +82,17 @@ extension OutboxStore {
         try await appendStreamReporting(fileDescriptor: fileDescriptor, meter: meter, progress: progress).appended
     }
 
+    @discardableResult
     public func append(_ event: UsageEvent, meter: String) async throws -> EventID {
         try await append(jsonEvents: [event.jsonText], meter: meter)[0]
     }
 
+    @discardableResult
     public func append(contentsOf events: [UsageEvent], meter: String) async throws -> [EventID] {
         try await append(jsonEvents: events.map(\.jsonText), meter: meter)
     }
 
+    @discardableResult
     public func append(json: String, meter: String) async throws -> EventID {
         try await append(jsonEvents: [json], meter: meter)[0]
     }

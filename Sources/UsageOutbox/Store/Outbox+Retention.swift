@@ -7,7 +7,7 @@ extension Outbox {
         let sizeBefore = try await databaseSize()
         let clock = configuration.clock
         let defects = configuration.injectedDefects
-        let purged = try await Purging.inBatches { size in
+        let (purged, batches) = try await Purging.inBatches { size in
             try await database.write(isolated: false) { context in
                 let batch = try Outbox.purgeSettledRanges(before: sentBefore, about: size, context: context, now: clock.wallMilliseconds())
                 try Outbox.forgetHighWaterMark(if: .reuseIDsAfterRetention, in: defects, on: context.connection)
@@ -16,7 +16,7 @@ extension Outbox {
         }
         try await reclaimSpace()
         let sizeAfter = try await databaseSize()
-        return PurgeResult(purged: purged, bytesFreed: max(0, sizeBefore - sizeAfter))
+        return PurgeResult(purged: purged, bytesFreed: max(0, sizeBefore - sizeAfter), batches: batches)
     }
 
     public func purgeableSentCount(before sentBefore: Int64) async throws -> Int {
@@ -73,17 +73,17 @@ extension Outbox {
         let ranges = try connection.cached(
             """
             SELECT meter, first_id, last_id, events FROM outbox_ranges
-            WHERE settled_at IS NOT NULL AND settled_at < ?1 ORDER BY settled_at LIMIT 200
+            WHERE settled_at IS NOT NULL AND settled_at < ?1 ORDER BY settled_at LIMIT ?2
             """)
         try ranges.bind(cutoff, at: 1)
-        var chosen: [(meter: String, first: Int64, last: Int64)] = []
-        var events = 0
-        while events < size, try ranges.step() {
-            chosen.append((ranges.string(0), ranges.int64(1), ranges.int64(2)))
-            events += ranges.int(3)
+        try ranges.bind(Int64(Purging.rangesPerBatch + 1), at: 2)
+        var candidates: [(meter: String, first: Int64, last: Int64, events: Int)] = []
+        while try ranges.step() {
+            candidates.append((ranges.string(0), ranges.int64(1), ranges.int64(2), ranges.int(3)))
         }
-        let more = try ranges.step()
         ranges.reset()
+        let (count, more) = Purging.rangesToDelete(eventCounts: candidates.map(\.events), about: size)
+        let chosen = candidates.prefix(count)
         let delete = try connection.cached(
             """
             DELETE FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3
@@ -121,7 +121,7 @@ extension Outbox {
         }
         delete.reset()
         dropRange.reset()
-        return (deleted, more || chosen.count == 200)
+        return (deleted, more)
     }
 }
 
