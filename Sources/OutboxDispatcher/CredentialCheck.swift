@@ -1,6 +1,6 @@
 /// What a check of Zuora's credentials found (`Dispatcher.checkCredentials()`),
 /// before any event is sent.
-public enum CredentialCheck: Sendable, Equatable {
+package enum CredentialCheck: Sendable, Equatable {
     /// Zuora's token endpoint gave a token for the client id and secret.
     case tokenObtained(milliseconds: Int64)
     /// A fixed bearer token: Zuora says whether it is good only when the
@@ -18,12 +18,12 @@ extension Dispatcher {
     /// Fetches a token, as the first request would, so that a wrong secret
     /// or base URL shows before the first event instead of after it. The
     /// token is kept for the requests that follow.
-    public func checkCredentials() async -> CredentialCheck {
+    package func checkCredentials() async -> CredentialCheck {
         await Self.check(tokens: tokens, configuration: configuration)
     }
 
     /// The same check without a dispatcher (nor a database).
-    public static func checkCredentials(configuration: DispatcherConfiguration) async throws -> CredentialCheck {
+    package static func checkCredentials(configuration: DispatcherConfiguration) async throws -> CredentialCheck {
         try configuration.validate()
         let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         let tokens = TokenProvider(

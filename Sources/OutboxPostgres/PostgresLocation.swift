@@ -8,32 +8,32 @@ import PostgresNIO
 /// never shown (`description` leaves it out). Where a URL would be seen
 /// (a command line, in `ps`), keep the password apart: `OUTBOX_DB_PASSWORD`,
 /// `PGPASSWORD`, or the file named by `OUTBOX_DB_PASSWORD_FILE`.
-public struct PostgresLocation: Sendable, Equatable {
-    public let host: String
-    public let port: Int
-    public let username: String
-    public let database: String
+package struct PostgresLocation: Sendable, Equatable {
+    package let host: String
+    package let port: Int
+    package let username: String
+    package let database: String
     /// From `?sslmode=`: `disable`, `prefer` (TLS when the server offers
     /// it, verified), `require` and `verify-full` (TLS, the certificate's
     /// chain and host name verified: stricter than libpq's `require`), or
     /// `verify-ca` (the chain only). Loopback hosts default to `disable`,
     /// others to `require`.
-    public let tls: String
+    package let tls: String
     /// From `?sslrootcert=`: a PEM file of the CAs to trust (a private CA,
     /// such as RDS's bundle) instead of the system's.
-    public let rootCertificates: String?
+    package let rootCertificates: String?
     /// The URL's own password, if it has one.
-    public let password: String?
+    package let password: String?
 
     /// Whether `text` is a PostgreSQL URL (the scheme in any case).
-    public static func isPostgresURL(_ text: String) -> Bool {
+    package static func isPostgresURL(_ text: String) -> Bool {
         let lowered = text.trimmingCharacters(in: .whitespacesAndNewlines).prefix(14).lowercased()
         return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
     }
 
-    public static let sslModes = ["disable", "prefer", "require", "verify-ca", "verify-full"]
+    package static let sslModes = ["disable", "prefer", "require", "verify-ca", "verify-full"]
 
-    public init(url text: String) throws {
+    package init(url text: String) throws {
         guard let components = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines)), let scheme = components.scheme?.lowercased(),
             scheme == "postgres" || scheme == "postgresql", let host = components.host, !host.isEmpty
         else {
@@ -66,11 +66,11 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// The URL as shown in messages: never a password.
-    public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+    package var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 
     /// `text` with the password of a URL in it replaced: for printing a
     /// setting that may hold one (`config show`).
-    public static func redacted(_ text: String) -> String {
+    package static func redacted(_ text: String) -> String {
         guard var components = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             return "the URL (not shown: it cannot be parsed)"
         }
@@ -85,7 +85,7 @@ public struct PostgresLocation: Sendable, Equatable {
 
     /// Whether `text` carries a password, in its user part or as a
     /// `password=` parameter (libpq takes both).
-    public static func holdsPassword(_ text: String) -> Bool {
+    package static func holdsPassword(_ text: String) -> Bool {
         guard let components = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             return text.contains("@")
         }
@@ -95,7 +95,7 @@ public struct PostgresLocation: Sendable, Equatable {
     private static func isPasswordItem(_ item: URLQueryItem) -> Bool { item.name.lowercased() == "password" }
 
     /// The password, from the environment or a file; nil when none is set.
-    public static func password(environment: [String: String]) throws -> String? {
+    package static func password(environment: [String: String]) throws -> String? {
         if let value = environment["OUTBOX_DB_PASSWORD"], !value.isEmpty { return value }
         if let value = environment["PGPASSWORD"], !value.isEmpty { return value }
         if let path = environment["OUTBOX_DB_PASSWORD_FILE"], !path.isEmpty {

@@ -1,9 +1,9 @@
 /// The text a store keeps for an event: as given, or, with an event id
 /// field set and the event lacking it, with `"<field>":"<id>",` spliced in
 /// after its opening brace. Every store splices through here.
-public enum EventBody {
+package enum EventBody {
     /// `{"<field>":"`, the start of a spliced body.
-    public static func fieldPrefix(_ eventIdField: String) -> [UInt8] {
+    package static func fieldPrefix(_ eventIdField: String) -> [UInt8] {
         Array("{\"\(eventIdField)\":\"".utf8)
     }
 
@@ -11,7 +11,7 @@ public enum EventBody {
     /// or, when `fieldPrefix` is given and the event lacks the field, the
     /// spliced text, built in `scratch` (reused across calls, so a bulk
     /// append allocates nothing per event).
-    public static func withStoredBytes<R>(
+    package static func withStoredBytes<R>(
         _ event: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, fieldPrefix: [UInt8]?,
         idText: UnsafeRawBufferPointer, scratch: inout [UInt8],
         _ body: (UnsafeRawBufferPointer) throws -> R
@@ -26,7 +26,7 @@ public enum EventBody {
     }
 
     /// The stored text as a String, for stores that bind text.
-    public static func stored(_ event: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, eventIdField: String?, id: EventID) -> String {
+    package static func stored(_ event: UnsafeBufferPointer<UInt8>, hasEventIdField: Bool, eventIdField: String?, id: EventID) -> String {
         var scratch: [UInt8] = []
         var idText = id.value
         return idText.withUTF8 { idBytes in

@@ -2,8 +2,8 @@
 /// stored bodies) and not one of the four required fields (an id field of
 /// `CustomerId` would make every event of a customer a duplicate of the
 /// first, and idempotent appends would drop them).
-public enum EventIDFieldName {
-    public static func validate(_ field: String) throws {
+package enum EventIDFieldName {
+    package static func validate(_ field: String) throws {
         let isPlain =
             !field.isEmpty && field.utf8.count <= 128
             && field.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0 != "\"" && $0 != "\\" && $0.value != 0x7F }

@@ -2,12 +2,12 @@ import Synchronization
 
 /// UUIDv7 event ids for stores other than the SQLite one (the PostgreSQL
 /// store). Thread safe.
-public final class EventIDGenerator: Sendable {
+package final class EventIDGenerator: Sendable {
     private let generator = Mutex(UUIDv7Generator())
 
-    public init() {}
+    package init() {}
 
-    public func next(at unixMilliseconds: Int64 = WallClock.nowMilliseconds()) -> EventID {
+    package func next(at unixMilliseconds: Int64 = WallClock.nowMilliseconds()) -> EventID {
         generator.withLock { generator in
             withUnsafeTemporaryAllocation(byteCount: 36, alignment: 1) { buffer in
                 let bits = generator.next(millisecond: UInt64(max(0, unixMilliseconds)), into: buffer)

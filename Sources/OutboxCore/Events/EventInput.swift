@@ -12,16 +12,16 @@
 /// a pretty-printed object is read whole first. Invalid events are collected
 /// (the first `maxReportedProblems` of them, all counted), and once one is
 /// found valid events are no longer handed out, since nothing will be kept.
-public final class EventInput {
-    public static let maxReportedProblems = 100
+package final class EventInput {
+    package static let maxReportedProblems = 100
 
-    public private(set) var problems: [EventProblem] = []
-    public private(set) var problemCount = 0
+    package private(set) var problems: [EventProblem] = []
+    package private(set) var problemCount = 0
     /// Events seen so far, valid or not.
-    public private(set) var eventsSeen = 0
+    package private(set) var eventsSeen = 0
     /// Valid events handed to `read`'s body.
-    public private(set) var eventsDelivered = 0
-    public var bytesConsumed: Int { reader.bytesConsumed }
+    package private(set) var eventsDelivered = 0
+    package var bytesConsumed: Int { reader.bytesConsumed }
 
     private enum Mode {
         case undecided
@@ -36,14 +36,14 @@ public final class EventInput {
     private var mode = Mode.undecided
     private var document: [UInt8] = []
 
-    public init(fileDescriptor: Int32, eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default) {
+    package init(fileDescriptor: Int32, eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default) {
         reader = InputReader(fileDescriptor: fileDescriptor)
         parser = EventParser(eventIdField: eventIdField, maxEventBytes: maxEventBytes)
     }
 
     /// Hands up to `limit` valid events to `body` (their bytes are valid only
     /// during the call). Returns false once the input is exhausted.
-    public func read(limit: Int, _ body: (UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) throws -> Void) throws -> Bool {
+    package func read(limit: Int, _ body: (UnsafeBufferPointer<UInt8>, _ hasEventIdField: Bool) throws -> Void) throws -> Bool {
         var delivered = 0
         while delivered < limit {
             switch mode {
@@ -161,7 +161,7 @@ public final class EventInput {
     }
 
     /// The error for this input once read: invalid events, or no events.
-    public func finalError() -> OutboxError? {
+    package func finalError() -> OutboxError? {
         if problemCount > 0 { return OutboxError.invalidEvents(problems, total: problemCount) }
         if eventsDelivered == 0 {
             return OutboxError(

@@ -1,15 +1,15 @@
 /// The id an event carries itself, in its event-id field: what makes an
 /// append idempotent (an id the outbox already holds for the meter is not
 /// appended again). Pure: reads one validated event object's bytes.
-public enum EventOwnID {
+package enum EventOwnID {
     /// The longest own id kept; a longer value is not an id to de-duplicate on.
-    public static let maxBytes = 512
+    package static let maxBytes = 512
 
     /// The value of the top-level key `field` in `event` (an object already
     /// validated): a string's decoded text, or a number's text as written.
     /// Nil when the key is absent, its value is another kind (`null`, an
     /// object...), empty, longer than `maxBytes`, or holding a NUL.
-    public static func value(in event: UnsafeBufferPointer<UInt8>, field: [UInt8]) -> String? {
+    package static func value(in event: UnsafeBufferPointer<UInt8>, field: [UInt8]) -> String? {
         var scanner = JSONScanner(event)
         scanner.skipWhitespace()
         guard scanner.current == UInt8(ascii: "{") else { return nil }
@@ -38,7 +38,7 @@ public enum EventOwnID {
     }
 
     /// Convenience for stores that hold a `String`.
-    public static func value(in event: String, field: String) -> String? {
+    package static func value(in event: String, field: String) -> String? {
         var event = event
         let fieldBytes = Array(field.utf8)
         return event.withUTF8 { value(in: $0, field: fieldBytes) }

@@ -1,12 +1,12 @@
 /// Event validation, for every store: each event's text is checked against
 /// the contract (the four required fields, their types, a real date) and
 /// kept exactly as given.
-public enum EventValidation {
+package enum EventValidation {
     /// Validates events given as JSON texts, all or none; throws
     /// `OutboxError` (`.invalidInput`) listing every invalid one, with its
     /// position (counting from 1) and reason. Runs on the caller's task, so
     /// a store's write only inserts.
-    public static func prepare(_ jsonEvents: [String], eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default) throws -> [PreparedEvent] {
+    package static func prepare(_ jsonEvents: [String], eventIdField: String?, maxEventBytes: Int = EventSizeLimit.default) throws -> [PreparedEvent] {
         if jsonEvents.isEmpty {
             throw OutboxError(.invalidInput, "no events to append", problems: [EventProblem(position: .input, reason: "the input holds no events")])
         }

@@ -1,9 +1,9 @@
 /// Splits a JSON array into the raw text of its elements, validating the
 /// whole. Used by the Zuora mock to record events exactly as received.
-public enum JSONArrayElements {
+package enum JSONArrayElements {
     /// The byte range of each element, or nil when `bytes` is not a valid
     /// JSON array (a lone object counts as an array of one).
-    public static func ranges(in bytes: [UInt8]) -> [Range<Int>]? {
+    package static func ranges(in bytes: [UInt8]) -> [Range<Int>]? {
         bytes.withUnsafeBufferPointer { buffer -> [Range<Int>]? in
             var scanner = JSONScanner(buffer)
             scanner.skipWhitespace()

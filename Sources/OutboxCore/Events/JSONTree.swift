@@ -2,7 +2,7 @@
 /// same keys and values, whatever the order of keys, the spacing or the
 /// number's spelling) and for reading small documents such as a config
 /// file. Decode it with any `Decoder` (Foundation's `JSONDecoder`).
-public enum JSONTree: Decodable, Equatable, Sendable {
+package enum JSONTree: Decodable, Equatable, Sendable {
     case object([String: JSONTree])
     case array([JSONTree])
     case string(String)
@@ -10,7 +10,7 @@ public enum JSONTree: Decodable, Equatable, Sendable {
     case bool(Bool)
     case null
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -28,7 +28,7 @@ public enum JSONTree: Decodable, Equatable, Sendable {
     }
 
     /// The text, when this is a string.
-    public var string: String? {
+    package var string: String? {
         if case .string(let text) = self { return text }
         return nil
     }

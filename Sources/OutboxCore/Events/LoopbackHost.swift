@@ -1,7 +1,7 @@
 /// Which hosts are this machine: an IP literal in 127.0.0.0/8, `::1`, or the
 /// name `localhost`, and nothing else (`127.example.net` is a remote name).
-public enum LoopbackHost {
-    public static func contains(_ host: String) -> Bool {
+package enum LoopbackHost {
+    package static func contains(_ host: String) -> Bool {
         let lowered = host.lowercased()
         if lowered == "localhost" || lowered == "::1" { return true }
         let octets = lowered.split(separator: ".", omittingEmptySubsequences: false)

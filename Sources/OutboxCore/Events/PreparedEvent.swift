@@ -1,15 +1,15 @@
 extension PreparedEvent {
     /// Calls `body` with the event object's bytes.
-    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    package func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         var text = text
         return try text.withUTF8 { try body(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
-    public var hasIdField: Bool { hasEventIdField }
+    package var hasIdField: Bool { hasEventIdField }
 }
 
 /// An event validated by `EventValidation.prepare`: its text, and where its object lies in it.
-public struct PreparedEvent: Sendable {
+package struct PreparedEvent: Sendable {
     package var text: String
     package let range: Range<Int>
     package let hasEventIdField: Bool

@@ -1,7 +1,7 @@
 /// Formats Unix times as RFC 3339 text in UTC, without Foundation.
-public enum RFC3339 {
+package enum RFC3339 {
     /// `YYYY-MM-DDTHH:MM:SS.fffZ`
-    public static func format(unixMilliseconds: Int64) -> String {
+    package static func format(unixMilliseconds: Int64) -> String {
         let (days, millisOfDay) = floorDivide(unixMilliseconds, 86_400_000)
         let (year, month, day) = civilDate(daysSinceEpoch: days)
         let seconds = millisOfDay / 1000
@@ -10,7 +10,7 @@ public enum RFC3339 {
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`
-    public static func formatSeconds(unixMilliseconds: Int64) -> String {
+    package static func formatSeconds(unixMilliseconds: Int64) -> String {
         let text = format(unixMilliseconds: unixMilliseconds)
         return String(text.prefix(19)) + "Z"
     }

@@ -2,17 +2,17 @@ import Synchronization
 
 /// Wakes in-process listeners (a dispatcher running in the app) after a
 /// commit that appended events, so they need not poll. Shared by the stores.
-public final class AppendSignal: Sendable {
+package final class AppendSignal: Sendable {
     private let listeners = Mutex<[UInt64: AsyncStream<Void>.Continuation]>([:])
     private let nextID = Atomic<UInt64>(0)
     private let notified = Atomic<Int>(0)
 
-    public init() {}
+    package init() {}
 
     /// Wake-ups sent so far; tests read it to see that none came early.
-    public var notifications: Int { notified.load(ordering: .relaxed) }
+    package var notifications: Int { notified.load(ordering: .relaxed) }
 
-    public func notify() {
+    package func notify() {
         notified.add(1, ordering: .relaxed)
         listeners.withLock { listeners in
             for continuation in listeners.values { continuation.yield() }
@@ -20,7 +20,7 @@ public final class AppendSignal: Sendable {
     }
 
     /// A stream that yields after appends; at most one wake-up is buffered.
-    public func stream() -> AsyncStream<Void> {
+    package func stream() -> AsyncStream<Void> {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         listeners.withLock { $0[id] = continuation }
@@ -32,7 +32,7 @@ public final class AppendSignal: Sendable {
 
     /// Ends every stream. The continuations are finished outside the lock:
     /// finishing runs `onTermination`, which takes the lock again.
-    public func finishAll() {
+    package func finishAll() {
         let continuations = listeners.withLock { listeners in
             let taken = Array(listeners.values)
             listeners.removeAll()

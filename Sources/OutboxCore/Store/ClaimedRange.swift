@@ -2,18 +2,18 @@
 /// from `first` through `last` in its log order, under the claim's token and
 /// lease while open. Each store orders its log by its own position type
 /// (SQLite: the row id; PostgreSQL: the appending transaction, then the id).
-public struct ClaimedRange<Position: Comparable & Sendable>: Sendable {
-    public let meter: String
-    public let first: Position
-    public let last: Position
+package struct ClaimedRange<Position: Comparable & Sendable>: Sendable {
+    package let meter: String
+    package let first: Position
+    package let last: Position
     /// The meter's events in `first...last`.
-    public let events: Int
+    package let events: Int
     /// The claim's token, while the range is open.
-    public let token: String?
+    package let token: String?
     /// When the lease ends (unix ms), while the range is open.
-    public let leaseUntil: Int64?
+    package let leaseUntil: Int64?
 
-    public init(meter: String, first: Position, last: Position, events: Int, token: String?, leaseUntil: Int64?) {
+    package init(meter: String, first: Position, last: Position, events: Int, token: String?, leaseUntil: Int64?) {
         self.meter = meter
         self.first = first
         self.last = last
@@ -22,5 +22,5 @@ public struct ClaimedRange<Position: Comparable & Sendable>: Sendable {
         self.leaseUntil = leaseUntil
     }
 
-    public func contains(_ position: Position) -> Bool { first <= position && position <= last }
+    package func contains(_ position: Position) -> Bool { first <= position && position <= last }
 }

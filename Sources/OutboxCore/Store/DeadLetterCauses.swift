@@ -2,21 +2,21 @@
 /// reason`: a cause is Zuora's status with the reason's first line, cut to
 /// `reasonCharacters` (what tells one rejection from another; the rest is
 /// often the event's own values). Pure: the stores count, this merges.
-public enum DeadLetterCauses {
+package enum DeadLetterCauses {
     /// Characters (Unicode scalars, as both stores count them) of a
     /// reason's first line that make its cause.
-    public static let reasonCharacters = 80
+    package static let reasonCharacters = 80
 
     /// One cause: how many dead letters, in which meters, since when.
-    public struct Cause: Sendable, Equatable {
-        public let status: Int?
-        public let reason: String
-        public let count: Int
+    package struct Cause: Sendable, Equatable {
+        package let status: Int?
+        package let reason: String
+        package let count: Int
         /// Sorted.
-        public let meters: [String]
-        public let oldestDeadAt: Int64
+        package let meters: [String]
+        package let oldestDeadAt: Int64
 
-        public init(status: Int?, reason: String, count: Int, meters: [String], oldestDeadAt: Int64) {
+        package init(status: Int?, reason: String, count: Int, meters: [String], oldestDeadAt: Int64) {
             self.status = status
             self.reason = reason
             self.count = count
@@ -28,7 +28,7 @@ public enum DeadLetterCauses {
     /// The cause part of a reason: its first line, without surrounding
     /// blanks, cut to `reasonCharacters`. (Cutting first and taking the
     /// first line after gives the same, which lets a store cut in SQL.)
-    public static func cause(of reason: String) -> String {
+    package static func cause(of reason: String) -> String {
         let firstLine = reason.unicodeScalars.prefix { $0 != "\n" && $0 != "\r" }
         var scalars = String.UnicodeScalarView(firstLine.prefix(reasonCharacters))
         while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
@@ -38,7 +38,7 @@ public enum DeadLetterCauses {
 
     /// The tallies merged by cause, largest first (then by status and
     /// reason, so the order is stable).
-    public static func merge(_ tallies: [DeadLetterTally]) -> [Cause] {
+    package static func merge(_ tallies: [DeadLetterTally]) -> [Cause] {
         struct Key: Hashable {
             let status: Int?
             let reason: String

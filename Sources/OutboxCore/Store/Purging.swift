@@ -1,16 +1,16 @@
 /// Deleting delivered events a batch at a time, for every store: each batch
 /// is its own short transaction, so a big purge never holds writers back
 /// for long.
-public enum Purging {
+package enum Purging {
     /// About how many rows one batch deletes.
-    public static let batch = 10_000
+    package static let batch = 10_000
     /// The most settled ranges one batch takes.
-    public static let rangesPerBatch = 200
+    package static let rangesPerBatch = 200
 
     /// Calls `deleteBatch` (which deletes about `batch` rows, and says how
     /// many and whether more are left) until nothing is left; returns the
     /// total and how many batches it took.
-    public static func inBatches(_ deleteBatch: (_ size: Int) async throws -> (deleted: Int, more: Bool)) async throws -> (purged: Int, batches: Int) {
+    package static func inBatches(_ deleteBatch: (_ size: Int) async throws -> (deleted: Int, more: Bool)) async throws -> (purged: Int, batches: Int) {
         var total = 0
         var batches = 0
         while true {
@@ -26,7 +26,7 @@ public enum Purging {
     /// `eventCounts` are the candidates' sizes, oldest first; the store reads
     /// one more than `rangesPerBatch`, so a candidate left over says that
     /// more are due without a second look.
-    public static func rangesToDelete(eventCounts: [Int], about size: Int) -> (count: Int, more: Bool) {
+    package static func rangesToDelete(eventCounts: [Int], about size: Int) -> (count: Int, more: Bool) {
         var taken = 0
         var events = 0
         while taken < min(eventCounts.count, rangesPerBatch), events < size {

@@ -2,7 +2,7 @@
 /// events as the request it repeats, or it goes under another idempotency
 /// key (and Zuora may bill twice); so a claim of retry rows takes one group,
 /// picked by the first due row:
-public enum RetryGroup: Sendable, Equatable {
+package enum RetryGroup: Sendable, Equatable {
     /// The rows of a claim whose lease lapsed (a killed or stalled
     /// dispatcher), all of them: the request it may have sent held them.
     case lapsedClaim(token: String)
@@ -14,7 +14,7 @@ public enum RetryGroup: Sendable, Equatable {
 
     /// The group of the first due row (its state, claim token and
     /// unanswered key).
-    public static func of(firstDue state: EventState, token: String?, unansweredKey: String?) -> RetryGroup {
+    package static func of(firstDue state: EventState, token: String?, unansweredKey: String?) -> RetryGroup {
         if state == .inflight, let token { return .lapsedClaim(token: token) }
         if let unansweredKey { return .unanswered(key: unansweredKey) }
         return .free

@@ -1,6 +1,6 @@
 /// What to do with Zuora's answer to one batch: the contract's table as a
 /// pure function, apart from the I/O that follows it.
-public enum DeliveryDecision: Equatable, Sendable {
+enum DeliveryDecision: Equatable, Sendable {
     /// Every event of the batch is accepted.
     case accepted
     /// Zuora rejected the batch (400, or 2xx with `"success": false`): a

@@ -14,13 +14,13 @@ import OutboxCore
 ///   see `ClaimedEvent.unansweredKey`);
 /// - a bisection half holds other events, so it has a key of its own, and
 ///   a half re-sent after a kill derives the key it was sent under.
-public enum IdempotencyKey {
+enum IdempotencyKey {
     /// Zuora's limit on the header's length.
-    public static let maximumLength = 254
+    static let maximumLength = 254
 
     /// `ob1-` and 40 hex digits (160 bits) of a SHA-256: printable ASCII, as
     /// Zuora requires.
-    public static func make(outboxID: String, meter: String, events: [ClaimedEvent]) -> String {
+    static func make(outboxID: String, meter: String, events: [ClaimedEvent]) -> String {
         var hash = SHA256()
         // Lengths first, so that no two different inputs run together.
         for part in [outboxID, meter] {

@@ -2,8 +2,8 @@ import Foundation
 
 /// A short, readable reason for a rejection, from Zuora's error body:
 /// `{"success": false, "reasons": [{"code": 53100320, "message": "..."}]}`.
-public enum RejectionReason {
-    public static func describe(status: Int, body: [UInt8]) -> String {
+enum RejectionReason {
+    static func describe(status: Int, body: [UInt8]) -> String {
         let prefix = "HTTP \(status)"
         guard !body.isEmpty else { return prefix }
         if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
@@ -22,7 +22,7 @@ public enum RejectionReason {
     }
 
     /// What a configuration problem means, for the operator.
-    public static func configurationHint(status: Int, meter: String) -> String {
+    static func configurationHint(status: Int, meter: String) -> String {
         switch status {
         case 401: "Zuora refused the credentials even with a fresh token (HTTP 401): check ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET or ZUORA_BEARER_TOKEN"
         case 403:

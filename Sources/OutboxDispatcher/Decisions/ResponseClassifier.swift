@@ -1,11 +1,11 @@
-public enum ResponseClassifier {
+enum ResponseClassifier {
     /// Classifies an HTTP answer. `success` is what the body said about
     /// `success`, read to its end (it matters only for a 2xx).
     /// `category`: what the answer's Zuora error codes say (`ZuoraErrorCategory`);
     /// codes that are never the events' fault make a rejection or a server
     /// error a retry (a 70, a wait like a 429). `keyed`: the request carried
     /// an idempotency key, which gives 409 and 422 their documented meaning.
-    public static func classify(
+    static func classify(
         status: Int, success: SuccessFinding, retryAfterSeconds: Double?, category: ZuoraErrorCategory.Verdict = .mayBeTheEvents,
         keyed: Bool = false
     ) -> DeliveryDecision {
@@ -40,7 +40,7 @@ public enum ResponseClassifier {
     }
 
     /// The same for a body held whole (tests, and callers without a stream).
-    public static func classify(status: Int, body: [UInt8], retryAfterSeconds: Double?) -> DeliveryDecision {
+    static func classify(status: Int, body: [UInt8], retryAfterSeconds: Double?) -> DeliveryDecision {
         var scanner = SuccessScanner()
         scanner.feed(body)
         return classify(

@@ -1,12 +1,12 @@
 /// Reads how long a 429 or 503 asks us to wait: `Retry-After` (delay-seconds
 /// or an HTTP date), else `ratelimit-reset` (seconds). Pure: `now` is passed in.
-public enum RetryAfter {
+enum RetryAfter {
     /// Longest wait honoured; a larger value is treated as this (a typo or a
     /// clock error on the server must not park the queue for days).
-    public static let maximumSeconds: Double = 3600
+    static let maximumSeconds: Double = 3600
 
     /// Seconds to wait, or nil when the answer says nothing usable.
-    public static func seconds(retryAfter: String?, rateLimitReset: String?, nowUnixSeconds: Double) -> Double? {
+    static func seconds(retryAfter: String?, rateLimitReset: String?, nowUnixSeconds: Double) -> Double? {
         if let value = retryAfter?.trimmingWhitespace(), !value.isEmpty {
             if let seconds = Double(value), seconds.isFinite, seconds >= 0 {
                 return min(seconds, maximumSeconds)

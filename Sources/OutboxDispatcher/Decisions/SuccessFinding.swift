@@ -1,5 +1,5 @@
 /// What a 2xx body says about `success`, read to its end.
-public enum SuccessFinding: Equatable, Sendable {
+enum SuccessFinding: Equatable, Sendable {
     /// Empty, or a JSON object whose `success` is absent or not `false`.
     case notFalse
     /// A top-level `"success": false`: Zuora rejected the batch.

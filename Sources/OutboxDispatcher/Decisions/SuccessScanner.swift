@@ -9,7 +9,7 @@
 /// for chunk in body { scanner.feed(chunk) }
 /// let finding = scanner.finish()
 /// ```
-public struct SuccessScanner: Sendable {
+struct SuccessScanner: Sendable {
     private enum Expect {
         /// Before the document: whitespace, then `{` (or another JSON value).
         case document
@@ -41,9 +41,9 @@ public struct SuccessScanner: Sendable {
     private var topLevelIsObject = false
     private var broken: String?
 
-    public init() {}
+    init() {}
 
-    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+    mutating func feed<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         guard broken == nil else { return }
         for byte in bytes {
             step(byte)
@@ -52,7 +52,7 @@ public struct SuccessScanner: Sendable {
     }
 
     /// The verdict once the whole body was fed.
-    public func finish() -> SuccessFinding {
+    func finish() -> SuccessFinding {
         if let broken { return .unreadable(broken) }
         if !sawAnything { return .notFalse }
         guard expect == .end else { return .unreadable("the body ends before its JSON does") }

@@ -5,9 +5,9 @@ import Foundation
 /// temporary error, 70 request exceeded a limit): Zuora's own client
 /// libraries retry those, so an answer whose every code is one of them is a
 /// retry, never a rejection, whatever its status. Pure.
-public enum ZuoraErrorCategory {
+enum ZuoraErrorCategory {
     /// What an answer's codes say.
-    public enum Verdict: Equatable, Sendable {
+    enum Verdict: Equatable, Sendable {
         /// Every code is 50, 60 or 61: retry like a 5xx.
         case retryLater
         /// Every code is 50, 60, 61 or 70, and one is 70: wait like a 429.
@@ -19,7 +19,7 @@ public enum ZuoraErrorCategory {
     static let retryLaterCategories: Set<Substring> = ["50", "60", "61"]
     static let limitCategory: Substring = "70"
 
-    public static func verdict(codes: [String?]) -> Verdict {
+    static func verdict(codes: [String?]) -> Verdict {
         guard !codes.isEmpty else { return .mayBeTheEvents }
         var limit = false
         for code in codes {
@@ -39,7 +39,7 @@ public enum ZuoraErrorCategory {
     /// (`{"success": false, "reasons": [{"code": 58730050, ...}]}`), numbers
     /// or text, one per reason (nil for a reason without a readable code);
     /// none when the body is not that shape (or was cut short).
-    public static func codes(in body: [UInt8]) -> [String?] {
+    static func codes(in body: [UInt8]) -> [String?] {
         guard !body.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
             let reasons = object["reasons"] as? [Any]
         else { return [] }
@@ -53,5 +53,5 @@ public enum ZuoraErrorCategory {
         }
     }
 
-    public static func verdict(body: [UInt8]) -> Verdict { verdict(codes: codes(in: body)) }
+    static func verdict(body: [UInt8]) -> Verdict { verdict(codes: codes(in: body)) }
 }

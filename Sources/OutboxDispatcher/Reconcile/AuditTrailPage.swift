@@ -11,22 +11,22 @@ import Foundation
 /// `errorTime` may be epoch milliseconds as text or a number, or ISO text;
 /// `eventId` is Zuora's own id (kept, never compared with the outbox's);
 /// unknown keys are ignored and missing ones tolerated.
-public struct AuditTrailPage: Sendable, Equatable {
-    public let entries: [AuditEntry]
+struct AuditTrailPage: Sendable, Equatable {
+    let entries: [AuditEntry]
     /// The cursor for the next page; nil on the last.
-    public let nextPage: String?
+    let nextPage: String?
 
-    public struct Malformed: Error, CustomStringConvertible {
-        public let description: String
+    struct Malformed: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// Most entries a page may hold (what was asked for) and the longest
     /// cursor taken: a page beyond either is not Zuora's, and is refused
     /// before any work is done on it.
-    public static let maxEntries = 500
-    public static let maxCursorBytes = 4096
+    static let maxEntries = 500
+    static let maxCursorBytes = 4096
 
-    public static func parse(_ body: [UInt8]) throws -> AuditTrailPage {
+    static func parse(_ body: [UInt8]) throws -> AuditTrailPage {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             throw Malformed(description: "the audit trail answer is not a JSON object")
         }

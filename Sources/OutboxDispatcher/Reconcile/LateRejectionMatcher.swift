@@ -7,8 +7,8 @@ import Foundation
 /// and values), else not at all: nothing is guessed. The entry's `eventId`
 /// is Zuora's own id and is never compared. Pure; each stored event matches
 /// at most one entry.
-public enum LateRejectionMatcher {
-    public enum Outcome: Sendable, Equatable {
+enum LateRejectionMatcher {
+    enum Outcome: Sendable, Equatable {
         /// A sent event: to be moved to dead.
         case lateRejected(StoredEvent)
         /// Its event is a dead letter already: counted, not changed.
@@ -17,12 +17,12 @@ public enum LateRejectionMatcher {
     }
 
     /// The id an entry names: the payload's event id field, when it kept it.
-    public static func entryID(_ entry: AuditEntry, eventIdField: String?) -> String? {
+    static func entryID(_ entry: AuditEntry, eventIdField: String?) -> String? {
         guard let eventIdField, let payload = object(entry.payload), let id = payload[eventIdField] as? String, !id.isEmpty else { return nil }
         return id
     }
 
-    public static func match(_ entries: [AuditEntry], candidates: [StoredEvent], eventIdField: String?) -> [Outcome] {
+    static func match(_ entries: [AuditEntry], candidates: [StoredEvent], eventIdField: String?) -> [Outcome] {
         // Sent before dead, then in insertion order: a late rejection is
         // about an event that went out, and ties resolve the same every run.
         let ordered = candidates.sorted { ($0.state == .sent ? 0 : 1, $0.rowID) < ($1.state == .sent ? 0 : 1, $1.rowID) }
@@ -53,7 +53,7 @@ public enum LateRejectionMatcher {
     }
 
     /// What the store should look for: the entries' ids and customers.
-    public static func query(for entries: [AuditEntry], meter: String, eventIdField: String?) -> ReconcileQuery {
+    static func query(for entries: [AuditEntry], meter: String, eventIdField: String?) -> ReconcileQuery {
         var ids = Set<String>()
         var customers = Set<String>()
         for entry in entries {

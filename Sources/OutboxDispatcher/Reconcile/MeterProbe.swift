@@ -1,6 +1,6 @@
 /// What reading one page of a meter's audit trail says about its meter id
 /// (`Reconciler.probeMeters()`, run by `outbox check`).
-public enum MeterProbe: Sendable, Equatable {
+package enum MeterProbe: Sendable, Equatable {
     /// Zuora knows the meter id.
     case found
     /// The meter id names no meter of this tenant (404): a configuration
@@ -17,7 +17,7 @@ extension Reconciler {
     /// applying nothing: proof that each meter id is one of this tenant's
     /// before a reconcile depends on it. Each read takes from the shared
     /// request budgets, as any request does.
-    public func probeMeters() async -> [(meter: String, meterID: Int64, probe: MeterProbe)] {
+    package func probeMeters() async -> [(meter: String, meterID: Int64, probe: MeterProbe)] {
         let http = ZuoraClient.makeHTTPClient(configuration: configuration, maxDecompressedBytes: AuditTrailClient.maxBodyBytes)
         let client = AuditTrailClient(http: http, endpoint: endpoint, tokens: tokens, configuration: configuration, budget: budget)
         let to = configuration.clock.wallMilliseconds()
