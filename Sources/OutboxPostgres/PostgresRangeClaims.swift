@@ -108,24 +108,20 @@ enum PostgresRangeClaims {
         logger: Logger
     ) async throws -> NextRange {
         let position = try await lockPosition(meter: meter, on: connection, logger: logger)
-        // The cut at the byte budget is made by the server (a running sum),
-        // so one row comes back, not one per event.
+        // Keys and sizes only: the texts are read after the commit.
+        var cut = ClaimBudget(limit: limit, maxBytes: maxBytes).start()
         var next: PostgresLogKey.Bounds?
-        for try await (count, low, high) in try await connection.query(
+        for try await (xact, id, size) in try await connection.query(
             """
-            WITH next AS (
-                SELECT l.xact, l.id, octet_length(l.body) + 1 AS size FROM outbox_log l
-                WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(position.xact), \(position.id)) AND l.xact < \(unescaped: horizon)
-                ORDER BY l.xact, l.id LIMIT \(limit)),
-            budget AS (
-                SELECT xact, id, row_number() OVER w AS n, sum(size) OVER w AS array_bytes FROM next WINDOW w AS (ORDER BY xact, id))
-            SELECT count(*)::bigint, min(ARRAY[xact, id]), max(ARRAY[xact, id]) FROM budget
-            WHERE n = 1 OR array_bytes + 1 <= \(maxBytes)
+            SELECT l.xact, l.id, octet_length(l.body) FROM outbox_log l
+            WHERE l.meter = \(meter) AND (l.xact, l.id) > (\(position.xact), \(position.id)) AND l.xact < \(unescaped: horizon)
+            ORDER BY l.xact, l.id LIMIT \(limit)
             """, logger: logger
-        ).decode((Int64, [Int64]?, [Int64]?).self) {
-            if count > 0, let low = PostgresLogKey(pair: low), let high = PostgresLogKey(pair: high) {
-                next = PostgresLogKey.Bounds(count: Int(count), low: low, high: high)
-            }
+        ).decode((Int64, Int64, Int32).self) {
+            // Past the budget, the rest of the rows are only read to the end.
+            guard cut.take(eventBytes: Int(size)) else { continue }
+            let key = PostgresLogKey(xact: xact, id: id)
+            next = PostgresLogKey.Bounds(count: cut.taken, low: next?.low ?? key, high: key)
         }
         guard let next else {
             return try await hasEvents(meter: meter, after: position, on: connection, logger: logger) ? .heldBack : .nothing

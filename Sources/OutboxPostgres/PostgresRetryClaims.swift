@@ -60,18 +60,12 @@ enum PostgresRetryClaims {
         }
         var taken: [(xact: Int64, event: ClaimedEvent)] = []
         var change = StateCounts()
-        var arrayBytes = 1
-        var full = false
+        var cut = ClaimBudget(limit: limit, maxBytes: maxBytes).start()
         for try await (id, xact, eventID, body, attempts, state, keySeed, unansweredKey, tries) in try await connection.query(selection, logger: logger)
             .decode((Int64, Int64, String, String, Int32, Int16, Int64, String?, Int32).self)
         {
             // Past the budget, the rest of the rows are only read to the end.
-            let size = body.utf8.count + 1
-            if full || (!taken.isEmpty && arrayBytes + size > maxBytes) {
-                full = true
-                continue
-            }
-            arrayBytes += size
+            guard cut.take(eventBytes: body.utf8.count) else { continue }
             taken.append(
                 (
                     xact,

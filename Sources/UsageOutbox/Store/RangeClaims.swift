@@ -79,11 +79,8 @@ enum RangeClaims {
         try next.bind(meter, at: 1)
         try next.bind(limit, at: 2)
         var events: [ClaimedEvent] = []
-        var arrayBytes = 1  // "[" and "]" less one comma
-        while try next.step() {
-            let size = next.withBytes(2) { $0.count } + 1
-            if !events.isEmpty && arrayBytes + size > maxBytes { break }
-            arrayBytes += size
+        var cut = ClaimBudget(limit: limit, maxBytes: maxBytes).start()
+        while try next.step(), cut.take(eventBytes: next.withBytes(2) { $0.count }) {
             events.append(ClaimedEvent(rowID: next.int64(0), eventID: next.string(1), body: next.bytes(2), attempts: 0))
         }
         next.reset()

@@ -41,11 +41,8 @@ enum RetryClaims {
         try due.bind(limit, at: 5)
         var events: [ClaimedEvent] = []
         var change = StateCounts()
-        var arrayBytes = 1
-        while try due.step() {
-            let size = due.withBytes(2) { $0.count } + 1
-            if !events.isEmpty && arrayBytes + size > maxBytes { break }
-            arrayBytes += size
+        var cut = ClaimBudget(limit: limit, maxBytes: maxBytes).start()
+        while try due.step(), cut.take(eventBytes: due.withBytes(2) { $0.count }) {
             events.append(
                 ClaimedEvent(
                     rowID: due.int64(0), eventID: due.string(1), body: due.bytes(2), attempts: due.int(3), keySeed: due.int64(5),
