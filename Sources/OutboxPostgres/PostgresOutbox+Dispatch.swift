@@ -31,17 +31,24 @@ extension PostgresOutbox {
     }
 
     static func metersWithWork(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
-        var meters: [String] = []
-        for try await meter in try await connection.query(
+        MeterBacklog.metersWithWork(try await meterBacklogs(connection, logger: logger))
+    }
+
+    /// Every meter's undelivered counters (its shards summed) and pause
+    /// flag (`MeterBacklog`).
+    static func meterBacklogs(_ connection: PostgresConnection, logger: Logger) async throws -> [MeterBacklog] {
+        var backlogs: [MeterBacklog] = []
+        for try await (meter, pending, inflight, failed, paused) in try await connection.query(
             """
-            SELECT c.meter FROM outbox_meter_counters c
-            WHERE NOT EXISTS (SELECT 1 FROM outbox_meters m WHERE m.meter = c.meter AND m.paused)
-            GROUP BY c.meter HAVING sum(c.pending + c.inflight + c.failed) > 0 ORDER BY c.meter
+            SELECT c.meter, sum(c.pending)::bigint, sum(c.inflight)::bigint, sum(c.failed)::bigint, coalesce(bool_or(m.paused), false)
+            FROM outbox_meter_counters c LEFT JOIN outbox_meters m ON m.meter = c.meter
+            GROUP BY c.meter
             """, logger: logger
-        ).decode(String.self) {
-            meters.append(meter)
+        ).decode((String, Int64, Int64, Int64, Bool).self) {
+            backlogs.append(
+                MeterBacklog(meter: meter, counts: StateCounts(pending: Int(pending), inflight: Int(inflight), failed: Int(failed)), paused: paused))
         }
-        return meters
+        return backlogs
     }
 
     /// Takes, in one transaction: a lapsed range of the meter (a crashed or
@@ -227,15 +234,7 @@ extension PostgresOutbox {
 
     private func backlog(paused: Bool) async throws -> Int {
         try await read { connection in
-            for try await count in try await connection.query(
-                """
-                SELECT coalesce(sum(c.pending + c.inflight + c.failed), 0)::bigint FROM outbox_meter_counters c
-                WHERE coalesce((SELECT m.paused FROM outbox_meters m WHERE m.meter = c.meter), false) = \(paused)
-                """, logger: logger
-            ).decode(Int64.self) {
-                return Int(count)
-            }
-            return 0
+            MeterBacklog.undelivered(try await Self.meterBacklogs(connection, logger: logger), paused: paused)
         }
     }
 }

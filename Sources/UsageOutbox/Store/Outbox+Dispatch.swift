@@ -24,11 +24,21 @@ extension Outbox: DispatchStore {
     }
 
     static func metersWithWork(_ connection: SQLiteConnection) throws -> [String] {
-        let statement = try connection.cached("SELECT meter FROM outbox_meters WHERE pending + inflight + failed > 0 AND paused = 0 ORDER BY meter")
+        MeterBacklog.metersWithWork(try meterBacklogs(connection))
+    }
+
+    /// Every meter's undelivered counters and pause flag (`MeterBacklog`).
+    static func meterBacklogs(_ connection: SQLiteConnection) throws -> [MeterBacklog] {
+        let statement = try connection.cached("SELECT meter, pending, inflight, failed, paused FROM outbox_meters")
         defer { statement.reset() }
-        var meters: [String] = []
-        while try statement.step() { meters.append(statement.string(0)) }
-        return meters
+        var backlogs: [MeterBacklog] = []
+        while try statement.step() {
+            backlogs.append(
+                MeterBacklog(
+                    meter: statement.string(0), counts: StateCounts(pending: statement.int(1), inflight: statement.int(2), failed: statement.int(3)),
+                    paused: statement.int(4) != 0))
+        }
+        return backlogs
     }
 
     /// Takes, in one write transaction: a lapsed range of the meter (a
@@ -138,15 +148,11 @@ extension Outbox: DispatchStore {
     }
 
     public func undeliveredCount() async throws -> Int {
-        try await database.withConnection { connection in
-            Int(try connection.scalarInt("SELECT coalesce(sum(pending + inflight + failed), 0) FROM outbox_meters WHERE paused = 0") ?? 0)
-        }
+        MeterBacklog.undelivered(try await database.withConnection { try Outbox.meterBacklogs($0) }, paused: false)
     }
 
     public func pausedCount() async throws -> Int {
-        try await database.withConnection { connection in
-            Int(try connection.scalarInt("SELECT coalesce(sum(pending + inflight + failed), 0) FROM outbox_meters WHERE paused = 1") ?? 0)
-        }
+        MeterBacklog.undelivered(try await database.withConnection { try Outbox.meterBacklogs($0) }, paused: true)
     }
 
     /// Row ids as a JSON array, for `json_each(?)`: one cached statement
