@@ -18,7 +18,9 @@ final class PostgresWakeListener: Sendable {
     /// One channel per database: an outbox's tables are the database's.
     static let channel = "outbox_appended"
     static let notifyStatement: PostgresQuery = "NOTIFY outbox_appended"
-    private static let reconnectDelay: Duration = .seconds(1)
+    /// Waits between attempts to listen again: doubling, at most 30 s.
+    private static let firstReconnectDelay: Duration = .seconds(1)
+    private static let longestReconnectDelay: Duration = .seconds(30)
 
     private let client: PostgresClient
     private let signal: AppendSignal
@@ -63,21 +65,28 @@ final class PostgresWakeListener: Sendable {
     }
 
     private func run() async {
+        var delay = Self.firstReconnectDelay
         while !Task.isCancelled {
+            var listenedThisTime = false
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: Self.channel) { notifications in
+                        listenedThisTime = true
                         self.listened()
                         for try await _ in notifications { self.signal.notify() }
                     }
                 }
             } catch {
                 if Task.isCancelled { break }
-                logger.warning(
-                    "lost the connection that listens for appends; the dispatcher polls until it is back",
-                    metadata: ["error": "\(String(reflecting: error))"])
+                // Once per outage, not once per attempt.
+                if listenedThisTime || delay == Self.firstReconnectDelay {
+                    logger.warning(
+                        "cannot listen for appends made in callers' transactions; the dispatcher polls until this is back",
+                        metadata: ["error": "\(String(reflecting: error))"])
+                }
             }
-            try? await Task.sleep(for: Self.reconnectDelay)
+            delay = listenedThisTime ? Self.firstReconnectDelay : min(delay * 2, Self.longestReconnectDelay)
+            try? await Task.sleep(for: delay)
         }
     }
 
