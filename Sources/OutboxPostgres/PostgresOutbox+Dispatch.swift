@@ -51,9 +51,9 @@ extension PostgresOutbox {
         return backlogs
     }
 
-    /// Takes, in one transaction: a lapsed range of the meter (a crashed or
-    /// stopped claim's), else its due retry rows, else a new range of its
-    /// next events, cut at the byte budget (the first event always goes).
+    /// Takes, in one transaction, the meter's next events in `ClaimSource`'s
+    /// order (a lapsed range, else due retry rows, else a new range), cut at
+    /// the byte budget (`ClaimBudget`).
     ///
     /// Events that a write transaction still running holds back (see
     /// `PostgresRangeClaims.horizon`) are waited for, briefly: they become
@@ -70,11 +70,11 @@ extension PostgresOutbox {
                     meter: meter, token: token, budget: ClaimBudget(limit: limit, maxBytes: maxBytes), leaseMilliseconds: leaseMilliseconds,
                     on: connection, logger: logger)
                 {
-                    return .events(taken, mayHaveBeenSent: true)
+                    return .events(taken, mayHaveBeenSent: ClaimSource.lapsedRange.mayHaveBeenSent)
                 }
                 let (retries, group) = try await PostgresRetryClaims.claim(
                     meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
-                if !retries.isEmpty { return .events(retries, mayHaveBeenSent: group != .free) }
+                if !retries.isEmpty { return .events(retries, mayHaveBeenSent: ClaimSource.dueRetries(group).mayHaveBeenSent) }
                 switch try await PostgresRangeClaims.claimNext(
                     meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
                 {
@@ -91,7 +91,9 @@ extension PostgresOutbox {
                 // The range is ours, and the log's rows never change: read
                 // the texts after the commit, off the position's lock.
                 let events = try await read { connection in try await PostgresRangeClaims.events(of: range, on: connection, logger: logger) }
-                return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds)
+                return Claim(
+                    token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds,
+                    mayHaveBeenSent: ClaimSource.nextRange.mayHaveBeenSent)
             case .nothing(let held):
                 heldBack = held
             }

@@ -66,6 +66,7 @@ final class PostgresWakeListener: Sendable {
 
     private func run() async {
         var delay = Self.firstReconnectDelay
+        var outageReported = false
         while !Task.isCancelled {
             var listenedThisTime = false
             do {
@@ -79,7 +80,9 @@ final class PostgresWakeListener: Sendable {
             } catch {
                 if Task.isCancelled { break }
                 // Once per outage, not once per attempt.
-                if listenedThisTime || delay == Self.firstReconnectDelay {
+                if listenedThisTime { outageReported = false }
+                if !outageReported {
+                    outageReported = true
                     logger.warning(
                         "cannot listen for appends made in callers' transactions; the dispatcher polls until this is back",
                         metadata: ["error": "\(String(reflecting: error))"])

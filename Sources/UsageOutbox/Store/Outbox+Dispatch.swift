@@ -41,10 +41,9 @@ extension Outbox: DispatchStore {
         return backlogs
     }
 
-    /// Takes, in one write transaction: a lapsed range of the meter (a
-    /// crashed or stopped claim's), else its due retry rows, else a new
-    /// range of its next events, cut at the byte budget (the first event
-    /// always goes, however large, so that Zuora's 413 can dead-letter it).
+    /// Takes, in one write transaction, the meter's next events in
+    /// `ClaimSource`'s order (a lapsed range, else due retry rows, else a
+    /// new range), cut at the byte budget (`ClaimBudget`).
     public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
         let token = ClaimToken.make(owner: owner)
         let clock = configuration.clock
@@ -56,12 +55,13 @@ extension Outbox: DispatchStore {
             let lease = now + leaseMilliseconds
             let budget = ClaimBudget(limit: limit, maxBytes: maxBytes)
             if let taken = try RangeClaims.takeOverLapsed(meter: meter, token: token, budget: budget, leaseUntil: lease, now: now, on: connection) {
-                return (taken, true)
+                return (taken, ClaimSource.lapsedRange.mayHaveBeenSent)
             }
             let (retries, group) = try RetryClaims.claim(
                 meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, now: now, context: context)
-            if !retries.isEmpty { return (retries, group != .free) }
-            return (try RangeClaims.claimNext(meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, context: context), false)
+            if !retries.isEmpty { return (retries, ClaimSource.dueRetries(group).mayHaveBeenSent) }
+            let next = try RangeClaims.claimNext(meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, context: context)
+            return (next, ClaimSource.nextRange.mayHaveBeenSent)
         }
         if events.isEmpty { return nil }
         return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds, mayHaveBeenSent: mayHaveBeenSent)
