@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import OutboxCore
-import Synchronization
 
 /// Delivers one claimed batch and settles every event in it, following
 /// `ResponseClassifier`'s decision and `Settlement.plan`. A rejected batch is
@@ -460,22 +459,5 @@ struct BatchDelivery: Sendable {
         if let note { metadata["error"] = "\(note)" }
         if let key { metadata["idempotency_key"] = "\(key)" }
         logger.log(level: level, "usage request", metadata: metadata)
-    }
-}
-
-/// Consecutive configuration failures per meter: the backoff exponent for a
-/// misconfigured meter, reset by its next success.
-final class MeterStreaks: Sendable {
-    private let streaks = Mutex<[String: Int]>([:])
-
-    func increment(_ meter: String) -> Int {
-        streaks.withLock { streaks in
-            streaks[meter, default: 0] += 1
-            return streaks[meter]!
-        }
-    }
-
-    func reset(_ meter: String) {
-        streaks.withLock { _ = $0.removeValue(forKey: meter) }
     }
 }
