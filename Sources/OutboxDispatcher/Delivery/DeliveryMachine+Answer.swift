@@ -49,7 +49,10 @@ extension DeliveryMachine {
         case .unauthorized, .configurationProblem:
             let reason = RejectionReason.configurationHint(status: answer.status, meter: meter)
             effects.append(
-                .log(LogLine(level: .error, message: reason, metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "zuora_request_id": "\(answer.requestID ?? "-")"])))
+                .log(
+                    LogLine(
+                        level: .error, message: reason,
+                        metadata: ["meter": "\(meter)", "track_id": "\(trackID)", "zuora_request_id": "\(answer.requestID ?? "-")"])))
             return settle(.deferredByMeterBackoff(reason: reason), events, record: record, keys: answered, after: effects)
         case .rateLimited(let seconds):
             phase = .holdingGate(.rateLimited(status: answer.status, hinted: seconds != nil, events: events, record: record, keys: answered))
@@ -142,14 +145,16 @@ extension DeliveryMachine {
                     "hinted": .stringConvertible(hinted), "streak": .stringConvertible(streak),
                 ])
             let reason = "rate limited (HTTP \(status)); waiting \(Int(wait.rounded(.up)))s"
-            return settle(.batch(.deferred(reason: reason, delayMilliseconds: delay)), events, record: record, keys: keys, after: [.countRateLimitWait, .log(line)])
+            return settle(
+                .batch(.deferred(reason: reason, delayMilliseconds: delay)), events, record: record, keys: keys, after: [.countRateLimitWait, .log(line)])
         case .tokenUnavailable(let message, let events, let keys):
             let line = LogLine(
                 level: .warning, message: "cannot get a token: \(message); holding all requests",
                 metadata: ["meter": "\(meter)", "wait_s": .stringConvertible(wait)])
             let reason = "token: \(message); waiting \(Int(wait.rounded(.up)))s"
             return settle(
-                .batch(.deferred(reason: reason, delayMilliseconds: delay)), events, record: .init(), keys: keys, after: [.log(line), .count(.transient(events.count))])
+                .batch(.deferred(reason: reason, delayMilliseconds: delay)), events, record: .init(), keys: keys,
+                after: [.log(line), .count(.transient(events.count))])
         }
     }
 }

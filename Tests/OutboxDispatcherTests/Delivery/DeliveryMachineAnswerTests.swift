@@ -143,7 +143,8 @@ struct DeliveryMachineAnswerTests {
         #expect(order?.verdict == .deferredByMeterBackoff(reason: "Zuora refused the OAuth client credentials"))
         #expect(order?.record == Settlement.Record(status: 401))
         #expect(order?.keys == .keep(ScriptedDelivery.key(ScriptedDelivery.events(2))))
-        #expect(world.logs.first == LogLine(level: .error, message: "Zuora refused the OAuth client credentials", metadata: ["meter": "m", "hint": "check them"]))
+        #expect(
+            world.logs.first == LogLine(level: .error, message: "Zuora refused the OAuth client credentials", metadata: ["meter": "m", "hint": "check them"]))
     }
 
     @Test func anUnavailableTokenHoldsTheGateForItsHint() {
@@ -213,7 +214,8 @@ struct DeliveryMachineAnswerTests {
         world.run(ScriptedDelivery.events(1))
         let settle = try #require(world.nexts.firstIndex { if case .settle = $0 { true } else { false } })
         let line = LogLine(
-            level: .warning, message: "event dead-lettered", metadata: ["meter": "m", "event_id": "e0", "status": .stringConvertible(400), "reason": "HTTP 400"])
+            level: .warning, message: "event dead-lettered",
+            metadata: ["meter": "m", "event_id": "e0", "status": .stringConvertible(400), "reason": "HTTP 400"])
         #expect(world.actions[settle + 1].effects.contains(.log(line)))
         #expect(!world.actions[settle].effects.contains(.log(line)))
     }
