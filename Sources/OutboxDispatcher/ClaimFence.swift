@@ -68,10 +68,39 @@ struct ClaimFence {
         case unknown
     }
 
+    /// What one renewal's answer means, and what comes next.
+    enum RenewalStep: Equatable {
+        /// Proof: the claim holds these rows (`dropped` were lost on the way).
+        case proven([ClaimedEvent], dropped: Int)
+        /// Some rows were lost: renew again for these, the rest.
+        case renewAgain([ClaimedEvent], dropped: Int)
+        /// None of the rows is held any more.
+        case lost(dropped: Int)
+    }
+
+    /// A renewal issued at `issuedAt` for `asked` held the rows in `held`.
+    /// Only one that held every row it asked for is proof; one that held
+    /// fewer drops the lost rows and asks again for the rest, so the proof
+    /// never covers rows that another dispatcher holds. `droppedBefore`:
+    /// rows dropped by earlier renewals of the same proof.
+    mutating func renewalAnswered(
+        asked events: [ClaimedEvent], held: Set<Int64>, issuedAt: ContinuousClock.Instant, droppedBefore: Int
+    ) -> RenewalStep {
+        let kept = events.filter { held.contains($0.rowID) }
+        if kept.count == events.count {
+            renewed(at: issuedAt)
+            return .proven(events, dropped: droppedBefore)
+        }
+        let dropped = droppedBefore + events.count - kept.count
+        if injectedDefects.contains(.partialRenewalCountsAsProof) {
+            renewed(at: issuedAt)
+            return kept.isEmpty ? .lost(dropped: dropped) : .proven(kept, dropped: dropped)
+        }
+        return kept.isEmpty ? .lost(dropped: dropped) : .renewAgain(kept, dropped: dropped)
+    }
+
     /// Renews the lease on `events` (`renewing` asks the store, nil when it
-    /// failed). Only a renewal that held every row it asked for is proof: one
-    /// that held fewer drops the lost rows and renews again for the rest, so
-    /// the proof never covers rows that another dispatcher holds.
+    /// failed), step by step as `renewalAnswered` says.
     mutating func renew(
         _ events: [ClaimedEvent], now: () -> ContinuousClock.Instant, renewing: ([Int64]) async -> Set<Int64>?
     ) async -> Renewal {
@@ -80,16 +109,10 @@ struct ClaimFence {
         while !events.isEmpty {
             let issued = now()
             guard let held = await renewing(events.map(\.rowID)) else { return .unknown }
-            let kept = events.filter { held.contains($0.rowID) }
-            if kept.count == events.count {
-                renewed(at: issued)
-                return .held(events, dropped: dropped)
-            }
-            dropped += events.count - kept.count
-            events = kept
-            if injectedDefects.contains(.partialRenewalCountsAsProof) {
-                renewed(at: issued)
-                return events.isEmpty ? .lost(dropped: dropped) : .held(events, dropped: dropped)
+            switch renewalAnswered(asked: events, held: held, issuedAt: issued, droppedBefore: dropped) {
+            case .proven(let kept, let lost): return .held(kept, dropped: lost)
+            case .lost(let lost): return .lost(dropped: lost)
+            case .renewAgain(let kept, let lost): (events, dropped) = (kept, lost)
             }
         }
         return .lost(dropped: dropped)

@@ -4,7 +4,7 @@ import OutboxCore
 
 /// A usage request body: the stored event texts joined into a JSON array,
 /// with no decode and re-encode, then gzipped when asked.
-struct RequestBody {
+struct RequestBody: Equatable {
     let buffer: ByteBuffer
     /// Size of the JSON before compression (what `maxBatchBytes` bounds).
     let jsonBytes: Int

@@ -57,7 +57,7 @@ final class WorkerPacing: Sendable {
     /// Waits until a request could go (the gate is open and no shared budget
     /// is known to be spent), taking nothing: claims wait for this, so a
     /// claim is not held through a long wait. The request itself is admitted
-    /// once its claim is proven (`BatchDelivery.readyToSend`).
+    /// once its claim is proven (`DeliveryMachine`'s readiness steps).
     func untilRequestCouldGo(_ gate: RateLimitGate, _ budget: SharedRequestBudget) async -> GateWait {
         var waited = false
         while true {

@@ -30,8 +30,8 @@ enum SendOutcome: Sendable {
 
 /// Sends usage requests to `POST {base}/usage/bulk/{meter}` over a pooled
 /// AsyncHTTPClient. The token, the gate and the claim's fence are the
-/// caller's (`BatchDelivery`): this only sends one request and reads the
-/// answer to its end.
+/// caller's (`DeliveryMachine`, run by `BatchDelivery`): this only sends one
+/// request and reads the answer to its end.
 final class ZuoraClient: Sendable {
     static let maxKeptBodyBytes = 64 * 1024
     /// Most of an answer's body read at all: Zuora's answers are small, and
