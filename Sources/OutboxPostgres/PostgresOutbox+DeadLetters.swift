@@ -2,9 +2,9 @@ import Logging
 import OutboxCore
 import PostgresNIO
 
-/// Dead letters on PostgreSQL: listed and selected, counted by cause,
-/// found by id or prefix, retried and purged; the same answers as the
-/// SQLite store.
+/// Dead letters on PostgreSQL: listed and selected, found by id or prefix,
+/// retried and purged (counted by cause in `PostgresOutbox+DeadLetterCauses`);
+/// the same answers as the SQLite store.
 extension PostgresOutbox {
     public func deadLetters(meter: String?, deadBefore: Int64?, limit: Int) async throws -> [DeadLetter] {
         try await deadLetters(DeadLetterFilter(meter: meter, deadBefore: deadBefore), limit: limit, withHistory: false)
@@ -33,21 +33,6 @@ extension PostgresOutbox {
               AND (\(filter.reasonNeedle)::text IS NULL OR strpos(\(unescaped: asciiLower("d.reason")), \(filter.reasonNeedle)) > 0)
             \(unescaped: tail) LIMIT \(limit)::bigint
             """
-    }
-
-    public func deadLetterTallies(_ filter: DeadLetterFilter) async throws -> [DeadLetterTally] {
-        let query = Self.deadLetterQuery(
-            "SELECT d.last_status, left(d.reason, \(DeadLetterCauses.reasonCharacters)), d.meter, count(*)::bigint, min(d.dead_at) FROM outbox_dead d",
-            filter, then: "GROUP BY 1, 2, 3")
-        return try await read { connection in
-            var tallies: [DeadLetterTally] = []
-            for try await (status, reason, meter, count, oldest) in try await connection.query(query, logger: logger).decode(
-                (Int32?, String, String, Int64, Int64).self)
-            {
-                tallies.append(DeadLetterTally(status: status.map(Int.init), reason: reason, meter: meter, count: Int(count), oldestDeadAt: oldest))
-            }
-            return tallies
-        }
     }
 
     public func deadLetter(id: String) async throws -> DeadLetter? {

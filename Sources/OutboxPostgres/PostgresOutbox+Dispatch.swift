@@ -110,13 +110,6 @@ extension PostgresOutbox {
         case nothing(heldBack: Bool)
     }
 
-    static func isPaused(_ meter: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        for try await paused in try await connection.query("SELECT paused FROM outbox_meters WHERE meter = \(meter)", logger: logger).decode(Bool.self) {
-            return paused
-        }
-        return false
-    }
-
     public func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {
         try await transaction { connection in
             let ranges = try await PostgresRangeClaims.renew(token: token, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)

@@ -241,7 +241,7 @@ enum PostgresRangeClaims {
         return nil
     }
 
-    /// The meter's log key right before (or after) `key`, within `bounds`.
+    /// The meter's log key right before (or after) `key`; nil when there is none.
     static func neighbour(of key: PostgresLogKey, before: Bool, meter: String, on connection: PostgresConnection, logger: Logger) async throws
         -> PostgresLogKey?
     {

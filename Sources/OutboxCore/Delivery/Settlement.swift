@@ -1,5 +1,5 @@
 /// Every event's outcome after one answer: the single decision both stores
-/// apply, each in one statement fenced by the claim's token. The give-up
+/// apply, each in one transaction fenced by the claim's token. The give-up
 /// rule, the state each event moves to and the reason texts are decided
 /// here, in Swift, once; the stores only write what it says.
 ///

@@ -188,11 +188,3 @@ extension EventSpool {
         return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 }
-
-/// Hands a spool from the thread that filled it to the one that reads it;
-/// never used by two at once.
-package struct SendableSpool: @unchecked Sendable {
-    package let spool: EventSpool
-
-    package init(spool: EventSpool) { self.spool = spool }
-}

@@ -17,14 +17,3 @@ public struct AppendResult: Sendable, Equatable {
     public var appended: Int { ids.count - duplicatePositions.count }
     public var duplicates: Int { duplicatePositions.count }
 }
-
-/// What a streamed append did: events appended, and duplicates skipped.
-public struct AppendCounts: Sendable, Equatable {
-    public var appended: Int
-    public var duplicates: Int
-
-    public init(appended: Int, duplicates: Int) {
-        self.appended = appended
-        self.duplicates = duplicates
-    }
-}

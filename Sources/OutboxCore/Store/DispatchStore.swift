@@ -35,7 +35,7 @@ public protocol DispatchStore: Sendable {
     func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64>
 
     /// Applies a settlement to the rows still held by `token`, in one
-    /// statement, with the counters and the meter's last success or failure.
+    /// transaction, with the counters and the meter's last success or failure.
     func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult
 
     /// Gives claimed rows back, due at once, without spending an attempt

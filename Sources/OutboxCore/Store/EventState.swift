@@ -1,5 +1,6 @@
-/// Where an event is on its way to Zuora. The raw values are what the
-/// `state` column holds.
+/// Where an event is on its way to Zuora. The raw values are what a retry
+/// row's `state` column holds (pending, inflight or failed) and what the
+/// stores' derived state of a log event reads (every state).
 public enum EventState: Int64, Sendable, CaseIterable, CustomStringConvertible {
     /// Appended, waiting for its first attempt.
     case pending = 0

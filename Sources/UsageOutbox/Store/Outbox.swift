@@ -52,61 +52,6 @@ public final class Outbox: Sendable {
         appendSignal.finishAll()
     }
 
-    // MARK: Appending
-
-    /// Appends one event. Returns its id once the event is durable.
-    @discardableResult
-    public func append(_ event: UsageEvent, meter: String) async throws -> EventID {
-        try await append(contentsOf: [event], meter: meter)[0]
-    }
-
-    /// Appends events, all or none. Returns their ids once they are durable.
-    @discardableResult
-    public func append(contentsOf events: [UsageEvent], meter: String) async throws -> [EventID] {
-        try MeterName.validate(meter)
-        return try await insert(
-            try EventValidation.prepare(events, eventIdField: configuration.eventIdField, maxEventBytes: configuration.maxEventBytes), meter: meter
-        ).ids
-    }
-
-    /// Appends one event given as JSON text, validated against the contract
-    /// and stored exactly as given.
-    @discardableResult
-    public func append(json: String, meter: String) async throws -> EventID {
-        try await append(jsonEvents: [json], meter: meter)[0]
-    }
-
-    /// Appends events given as JSON texts (one object each), all or none.
-    /// Invalid events throw `OutboxError` with code `.invalidInput`, listing
-    /// each one's position (counting from 1) and reason.
-    ///
-    /// Idempotent by id: with `eventIdField` set, an event whose own id the
-    /// meter already holds is not appended again; its place in the result
-    /// holds the id of the event already there (`appendReporting` says
-    /// which events those were).
-    @discardableResult
-    public func append(jsonEvents: [String], meter: String) async throws -> [EventID] {
-        try await appendReporting(jsonEvents: jsonEvents, meter: meter).ids
-    }
-
-    /// Appends like `append(jsonEvents:meter:)`, and says which events were
-    /// duplicates of an id the meter already holds.
-    public func appendReporting(jsonEvents: [String], meter: String) async throws -> AppendResult {
-        try MeterName.validate(meter)
-        return try await insert(
-            try EventValidation.prepare(jsonEvents, eventIdField: configuration.eventIdField, maxEventBytes: configuration.maxEventBytes), meter: meter)
-    }
-
-    /// Group-commits events validated off the database thread.
-    private func insert(_ events: [PreparedEvent], meter: String) async throws -> AppendResult {
-        let eventIdField = configuration.eventIdField
-        // Validated already: only the database itself can fail it, so it
-        // needs no savepoint of its own.
-        return try await database.write(isolated: false, gathers: true) { context in
-            try OutboxTransaction.insert(events, meter: meter, eventIdField: eventIdField, into: context)
-        }
-    }
-
     /// Runs `body` in a write transaction on the outbox's database and commits
     /// it, with everything `body` did, when it returns; if it throws, all of
     /// it is rolled back. This is the transactional outbox: write your own
