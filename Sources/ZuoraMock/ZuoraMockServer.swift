@@ -33,6 +33,13 @@ public final class ZuoraMockServer: Sendable {
 
     public var statistics: MockStatistics { state.inner.withLock { $0.statistics } }
 
+    /// Waits until the statistics satisfy `condition` (true), or `timeout`
+    /// passes (false): a test waits for the requests it expects as they
+    /// arrive, without polling.
+    public func waitUntil(timeout: Duration = .seconds(20), _ condition: @escaping @Sendable (MockStatistics) -> Bool) async -> Bool {
+        await state.inner.waitUntil(timeout: timeout) { condition($0.statistics) }
+    }
+
     /// Every event accepted for `meter`, as received, in arrival order.
     public func acceptedEvents(meter: String) -> [String] {
         state.inner.withLock { $0.accepted[meter] ?? [] }

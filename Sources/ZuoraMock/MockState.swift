@@ -21,7 +21,9 @@ final class MockState: Sendable {
         var idempotency = MockIdempotency()
     }
 
-    let inner: Mutex<Inner>
+    /// Every change through it wakes the waiters whose condition now holds
+    /// (`ZuoraMockServer.waitUntil`).
+    let inner: ObservedLock<Inner>
 
     init(configuration: MockConfiguration) throws {
         var record: FileHandle?
@@ -37,13 +39,6 @@ final class MockState: Sendable {
             record = handle
         }
         let seed = configuration.seed ?? UInt64.random(in: 0...UInt64.max)
-        inner = Mutex(Inner(configuration: configuration, random: SeededRandom(seed: seed), record: record))
+        inner = ObservedLock(Inner(configuration: configuration, random: SeededRandom(seed: seed), record: record))
     }
-}
-
-/// One ERROR entry of a meter's audit trail, as the mock serves it.
-struct MockAuditEntry: Sendable {
-    let json: String
-    /// Unix seconds.
-    let ingestedAt: Double
 }
