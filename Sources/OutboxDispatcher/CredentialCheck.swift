@@ -27,7 +27,7 @@ extension Dispatcher {
         try configuration.validate()
         let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         let tokens = TokenProvider(
-            credentials: configuration.credentials, endpoint: endpoint, timeoutSeconds: configuration.requestTimeoutSeconds,
+            credentials: configuration.credentials, endpoint: endpoint, timeout: configuration.requestTimeout,
             trackIDPrefix: configuration.trackIDPrefix, logger: configuration.logger)
         return await check(tokens: tokens, configuration: configuration)
     }

@@ -36,7 +36,7 @@ public final class Dispatcher: Service, Sendable {
         let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         tokens = TokenProvider(
             credentials: configuration.credentials, endpoint: endpoint,
-            timeoutSeconds: configuration.requestTimeoutSeconds, trackIDPrefix: configuration.trackIDPrefix,
+            timeout: configuration.requestTimeout, trackIDPrefix: configuration.trackIDPrefix,
             logger: configuration.logger)
         gate = RateLimitGate(backoff: configuration.backoff)
         budget = SharedRequestBudget(store: store, configuration: configuration)

@@ -19,19 +19,24 @@ public struct DispatcherConfiguration: Sendable {
     /// `IdempotencyKey`): Zuora replays the first answer to a key, so a
     /// re-send whose answer never came is not billed twice.
     public var idempotencyKeys = true
-    public var entityIDs: String?
-    public var orgIDs: String?
-    /// 0 retries transient failures forever; N dead-letters an event after N
-    /// failed attempts.
-    public var maxAttempts = 0
+    /// The `Zuora-Entity-Ids` header, for multi-entity tenants: sent joined
+    /// by commas; none when empty.
+    public var entityIDs: [String] = []
+    /// The `Zuora-Org-Ids` header, for multi-org tenants: sent joined by
+    /// commas; none when empty.
+    public var orgIDs: [String] = []
+    /// Nil retries transient failures forever; N dead-letters an event after
+    /// N failed attempts.
+    public var maxAttempts: Int?
     /// How long a claim holds before another dispatcher may take it over.
-    public var leaseSeconds: Double = 60
-    public var requestTimeoutSeconds: Double = 30
-    public var connectTimeoutSeconds: Double = 10
+    public var lease: Duration = .seconds(60)
+    /// One deadline for a whole request, headers and body.
+    public var requestTimeout: Duration = .seconds(30)
+    public var connectTimeout: Duration = .seconds(10)
     public var backoff = BackoffPolicy()
     /// How often an idle dispatcher looks for events appended by other
     /// processes (in-process appends wake it at once).
-    public var pollIntervalSeconds: Double = 0.5
+    public var pollInterval: Duration = .milliseconds(500)
     /// Send a bearer token over plain HTTP to a non-loopback host.
     public var allowInsecureHTTP = false
     /// Start of every `Zuora-Track-Id`.
@@ -66,13 +71,11 @@ public struct DispatcherConfiguration: Sendable {
     public var maxConcurrentRequests: Int? = 40
 
     /// The longest request timeout (and connect timeout) accepted.
-    public static let maximumRequestTimeoutSeconds: Double = 600
+    public static let maximumRequestTimeout: Duration = .seconds(600)
     /// The longest lease, backoff or other wait accepted.
-    public static let maximumWaitSeconds: Double = 86_400
-
-    /// The whole request's deadline, headers and body.
-    var requestTimeout: Duration { .milliseconds(Int64(requestTimeoutSeconds * 1000)) }
-    var connectTimeout: Duration { .milliseconds(Int64(connectTimeoutSeconds * 1000)) }
+    public static let maximumWait: Duration = .seconds(86_400)
+    /// The longest poll interval accepted.
+    public static let maximumPollInterval: Duration = .seconds(3600)
 
     /// The request rate this dispatcher keeps to, if any.
     public var effectiveMaxRequestsPerMinute: Int? { maxRequestsPerMinute ?? environment?.maxRequestsPerMinute }
@@ -146,31 +149,38 @@ public struct DispatcherConfiguration: Sendable {
         guard (1...64).contains(concurrency) else {
             try fail(.concurrency, "the concurrency must be between 1 and 64 requests in flight (Zuora allows 40 per tenant), got \(concurrency)")
         }
-        guard maxAttempts >= 0 else { try fail(.maxAttempts, "the attempt limit must be 0 (retry forever) or more, got \(maxAttempts)") }
+        if let maxAttempts, maxAttempts < 1 {
+            try fail(.maxAttempts, "the attempt limit must be 1 or more (no limit retries transient failures forever), got \(maxAttempts)")
+        }
         // Every duration within sane bounds first: the conversions to
         // milliseconds and nanoseconds below and elsewhere never overflow.
-        func within(_ seconds: Double, _ most: Double) -> Bool { seconds.isFinite && seconds > 0 && seconds <= most }
-        guard within(requestTimeoutSeconds, Self.maximumRequestTimeoutSeconds), within(connectTimeoutSeconds, Self.maximumRequestTimeoutSeconds) else {
-            try fail(.requestTimeout, "timeouts must be longer than zero and at most \(Int(Self.maximumRequestTimeoutSeconds))s")
+        func within(_ duration: Duration, _ most: Duration) -> Bool { duration > .zero && duration <= most }
+        guard within(requestTimeout, Self.maximumRequestTimeout), within(connectTimeout, Self.maximumRequestTimeout) else {
+            try fail(.requestTimeout, "timeouts must be longer than zero and at most \(Self.maximumRequestTimeout.components.seconds)s")
         }
-        guard within(leaseSeconds, Self.maximumWaitSeconds) else {
-            try fail(.lease, "the lease must be longer than zero and at most \(Int(Self.maximumWaitSeconds))s (a day)")
+        guard within(lease, Self.maximumWait) else {
+            try fail(.lease, "the lease must be longer than zero and at most \(Self.maximumWait.components.seconds)s (a day)")
         }
-        guard within(backoff.baseSeconds, Self.maximumWaitSeconds), within(backoff.capSeconds, Self.maximumWaitSeconds) else {
-            try fail(.backoff, "the backoff base and cap must be longer than zero and at most \(Int(Self.maximumWaitSeconds))s (a day)")
+        guard within(backoff.base, Self.maximumWait), within(backoff.cap, Self.maximumWait) else {
+            try fail(.backoff, "the backoff base and cap must be longer than zero and at most \(Self.maximumWait.components.seconds)s (a day)")
         }
-        guard within(pollIntervalSeconds, 3600) else { try fail(.pollInterval, "the poll interval must be longer than zero and at most an hour") }
-        guard leaseSeconds > requestTimeoutSeconds else {
+        guard within(pollInterval, Self.maximumPollInterval) else {
+            try fail(.pollInterval, "the poll interval must be longer than zero and at most an hour")
+        }
+        guard lease > requestTimeout else {
             try fail(
-                .lease, "the lease (\(Int(leaseSeconds))s) must be longer than the request timeout (\(Int(requestTimeoutSeconds))s)",
+                .lease, "the lease (\(Int(lease.seconds))s) must be longer than the request timeout (\(Int(requestTimeout.seconds))s)",
                 hint: "otherwise another dispatcher could take over a batch that is still being sent")
         }
-        guard backoff.baseSeconds > 0, backoff.capSeconds >= backoff.baseSeconds else {
+        guard backoff.cap >= backoff.base else {
             try fail(.backoff, "the backoff base must be positive and no larger than its cap")
         }
-        guard pollIntervalSeconds > 0 else { try fail(.pollInterval, "the poll interval must be positive") }
-        if let entityIDs, !HeaderValue.isSafe(entityIDs) { try fail(.entityIDs, "the entity ids hold characters not allowed in an HTTP header") }
-        if let orgIDs, !HeaderValue.isSafe(orgIDs) { try fail(.orgIDs, "the org ids hold characters not allowed in an HTTP header") }
+        if let bad = entityIDs.first(where: { !HeaderValue.isSafeListItem($0) }) {
+            try fail(.entityIDs, "the entity id \"\(bad)\" is empty, holds a comma or holds characters not allowed in an HTTP header")
+        }
+        if let bad = orgIDs.first(where: { !HeaderValue.isSafeListItem($0) }) {
+            try fail(.orgIDs, "the org id \"\(bad)\" is empty, holds a comma or holds characters not allowed in an HTTP header")
+        }
         _ = try ZuoraEndpoint(baseURL: baseURL, allowInsecureHTTP: allowInsecureHTTP)
     }
 }
@@ -178,5 +188,15 @@ public struct DispatcherConfiguration: Sendable {
 enum HeaderValue {
     static func isSafe(_ value: String) -> Bool {
         !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }
+    }
+
+    /// One item of a comma-separated header value.
+    static func isSafeListItem(_ value: String) -> Bool {
+        isSafe(value) && !value.contains(",")
+    }
+
+    /// `items` joined by commas; nil when there are none.
+    static func list(_ items: [String]) -> String? {
+        items.isEmpty ? nil : items.joined(separator: ",")
     }
 }

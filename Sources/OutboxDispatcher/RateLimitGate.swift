@@ -34,7 +34,7 @@ final class RateLimitGate: Sendable {
                 wait = max(0, hintSeconds)
             } else {
                 state.streak += 1
-                wait = backoff.delay(attempt: state.streak)
+                wait = backoff.delay(attempt: state.streak).seconds
             }
             let until = now.advanced(by: .milliseconds(Int64((wait * 1000).rounded(.up))))
             if state.notBefore.map({ until > $0 }) ?? true { state.notBefore = until }

@@ -24,7 +24,7 @@ final class SharedRequestBudget: Sendable {
     init(store: any DispatchStore, configuration: DispatcherConfiguration) {
         budget = configuration.requestBudget
         self.store = store
-        leaseMilliseconds = Int64((configuration.leaseSeconds * 1000).rounded())
+        leaseMilliseconds = configuration.lease.milliseconds
         clock = configuration.clock
         logger = configuration.logger
         waits = Dictionary(

@@ -33,11 +33,11 @@ actor TokenProvider {
 
     /// One provider lives as long as its dispatcher, so a token outlives the
     /// HTTP client of one run; each call passes the client to fetch with.
-    init(credentials: ZuoraCredentials, endpoint: ZuoraEndpoint, timeoutSeconds: Double, trackIDPrefix: String = "outbox", logger: Logger) {
+    init(credentials: ZuoraCredentials, endpoint: ZuoraEndpoint, timeout: Duration, trackIDPrefix: String = "outbox", logger: Logger) {
         self.credentials = credentials
         self.tokenURL = endpoint.base + "/oauth/token"
         self.trackID = TrackID.sanitize(trackIDPrefix + "-token")
-        self.timeout = .milliseconds(Int64(min(max(timeoutSeconds, 0), DispatcherConfiguration.maximumRequestTimeoutSeconds) * 1000))
+        self.timeout = min(max(timeout, .zero), DispatcherConfiguration.maximumRequestTimeout)
         self.logger = logger
         if case .bearer(let token) = credentials {
             current = Token(value: token, refreshAt: nil)

@@ -56,7 +56,7 @@ struct WorkerLoop: Sendable {
                 let claim = try await store.claim(
                     meter: meter, owner: configuration.owner, limit: configuration.batchSize,
                     maxBytes: configuration.maxBatchBytes,
-                    leaseMilliseconds: Int64((configuration.leaseSeconds * 1000).rounded()))
+                    leaseMilliseconds: configuration.lease.milliseconds)
             else { continue }
             await delivery.deliver(claim, claimedAt: claimedAt)
             return true
@@ -67,7 +67,7 @@ struct WorkerLoop: Sendable {
     /// How long to sleep: until the earliest event is due or the next poll,
     /// whichever is first (the deadline and wake-ups end it sooner).
     private func idleWait() async throws -> Duration {
-        var wait = Duration.milliseconds(Int64(configuration.pollIntervalSeconds * 1000))
+        var wait = configuration.pollInterval
         if let due = try await store.nextDueDelay() {
             wait = min(wait, .milliseconds(max(1, due)))
         }

@@ -47,7 +47,7 @@ final class ZuoraClient: Sendable {
     private let deadline: Duration
     private let gzip: Bool
     private let entityIDs: String?
-    private let orgIDs: String?
+    private let orgIDs: String?  // header values: the ids joined by commas
 
     init(configuration: DispatcherConfiguration, http: HTTPClient, tokens: TokenProvider) throws {
         self.http = http
@@ -55,8 +55,8 @@ final class ZuoraClient: Sendable {
         endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         deadline = configuration.requestTimeout
         gzip = configuration.gzip
-        entityIDs = configuration.entityIDs
-        orgIDs = configuration.orgIDs
+        entityIDs = HeaderValue.list(configuration.entityIDs)
+        orgIDs = HeaderValue.list(configuration.orgIDs)
     }
 
     /// An HTTP client set up for Zuora: pooled connections, connect and read

@@ -98,8 +98,8 @@ struct CutCheck {
         let mock = try await ZuoraMockServer.start(MockConfiguration())
         var configuration = DispatcherConfiguration(
             baseURL: mock.baseURL, credentials: .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret")))
-        configuration.requestTimeoutSeconds = 10
-        configuration.leaseSeconds = 30
+        configuration.requestTimeout = .seconds(10)
+        configuration.lease = .seconds(30)
         do {
             let summary = try await Dispatcher(outbox: outbox, configuration: configuration).drainOnce(maxTime: .seconds(20))
             let after = try await outbox.status().totals

@@ -110,9 +110,9 @@ struct Workload {
         var configuration = DispatcherConfiguration(
             baseURL: mock.baseURL, credentials: .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret")))
         configuration.batchSize = 50
-        configuration.requestTimeoutSeconds = 5
-        configuration.leaseSeconds = 10
-        configuration.backoff = BackoffPolicy(baseSeconds: 0.005, capSeconds: 0.02)
+        configuration.requestTimeout = .seconds(5)
+        configuration.lease = .seconds(10)
+        configuration.backoff = BackoffPolicy(base: .milliseconds(5), cap: .milliseconds(20))
         return try Dispatcher(store: SettlementMarkingStore(outbox), configuration: configuration)
     }
 

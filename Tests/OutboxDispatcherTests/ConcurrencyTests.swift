@@ -100,7 +100,7 @@ struct ConcurrencyTests {
             let dispatcher = try Dispatcher(
                 outbox: h.outbox,
                 configuration: h.configuration {
-                    $0.pollIntervalSeconds = 30
+                    $0.pollInterval = .seconds(30)
                     $0.clock = clock
                 })
             try await testGracefulShutdown { trigger in

@@ -12,7 +12,7 @@ struct DeadLetterStoreTests {
         try await StoreBehaviourTests().withStore(kind, body)
     }
 
-    static let policy = RetryPolicy(backoff: BackoffPolicy(baseSeconds: 0.001, capSeconds: 0.001))
+    static let policy = RetryPolicy(backoff: BackoffPolicy(base: .milliseconds(1), cap: .milliseconds(1)))
 
     /// Claims the meter's next events, waiting for a retry to fall due.
     static func claim(_ store: any OutboxStore, meter: String = "m") async throws -> Claim {

@@ -78,17 +78,17 @@ struct RetryAfterTests {
 
 struct BackoffTests {
     @Test func ceilingsDoubleUpToTheCap() {
-        let policy = BackoffPolicy(baseSeconds: 1, capSeconds: 30)
-        #expect((1...7).map { policy.ceiling(attempt: $0) } == [1, 2, 4, 8, 16, 30, 30])
-        #expect(policy.ceiling(attempt: 10_000) == 30)
+        let policy = BackoffPolicy(base: .seconds(1), cap: .seconds(30))
+        #expect((1...7).map { policy.ceiling(attempt: $0) } == [1, 2, 4, 8, 16, 30, 30].map { .seconds($0) })
+        #expect(policy.ceiling(attempt: 10_000) == .seconds(30))
     }
 
     @Test func delaysAreFullJitterWithinTheCeiling() {
-        let policy = BackoffPolicy(baseSeconds: 0.5, capSeconds: 10)
+        let policy = BackoffPolicy(base: .milliseconds(500), cap: .seconds(10))
         var generator = SystemRandomNumberGenerator()
         for attempt in 1...12 {
             let delays = (0..<200).map { _ in policy.delay(attempt: attempt, using: &generator) }
-            #expect(delays.allSatisfy { $0 >= 0 && $0 <= policy.ceiling(attempt: attempt) })
+            #expect(delays.allSatisfy { $0 >= .zero && $0 <= policy.ceiling(attempt: attempt) })
             if attempt >= 6 { #expect(delays.contains { $0 < policy.ceiling(attempt: attempt) / 2 }, "full jitter reaches low values") }
         }
     }
@@ -145,12 +145,12 @@ struct ConfigurationTests {
     @Test func rejectsOutOfRangeValues() {
         let tweaks: [(inout DispatcherConfiguration) -> Void] = [
             { $0.batchSize = 0 }, { $0.batchSize = 10_001 }, { $0.maxBatchBytes = 4_194_305 },
-            { $0.concurrency = 0 }, { $0.maxAttempts = -1 },
+            { $0.concurrency = 0 }, { $0.maxAttempts = -1 }, { $0.maxAttempts = 0 },
             {
-                $0.leaseSeconds = 10
-                $0.requestTimeoutSeconds = 30
+                $0.lease = .seconds(10)
+                $0.requestTimeout = .seconds(30)
             },
-            { $0.entityIDs = "a\nb" },
+            { $0.entityIDs = ["a\nb"] }, { $0.entityIDs = [""] }, { $0.orgIDs = ["a,b"] },
         ]
         for tweak in tweaks {
             var configuration = base("https://rest.zuora.com")
@@ -257,14 +257,14 @@ struct RateLimitGateTests {
     let now = ContinuousClock.now
 
     @Test func unhintedAnswersGrowOneStreakAndASuccessEndsIt() {
-        let backoff = BackoffPolicy(baseSeconds: 1, capSeconds: 8)
+        let backoff = BackoffPolicy(base: .seconds(1), cap: .seconds(8))
         let gate = RateLimitGate(backoff: backoff)
         for streak in 1...6 {
             let wait = gate.hold(hintSeconds: nil, now: now)
             #expect(gate.streak == streak)
-            #expect(wait >= 0 && wait <= backoff.ceiling(attempt: streak), "wait \(wait) past the ceiling for streak \(streak)")
+            #expect(wait >= 0 && .seconds(wait) <= backoff.ceiling(attempt: streak), "wait \(wait) past the ceiling for streak \(streak)")
         }
-        #expect(backoff.ceiling(attempt: 6) == 8, "capped")
+        #expect(backoff.ceiling(attempt: 6) == .seconds(8), "capped")
         gate.hold(hintSeconds: 30, now: now)
         #expect(gate.streak == 6, "a hinted answer is waited as told and leaves the streak alone")
         gate.succeeded()

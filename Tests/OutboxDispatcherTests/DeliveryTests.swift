@@ -186,8 +186,8 @@ struct DeliveryTests {
             let texts = try await h.append(3000)
             let summary = try await h.dispatcher {
                 $0.batchSize = 100
-                $0.requestTimeoutSeconds = 0.5
-                $0.leaseSeconds = 3
+                $0.requestTimeout = .milliseconds(500)
+                $0.lease = .seconds(3)
             }
             .drainOnce(maxTime: .seconds(120))
             #expect(summary.remaining == 0)
@@ -221,7 +221,7 @@ struct DeliveryTests {
             try await h.append(50)
             // Until Zuora has refused a few retries: an event, not a time.
             let summary = try await h.run(
-                try h.dispatcher { $0.backoff = BackoffPolicy(baseSeconds: 0.05, capSeconds: 0.3) },
+                try h.dispatcher { $0.backoff = BackoffPolicy(base: .milliseconds(50), cap: .milliseconds(300)) },
                 until: "three refused requests"
             ) { h.mock.statistics.usageRequests >= 3 }
             #expect(summary.sent == 0 && summary.dead == 0)

@@ -124,14 +124,14 @@ struct FencingTests {
             $0.clock = clock
             $0.concurrency = 1
             $0.batchSize = batchSize
-            $0.leaseSeconds = lease
-            $0.requestTimeoutSeconds = timeout
+            $0.lease = .seconds(lease)
+            $0.requestTimeout = .seconds(timeout)
             $0.owner = "first"
         }
         let second = try h.dispatcher(store: storeB) {
             $0.concurrency = 1
-            $0.leaseSeconds = lease
-            $0.requestTimeoutSeconds = timeout
+            $0.lease = .seconds(lease)
+            $0.requestTimeout = .seconds(timeout)
             $0.owner = "second"
         }
         return (first, second, [storeA, storeB])
@@ -219,7 +219,7 @@ struct FencingTests {
             let dispatcher = try h.dispatcher(store: store) {
                 $0.clock = clock
                 $0.concurrency = 1
-                $0.backoff = BackoffPolicy(baseSeconds: 1, capSeconds: 60)
+                $0.backoff = BackoffPolicy(base: .seconds(1), cap: .seconds(60))
             }
             async let summary = dispatcher.drainOnce(maxTime: .seconds(15))
             var steps = 0

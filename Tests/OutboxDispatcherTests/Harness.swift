@@ -47,13 +47,13 @@ struct Harness {
 
     func configuration(_ tweak: (inout DispatcherConfiguration) -> Void = { _ in }) -> DispatcherConfiguration {
         var configuration = DispatcherConfiguration(baseURL: mock.baseURL, credentials: oauth, logger: logs.logger())
-        configuration.backoff = BackoffPolicy(baseSeconds: 0.02, capSeconds: 0.2)
-        configuration.pollIntervalSeconds = 0.05
+        configuration.backoff = BackoffPolicy(base: .milliseconds(20), cap: .milliseconds(200))
+        configuration.pollInterval = .milliseconds(50)
         // Generous: the suite runs tests in parallel on small machines, and a
         // timeout under load is a (legitimate) transient failure that would
         // spend attempts in tests that count them.
-        configuration.requestTimeoutSeconds = 10
-        configuration.leaseSeconds = 30
+        configuration.requestTimeout = .seconds(10)
+        configuration.lease = .seconds(30)
         tweak(&configuration)
         return configuration
     }

@@ -50,7 +50,7 @@ struct IdempotencyKeyDeliveryTests {
         try await Harness.with(kind, mock: configuration) { h in
             try await h.append(10)
             let summary = try await h.dispatcher {
-                $0.requestTimeoutSeconds = 2
+                $0.requestTimeout = .seconds(2)
                 $0.maxAttempts = 3
             }.drainOnce(maxTime: .seconds(60))
             let statistics = h.mock.statistics

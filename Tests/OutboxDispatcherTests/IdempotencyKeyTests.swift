@@ -77,7 +77,7 @@ struct IdempotencyKeyTests {
     /// together: one kept alone would be re-sent under another key.
     @Test func anUnansweredGroupGivesUpTogether() {
         var random = SystemRandomNumberGenerator()
-        let policy = RetryPolicy(backoff: BackoffPolicy(baseSeconds: 0.01, capSeconds: 0.01), maxAttempts: 3)
+        let policy = RetryPolicy(backoff: BackoffPolicy(base: .milliseconds(10), cap: .milliseconds(10)), maxAttempts: 3)
         let mixed = Self.events(1...2, attempts: 2) + Self.events(3...4, attempts: 0)
         let unanswered = Settlement.plan(.failed(reason: "timeout"), events: mixed, meter: "m", policy: policy, keys: .unanswered(key: "k"), random: &random)
         #expect(unanswered.rows.allSatisfy { $0.outcome.state == .dead }, "\(unanswered.rows)")

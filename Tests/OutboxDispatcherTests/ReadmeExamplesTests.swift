@@ -75,7 +75,8 @@ struct ReadmeExamplesTests {
             baseURL: "https://rest.zuora.com",
             credentials: .oauth(clientID: env["ZUORA_CLIENT_ID"]!, clientSecret: Secret(env["ZUORA_CLIENT_SECRET"]!)),
             logger: logger)
-        settings.maxAttempts = 0
+        settings.maxAttempts = nil
+        settings.lease = .seconds(60)
         let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
         _ = ServiceGroup(services: [dispatcher], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         #expect(dispatcher.configuration.environment == nil && dispatcher.configuration.effectiveMaxRequestsPerMinute == nil)

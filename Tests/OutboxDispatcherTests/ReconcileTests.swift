@@ -54,7 +54,7 @@ struct ReconcileTests {
                 configuration: h.configuration {
                     $0.baseURL = "http://127.0.0.1:1"
                     $0.credentials = .bearer(Secret("t"))
-                    $0.connectTimeoutSeconds = 0.2
+                    $0.connectTimeout = .milliseconds(200)
                 },
                 meterIDs: ["m": 101], eventIdField: nil)
             let error = await #expect(throws: Reconciler.Failure.self) { try await nowhere.run(since: .seconds(60)) }

@@ -152,7 +152,7 @@ struct StoreBehaviourTests {
         try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: [Self.event("C-1")], meter: "m")
             var random = SystemRandomNumberGenerator()
-            let policy = RetryPolicy(backoff: BackoffPolicy(baseSeconds: 0.001, capSeconds: 0.001), maxAttempts: 2)
+            let policy = RetryPolicy(backoff: BackoffPolicy(base: .milliseconds(1), cap: .milliseconds(1)), maxAttempts: 2)
             for attempt in 1...2 {
                 let claim = try #require(try await Self.claimWhenDue(store))
                 #expect(claim.events[0].attempts == attempt - 1)

@@ -77,7 +77,7 @@ struct DatabaseFileTests {
     @Test func reportsALockHeldPastTheBusyTimeout() async throws {
         try await withTemporaryDirectory { (dir: String) async throws in
             let path = dir + "/o.sqlite"
-            let outbox = try Outbox(OutboxConfiguration(path: path, busyTimeoutMilliseconds: 100))
+            let outbox = try Outbox(OutboxConfiguration(path: path, busyTimeout: .milliseconds(100)))
             let holder = try SQLiteConnection(path: path)
             try holder.execute("BEGIN IMMEDIATE")
             let error = await #expect(throws: OutboxError.self) { try await outbox.append(sampleEvent(), meter: "m") }

@@ -70,7 +70,7 @@ struct PipedAppendTests {
         try await withTemporaryDirectory { dir in
             let path = dir + "/o.sqlite"
             let outbox = try Outbox(path: path)
-            let other = try Outbox(OutboxConfiguration(path: path, busyTimeoutMilliseconds: 100))
+            let other = try Outbox(OutboxConfiguration(path: path, busyTimeout: .milliseconds(100)))
             var fds: [Int32] = [0, 0]
             precondition(pipe(&fds) == 0)
             let first = Array((sampleJSON("slow-1") + "\n").utf8)

@@ -32,7 +32,7 @@ struct SettlementPlanTests {
         }
     }
 
-    static let policy = RetryPolicy(backoff: BackoffPolicy(baseSeconds: 1, capSeconds: 60), maxAttempts: 3)
+    static let policy = RetryPolicy(backoff: BackoffPolicy(base: .seconds(1), cap: .seconds(60)), maxAttempts: 3)
 
     static let cases: [(String, BatchVerdict, [Int], RetryPolicy, [EventOutcome])] = [
         ("accepted: every event sent", .accepted, [0, 2], policy, [.sent, .sent]),
@@ -42,7 +42,7 @@ struct SettlementPlanTests {
         ),
         (
             "failed: one attempt spent each, one delay for the batch (drawn for the highest attempt)",
-            .failed(reason: "HTTP 500"), [0, 1], RetryPolicy(backoff: BackoffPolicy(baseSeconds: 1, capSeconds: 60), maxAttempts: 0),
+            .failed(reason: "HTTP 500"), [0, 1], RetryPolicy(backoff: BackoffPolicy(base: .seconds(1), cap: .seconds(60))),
             [.retry(afterMilliseconds: 2000, attempts: 1), .retry(afterMilliseconds: 2000, attempts: 2)]
         ),
         (
@@ -58,7 +58,7 @@ struct SettlementPlanTests {
             .failed(reason: "timeout"), [7], policy, [.dead(reason: "gave up after 8 attempts (the retry limit); last failure: timeout", attempts: 8)]
         ),
         (
-            "failed: the cap bounds the delay", .failed(reason: "x"), [20], RetryPolicy(backoff: BackoffPolicy(baseSeconds: 1, capSeconds: 60), maxAttempts: 0),
+            "failed: the cap bounds the delay", .failed(reason: "x"), [20], RetryPolicy(backoff: BackoffPolicy(base: .seconds(1), cap: .seconds(60))),
             [.retry(afterMilliseconds: 60_000, attempts: 21)]
         ),
         (

@@ -90,7 +90,7 @@ struct DemoCommand: AsyncParsableCommand {
                 baseURL: mock.baseURL,
                 credentials: .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret")),
                 logger: logger)
-            settings.backoff = BackoffPolicy(baseSeconds: 0.2, capSeconds: 2)
+            settings.backoff = BackoffPolicy(base: .milliseconds(200), cap: .seconds(2))
             let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
             let started = ContinuousClock.now
             let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: nil, purgeSentAfter: nil, reconcile: nil)
@@ -177,8 +177,8 @@ struct DemoCommand: AsyncParsableCommand {
         // Zuora bills the next request and its answer never comes.
         mock.update { $0.scriptedLostAnswers = [before.usageRequests + 1] }
         var impatient = settings
-        impatient.requestTimeoutSeconds = 1
-        impatient.leaseSeconds = 5
+        impatient.requestTimeout = .seconds(1)
+        impatient.lease = .seconds(5)
         let dispatcher = try Dispatcher(outbox: outbox, configuration: impatient)
         _ = try await dispatcher.drainOnce(maxTime: .seconds(60))
         return mock.statistics.duplicatesDiscarded - before.duplicatesDiscarded

@@ -54,7 +54,7 @@ enum Settings {
         "allow-insecure-http", environment: "OUTBOX_ALLOW_INSECURE_HTTP", default: false,
         summary: "Allow an http:// base URL on a host that is not loopback (sends the token in clear text)")
     static let requestTimeout = Setting<Double>.duration(
-        "request-timeout", environment: "OUTBOX_REQUEST_TIMEOUT", default: 30, atMost: DispatcherConfiguration.maximumRequestTimeoutSeconds,
+        "request-timeout", environment: "OUTBOX_REQUEST_TIMEOUT", default: 30, atMost: Double(DispatcherConfiguration.maximumRequestTimeout.components.seconds),
         summary: "One deadline for a whole request (connecting, the answer's headers and its body), at most 10m; shorter than the lease")
 
     // MARK: The drain
@@ -91,16 +91,16 @@ enum Settings {
         "max-attempts", environment: "OUTBOX_MAX_ATTEMPTS", default: 0,
         summary: "Dead-letter an event after this many failed attempts; 0 retries transient failures forever", defaultText: "0, forever")
     static let lease = Setting<Double>.duration(
-        "lease", environment: "OUTBOX_LEASE", default: 60, atMost: DispatcherConfiguration.maximumWaitSeconds,
+        "lease", environment: "OUTBOX_LEASE", default: 60, atMost: Double(DispatcherConfiguration.maximumWait.components.seconds),
         summary: "How long a claim holds before another dispatcher may take it over, at most 1d")
     static let backoffBase = Setting<Double>.duration(
-        "backoff-base", environment: "OUTBOX_BACKOFF_BASE", default: 1, atMost: DispatcherConfiguration.maximumWaitSeconds,
+        "backoff-base", environment: "OUTBOX_BACKOFF_BASE", default: 1, atMost: Double(DispatcherConfiguration.maximumWait.components.seconds),
         summary: "The first retry waits up to this; each retry doubles it")
     static let backoffCap = Setting<Double>.duration(
-        "backoff-cap", environment: "OUTBOX_BACKOFF_CAP", default: 300, atMost: DispatcherConfiguration.maximumWaitSeconds,
+        "backoff-cap", environment: "OUTBOX_BACKOFF_CAP", default: 300, atMost: Double(DispatcherConfiguration.maximumWait.components.seconds),
         summary: "No retry waits longer than this, at most 1d")
     static let pollInterval = Setting<Double>.duration(
-        "poll-interval", environment: "OUTBOX_POLL_INTERVAL", default: 0.5, atMost: 3600,
+        "poll-interval", environment: "OUTBOX_POLL_INTERVAL", default: 0.5, atMost: Double(DispatcherConfiguration.maximumPollInterval.components.seconds),
         summary: "How often an idle drain looks for new events, at most 1h")
     static let metricsPort = Setting<Int>.integer(
         "metrics-port", environment: "OUTBOX_METRICS_PORT", default: nil, in: 0...65535,

@@ -32,6 +32,12 @@ struct ZuoraSettings {
         backoffCap = try Settings.backoffCap.resolve(flag: options.backoffCap?.seconds, file: file, record: record)
     }
 
+    /// A comma-separated list as given, every item kept (an empty one is
+    /// refused by the dispatcher's checks).
+    static func ids(_ list: String) -> [String] {
+        list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+
     static func host(of url: String) -> String? {
         URLComponents(string: url)?.host
     }
@@ -54,11 +60,12 @@ struct ZuoraSettings {
         }
         var settings = DispatcherConfiguration(baseURL: base, credentials: credentials, logger: logger)
         settings.environment = environment.value
-        settings.entityIDs = entityIDs.value
-        settings.orgIDs = orgIDs.value
-        settings.requestTimeoutSeconds = requestTimeout.value
+        // The flags take the header's own form: ids separated by commas.
+        settings.entityIDs = entityIDs.value.map(ZuoraSettings.ids) ?? []
+        settings.orgIDs = orgIDs.value.map(ZuoraSettings.ids) ?? []
+        settings.requestTimeout = .seconds(requestTimeout.value)
         settings.allowInsecureHTTP = allowInsecureHTTP.value
-        settings.backoff = BackoffPolicy(baseSeconds: backoffBase.value, capSeconds: backoffCap.value)
+        settings.backoff = BackoffPolicy(base: .seconds(backoffBase.value), cap: .seconds(backoffCap.value))
         return settings
     }
 
@@ -137,9 +144,14 @@ struct DrainSettings {
         settings.concurrency = concurrency.value
         settings.gzip = gzip.value
         settings.idempotencyKeys = idempotencyKeys.value
-        settings.maxAttempts = maxAttempts.value
-        settings.leaseSeconds = lease.value
-        settings.pollIntervalSeconds = pollInterval.value
+        // The flag's 0 (the default) means no limit.
+        guard maxAttempts.value >= 0 else {
+            throw CommandFailure(
+                DispatcherConfigurationError(.maxAttempts, "the attempt limit must be 0 (retry forever) or more, got \(maxAttempts.value)"))
+        }
+        settings.maxAttempts = maxAttempts.value == 0 ? nil : maxAttempts.value
+        settings.lease = .seconds(lease.value)
+        settings.pollInterval = .seconds(pollInterval.value)
         do {
             try settings.validate()
         } catch let error as DispatcherConfigurationError {

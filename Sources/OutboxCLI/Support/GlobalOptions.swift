@@ -79,7 +79,7 @@ struct DatabaseSettings {
                 exitCode: Exit.database)
         }
         var configuration = OutboxConfiguration(
-            path: path.value, durability: durability.value, busyTimeoutMilliseconds: busyTimeout.value, eventIdField: field, allowForeignTables: false)
+            path: path.value, durability: durability.value, busyTimeout: .milliseconds(busyTimeout.value), eventIdField: field, allowForeignTables: false)
         configuration.maxEventBytes = maxEventBytes
         return try Outbox(configuration)
     }

@@ -2,36 +2,45 @@
 /// `delay = random(0, min(cap, base * 2^attempt))`.
 public struct BackoffPolicy: Sendable, Equatable {
     /// The ceiling for the first retry; doubles with every attempt.
-    public var baseSeconds: Double
+    public var base: Duration
     /// No delay exceeds this.
-    public var capSeconds: Double
+    public var cap: Duration
 
-    public init(baseSeconds: Double = 1, capSeconds: Double = 300) {
-        self.baseSeconds = baseSeconds
-        self.capSeconds = capSeconds
+    public init(base: Duration = .seconds(1), cap: Duration = .seconds(300)) {
+        self.base = base
+        self.cap = cap
     }
 
     /// The largest delay the `attempt`-th retry may draw (attempt counts from 1).
-    public func ceiling(attempt: Int) -> Double {
-        let exponent = Double(min(max(attempt - 1, 0), 62))
-        return min(capSeconds, baseSeconds * pow2(exponent))
+    public func ceiling(attempt: Int) -> Duration {
+        let exponent = min(max(attempt - 1, 0), 62)
+        // Doubled in floating point first: `base * 2^62` would overflow.
+        return seconds(base) * pow2(exponent) < seconds(cap) ? base * (1 << exponent) : cap
     }
 
     /// A delay for the `attempt`-th retry, drawn with `generator`.
-    public func delay<G: RandomNumberGenerator>(attempt: Int, using generator: inout G) -> Double {
-        let ceiling = ceiling(attempt: attempt)
-        guard ceiling > 0 else { return 0 }
-        return Double.random(in: 0...ceiling, using: &generator)
+    public func delay<G: RandomNumberGenerator>(attempt: Int, using generator: inout G) -> Duration {
+        let ceiling = seconds(ceiling(attempt: attempt))
+        guard ceiling > 0 else { return .zero }
+        return .seconds(Double.random(in: 0...ceiling, using: &generator))
     }
 
-    public func delay(attempt: Int) -> Double {
+    public func delay(attempt: Int) -> Duration {
         var generator = SystemRandomNumberGenerator()
         return delay(attempt: attempt, using: &generator)
     }
 
-    private func pow2(_ exponent: Double) -> Double {
+    /// `base` in seconds, for waits the dispatcher keeps in seconds.
+    package var baseSeconds: Double { seconds(base) }
+
+    private func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    private func pow2(_ exponent: Int) -> Double {
         var result = 1.0
-        for _ in 0..<Int(exponent) { result *= 2 }
+        for _ in 0..<exponent { result *= 2 }
         return result
     }
 }

@@ -1,17 +1,18 @@
 /// When to retry a failed event, and when to give up on it.
 public struct RetryPolicy: Sendable, Equatable {
     public var backoff: BackoffPolicy
-    /// 0 retries transient failures forever; N dead-letters an event once N
-    /// attempts have failed.
-    public var maxAttempts: Int
+    /// Nil retries transient failures forever; N dead-letters an event once
+    /// N attempts have failed.
+    public var maxAttempts: Int?
 
-    public init(backoff: BackoffPolicy = BackoffPolicy(), maxAttempts: Int = 0) {
+    public init(backoff: BackoffPolicy = BackoffPolicy(), maxAttempts: Int? = nil) {
         self.backoff = backoff
         self.maxAttempts = maxAttempts
     }
 
     /// Whether an event that has now failed `attempts` times is given up on.
     public func givesUp(afterAttempts attempts: Int) -> Bool {
-        maxAttempts > 0 && attempts >= maxAttempts
+        guard let maxAttempts else { return false }
+        return attempts >= maxAttempts
     }
 }

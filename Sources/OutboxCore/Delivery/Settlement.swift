@@ -142,4 +142,12 @@ public struct Settlement: Sendable, Equatable {
         guard seconds.isFinite, seconds > 0 else { return 0 }
         return Int64((seconds * 1000).rounded(.up))
     }
+
+    /// `delay` in whole milliseconds, rounded up; zero when it is not positive.
+    public static func milliseconds(_ delay: Duration) -> Int64 {
+        guard delay > .zero else { return 0 }
+        let (seconds, attoseconds) = delay.components
+        let (whole, rest) = attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000_000)
+        return seconds * 1000 + whole + (rest > 0 ? 1 : 0)
+    }
 }

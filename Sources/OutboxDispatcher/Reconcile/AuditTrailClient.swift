@@ -74,8 +74,8 @@ struct AuditTrailClient: Sendable {
             request.headers.add(name: "Authorization", value: "Bearer " + token.value.reveal())
             request.headers.add(name: "Zuora-Track-Id", value: TrackID.sanitize("\(configuration.trackIDPrefix)-audit-\(meterID)-\(attempt)"))
             request.headers.add(name: "User-Agent", value: "outbox/0.1")
-            if let entityIDs = configuration.entityIDs { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
-            if let orgIDs = configuration.orgIDs { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }
+            if let entityIDs = HeaderValue.list(configuration.entityIDs) { request.headers.add(name: "Zuora-Entity-Ids", value: entityIDs) }
+            if let orgIDs = HeaderValue.list(configuration.orgIDs) { request.headers.add(name: "Zuora-Org-Ids", value: orgIDs) }
             let holder = try await admitted(meterID: meterID)
             do {
                 let (http, limit, prepared) = (self.http, configuration.requestTimeout, request)
@@ -154,7 +154,7 @@ struct AuditTrailClient: Sendable {
     /// the backoff, capped at 10 s (a reconcile run should not stall).
     private func pause(attempt: Int, hint: Double?) async {
         guard attempt < Self.attempts else { return }
-        let seconds = min(hint ?? configuration.backoff.delay(attempt: attempt), hint == nil ? 10 : 60)
+        let seconds = min(hint ?? configuration.backoff.delay(attempt: attempt).seconds, hint == nil ? 10 : 60)
         try? await configuration.clock.sleep(until: configuration.clock.monotonicNow() + .milliseconds(Int64(seconds * 1000)))
     }
 }

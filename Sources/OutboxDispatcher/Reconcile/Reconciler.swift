@@ -50,7 +50,7 @@ public final class Reconciler: Sendable {
         endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         tokens = TokenProvider(
             credentials: configuration.credentials, endpoint: endpoint,
-            timeoutSeconds: configuration.requestTimeoutSeconds, trackIDPrefix: configuration.trackIDPrefix,
+            timeout: configuration.requestTimeout, trackIDPrefix: configuration.trackIDPrefix,
             logger: configuration.logger)
         self.store = store
         budget = SharedRequestBudget(store: store, configuration: configuration)

@@ -16,7 +16,7 @@ public struct OutboxConfiguration: Sendable {
     public var path: String
     public var durability: Durability
     /// How long a write waits for another connection's lock before failing.
-    public var busyTimeoutMilliseconds: Int
+    public var busyTimeout: Duration
     /// When set, each appended event that lacks this field gets it, holding
     /// the event's id (a UUIDv7), so Mediation can de-duplicate on it.
     public var eventIdField: String?
@@ -40,14 +40,14 @@ public struct OutboxConfiguration: Sendable {
     public init(
         path: String,
         durability: Durability = .full,
-        busyTimeoutMilliseconds: Int = 5000,
+        busyTimeout: Duration = .seconds(5),
         eventIdField: String? = nil,
         allowForeignTables: Bool = false,
         clock: any OutboxClock = SystemClock()
     ) {
         self.path = path
         self.durability = durability
-        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        self.busyTimeout = busyTimeout
         self.eventIdField = eventIdField
         self.allowForeignTables = allowForeignTables
         self.clock = clock
@@ -60,9 +60,17 @@ public struct OutboxConfiguration: Sendable {
         if !(1...EventSizeLimit.ceiling).contains(maxEventBytes) {
             throw OutboxError(.invalidConfiguration, "the largest event must be between 1 and \(EventSizeLimit.ceiling) bytes (Zuora's 4 MiB request, less 2)")
         }
-        if busyTimeoutMilliseconds < 0 {
+        if busyTimeout < .zero {
             throw OutboxError(.invalidConfiguration, "the busy timeout must not be negative")
         }
         if let field = eventIdField { try EventIDFieldName.validate(field) }
+    }
+
+    /// `busyTimeout` in whole milliseconds, as SQLite takes it (at most
+    /// `Int32.max`, about 24 days).
+    var busyTimeoutMilliseconds: Int {
+        let (seconds, attoseconds) = max(busyTimeout, .zero).components
+        guard seconds < Int64(Int32.max) / 1000 else { return Int(Int32.max) }
+        return Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -24,10 +24,10 @@ struct HostileServerTests {
         var configuration = DispatcherConfiguration(
             baseURL: server.baseURL,
             credentials: oauth ? .oauth(clientID: "id", clientSecret: Secret("secret")) : .bearer(Secret("token")))
-        configuration.requestTimeoutSeconds = requestTimeout
-        configuration.leaseSeconds = 30
-        configuration.backoff = BackoffPolicy(baseSeconds: 0.05, capSeconds: 0.2)
-        configuration.pollIntervalSeconds = 0.05
+        configuration.requestTimeout = .seconds(requestTimeout)
+        configuration.lease = .seconds(30)
+        configuration.backoff = BackoffPolicy(base: .milliseconds(50), cap: .milliseconds(200))
+        configuration.pollInterval = .milliseconds(50)
         let dispatcher = try Dispatcher(store: outbox, configuration: configuration)
         let started = ContinuousClock.now
         let summary = try await dispatcher.drainOnce(maxTime: maxTime)
@@ -75,10 +75,10 @@ struct HostileServerTests {
         let server = try HostileServer(.gzipBomb(inflatedBytes: 256 << 20))
         defer { server.stop() }
         var configuration = DispatcherConfiguration(baseURL: server.baseURL, credentials: .bearer(Secret("token")))
-        configuration.requestTimeoutSeconds = 5
+        configuration.requestTimeout = .seconds(5)
         let http = ZuoraClient.makeHTTPClient(configuration: configuration)
         let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: false)
-        let tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint, timeoutSeconds: 5, logger: configuration.logger)
+        let tokens = TokenProvider(credentials: configuration.credentials, endpoint: endpoint, timeout: .seconds(5), logger: configuration.logger)
         let client = try ZuoraClient(configuration: configuration, http: http, tokens: tokens)
         let body = try RequestBody.make([ClaimedEvent(rowID: 1, eventID: "e", body: Array(StoreBehaviourTests.event("C-1").utf8), attempts: 0)], gzip: false)
         let outcome = await client.post(meter: "m", body: body, trackID: "t", idempotencyKey: "k", token: try await client.token())
@@ -132,7 +132,7 @@ struct HostileServerTests {
         let outbox = try await place.open()
         defer { Task { await place.remove() } }
         var configuration = DispatcherConfiguration(baseURL: server.baseURL, credentials: .bearer(Secret("token")))
-        configuration.requestTimeoutSeconds = 2
+        configuration.requestTimeout = .seconds(2)
         let reconciler = try Reconciler(store: outbox, configuration: configuration, meterIDs: ["m": 101], eventIdField: nil)
         let report = try await reconciler.run(since: .seconds(3600))
         await outbox.close()

@@ -32,8 +32,8 @@ struct ReconcileAsDocumentedTests {
             try await h.outbox.append(jsonEvents: Self.events(10, prefix: "E"), meter: "m")
             let dispatcher = try h.dispatcher {
                 $0.batchSize = 10
-                $0.requestTimeoutSeconds = 1
-                $0.leaseSeconds = 5
+                $0.requestTimeout = .seconds(1)
+                $0.lease = .seconds(5)
             }
             let summary = try await dispatcher.drainOnce(maxTime: .seconds(60))
             #expect(summary.sent == 10 && summary.dead == 0)
