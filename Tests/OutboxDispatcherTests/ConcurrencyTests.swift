@@ -80,7 +80,7 @@ struct ConcurrencyTests {
             try await testGracefulShutdown { trigger in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await dispatcher.run() }
-                    try await waitUntil("the mock accepted a few batches") { h.mock.statistics.acceptedEvents >= 300 }
+                    try await waitForMock(h.mock, "the mock accepted a few batches") { $0.acceptedEvents >= 300 }
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()
                 }
@@ -108,9 +108,9 @@ struct ConcurrencyTests {
                     group.addTask { try await dispatcher.run() }
                     // Every worker found nothing and sleeps for its poll:
                     // only the append can wake them.
-                    try await waitUntil("the workers went to sleep") { clock.sleepers(atLeast: .seconds(29)) == 4 }
+                    try await clock.waitForSleepers(4, atLeast: .seconds(29), "the workers went to sleep")
                     try await h.append(10)
-                    try await waitUntil("the mock accepted the appended events") { h.mock.statistics.acceptedEvents == 10 }
+                    try await waitForMock(h.mock, "the mock accepted the appended events") { $0.acceptedEvents == 10 }
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()
                 }

@@ -38,9 +38,7 @@ struct FencingTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await first.run() }
                     defer { trigger.triggerGracefulShutdown() }
-                    try await waitUntil("the first dispatcher waits out the Retry-After, still holding the second half") {
-                        clock.sleepers(atLeast: .seconds(59)) == 1
-                    }
+                    try await clock.waitForSleepers(1, atLeast: .seconds(59), "the first dispatcher waits out the Retry-After, still holding the second half")
                     #expect(h.mock.statistics.usageRequests == 2)
                     // The lease lapses: by the store's clock on SQLite, in real time on PostgreSQL.
                     clock.advance(by: .seconds(31))
@@ -91,9 +89,8 @@ struct FencingTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await first.run() }
                     defer { trigger.triggerGracefulShutdown() }
-                    try await waitUntil("the first dispatcher waits out the Retry-After, holding quarter two and half two") {
-                        clock.sleepers(atLeast: .seconds(59)) == 1
-                    }
+                    try await clock.waitForSleepers(
+                        1, atLeast: .seconds(59), "the first dispatcher waits out the Retry-After, holding quarter two and half two")
                     #expect(h.mock.statistics.usageRequests == 3)
                     clock.advance(by: .seconds(31))
                     group.addTask { try await second.run() }
@@ -161,7 +158,7 @@ struct FencingTests {
                         finished.set()
                     }
                     do {
-                        try await waitUntil("a worker waits out the Retry-After holding a claim") { clock.sleepers(atLeast: .seconds(100)) >= 1 }
+                        try await clock.waitForSleepers(1, atLeast: .seconds(100), "a worker waits out the Retry-After holding a claim")
                     } catch {
                         trigger.triggerGracefulShutdown()
                         throw error

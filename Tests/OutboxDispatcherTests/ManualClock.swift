@@ -1,6 +1,9 @@
 import Synchronization
 import Testing
 import UsageOutbox
+import ZuoraMock
+
+@testable import OutboxCore
 
 /// A clock that moves only when a test says so: lease expiry, Retry-After
 /// and backoff waits run without sleeping. Its wall time starts at the real
@@ -20,7 +23,8 @@ final class ManualClock: OutboxClock {
 
     private let origin = ContinuousClock.now
     private let wallOrigin = WallClock.nowMilliseconds()
-    private let state = Mutex(State())
+    /// Observed: a test waits for sleepers to arrive as an event.
+    private let state = ObservedLock(State())
 
     func wallMilliseconds() -> Int64 {
         wallOrigin + state.withLock { $0.offset }.totalMilliseconds
@@ -69,11 +73,36 @@ final class ManualClock: OutboxClock {
 
     /// Sleepers waiting at least `atLeast` from now.
     func sleepers(atLeast: Duration = .zero) -> Int {
-        state.withLock { state in
-            let now = origin + state.offset
-            return state.sleepers.values.count { now.duration(to: $0.deadline) >= atLeast }
-        }
+        state.withLock { Self.sleepers(in: $0, origin: origin, atLeast: atLeast) }
     }
+
+    private static func sleepers(in state: borrowing State, origin: ContinuousClock.Instant, atLeast: Duration) -> Int {
+        let now = origin + state.offset
+        return state.sleepers.values.count { now.duration(to: $0.deadline) >= atLeast }
+    }
+
+    /// Waits until at least `count` sleepers wait at least `atLeast` from
+    /// now: woken as sleepers arrive, not by polling. Fails the test with
+    /// `message` after `timeout`.
+    func waitForSleepers(
+        _ count: Int, atLeast: Duration = .zero, _ message: @autoclosure () -> String = "sleepers", timeout: Duration = .seconds(20)
+    ) async throws {
+        let origin = origin
+        if await state.waitUntil(timeout: timeout, { Self.sleepers(in: $0, origin: origin, atLeast: atLeast) >= count }) { return }
+        Issue.record("timed out waiting for \(count) sleeper(s): \(message())")
+        throw CancellationError()
+    }
+}
+
+/// Waits until the mock's statistics satisfy `condition`: the mock wakes
+/// the test as requests arrive. Fails the test with `message` after `timeout`.
+func waitForMock(
+    _ mock: ZuoraMockServer, _ message: @autoclosure () -> String, timeout: Duration = .seconds(20),
+    _ condition: @escaping @Sendable (MockStatistics) -> Bool
+) async throws {
+    if await mock.waitUntil(timeout: timeout, condition) { return }
+    Issue.record("timed out waiting: \(message())")
+    throw CancellationError()
 }
 
 extension Duration {

@@ -93,7 +93,7 @@ struct MockIdempotencyTests {
         configuration.delayMilliseconds = 3000
         try await Self.with(configuration) { (mock: ZuoraMockServer, client: HTTPClient) async throws in
             async let slow = Self.post(mock, client, key: "busy", body: "[\(Self.event)]")
-            try await waitUntil("the first request is being worked on") { mock.statistics.usageRequests == 1 }
+            try await waitForMock(mock, "the first request is being worked on") { $0.usageRequests == 1 }
             let second = try await Self.post(mock, client, key: "busy", body: "[\(Self.event)]")
             #expect(second.status == 409 && mock.statistics.idempotencyConflicts == 1)
             #expect(try await slow.status == 200)

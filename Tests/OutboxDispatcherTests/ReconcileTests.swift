@@ -144,15 +144,15 @@ struct ReconcileTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await dispatcher.run() }
                     defer { trigger.triggerGracefulShutdown() }
-                    try await waitUntil("meter a is under way") { h.mock.statistics.acceptedByMeter["a", default: 0] >= 200 }
+                    try await waitForMock(h.mock, "meter a is under way") { $0.acceptedByMeter["a", default: 0] >= 200 }
                     try await h.outbox.pauseMeter("a", reason: "test")
                     let atPause = h.mock.statistics.acceptedByMeter["a", default: 0]
-                    try await waitUntil("meter b is delivered") { h.mock.statistics.acceptedByMeter["b", default: 0] == 2000 }
+                    try await waitForMock(h.mock, "meter b is delivered") { $0.acceptedByMeter["b", default: 0] == 2000 }
                     let whilePaused = h.mock.statistics.acceptedByMeter["a", default: 0]
                     #expect(whilePaused <= atPause + 200, "\(whilePaused - atPause) events of a paused meter went out")
                     #expect(try await h.status().meters["a"]?.counts.pending ?? 0 > 0)
                     try await h.outbox.resumeMeter("a")
-                    try await waitUntil("meter a is delivered after resuming") { h.mock.statistics.acceptedByMeter["a", default: 0] == 2000 }
+                    try await waitForMock(h.mock, "meter a is delivered after resuming") { $0.acceptedByMeter["a", default: 0] == 2000 }
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()
                 }

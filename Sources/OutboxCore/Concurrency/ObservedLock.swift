@@ -4,7 +4,7 @@ import Synchronization
 /// lock, the waiters whose condition now holds are resumed. A test waits for
 /// what it needs ("the mock accepted 300 events") as an event, instead of
 /// polling the value every few milliseconds.
-final class ObservedLock<Value: ~Copyable>: Sendable {
+package final class ObservedLock<Value: ~Copyable>: Sendable {
     private struct Waiter {
         let condition: @Sendable (borrowing Value) -> Bool
         let continuation: CheckedContinuation<Bool, Never>
@@ -16,18 +16,18 @@ final class ObservedLock<Value: ~Copyable>: Sendable {
     private let waiting = Atomic<Int>(0)
     private let nextID = Atomic<UInt64>(0)
 
-    init(_ value: consuming sending Value) {
+    package init(_ value: consuming sending Value) {
         self.value = Mutex(value)
     }
 
-    func withLock<Result: Sendable>(_ body: (inout sending Value) -> sending Result) -> Result {
+    package func withLock<Result: Sendable>(_ body: (inout sending Value) -> sending Result) -> Result {
         let result = value.withLock(body)
         if waiting.load(ordering: .acquiring) > 0 { wakeSatisfied() }
         return result
     }
 
     /// Returns true once `condition` holds, or false after `timeout`.
-    func waitUntil(timeout: Duration, _ condition: @escaping @Sendable (borrowing Value) -> Bool) async -> Bool {
+    package func waitUntil(timeout: Duration, _ condition: @escaping @Sendable (borrowing Value) -> Bool) async -> Bool {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let timer = Task {
             try? await Task.sleep(for: timeout)
