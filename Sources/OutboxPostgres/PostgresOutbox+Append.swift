@@ -44,7 +44,10 @@ extension PostgresOutbox {
 
     /// The transactional outbox: appends inside the caller's own
     /// transaction on `connection` (after its `BEGIN`), so the events commit
-    /// or roll back with the caller's business change.
+    /// or roll back with the caller's business change. It wakes no
+    /// dispatcher: the events are not claimable before that commit, which
+    /// only the caller sees. In `write { }`, the wake-up follows the commit;
+    /// in a transaction of the caller's own, the dispatcher's poll finds them.
     @discardableResult
     public func append(jsonEvents: [String], meter: String, on connection: PostgresConnection) async throws -> [EventID] {
         try await appendReporting(jsonEvents: jsonEvents, meter: meter, on: connection).ids
@@ -57,9 +60,6 @@ extension PostgresOutbox {
         var written = Written()
         do {
             written.merge(try await Self.insert(rows, meter: meter, on: connection, logger: logger), meter: meter)
-            // Not a wake-up now: the caller has not committed, and may roll
-            // back. PostgreSQL delivers this at the commit, or never.
-            try await connection.query(PostgresWakeListener.notifyStatement, logger: logger)
         } catch {
             throw translate(error)
         }

@@ -14,8 +14,8 @@ import Synchronization
 /// ```swift
 /// let outbox = try await PostgresOutbox.open(url: "postgres://app@db.internal/app", password: secret)
 /// try await outbox.append(event, meter: "api-calls")
-/// // Or inside your own transaction, committed with your business change:
-/// try await client.withTransaction(logger: logger) { connection in
+/// // Or in one transaction with your business change:
+/// try await outbox.write { connection in
 ///     try await connection.query("INSERT INTO orders ...")
 ///     try await outbox.append(jsonEvents: [json], meter: "orders", on: connection)
 /// }
@@ -33,8 +33,6 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     let heldBackWait: Duration
     private let runner: Task<Void, Never>
     let signal: AppendSignal
-    /// Turns `NOTIFY`s from appends in callers' transactions into wake-ups.
-    let wakeListener: PostgresWakeListener
     let appends: AppendBatcher
 
     private init(client: PostgresClient, location: String, eventIdField: String?, maxEventBytes: Int, heldBackWait: Duration, logger: Logger) {
@@ -47,7 +45,6 @@ public final class PostgresOutbox: OutboxStore, Sendable {
         runner = Task { await client.run() }
         appends = AppendBatcher()
         signal = AppendSignal()
-        wakeListener = PostgresWakeListener(client: client, signal: signal, logger: logger)
     }
 
     /// Connects (pooled), and creates or upgrades the schema.
@@ -91,20 +88,16 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     }
 
     public func close() async {
-        await wakeListener.stop()
         signal.finishAll()
         runner.cancel()
         _ = await runner.value
     }
 
-    /// Yields after appends: at once after this process's own commits, and
-    /// after commits of appends made on a caller's connection (delivered by
-    /// PostgreSQL at commit, from any host; see `PostgresWakeListener`).
-    public func appendNotifications() -> AsyncStream<Void> {
-        let stream = signal.stream()
-        wakeListener.start()
-        return stream
-    }
+    /// Yields after this process's appends commit: plain appends, and
+    /// `write { }` transactions. An append on a connection of the caller's
+    /// own (`append(…, on:)` inside `client.withTransaction`) cannot see its
+    /// commit, so it wakes nobody; the dispatcher's poll finds it.
+    public func appendNotifications() -> AsyncStream<Void> { signal.stream() }
 
     func notifyAppended() { signal.notify() }
 
@@ -243,7 +236,9 @@ public final class PostgresOutbox: OutboxStore, Sendable {
     /// Runs `body` in one transaction on a pooled connection: the app's own
     /// statements and `append(jsonEvents:meter:on:)` commit together, or,
     /// when `body` throws, neither does. Errors come back as `OutboxError`s
-    /// (a broken constraint as `.constraintViolation`, as on SQLite).
+    /// (a broken constraint as `.constraintViolation`, as on SQLite). After
+    /// the commit (never before, and not after a rollback) it wakes a
+    /// dispatcher running in this process.
     public func write<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
         let result = try await transaction(body)
         notifyAppended()

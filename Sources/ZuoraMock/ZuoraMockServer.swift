@@ -37,7 +37,7 @@ public final class ZuoraMockServer: Sendable {
     /// passes (false): a test waits for the requests it expects as they
     /// arrive, without polling.
     public func waitUntil(timeout: Duration = .seconds(20), _ condition: @escaping @Sendable (MockStatistics) -> Bool) async -> Bool {
-        await state.inner.waitUntil(timeout: timeout) { condition($0.statistics) }
+        await state.inner.waitUntil(timeout: timeout, observe: { $0.statistics }, condition)
     }
 
     /// Every event accepted for `meter`, as received, in arrival order.

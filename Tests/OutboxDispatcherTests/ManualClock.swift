@@ -88,7 +88,7 @@ final class ManualClock: OutboxClock {
         _ count: Int, atLeast: Duration = .zero, _ message: @autoclosure () -> String = "sleepers", timeout: Duration = .seconds(20)
     ) async throws {
         let origin = origin
-        if await state.waitUntil(timeout: timeout, { Self.sleepers(in: $0, origin: origin, atLeast: atLeast) >= count }) { return }
+        if await state.waitUntil(timeout: timeout, observe: { Self.sleepers(in: $0, origin: origin, atLeast: atLeast) }, { $0 >= count }) { return }
         Issue.record("timed out waiting for \(count) sleeper(s): \(message())")
         throw CancellationError()
     }

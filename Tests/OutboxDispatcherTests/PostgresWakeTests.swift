@@ -6,47 +6,41 @@ import Testing
 @testable import OutboxCore
 @testable import OutboxPostgres
 
-/// An append made in the caller's own transaction wakes the in-process
-/// dispatcher when that transaction commits: not before (the dispatcher
-/// would find nothing and sleep until its next poll), and not at all when
-/// it rolls back.
+/// An append made in a transaction wakes the in-process dispatcher only
+/// once the events can be claimed: `write { }` wakes it after its commit,
+/// never before (it would find nothing and sleep until its next poll) and
+/// never after a rollback; an append in a transaction of the caller's own
+/// cannot see the commit, so it wakes nobody and the poll finds it.
 struct PostgresWakeTests {
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     static let event = #"{"CustomerId":"c","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#
 
-    @Test func anAppendInTheCallersTransactionWakesAtItsCommitOnly() async throws {
+    @Test func aTransactionsAppendWakesTheDispatcherAfterItsCommitOnly() async throws {
         guard StoreKind.postgresURL != nil else { return }
         let place = try await TestStore.make(.postgres)
         let outbox = try await TestStore.openPostgres(place.location)
         try await place.using(outbox) {
-            let wakes = outbox.appendNotifications()
-            await outbox.wakeListener.listening()
-
-            _ = try await outbox.client.withTransaction(logger: Self.logger) { connection in
+            _ = try await outbox.write { connection in
                 try await outbox.append(jsonEvents: [Self.event], meter: "m", on: connection)
                 // Appended, not committed: a wake-up now finds nothing to claim.
                 #expect(outbox.signal.notifications == 0)
             }
-            // The commit's notification arrives.
-            try await waitUntil("the commit's wake-up") { outbox.signal.notifications >= 1 }
-            #expect(outbox.signal.notifications == 1)
+            #expect(outbox.signal.notifications == 1, "the commit wakes the dispatcher")
 
             struct RolledBack: Error {}
-            await #expect(throws: PostgresTransactionError.self) {
-                try await outbox.client.withTransaction(logger: Self.logger) { connection in
+            await #expect(throws: RolledBack.self) {
+                try await outbox.write { connection in
                     try await outbox.append(jsonEvents: [Self.event], meter: "m", on: connection)
                     throw RolledBack()
                 }
             }
-            // PostgreSQL delivers notifications in commit order: once the
-            // next commit's wake-up is here, a rolled-back one would be too.
+            #expect(outbox.signal.notifications == 1, "a rollback wakes nobody")
+
             _ = try await outbox.client.withTransaction(logger: Self.logger) { connection in
                 try await outbox.append(jsonEvents: [Self.event], meter: "m", on: connection)
             }
-            try await waitUntil("the second commit's wake-up") { outbox.signal.notifications >= 2 }
-            #expect(outbox.signal.notifications == 2)
+            #expect(outbox.signal.notifications == 1, "the caller's own commit is not the outbox's to see")
             #expect(try await outbox.status().totals.pending == 2)
-            _ = wakes
         }
     }
 }

@@ -93,9 +93,8 @@ struct ReadmeExamplesTests {
         let event = UsageEvent(customerId: customer, usageIdentifier: "orders", usageDate: "2026-11-29T10:00:00Z", quantity: 1)
 
         let outbox = try await PostgresOutbox.open(url: place.location, password: env["OUTBOX_DB_PASSWORD"])
-        let client = outbox.client
-        try await client.query("CREATE TABLE orders (id TEXT PRIMARY KEY, customer TEXT)", logger: logger)
-        try await client.withTransaction(logger: logger) { connection in
+        try await outbox.client.query("CREATE TABLE orders (id TEXT PRIMARY KEY, customer TEXT)", logger: logger)
+        try await outbox.write { connection in
             try await connection.query("INSERT INTO orders (id, customer) VALUES (\(id), \(customer))", logger: logger)
             try await outbox.append(jsonEvents: [event.jsonText], meter: "orders", on: connection)
         }

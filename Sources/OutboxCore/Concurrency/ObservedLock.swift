@@ -4,10 +4,13 @@ import Synchronization
 /// lock, the waiters whose condition now holds are resumed. A test waits for
 /// what it needs ("the mock accepted 300 events") as an event, instead of
 /// polling the value every few milliseconds.
-package final class ObservedLock<Value: ~Copyable>: Sendable {
+package final class ObservedLock<Value>: Sendable {
     private struct Waiter {
-        let condition: @Sendable (borrowing Value) -> Bool
+        /// Reads what the waiter needs under the lock, and judges it outside
+        /// (a condition may take other locks, even this one).
+        let isSatisfied: @Sendable () -> Bool
         let continuation: CheckedContinuation<Bool, Never>
+        var timer: Task<Void, Never>?
     }
 
     private let value: Mutex<Value>
@@ -26,37 +29,57 @@ package final class ObservedLock<Value: ~Copyable>: Sendable {
         return result
     }
 
-    /// Returns true once `condition` holds, or false after `timeout`.
-    package func waitUntil(timeout: Duration, _ condition: @escaping @Sendable (borrowing Value) -> Bool) async -> Bool {
+    /// Returns true once `condition` holds for what `observe` reads, or
+    /// false after `timeout` or when the waiting task is cancelled.
+    package func waitUntil<Observed: Sendable>(
+        timeout: Duration, observe: @escaping @Sendable (borrowing Value) -> Observed, _ condition: @escaping @Sendable (Observed) -> Bool
+    ) async -> Bool {
         let id = nextID.add(1, ordering: .relaxed).newValue
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.resume(id, with: false)
+        let isSatisfied: @Sendable () -> Bool = { [weak self] in
+            guard let self else { return false }
+            return condition(self.value.withLock { observe($0) })
         }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            waiters.withLock { waiters in
-                waiters[id] = Waiter(condition: condition, continuation: continuation)
-                waiting.add(1, ordering: .releasing)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiters.withLock { waiters in
+                    waiters[id] = Waiter(isSatisfied: isSatisfied, continuation: continuation)
+                    waiting.add(1, ordering: .releasing)
+                }
+                // Registered first, so the timer always finds it (or finds it
+                // already resumed).
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    self.resume(id, with: false)
+                }
+                let stored = waiters.withLock { waiters -> Bool in
+                    guard waiters[id] != nil else { return false }
+                    waiters[id]?.timer = timer
+                    return true
+                }
+                if !stored { timer.cancel() }
+                // It may hold already, with no change to come.
+                wakeSatisfied()
             }
-            // It may hold already, with no change to come.
-            wakeSatisfied()
+        } onCancel: {
+            resume(id, with: false)
         }
     }
 
     private func wakeSatisfied() {
-        let candidates = waiters.withLock { $0.map { ($0.key, $0.value.condition) } }
-        for (id, condition) in candidates where value.withLock({ condition($0) }) {
+        let candidates = waiters.withLock { $0.map { ($0.key, $0.value.isSatisfied) } }
+        for (id, isSatisfied) in candidates where isSatisfied() {
             resume(id, with: true)
         }
     }
 
+    /// Resumes the waiter once: whoever removes it from the table resumes it.
     private func resume(_ id: UInt64, with outcome: Bool) {
         let waiter = waiters.withLock { waiters -> Waiter? in
             guard let waiter = waiters.removeValue(forKey: id) else { return nil }
             waiting.subtract(1, ordering: .releasing)
             return waiter
         }
+        waiter?.timer?.cancel()
         waiter?.continuation.resume(returning: outcome)
     }
 }

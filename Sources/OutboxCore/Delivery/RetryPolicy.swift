@@ -2,7 +2,9 @@
 public struct RetryPolicy: Sendable, Equatable {
     public var backoff: BackoffPolicy
     /// Nil retries transient failures forever; N dead-letters an event once
-    /// N attempts have failed.
+    /// N attempts have failed. 0 (or less), this field's "no limit" before
+    /// it became optional, still means no limit, so code written then keeps
+    /// its meaning; `DispatcherConfiguration` refuses it with a clear error.
     public var maxAttempts: Int?
 
     public init(backoff: BackoffPolicy = BackoffPolicy(), maxAttempts: Int? = nil) {
@@ -12,7 +14,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// Whether an event that has now failed `attempts` times is given up on.
     public func givesUp(afterAttempts attempts: Int) -> Bool {
-        guard let maxAttempts else { return false }
+        guard let maxAttempts, maxAttempts > 0 else { return false }
         return attempts >= maxAttempts
     }
 }

@@ -27,6 +27,8 @@ package enum Purging {
     /// one more than `rangesPerBatch`, so a candidate left over says that
     /// more are due without a second look.
     package static func rangesToDelete(eventCounts: [Int], about size: Int) -> (count: Int, more: Bool) {
+        // A batch that may take nothing would say "more" forever.
+        precondition(size > 0, "a retention batch deletes at least one event")
         var taken = 0
         var events = 0
         while taken < min(eventCounts.count, rangesPerBatch), events < size {
