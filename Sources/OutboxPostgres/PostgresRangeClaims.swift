@@ -330,19 +330,16 @@ enum PostgresRangeClaims {
     ) async throws -> PostgresLogKey.Bounds {
         let meter = range.meter
         let within = try await count(meter: meter, from: bounds.low, to: bounds.high, atMost: range.events + 1, on: connection, logger: logger)
-        guard within == ids else {
-            throw OutboxError(
-                .storage, "\(ids) events of a claim cover \(within) events of its range",
-                hint: "a dispatcher settled or released a part of a claim that is not contiguous")
-        }
+        try RangeCarving.checkContiguous(named: ids, between: within)
         try await delete(range, on: connection, logger: logger)
+        var before = 0
         if bounds.low > range.first, let left = try await neighbour(of: bounds.low, before: true, meter: meter, on: connection, logger: logger) {
-            let before = try await count(meter: meter, from: range.first, to: left, atMost: range.events, on: connection, logger: logger)
+            before = try await count(meter: meter, from: range.first, to: left, atMost: range.events, on: connection, logger: logger)
             try await insert(
                 meter, range.first, left, events: before, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
         }
-        if bounds.high < range.last, let right = try await neighbour(of: bounds.high, before: false, meter: meter, on: connection, logger: logger) {
-            let after = try await count(meter: meter, from: right, to: range.last, atMost: range.events, on: connection, logger: logger)
+        let after = RangeCarving.remainders(rangeEvents: range.events, before: before, part: within).after
+        if after > 0, let right = try await neighbour(of: bounds.high, before: false, meter: meter, on: connection, logger: logger) {
             try await insert(
                 meter, right, range.last, events: after, token: range.token, lease: range.leaseUntil, settled: false, on: connection, logger: logger)
         }
@@ -376,18 +373,18 @@ enum PostgresRangeClaims {
         let keys = try await keys(of: rowIDs, on: connection, logger: logger)
         var released = 0
         let pending = Int16(EventState.pending.rawValue)
-        // Newest first: each may hand the position back in turn.
-        for range in ranges.sorted(by: { $0.first > $1.first }) {
+        for range in RangeCarving.releaseOrder(ranges) {
             let inside = keys.filter(range.contains)
             guard let low = inside.first, let high = inside.last else { continue }
             let part = try await carve(
                 PostgresLogKey.Bounds(count: inside.count, low: low, high: high), ids: inside.count, outOf: range, on: connection, logger: logger)
             let position = try await lockPosition(meter: meter, on: connection, logger: logger)
-            if part.high == position {
+            switch RangeCarving.release(partEndingAt: part.high, position: position) {
+            case .positionMovesBack:
                 let back = try await neighbour(of: part.low, before: true, meter: meter, on: connection, logger: logger) ?? .start
                 try await connection.query(
                     "UPDATE outbox_positions SET claimed_xact = \(back.xact), claimed_id = \(back.id) WHERE meter = \(meter)", logger: logger)
-            } else {
+            case .retryRowsDueNow:
                 try await connection.query(
                     """
                     INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)

@@ -160,14 +160,10 @@ enum RangeClaims {
     /// caller to record. Nil when `ids` is empty.
     static func carve(_ ids: [Int64], outOf range: OpenRange, on connection: SQLiteConnection) throws -> Part? {
         guard let low = ids.min(), let high = ids.max() else { return nil }
-        let before = try count(meter: range.meter, from: range.first, to: low - 1, on: connection)
         let within = try count(meter: range.meter, from: low, to: high, on: connection)
-        guard within == ids.count else {
-            throw OutboxError(
-                .storage, "\(ids.count) events of a claim cover \(within) events of its range",
-                hint: "a dispatcher settled or released a part of a claim that is not contiguous")
-        }
-        let after = range.events - before - within
+        try RangeCarving.checkContiguous(named: ids.count, between: within)
+        let (before, after) = RangeCarving.remainders(
+            rangeEvents: range.events, before: try count(meter: range.meter, from: range.first, to: low - 1, on: connection), part: within)
         try connection.execute("DELETE FROM outbox_ranges WHERE meter = ?1 AND first_id = ?2", .text(range.meter), .integer(range.first))
         let token: SQLiteValue = range.token.map { .text($0) } ?? .null
         let lease: SQLiteValue = range.leaseUntil.map { .integer($0) } ?? .null
@@ -195,14 +191,14 @@ enum RangeClaims {
         let connection = context.connection
         let ranges = try openRanges(of: token, meter: meter, on: connection)
         var released = 0
-        // Newest first: each may hand the position back in turn.
-        for range in ranges.sorted(by: { $0.first > $1.first }) {
+        for range in RangeCarving.releaseOrder(ranges) {
             let ids = rowIDs.filter(range.contains)
             guard let part = try carve(ids, outOf: range, on: connection) else { continue }
             let position = try connection.scalarInt("SELECT claimed_through FROM outbox_meters WHERE meter = ?1", .text(meter)) ?? 0
-            if part.last == position {
+            switch RangeCarving.release(partEndingAt: part.last, position: position) {
+            case .positionMovesBack:
                 try connection.execute("UPDATE outbox_meters SET claimed_through = ?1 WHERE meter = ?2", .integer(part.first - 1), .text(meter))
-            } else {
+            case .retryRowsDueNow:
                 try connection.execute(
                     """
                     INSERT INTO outbox_retries (id, meter, state, attempts, due_at, updated_at)
