@@ -215,19 +215,17 @@ enum PostgresRetryClaims {
     }
 
     static func release(_ rowIDs: [Int64], meter: String, token: ClaimToken, on connection: PostgresConnection, logger: Logger) async throws -> Int {
-        let failed = Int16(EventState.failed.rawValue)
-        let pending = Int16(EventState.pending.rawValue)
         let inflight = Int16(EventState.inflight.rawValue)
         var change = StateCounts()
         for try await state in try await connection.query(
             """
-            UPDATE outbox_retries SET state = CASE claimed_from WHEN \(failed) THEN \(failed) ELSE \(pending) END, token = NULL,
+            UPDATE outbox_retries SET state = \(unescaped: RetryRowRelease.sqlExpression), token = NULL,
                 due_at = \(unescaped: PostgresOutbox.serverNow), updated_at = \(unescaped: PostgresOutbox.serverNow)
             WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND token = \(token.value)
             RETURNING state
             """, logger: logger
         ).decode(Int16.self) {
-            change.move(1, from: .inflight, to: state == failed ? .failed : .pending)
+            change.move(1, from: .inflight, to: EventState(rawValue: Int64(state)) ?? .pending)
         }
         try await PostgresOutbox.adjust(change, meter: meter, on: connection, logger: logger)
         return change.pending + change.failed

@@ -56,3 +56,18 @@ struct RangeCarvingTests {
         }
     }
 }
+
+/// What a retry row given back unsent becomes (`RetryRowRelease`), and the
+/// SQL both stores run for it.
+struct RetryRowReleaseTests {
+    @Test(arguments: [
+        (EventState?.none, EventState.pending), (.pending, .pending), (.failed, .failed), (.inflight, .pending), (.sent, .pending), (.dead, .pending),
+    ])
+    func aReleasedRetryRowGoesBackToPendingOrFailed(claimedFrom: EventState?, becomes: EventState) {
+        #expect(RetryRowRelease.state(claimedFrom: claimedFrom) == becomes)
+    }
+
+    @Test func theSQLIsTheRule() {
+        #expect(RetryRowRelease.sqlExpression == "CASE claimed_from WHEN 0 THEN 0 WHEN 1 THEN 0 WHEN 2 THEN 2 WHEN 3 THEN 0 WHEN 4 THEN 0 ELSE 0 END")
+    }
+}

@@ -171,20 +171,18 @@ enum RetryClaims {
         let statement = try context.connection.cached(
             """
             UPDATE outbox_retries
-            SET state = CASE claimed_from WHEN ?4 THEN ?4 ELSE ?5 END, token = NULL, due_at = ?1, updated_at = ?1
-            WHERE id IN (SELECT value FROM json_each(?2)) AND state = ?6 AND token = ?3
+            SET state = \(RetryRowRelease.sqlExpression), token = NULL, due_at = ?1, updated_at = ?1
+            WHERE id IN (SELECT value FROM json_each(?2)) AND state = ?4 AND token = ?3
             RETURNING state
             """)
         defer { statement.reset() }
         try statement.bind(now, at: 1)
         try statement.bind(Outbox.jsonArray(rowIDs), at: 2)
         try statement.bind(token.value, at: 3)
-        try statement.bind(EventState.failed.rawValue, at: 4)
-        try statement.bind(EventState.pending.rawValue, at: 5)
-        try statement.bind(EventState.inflight.rawValue, at: 6)
+        try statement.bind(EventState.inflight.rawValue, at: 4)
         var change = StateCounts()
         while try statement.step() {
-            change.move(1, from: .inflight, to: statement.int64(0) == EventState.failed.rawValue ? .failed : .pending)
+            change.move(1, from: .inflight, to: EventState(rawValue: statement.int64(0)) ?? .pending)
         }
         context.adjust(meter) { $0 += change }
         return change.pending + change.failed
