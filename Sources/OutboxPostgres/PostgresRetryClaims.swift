@@ -82,7 +82,7 @@ enum PostgresRetryClaims {
         try await connection.query(
             """
             UPDATE outbox_retries
-            SET claimed_from = CASE WHEN state = \(inflight) THEN claimed_from ELSE state END, state = \(inflight), token = \(token.value),
+            SET claimed_from = \(unescaped: RetryRowState.claimedFromOnClaimSQL), state = \(inflight), token = \(token.value),
                 due_at = \(unescaped: PostgresOutbox.serverNow) + \(leaseMilliseconds), updated_at = \(unescaped: PostgresOutbox.serverNow)
             WHERE id = ANY(\(events.map(\.rowID)))
             """, logger: logger)
@@ -219,7 +219,7 @@ enum PostgresRetryClaims {
         var change = StateCounts()
         for try await state in try await connection.query(
             """
-            UPDATE outbox_retries SET state = \(unescaped: RetryRowRelease.sqlExpression), token = NULL,
+            UPDATE outbox_retries SET state = \(unescaped: RetryRowState.afterReleaseSQL), token = NULL,
                 due_at = \(unescaped: PostgresOutbox.serverNow), updated_at = \(unescaped: PostgresOutbox.serverNow)
             WHERE id = ANY(\(rowIDs)) AND state = \(inflight) AND token = \(token.value)
             RETURNING state

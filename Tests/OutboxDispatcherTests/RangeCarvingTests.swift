@@ -57,17 +57,26 @@ struct RangeCarvingTests {
     }
 }
 
-/// What a retry row given back unsent becomes (`RetryRowRelease`), and the
-/// SQL both stores run for it.
-struct RetryRowReleaseTests {
+/// The states a retry row takes when claimed and when given back
+/// (`RetryRowState`), and the SQL both stores run for them.
+struct RetryRowStateTests {
     @Test(arguments: [
         (EventState?.none, EventState.pending), (.pending, .pending), (.failed, .failed), (.inflight, .pending), (.sent, .pending), (.dead, .pending),
     ])
     func aReleasedRetryRowGoesBackToPendingOrFailed(claimedFrom: EventState?, becomes: EventState) {
-        #expect(RetryRowRelease.state(claimedFrom: claimedFrom) == becomes)
+        #expect(RetryRowState.afterRelease(claimedFrom: claimedFrom) == becomes)
+    }
+
+    @Test func aClaimRemembersWhereTheRowCameFromUnlessItTakesOverAClaim() {
+        #expect(RetryRowState.onClaim(current: .failed) == .remember(.failed))
+        #expect(RetryRowState.onClaim(current: .pending) == .remember(.pending))
+        #expect(RetryRowState.onClaim(current: .inflight) == .keepRemembered)
     }
 
     @Test func theSQLIsTheRule() {
-        #expect(RetryRowRelease.sqlExpression == "CASE claimed_from WHEN 0 THEN 0 WHEN 1 THEN 0 WHEN 2 THEN 2 WHEN 3 THEN 0 WHEN 4 THEN 0 ELSE 0 END")
+        #expect(RetryRowState.afterReleaseSQL == "CASE claimed_from WHEN 0 THEN 0 WHEN 1 THEN 0 WHEN 2 THEN 2 WHEN 3 THEN 0 WHEN 4 THEN 0 ELSE 0 END")
+        #expect(
+            RetryRowState.claimedFromOnClaimSQL
+                == "CASE state WHEN 0 THEN 0 WHEN 1 THEN claimed_from WHEN 2 THEN 2 WHEN 3 THEN 3 WHEN 4 THEN 4 ELSE state END")
     }
 }

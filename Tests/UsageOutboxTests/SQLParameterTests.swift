@@ -13,7 +13,7 @@ struct SQLParameterTests {
         "migrationsTable",  // a table name constant
         "Outbox.deadLetterSelection",  // a condition constant, its values bound by `Outbox.bind(_:to:)`
         "configuration.durability == .full ? \"FULL\" : \"NORMAL\"",  // an enum mapped to a keyword
-        "RetryRowRelease.sqlExpression",  // an expression built from a Swift rule: column names and integer literals
+        "RetryRowState.afterReleaseSQL", "RetryRowState.claimedFromOnClaimSQL",  // built from Swift rules: column names and integer literals
     ]
     static let sqlKeywords = try! NSRegularExpression(pattern: #"\b(SELECT|INSERT|UPDATE|DELETE|PRAGMA|CREATE|VACUUM|WHERE|VALUES)\b"#)
     static let literals = try! NSRegularExpression(pattern: #"\"\"\"[\s\S]*?\"\"\"|\"(?:[^\"\\\n]|\\.)*\""#)

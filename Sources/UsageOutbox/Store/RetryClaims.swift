@@ -57,7 +57,7 @@ enum RetryClaims {
         try connection.execute(
             """
             UPDATE outbox_retries
-            SET claimed_from = CASE WHEN state = ?1 THEN claimed_from ELSE state END, state = ?1, token = ?2, due_at = ?3, updated_at = ?4
+            SET claimed_from = \(RetryRowState.claimedFromOnClaimSQL), state = ?1, token = ?2, due_at = ?3, updated_at = ?4
             WHERE id IN (SELECT value FROM json_each(?5))
             """, .integer(EventState.inflight.rawValue), .text(token.value), .integer(leaseUntil), .integer(now),
             .text(Outbox.jsonArray(events.map(\.rowID))))
@@ -171,7 +171,7 @@ enum RetryClaims {
         let statement = try context.connection.cached(
             """
             UPDATE outbox_retries
-            SET state = \(RetryRowRelease.sqlExpression), token = NULL, due_at = ?1, updated_at = ?1
+            SET state = \(RetryRowState.afterReleaseSQL), token = NULL, due_at = ?1, updated_at = ?1
             WHERE id IN (SELECT value FROM json_each(?2)) AND state = ?4 AND token = ?3
             RETURNING state
             """)
