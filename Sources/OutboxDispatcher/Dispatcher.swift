@@ -29,9 +29,9 @@ public final class Dispatcher: Service, Sendable {
     private let metrics = DispatcherMetrics()
     let tokens: TokenProvider
 
-    /// A dispatcher over any store. `wakeOnAppend` lets appends in this
+    /// A dispatcher over a store's dispatch part. `wakeOnAppend` lets appends in this
     /// process start a send at once instead of at the next poll.
-    public init(store: any DispatchStore, configuration: DispatcherConfiguration, wakeOnAppend: AsyncStream<Void>? = nil) throws {
+    package init(store: any DispatchStore, configuration: DispatcherConfiguration, wakeOnAppend: AsyncStream<Void>? = nil) throws {
         try configuration.validate()
         let endpoint = try ZuoraEndpoint(baseURL: configuration.baseURL, allowInsecureHTTP: configuration.allowInsecureHTTP)
         tokens = TokenProvider(
@@ -48,7 +48,7 @@ public final class Dispatcher: Service, Sendable {
     /// A dispatcher over an outbox in this process (SQLite or PostgreSQL),
     /// woken by appends made through it.
     public convenience init(outbox: any OutboxStore, configuration: DispatcherConfiguration) throws {
-        try self.init(store: outbox, configuration: configuration, wakeOnAppend: outbox.appendNotifications())
+        try self.init(store: OutboxError.operated(outbox), configuration: configuration, wakeOnAppend: outbox.appendNotifications())
     }
 
     /// A reconciler over `outbox` with this dispatcher's configuration

@@ -82,7 +82,7 @@ public struct DispatcherConfiguration: Sendable {
     public var effectiveMaxRequestsPerDay: Int? { maxRequestsPerDay ?? environment?.maxRequestsPerDay }
 
     /// The budgets every dispatcher of the outbox shares.
-    public var requestBudget: RequestBudget {
+    package var requestBudget: RequestBudget {
         let windows: [RequestBudget.Window] = [
             effectiveMaxRequestsPerMinute.map { RequestBudget.Window(limit: $0, seconds: 60) },
             maxRequestsPerHour.map { RequestBudget.Window(limit: $0, seconds: 3600) },
@@ -92,7 +92,7 @@ public struct DispatcherConfiguration: Sendable {
     }
 
     /// The retry rules the settlement plan follows.
-    public var retryPolicy: RetryPolicy { RetryPolicy(backoff: backoff, maxAttempts: maxAttempts) }
+    package var retryPolicy: RetryPolicy { RetryPolicy(backoff: backoff, maxAttempts: maxAttempts) }
 
     public init(
         baseURL: String, credentials: ZuoraCredentials, owner: String? = nil,

@@ -16,11 +16,11 @@ extension PostgresOutbox {
     /// a long transaction shorter than asked.
     static let serverNow = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
 
-    public func metersWithWork() async throws -> [String] {
+    package func metersWithWork() async throws -> [String] {
         try await read { connection in try await Self.metersWithWork(connection, logger: logger) }
     }
 
-    public func outboxID() async throws -> String {
+    package func outboxID() async throws -> String {
         try await read { connection in
             for try await id in try await connection.query("SELECT outbox_id FROM outbox_identity WHERE singleton = 1", logger: logger).decode(String.self) {
                 return id
@@ -58,7 +58,7 @@ extension PostgresOutbox {
     /// Events that a write transaction still running holds back (see
     /// `PostgresRangeClaims.horizon`) are waited for, briefly: they become
     /// claimable as soon as the older transactions end.
-    public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
+    package func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
         let token = ClaimToken.make(owner: owner)
         var pause: Duration = .milliseconds(2)
         var waited: Duration = .zero
@@ -110,7 +110,7 @@ extension PostgresOutbox {
         case nothing(heldBack: Bool)
     }
 
-    public func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {
+    package func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {
         try await transaction { connection in
             let ranges = try await PostgresRangeClaims.renew(token: token, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
             if !ranges.isEmpty {
@@ -122,7 +122,7 @@ extension PostgresOutbox {
         }
     }
 
-    public func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult {
+    package func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult {
         let record = settlement.record
         let status = record.status.map(Int32.init)
         return try await transaction { connection in
@@ -177,7 +177,7 @@ extension PostgresOutbox {
         }
     }
 
-    public func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int {
+    package func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int {
         try await transaction { connection in
             let released = try await PostgresRangeClaims.release(rowIDs, token: token, meter: meter, on: connection, logger: logger)
             if released > 0 { return released }
@@ -188,7 +188,7 @@ extension PostgresOutbox {
     /// How long until a meter has work: events past its position are due at
     /// once, unless a transaction still running holds them back (then soon);
     /// else the earliest lease to lapse or retry to fall due.
-    public func nextDueDelay() async throws -> Int64? {
+    package func nextDueDelay() async throws -> Int64? {
         let meters = try await metersWithWork()
         return try await read { connection in
             var earliest: Int64?
@@ -219,11 +219,11 @@ extension PostgresOutbox {
     /// How soon to look again at events a running transaction holds back.
     static let heldBackPoll: Int64 = 20
 
-    public func undeliveredCount() async throws -> Int {
+    package func undeliveredCount() async throws -> Int {
         try await backlog(paused: false)
     }
 
-    public func pausedCount() async throws -> Int {
+    package func pausedCount() async throws -> Int {
         try await backlog(paused: true)
     }
 

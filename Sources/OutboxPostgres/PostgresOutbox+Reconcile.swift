@@ -18,7 +18,7 @@ extension PostgresOutbox {
             LEFT JOIN outbox_dead d ON d.id = l.id LEFT JOIN outbox_retries r ON r.id = l.id
         """
 
-    public func reconcileCandidates(_ query: ReconcileQuery) async throws -> [StoredEvent] {
+    package func reconcileCandidates(_ query: ReconcileQuery) async throws -> [StoredEvent] {
         let field = query.eventIdField ?? ""
         return try await read { connection in
             var events: [StoredEvent] = []
@@ -39,7 +39,7 @@ extension PostgresOutbox {
         }
     }
 
-    public func appliedAuditEntries(meter: String, traceIDs: [String]) async throws -> Set<String> {
+    package func appliedAuditEntries(meter: String, traceIDs: [String]) async throws -> Set<String> {
         try await read { connection in
             var found = Set<String>()
             for try await traceID in try await connection.query(
@@ -51,7 +51,7 @@ extension PostgresOutbox {
         }
     }
 
-    public func applyLateRejections(_ rejections: [LateRejection], meter: String, remember entries: [AppliedAuditEntry]) async throws -> Int {
+    package func applyLateRejections(_ rejections: [LateRejection], meter: String, remember entries: [AppliedAuditEntry]) async throws -> Int {
         try await transaction { connection in
             // Retention must not delete these events between the look below
             // and the dead rows written after it.

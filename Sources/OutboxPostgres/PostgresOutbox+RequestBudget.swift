@@ -8,7 +8,7 @@ extension PostgresOutbox {
     /// The advisory lock that orders admissions (class 0x6F63, "oc").
     static let budgetLockKey = "pg_advisory_xact_lock(28515, 0)"
 
-    public func admitRequest(holder: String, budget: RequestBudget, leaseMilliseconds: Int64) async throws -> RequestBudget.Admission {
+    package func admitRequest(holder: String, budget: RequestBudget, leaseMilliseconds: Int64) async throws -> RequestBudget.Admission {
         guard !budget.isUnlimited else { return .admitted }
         return try await transaction { connection in
             try await connection.query("SELECT \(unescaped: Self.budgetLockKey)", logger: logger)
@@ -76,13 +76,13 @@ extension PostgresOutbox {
         }
     }
 
-    public func finishRequest(holder: String) async throws {
+    package func finishRequest(holder: String) async throws {
         _ = try await transaction { connection in
             try await connection.query("DELETE FROM outbox_request_slots WHERE holder = \(holder)", logger: logger)
         }
     }
 
-    public func budgetHolds() async throws -> [BudgetHold] {
+    package func budgetHolds() async throws -> [BudgetHold] {
         try await read { connection in
             var holds: [BudgetHold] = []
             for try await (budget, until) in try await connection.query(

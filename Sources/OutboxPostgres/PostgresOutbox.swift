@@ -20,7 +20,7 @@ import Synchronization
 ///     try await outbox.append(jsonEvents: [json], meter: "orders", on: connection)
 /// }
 /// ```
-public final class PostgresOutbox: OutboxStore, Sendable {
+public final class PostgresOutbox: OutboxStore, DispatchStore, ReconcileStore, Sendable {
     public let client: PostgresClient
     public let location: String
     let eventIdField: String?

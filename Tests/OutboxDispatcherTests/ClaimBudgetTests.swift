@@ -29,7 +29,7 @@ struct ClaimBudgetTests {
     /// events of varied sizes, and budgets around their sizes.
     @Test(arguments: StoreKind.available)
     func bothStoresCutWhereTheRuleSays(kind: StoreKind) async throws {
-        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             let texts = ["a", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "cc", String(repeating: "d", count: 300), "e"].map { StoreBehaviourTests.event($0) }
             let sizes = texts.map(\.utf8.count)
             let budgets = [(10, 1 << 20), (3, 1 << 20), (10, sizes[0] + 2), (10, sizes[0] + sizes[1] + 3), (10, sizes[0] + sizes[1] + sizes[2] + 3), (10, 1)]

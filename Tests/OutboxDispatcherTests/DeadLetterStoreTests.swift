@@ -8,14 +8,14 @@ import Testing
 
 /// What the stores keep about dead letters for an operator, on every store.
 struct DeadLetterStoreTests {
-    func withStore(_ kind: StoreKind, _ body: (any OutboxStore, TestStore) async throws -> Void) async throws {
+    func withStore(_ kind: StoreKind, _ body: (any OperatedStore, TestStore) async throws -> Void) async throws {
         try await StoreBehaviourTests().withStore(kind, body)
     }
 
     static let policy = RetryPolicy(backoff: BackoffPolicy(base: .milliseconds(1), cap: .milliseconds(1)))
 
     /// Claims the meter's next events, waiting for a retry to fall due.
-    static func claim(_ store: any OutboxStore, meter: String = "m") async throws -> Claim {
+    static func claim(_ store: any OperatedStore, meter: String = "m") async throws -> Claim {
         var claim: Claim?
         try await waitUntil("a claim of \(meter)") {
             claim = try await store.claim(meter: meter, owner: "o", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000)
@@ -27,7 +27,7 @@ struct DeadLetterStoreTests {
     /// Settles `verdict` for the whole claim, after one more request carried its events.
     @discardableResult
     static func answer(
-        _ verdict: BatchVerdict, _ claim: Claim, in store: any OutboxStore, record: Settlement.Record = .init(status: 500)
+        _ verdict: BatchVerdict, _ claim: Claim, in store: any OperatedStore, record: Settlement.Record = .init(status: 500)
     ) async throws -> SettlementResult {
         var random = SystemRandomNumberGenerator()
         let plan = Settlement.plan(
@@ -41,7 +41,7 @@ struct DeadLetterStoreTests {
     /// and the tries go on.
     @Test(arguments: StoreKind.available)
     func triesAreKeptFromClaimToClaimAndShownOnTheDeadLetter(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             let id = try await store.append(json: StoreBehaviourTests.event("C-1"), meter: "m").value
             let first = try await Self.claim(store)
             #expect(first.events.map(\.tries) == [0])
@@ -76,7 +76,7 @@ struct DeadLetterStoreTests {
     /// 200 bytes; the last 20 are kept.
     @Test(arguments: StoreKind.available)
     func theHistoryKeepsTheLastAnswersOfEachEvent(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, place: TestStore) async throws in
             let id = try await store.append(json: StoreBehaviourTests.event("C-1"), meter: "m").value
             let long = "HTTP 500: " + String(repeating: "é", count: 150)
             for attempt in 1...22 {
@@ -124,7 +124,7 @@ struct DeadLetterStoreTests {
     /// keeps it, and a late rejection adds to it.
     @Test(arguments: StoreKind.available)
     func theHistoryGoesWhenTheEventIsSentOrItsDeadLetterPurged(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, place: TestStore) async throws in
             let id = try await store.append(json: StoreBehaviourTests.event("C-1"), meter: "m").value
             try await Self.answer(.failed(reason: "HTTP 500"), try await Self.claim(store), in: store)
             #expect(try await Self.answerRows(place) == 1)
@@ -157,7 +157,7 @@ struct DeadLetterStoreTests {
     /// retention purges the event, and no history of a live event does.
     @Test(arguments: StoreKind.available)
     func retentionTakesTheHistoryOfThePurgedEvents(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, place: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<3).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
             let claim = try await Self.claim(store)
             #expect(try await Self.answer(.accepted, claim, in: store, record: .init(status: 200)).sent == 3)
@@ -177,7 +177,7 @@ struct DeadLetterStoreTests {
     /// work with its table gone, which a failure then proves it would need.
     @Test(arguments: StoreKind.available)
     func theSuccessPathNeverTouchesTheHistory(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, place: TestStore) async throws in
             try await Self.execute("DROP TABLE outbox_answers", in: place)
             _ = try await store.append(jsonEvents: (0..<50).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
             let claim = try await Self.claim(store)
@@ -209,7 +209,7 @@ struct DeadLetterStoreTests {
     /// a whole id comes first), of one meter when asked, at most so many.
     @Test(arguments: StoreKind.available)
     func findsDeadLettersByTheStartOfTheirIds(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             var ids: [String: String] = [:]
             for (index, meter) in ["m", "m", "m", "m", "n"].enumerated() {
                 ids[try await store.append(json: StoreBehaviourTests.event("C-\(index)"), meter: meter).value] = meter
@@ -235,7 +235,7 @@ struct DeadLetterStoreTests {
     /// characters), and when they died; the newest selected come first.
     @Test(arguments: StoreKind.available)
     func selectsDeadLettersInTheQuery(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             func kill(_ customer: String, meter: String, status: Int, reason: String) async throws {
                 _ = try await store.append(json: StoreBehaviourTests.event(customer), meter: meter)
                 try await Self.answer(.rejected(reason: reason), try await Self.claim(store, meter: meter), in: store, record: .init(status: status))
@@ -284,7 +284,7 @@ struct DeadLetterStoreTests {
     /// selection applies.
     @Test(arguments: StoreKind.available)
     func countsDeadLettersByCause(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             let long = "HTTP 400: " + String(repeating: "a", count: 80)
             let deaths: [(String, Int, String)] = [
                 ("m", 400, long + "-1"), ("n", 400, long + "-2"), ("m", 400, "HTTP 400: line one\nline two"), ("m", 413, "HTTP 413: too large"),
@@ -318,7 +318,7 @@ struct DeadLetterStoreTests {
     /// deleted, and dead letters an operator purged (never billed).
     @Test(arguments: StoreKind.available)
     func verifyTellsPurgedDeadLettersFromPurgedSentEvents(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<5).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
             let claim = try await Self.claim(store)
             let rows = claim.events.map(\.rowID)

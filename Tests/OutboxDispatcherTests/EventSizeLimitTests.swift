@@ -10,7 +10,7 @@ import Testing
 struct EventSizeLimitTests {
     static let limit = 400
 
-    static func open(_ place: TestStore) async throws -> any OutboxStore {
+    static func open(_ place: TestStore) async throws -> any OperatedStore {
         switch place.kind {
         case .sqlite:
             var configuration = OutboxConfiguration(path: place.location, eventIdField: "EventId")

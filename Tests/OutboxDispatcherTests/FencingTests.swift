@@ -113,7 +113,7 @@ struct FencingTests {
     /// would be: the first runs on `clock` (one worker, a batch of
     /// `batchSize`), the second on real time; both with `lease` and `timeout`.
     static func twoDispatchers(_ h: Harness, clock: ManualClock, batchSize: Int, lease: Double, timeout: Double) async throws
-        -> (first: Dispatcher, second: Dispatcher, stores: [any OutboxStore])
+        -> (first: Dispatcher, second: Dispatcher, stores: [any OperatedStore])
     {
         let storeA = try await h.place.open(clock: clock)
         let storeB = try await h.place.open(clock: clock)

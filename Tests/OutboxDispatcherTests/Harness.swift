@@ -13,7 +13,7 @@ import ZuoraMock
 struct Harness {
     let kind: StoreKind
     let place: TestStore
-    let outbox: any OutboxStore
+    let outbox: any OperatedStore
     let mock: ZuoraMockServer
     let logs: LogCapture
 
@@ -39,7 +39,7 @@ struct Harness {
     }
 
     /// Another connection to the same store, as another process would have.
-    func openAnother() async throws -> any OutboxStore { try await place.open() }
+    func openAnother() async throws -> any OperatedStore { try await place.open() }
 
     var oauth: ZuoraCredentials {
         .oauth(clientID: "mock-client-id", clientSecret: Secret("mock-client-secret"))

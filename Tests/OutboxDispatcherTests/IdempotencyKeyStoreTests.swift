@@ -17,12 +17,12 @@ struct IdempotencyKeyStoreTests {
         #"{"CustomerId":"\#(customer)","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#
     }
 
-    static func claim(_ store: any OutboxStore, limit: Int = 100) async throws -> Claim? {
+    static func claim(_ store: any OperatedStore, limit: Int = 100) async throws -> Claim? {
         try await store.claim(meter: "m", owner: "o", limit: limit, maxBytes: 1 << 20, leaseMilliseconds: 60_000)
     }
 
     /// Settles every event of `claim` as due again at once, with `keys`.
-    static func retryNow(_ claim: Claim, on store: any OutboxStore, keys: RequestKeyChange, status: Int? = 500) async throws {
+    static func retryNow(_ claim: Claim, on store: any OperatedStore, keys: RequestKeyChange, status: Int? = 500) async throws {
         let rows = claim.events.map { Settlement.Row(rowID: $0.rowID, outcome: .retry(afterMilliseconds: 0, attempts: $0.attempts + 1)) }
         let settlement = Settlement(meter: "m", rows: rows, record: .init(status: status), meterFailure: "test", isSuccess: false, keys: keys)
         _ = try await store.settle(settlement, token: claim.token)

@@ -14,20 +14,20 @@ struct IdempotentAppendTests {
     }
 
     /// A store of `kind` told that events carry their id in `EventId`.
-    static func withStore(_ kind: StoreKind, _ body: (any OutboxStore) async throws -> Void) async throws {
+    static func withStore(_ kind: StoreKind, _ body: (any OperatedStore) async throws -> Void) async throws {
         let place = try await TestStore.make(kind)
         let store = try await openStore(place)
         try await place.using(store) { try await body(store) }
     }
 
-    static func openStore(_ place: TestStore) async throws -> any OutboxStore {
+    static func openStore(_ place: TestStore) async throws -> any OperatedStore {
         switch place.kind {
         case .sqlite: try Outbox(OutboxConfiguration(path: place.location, eventIdField: "EventId"))
         case .postgres: try await TestStore.openPostgres(place.location, eventIdField: "EventId")
         }
     }
 
-    static func claimedBodies(_ store: any OutboxStore) async throws -> [String] {
+    static func claimedBodies(_ store: any OperatedStore) async throws -> [String] {
         var bodies: [String] = []
         while let claim = try await store.claim(meter: "m", owner: "o", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000) {
             bodies += claim.events.map { String(decoding: $0.body, as: UTF8.self) }
@@ -38,7 +38,7 @@ struct IdempotentAppendTests {
 
     @Test(arguments: StoreKind.available)
     func aRepeatInOneInputOrAcrossAppendsIsNotAppendedAgain(kind: StoreKind) async throws {
-        try await Self.withStore(kind) { (store: any OutboxStore) async throws in
+        try await Self.withStore(kind) { (store: any OperatedStore) async throws in
             let first = try await store.appendReporting(
                 jsonEvents: [Self.event("a", quantity: 1), Self.event("b"), Self.event("a", quantity: 9)], meter: "m")
             #expect(first.appended == 2 && first.duplicatePositions == [2])
@@ -59,7 +59,7 @@ struct IdempotentAppendTests {
     /// the outbox's own (new each time), so the same text twice is two events.
     @Test(arguments: StoreKind.available)
     func eventsWithoutAnIdOfTheirOwnAreNeverDuplicates(kind: StoreKind) async throws {
-        try await Self.withStore(kind) { (store: any OutboxStore) async throws in
+        try await Self.withStore(kind) { (store: any OperatedStore) async throws in
             let once = try await store.appendReporting(jsonEvents: [Self.event(nil), Self.event(nil)], meter: "m")
             let twice = try await store.appendReporting(jsonEvents: [Self.event(nil)], meter: "m")
             #expect(once.appended == 2 && twice.appended == 1 && once.duplicates + twice.duplicates == 0)
@@ -71,7 +71,7 @@ struct IdempotentAppendTests {
     /// nothing, so its good events' ids stay free.
     @Test(arguments: StoreKind.available)
     func anInvalidInputHoldsNoId(kind: StoreKind) async throws {
-        try await Self.withStore(kind) { (store: any OutboxStore) async throws in
+        try await Self.withStore(kind) { (store: any OperatedStore) async throws in
             await #expect(throws: OutboxError.self) {
                 try await store.appendReporting(jsonEvents: [Self.event("d"), #"{"EventId":"e","CustomerId":""}"#], meter: "m")
             }
@@ -83,7 +83,7 @@ struct IdempotentAppendTests {
     /// told its id.
     @Test(arguments: StoreKind.available)
     func concurrentAppendsOfOneIdKeepOne(kind: StoreKind) async throws {
-        try await Self.withStore(kind) { (store: any OutboxStore) async throws in
+        try await Self.withStore(kind) { (store: any OperatedStore) async throws in
             for round in 0..<20 {
                 let id = "race-\(round)"
                 async let left = store.appendReporting(jsonEvents: [Self.event(id, customer: "L")], meter: "m")
@@ -127,7 +127,7 @@ struct IdempotentAppendTests {
     func aRequiredFieldCannotBeTheIdField(kind: StoreKind) async throws {
         let place = try await TestStore.make(kind)
         let error = await #expect(throws: OutboxError.self) {
-            let store: any OutboxStore =
+            let store: any OperatedStore =
                 switch kind {
                 case .sqlite: try Outbox(OutboxConfiguration(path: place.location, eventIdField: "CustomerId"))
                 case .postgres: try await TestStore.openPostgres(place.location, eventIdField: "CustomerId")
@@ -142,7 +142,7 @@ struct IdempotentAppendTests {
     /// removes the event; after that, the id may be appended again.
     @Test(arguments: StoreKind.available)
     func anIdIsHeldUntilRetentionRemovesItsEvent(kind: StoreKind) async throws {
-        try await Self.withStore(kind) { (store: any OutboxStore) async throws in
+        try await Self.withStore(kind) { (store: any OperatedStore) async throws in
             _ = try await store.append(jsonEvents: [Self.event("kept")], meter: "m")
             #expect(try await Self.claimedBodies(store).count == 1)
             #expect(try await store.appendReporting(jsonEvents: [Self.event("kept")], meter: "m").duplicates == 1, "sent, still held")
@@ -156,7 +156,7 @@ struct IdempotentAppendTests {
     /// and counts what it skipped.
     @Test(arguments: StoreKind.available)
     func aStreamedAppendSkipsAndCountsDuplicates(kind: StoreKind) async throws {
-        try await Self.withStore(kind) { (store: any OutboxStore) async throws in
+        try await Self.withStore(kind) { (store: any OperatedStore) async throws in
             _ = try await store.append(jsonEvents: [Self.event("x0")], meter: "m")
             let lines = (0..<12_000).map { Self.event("x\($0 % 10_000)", quantity: $0) }.joined(separator: "\n")
             let path = NSTemporaryDirectory() + "outbox-idempotent-" + UUID().uuidString

@@ -13,13 +13,13 @@ struct LogNeverGoesBackwardsTests {
         Settlement(meter: claim.meter, rows: claim.events.map { .init(rowID: $0.rowID, outcome: .sent) }, record: .init(), meterFailure: nil, isSuccess: true)
     }
 
-    static func claim(_ store: any OutboxStore, limit: Int = 100) async throws -> Claim? {
+    static func claim(_ store: any OperatedStore, limit: Int = 100) async throws -> Claim? {
         try await store.claim(meter: "m", owner: "o", limit: limit, maxBytes: 1 << 20, leaseMilliseconds: 60_000)
     }
 
     @Test(arguments: StoreKind.available)
     func eventsAppendedAfterRetentionEmptiedTheLogAreDelivered(kind: StoreKind) async throws {
-        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<5).map { StoreBehaviourTests.event("old-\($0)") }, meter: "m")
             let first = try #require(try await Self.claim(store))
             #expect(try await store.settle(Self.sent(first), token: first.token).sent == 5)
@@ -36,7 +36,7 @@ struct LogNeverGoesBackwardsTests {
 
     @Test(arguments: StoreKind.available)
     func anEventAppendedAfterTheNewestDeadLetterWasPurgedIsNotCountedAsSent(kind: StoreKind) async throws {
-        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             let ids = try await store.append(jsonEvents: (0..<2).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await Self.claim(store))
             let plan = Settlement(
@@ -61,7 +61,7 @@ struct LogNeverGoesBackwardsTests {
     /// stays its own, renewable and unsent by anyone else.
     @Test(arguments: StoreKind.available)
     func releaseGivesBackExactlyTheRowsItNames(kind: StoreKind) async throws {
-        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<10).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await Self.claim(store))
             let rows = claim.events.map(\.rowID)

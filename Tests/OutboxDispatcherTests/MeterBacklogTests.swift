@@ -21,7 +21,7 @@ struct MeterBacklogTests {
 
     @Test(arguments: StoreKind.available)
     func bothStoresReadTheirBacklogThroughTheRule(kind: StoreKind) async throws {
-        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             try await store.append(jsonEvents: (0..<3).map { StoreBehaviourTests.event("p\($0)") }, meter: "paused")
             try await store.append(jsonEvents: (0..<2).map { StoreBehaviourTests.event("w\($0)") }, meter: "working")
             try await store.append(jsonEvents: [StoreBehaviourTests.event("s")], meter: "sent")

@@ -38,7 +38,7 @@ struct RangeCarvingTests {
     /// makes retry rows instead.
     @Test(arguments: StoreKind.available)
     func bothStoresReleaseAsTheRuleSays(kind: StoreKind) async throws {
-        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             try await store.append(jsonEvents: (0..<9).map { StoreBehaviourTests.event("e\($0)") }, meter: "m")
             let first = try #require(try await store.claim(meter: "m", owner: "a", limit: 3, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             let second = try #require(try await store.claim(meter: "m", owner: "b", limit: 3, maxBytes: 1 << 20, leaseMilliseconds: 60_000))

@@ -27,7 +27,7 @@ struct RetentionBatchTests {
     /// empty one would mean the store misread what is left.
     @Test(arguments: StoreKind.available)
     func aPurgeThatFitsOneBatchTakesOneTransaction(kind: StoreKind) async throws {
-        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             for round in 0..<3 {
                 _ = try await store.append(jsonEvents: (0..<4).map { StoreBehaviourTests.event("r\(round)-\($0)") }, meter: "m")
                 let claim = try #require(try await LogNeverGoesBackwardsTests.claim(store))

@@ -10,7 +10,7 @@ import Testing
 struct SlowProducerTests {
     @Test(arguments: StoreKind.available)
     func aPipeLeftOpenHoldsBackNoOtherProducersEvents(kind: StoreKind) async throws {
-        try await StoreBehaviourTests().withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             let (readEnd, writeEnd) = PipeInput.make()
             let slow = Task { try await store.appendStream(fileDescriptor: readEnd, meter: "slow", progress: nil) }
             // 12,000 events written (two chunks of a transaction on PostgreSQL, were it open), and the pipe left open: the producer is slow.

@@ -10,9 +10,9 @@ import Testing
 /// The store's contract, run against every store: what `Outbox` (SQLite)
 /// does, `PostgresOutbox` must do too.
 struct StoreBehaviourTests {
-    func withStore(_ kind: StoreKind, eventIdField: String? = nil, _ body: (any OutboxStore, TestStore) async throws -> Void) async throws {
+    func withStore(_ kind: StoreKind, eventIdField: String? = nil, _ body: (any OperatedStore, TestStore) async throws -> Void) async throws {
         let place = try await TestStore.make(kind)
-        let store: any OutboxStore
+        let store: any OperatedStore
         switch kind {
         case .sqlite: store = try Outbox(OutboxConfiguration(path: place.location, eventIdField: eventIdField))
         case .postgres: store = try await TestStore.openPostgres(place.location, eventIdField: eventIdField)
@@ -26,7 +26,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func appendsAllOrNothingAndCounts(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             let ids = try await store.append(jsonEvents: (0..<25).map { Self.event("C-\($0)") }, meter: "m")
             #expect(Set(ids).count == 25)
             let error = await #expect(throws: OutboxError.self) {
@@ -44,7 +44,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func streamsAnInputAllOrNothing(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, place: TestStore) async throws in
             let good = (0..<12_000).map { Self.event("C-\($0)") }.joined(separator: "\n")
             #expect(try await Self.appendFile(store, good) == 12_000)
             let bad = good + "\n" + Self.event("x", quantity: "NaN")
@@ -54,7 +54,7 @@ struct StoreBehaviourTests {
         }
     }
 
-    static func appendFile(_ store: any OutboxStore, _ text: String) async throws -> Int {
+    static func appendFile(_ store: any OperatedStore, _ text: String) async throws -> Int {
         let path = NSTemporaryDirectory() + "outbox-stream-" + UUID().uuidString
         _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -65,7 +65,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func writesTheEventIdIntoTheNamedField(kind: StoreKind) async throws {
-        try await withStore(kind, eventIdField: "EventId") { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind, eventIdField: "EventId") { (store: any OperatedStore, _: TestStore) async throws in
             let id = try await store.append(json: Self.event("C-1"), meter: "m")
             let claimed = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000)).events
             #expect(String(decoding: claimed[0].body, as: UTF8.self) == #"{"EventId":"\#(id)",\#(Self.event("C-1").dropFirst())"#)
@@ -74,7 +74,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func leasesSettlesAndCountsEveryEvent(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<200).map { Self.event("C-\($0)") }, meter: "m")
             let mine = try #require(try await store.claim(meter: "m", owner: "a", limit: 100, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             #expect(mine.events.count == 100)
@@ -112,7 +112,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func eachClaimHasItsOwnToken(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<4).map { Self.event("C-\($0)") }, meter: "m")
             let first = try #require(try await store.claim(meter: "m", owner: "same-process", limit: 2, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             let second = try #require(try await store.claim(meter: "m", owner: "same-process", limit: 2, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
@@ -128,7 +128,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func anExpiredLeaseIsTakenOverAndTheOldTokenChangesNothing(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<10).map { Self.event("C-\($0)") }, meter: "m")
             let held = try #require(try await store.claim(meter: "m", owner: "live", limit: 5, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             // A lease of no time at all has lapsed at once: a crashed dispatcher, without the wait.
@@ -149,7 +149,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func attemptsRunOutIntoADeadLetterThatSaysWhy(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: [Self.event("C-1")], meter: "m")
             var random = SystemRandomNumberGenerator()
             let policy = RetryPolicy(backoff: BackoffPolicy(base: .milliseconds(1), cap: .milliseconds(1)), maxAttempts: 2)
@@ -171,7 +171,7 @@ struct StoreBehaviourTests {
 
     /// Claims once the store's clock says something is due (a retry a few
     /// milliseconds out), waiting for that condition, not for a fixed time.
-    static func claimWhenDue(_ store: any OutboxStore) async throws -> Claim? {
+    static func claimWhenDue(_ store: any OperatedStore) async throws -> Claim? {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if let claim = try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) { return claim }
@@ -182,7 +182,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func claimsStopAtTheByteBudgetButAlwaysTakeOne(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             let big =
                 #"{"CustomerId":"big","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1,"pad":"\#(String(repeating: "x", count: 3000))"}"#
             _ = try await store.append(jsonEvents: [big] + (0..<50).map { Self.event("C-\($0)") }, meter: "m")
@@ -196,7 +196,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func deadLettersAreListedRetriedAndPurged(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             let ids = try await store.append(jsonEvents: (0..<6).map { Self.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             var random = SystemRandomNumberGenerator()
@@ -224,7 +224,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func purgesSentEvents(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
             // Bounds read around the settlement, not a guess at its duration:
             // a loaded machine can stall for seconds between any two lines.
@@ -245,7 +245,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func verifyCatchesARowLostBehindItsBack(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, place: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, place: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<5).map { Self.event("C-\($0)") }, meter: "m")
             #expect(try await store.verify().isOK)
             switch kind {
@@ -264,7 +264,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func aPausedMeterTakesAppendsButIsNeverClaimed(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<3).map { Self.event("C-\($0)") }, meter: "m")
             _ = try await store.append(jsonEvents: [Self.event("D-1")], meter: "other")
             try await store.pauseMeter("m", reason: "reconfiguring")
@@ -291,7 +291,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func lateRejectionsMoveSentEventsToDeadOnceAndVerifyBalances(kind: StoreKind) async throws {
-        try await withStore(kind, eventIdField: "EventId") { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind, eventIdField: "EventId") { (store: any OperatedStore, _: TestStore) async throws in
             let ids = try await store.append(jsonEvents: (0..<4).map { Self.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await store.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             _ = try await store.settle(
@@ -326,7 +326,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func rangesThatCompleteOutOfOrder(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
             let first = try #require(try await store.claim(meter: "m", owner: "a", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             let second = try #require(try await store.claim(meter: "m", owner: "b", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
@@ -345,7 +345,7 @@ struct StoreBehaviourTests {
 
     @Test(arguments: StoreKind.available)
     func aFailedEventInsideASentRangeComesBackAlone(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<10).map { Self.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await store.claim(meter: "m", owner: "a", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             let failing = claim.events[4]
@@ -368,7 +368,7 @@ struct StoreBehaviourTests {
     /// unsent half still held (and renewable) meanwhile.
     @Test(arguments: StoreKind.available)
     func bisectionSettlesARangeHalfByHalf(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<10).map { Self.event("C-\($0)") }, meter: "m")
             let claim = try #require(try await store.claim(meter: "m", owner: "a", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000))
             #expect(try await store.settle(Self.sent(claim.events[0..<5]), token: claim.token).sent == 5)
@@ -391,7 +391,7 @@ struct StoreBehaviourTests {
     /// an event waiting for its retry, or a dead letter, stays.
     @Test(arguments: StoreKind.available)
     func purgeAcrossRangesKeepsTheExceptions(kind: StoreKind) async throws {
-        try await withStore(kind) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<30).map { Self.event("C-\($0)") }, meter: "m")
             var claims: [Claim] = []
             for owner in ["a", "b", "c"] {
@@ -472,7 +472,7 @@ struct StoreBehaviourTests {
     /// none of them deadlocks (random shards per call made 40P01 possible).
     @Test func concurrentTransactionsAppendingTwiceNeverDeadlock() async throws {
         guard StoreKind.postgresURL != nil else { return }
-        try await withStore(.postgres) { (store: any OutboxStore, _: TestStore) async throws in
+        try await withStore(.postgres) { (store: any OperatedStore, _: TestStore) async throws in
             let outbox = try #require(store as? PostgresOutbox)
             let logger = Logger(label: "test")
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -499,7 +499,7 @@ struct StoreBehaviourTests {
     /// commit or roll back together, in the app's own transaction.
     @Test func appendsInsideTheAppsOwnPostgresTransaction() async throws {
         guard StoreKind.postgresURL != nil else { return }
-        try await withStore(.postgres) { (store: any OutboxStore, place: TestStore) async throws in
+        try await withStore(.postgres) { (store: any OperatedStore, place: TestStore) async throws in
             let outbox = try #require(store as? PostgresOutbox)
             let logger = Logger(label: "test")
             try await outbox.client.query("CREATE TABLE orders (id TEXT PRIMARY KEY, customer TEXT NOT NULL)")

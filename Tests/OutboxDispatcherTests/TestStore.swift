@@ -52,7 +52,7 @@ struct TestStore: Sendable {
 
     /// Opens a connection to the store. `clock` sets SQLite's stored times
     /// (PostgreSQL always uses the server's clock).
-    func open(clock: any OutboxClock = SystemClock()) async throws -> any OutboxStore {
+    func open(clock: any OutboxClock = SystemClock()) async throws -> any OperatedStore {
         switch kind {
         case .sqlite: try Outbox(OutboxConfiguration(path: location, clock: clock))
         case .postgres: try await TestStore.openPostgres(location)
@@ -72,7 +72,7 @@ struct TestStore: Sendable {
 
     /// Runs `body`, then closes `store` and removes this place, also when
     /// `body` throws.
-    func using(_ store: any OutboxStore, _ body: () async throws -> Void) async throws {
+    func using(_ store: any OperatedStore, _ body: () async throws -> Void) async throws {
         do {
             try await body()
         } catch {

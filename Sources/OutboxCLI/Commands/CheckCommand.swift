@@ -57,7 +57,7 @@ struct CheckCommand: AsyncParsableCommand {
             try CheckCommand.judge(check)
             if !ids.isEmpty {
                 let eventIdField = databaseSettings.eventIdField.value
-                let probe: (any OutboxStore) async throws -> Void = { outbox in
+                let probe: (any OperatedStore) async throws -> Void = { outbox in
                     let dispatcher = try Dispatcher(outbox: outbox, configuration: settings)
                     let reconciler = try dispatcher.reconciler(outbox: outbox, meterIDs: ids, eventIdField: eventIdField)
                     try CheckCommand.judge(await reconciler.probeMeters())
@@ -75,7 +75,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     /// An outbox in a temporary directory, removed afterwards.
-    static func withScratchOutbox(_ body: (any OutboxStore) async throws -> Void) async throws {
+    static func withScratchOutbox(_ body: (any OperatedStore) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-check-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

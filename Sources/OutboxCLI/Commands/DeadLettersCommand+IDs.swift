@@ -8,7 +8,7 @@ extension DeadLettersCommand {
     /// argument that is no id is unknown (65), saying why; any other
     /// argument that names nothing is passed on as it is, for the command
     /// to report as unknown as it always has.
-    static func resolve(_ arguments: [String], meter: String?, in outbox: any OutboxStore, changing: Bool = true) async throws -> [String] {
+    static func resolve(_ arguments: [String], meter: String?, in outbox: any OperatedStore, changing: Bool = true) async throws -> [String] {
         var resolved: [String] = []
         var ambiguous: [(String, [String], Bool)] = []
         var tooShort: [String] = []

@@ -62,7 +62,7 @@ extension DeadLettersCommand {
         }
 
         /// The dead letters selected, counted by cause.
-        private func causes(_ outbox: any OutboxStore) async throws {
+        private func causes(_ outbox: any OperatedStore) async throws {
             let causes = Array(
                 DeadLetterCauses.merge(try await outbox.deadLetterTallies(selection.filter(now: WallClock.nowMilliseconds()))).prefix(limit))
             if output.json {

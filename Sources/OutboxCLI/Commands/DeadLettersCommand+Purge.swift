@@ -51,7 +51,7 @@ extension DeadLettersCommand {
         }
 
         /// The dead letters `selection` names, listed without deleting any.
-        private func preview(_ selection: DeadLetterSelection, in outbox: any OutboxStore) async throws {
+        private func preview(_ selection: DeadLetterSelection, in outbox: any OperatedStore) async throws {
             let letters = try await selected(selection, in: outbox)
             if output.json {
                 Stdout.print(
@@ -66,7 +66,7 @@ extension DeadLettersCommand {
 
         /// The dead letters `selection` names; unknown ids are an error, as
         /// for the purge itself.
-        private func selected(_ selection: DeadLetterSelection, in outbox: any OutboxStore) async throws -> [DeadLetter] {
+        private func selected(_ selection: DeadLetterSelection, in outbox: any OperatedStore) async throws -> [DeadLetter] {
             var letters = try await outbox.deadLetters(meter: selection.meter, deadBefore: selection.deadBefore, limit: Int.max)
             if let wanted = selection.ids {
                 let known = Set(letters.map(\.id))

@@ -8,7 +8,7 @@ import UsageOutbox
 /// graceful shutdown, with a progress display for `--once`.
 struct DrainRunner {
     let dispatcher: Dispatcher
-    let outbox: any OutboxStore
+    let outbox: any OperatedStore
     let logger: Logger
     let metricsPort: Int?
     var metricsAddress = "127.0.0.1"
@@ -100,7 +100,7 @@ struct ProgressService: Service {
 
 /// Purges sent events past their retention, once an hour, while a drain runs.
 struct PurgeService: Service {
-    let outbox: any OutboxStore
+    let outbox: any OperatedStore
     let retentionSeconds: Double
     let logger: Logger
 

@@ -20,7 +20,7 @@ final class MetricsService: Service, Sendable {
     }
 
     static func start(
-        port: Int, host: String = "127.0.0.1", outbox: any OutboxStore, dispatcher: Dispatcher, logger: Logger,
+        port: Int, host: String = "127.0.0.1", outbox: any OperatedStore, dispatcher: Dispatcher, logger: Logger,
         credentialsChecked: @escaping @Sendable () -> Bool = { true }
     ) async throws -> MetricsService {
         let registry = PrometheusMetricsBootstrap.registry()
@@ -46,7 +46,7 @@ final class MetricsService: Service, Sendable {
 
     private static func startServer(
         host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges, meterGauges: MeterGauges,
-        outbox: any OutboxStore, credentialsChecked: @escaping @Sendable () -> Bool
+        outbox: any OperatedStore, credentialsChecked: @escaping @Sendable () -> Bool
     ) async throws -> LoopbackHTTPServer {
         try await LoopbackHTTPServer.start(host: host, port: port, limits: .scrapeEndpoint) { request in
             guard request.method == "GET" else { return .text(405, "only GET\n") }

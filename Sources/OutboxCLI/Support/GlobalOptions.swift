@@ -38,7 +38,7 @@ struct DatabaseOptions: ParsableArguments {
     /// `creating`: a missing SQLite file is made (only `append`, `migrate`
     /// and `drain`); otherwise it is an error naming the path, so a typo in
     /// `--db` never reports a healthy, empty outbox.
-    func withStore<T>(eventIdField: String? = nil, creating: Bool = false, _ body: (any OutboxStore) async throws -> T) async throws -> T {
+    func withStore<T>(eventIdField: String? = nil, creating: Bool = false, _ body: (any OperatedStore) async throws -> T) async throws -> T {
         try await resolve().withStore(eventIdField: eventIdField, creating: creating, body)
     }
 }
@@ -56,7 +56,7 @@ struct DatabaseSettings {
     /// The store `--db` names: a `postgres://` URL opens the PostgreSQL
     /// store (password from OUTBOX_DB_PASSWORD, PGPASSWORD or
     /// OUTBOX_DB_PASSWORD_FILE), anything else an SQLite file.
-    func open(eventIdField explicit: String? = nil, creating: Bool = false) async throws -> any OutboxStore {
+    func open(eventIdField explicit: String? = nil, creating: Bool = false) async throws -> any OperatedStore {
         let field = explicit ?? eventIdField.value
         if PostgresLocation.isPostgresURL(path.value) {
             let location = try PostgresLocation(url: path.value)
@@ -84,7 +84,7 @@ struct DatabaseSettings {
         return try Outbox(configuration)
     }
 
-    func withStore<T>(eventIdField: String? = nil, creating: Bool = false, _ body: (any OutboxStore) async throws -> T) async throws -> T {
+    func withStore<T>(eventIdField: String? = nil, creating: Bool = false, _ body: (any OperatedStore) async throws -> T) async throws -> T {
         let store = try await open(eventIdField: eventIdField, creating: creating)
         do {
             let result = try await body(store)

@@ -4,20 +4,20 @@
 /// reason cut to `reasonBytes`. Sent events get none: a 2xx settlement of a
 /// range never touches the history, and the stores delete an event's
 /// history when it is sent from a retry row or its dead letter is purged.
-public enum AnswerHistory {
+package enum AnswerHistory {
     /// Answers kept per event: the newest.
-    public static let limit = 20
+    package static let limit = 20
     /// Bytes of a reason kept.
-    public static let reasonBytes = 200
+    package static let reasonBytes = 200
 
     /// One answer to write for one event.
-    public struct Entry: Sendable, Equatable {
-        public let rowID: Int64
-        public let status: Int?
-        public let requestID: String?
-        public let reason: String
+    package struct Entry: Sendable, Equatable {
+        package let rowID: Int64
+        package let status: Int?
+        package let requestID: String?
+        package let reason: String
 
-        public init(rowID: Int64, status: Int?, requestID: String?, reason: String) {
+        package init(rowID: Int64, status: Int?, requestID: String?, reason: String) {
             self.rowID = rowID
             self.status = status
             self.requestID = requestID
@@ -28,7 +28,7 @@ public enum AnswerHistory {
     /// The entries a settlement writes, for the rows it applies: each event
     /// that is not sent, when the settlement records its answer. A dead
     /// event keeps its own reason; a retried one the meter's failure.
-    public static func entries(of settlement: Settlement) -> [Entry] {
+    package static func entries(of settlement: Settlement) -> [Entry] {
         guard settlement.recordsAnswer else { return [] }
         return settlement.rows.compactMap { row in
             let reason: String
@@ -43,7 +43,7 @@ public enum AnswerHistory {
 
     /// `text`'s first `reasonBytes` bytes of UTF-8, never cutting a
     /// character in two.
-    public static func cut(_ text: String) -> String {
+    package static func cut(_ text: String) -> String {
         let utf8 = text.utf8
         guard utf8.count > reasonBytes else { return text }
         var end = utf8.index(utf8.startIndex, offsetBy: reasonBytes)

@@ -1,7 +1,7 @@
 /// What Zuora's answer (or its absence) means for a whole batch, as the
 /// dispatcher decided it. ``Settlement/plan(_:events:meter:policy:record:keys:random:)``
 /// turns it into one outcome per event.
-public enum BatchVerdict: Sendable, Equatable {
+package enum BatchVerdict: Sendable, Equatable {
     /// Zuora accepted every event.
     case accepted
     /// Zuora rejected these events for good (a 400 or a 413 on a single

@@ -7,22 +7,22 @@
 /// The text is `<owner>/<128 random bits in hex>`: the owner part says which
 /// dispatcher (process) holds the rows, for an operator reading the table;
 /// the random part makes each claim's token its own.
-public struct ClaimToken: Hashable, Sendable, CustomStringConvertible {
-    public let value: String
+package struct ClaimToken: Hashable, Sendable, CustomStringConvertible {
+    package let value: String
 
-    public init(value: String) {
+    package init(value: String) {
         self.value = value
     }
 
     /// A new token for a claim made by `owner`.
-    public static func make(owner: String) -> ClaimToken {
+    package static func make(owner: String) -> ClaimToken {
         var generator = SystemRandomNumberGenerator()
         let high = UInt64.random(in: .min ... .max, using: &generator)
         let low = UInt64.random(in: .min ... .max, using: &generator)
         return ClaimToken(value: "\(owner.prefix(100))/\(hex(high))\(hex(low))")
     }
 
-    public var description: String { value }
+    package var description: String { value }
 
     private static func hex(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)

@@ -1,24 +1,24 @@
 /// One event handed to a dispatcher by a claim.
-public struct ClaimedEvent: Sendable, Equatable {
-    public let rowID: Int64
-    public let eventID: String
+package struct ClaimedEvent: Sendable, Equatable {
+    package let rowID: Int64
+    package let eventID: String
     /// The event's JSON text, as appended.
-    public let body: [UInt8]
+    package let body: [UInt8]
     /// Retry attempts already spent on it (what `--max-attempts` counts:
     /// failures that were the event's own, never rate limits, "retry
     /// later" answers or bisection).
-    public let attempts: Int
+    package let attempts: Int
     /// Requests that carried it so far, whatever their answer (the count a
     /// dead letter shows): those of earlier claims, as the store kept them,
     /// plus those of this claim (`carried()`).
-    public let tries: Int
+    package let tries: Int
     /// Drawn afresh each time Zuora answers a request that carried the
     /// event (0 until then): part of the next request's idempotency key.
-    public let keySeed: Int64
+    package let keySeed: Int64
     /// The idempotency key of a request that carried the event and got no
     /// answer: the events sharing it are re-sent together under it.
-    public let unansweredKey: String?
-    public init(rowID: Int64, eventID: String, body: [UInt8], attempts: Int, keySeed: Int64 = 0, unansweredKey: String? = nil, tries: Int = 0) {
+    package let unansweredKey: String?
+    package init(rowID: Int64, eventID: String, body: [UInt8], attempts: Int, keySeed: Int64 = 0, unansweredKey: String? = nil, tries: Int = 0) {
         self.rowID = rowID
         self.eventID = eventID
         self.body = body
@@ -29,7 +29,7 @@ public struct ClaimedEvent: Sendable, Equatable {
     }
 
     /// The same event, carried by one more request.
-    public func carried() -> ClaimedEvent {
+    package func carried() -> ClaimedEvent {
         ClaimedEvent(rowID: rowID, eventID: eventID, body: body, attempts: attempts, keySeed: keySeed, unansweredKey: unansweredKey, tries: tries + 1)
     }
 }

@@ -1,5 +1,5 @@
 /// What becomes of one claimed event.
-public enum EventOutcome: Sendable, Equatable {
+package enum EventOutcome: Sendable, Equatable {
     case sent
     /// Due again `afterMilliseconds` from when the store applies it (measured
     /// with the store's clock), having spent `attempts` attempts in all.
@@ -10,7 +10,7 @@ public enum EventOutcome: Sendable, Equatable {
     case dead(reason: String, attempts: Int)
 
     /// The state the event moves to.
-    public var state: EventState {
+    package var state: EventState {
         switch self {
         case .sent: .sent
         case .retry: .failed

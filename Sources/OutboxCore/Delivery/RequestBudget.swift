@@ -3,18 +3,18 @@
 /// any window of `seconds`, per window, and at most `maxConcurrent` in
 /// flight at once. Stores keep the record (`DispatchStore.admitRequest`);
 /// what it means is decided here, without I/O.
-public struct RequestBudget: Sendable, Equatable {
-    public struct Window: Sendable, Equatable {
-        public let limit: Int
-        public let seconds: Int64
+package struct RequestBudget: Sendable, Equatable {
+    package struct Window: Sendable, Equatable {
+        package let limit: Int
+        package let seconds: Int64
 
-        public init(limit: Int, seconds: Int64) {
+        package init(limit: Int, seconds: Int64) {
             self.limit = limit
             self.seconds = seconds
         }
 
         /// How the budget is named to people: `per-minute`, `per-hour`, `per-day`.
-        public var name: String {
+        package var name: String {
             switch seconds {
             case 60: "per-minute"
             case 3600: "per-hour"
@@ -27,24 +27,24 @@ public struct RequestBudget: Sendable, Equatable {
     /// The longest window a store must remember requests for, whatever
     /// the windows of the dispatcher that writes: another dispatcher of the
     /// same outbox may count a day.
-    public static let longestWindowSeconds: Int64 = 86_400
+    package static let longestWindowSeconds: Int64 = 86_400
     /// The name of the in-flight cap, as `Admission.wait` reports it.
-    public static let concurrencyBudget = "concurrency"
+    package static let concurrencyBudget = "concurrency"
     /// How often a request held by the concurrency cap looks again.
-    public static let concurrencyPollMilliseconds: Int64 = 50
+    package static let concurrencyPollMilliseconds: Int64 = 50
 
-    public var windows: [Window]
-    public var maxConcurrent: Int?
+    package var windows: [Window]
+    package var maxConcurrent: Int?
 
-    public init(windows: [Window] = [], maxConcurrent: Int? = nil) {
+    package init(windows: [Window] = [], maxConcurrent: Int? = nil) {
         self.windows = windows.filter { $0.limit > 0 && $0.seconds > 0 && $0.seconds <= Self.longestWindowSeconds }
         self.maxConcurrent = maxConcurrent
     }
 
-    public var isUnlimited: Bool { windows.isEmpty && maxConcurrent == nil }
+    package var isUnlimited: Bool { windows.isEmpty && maxConcurrent == nil }
 
     /// What a store answers when asked for one more request.
-    public enum Admission: Sendable, Equatable {
+    package enum Admission: Sendable, Equatable {
         case admitted
         /// Not now: `budget` (a window's name, or `concurrency`) allows the
         /// next request in `milliseconds`.
@@ -54,11 +54,11 @@ public struct RequestBudget: Sendable, Equatable {
     /// What the store read: for each window (in order), when the request
     /// `limit` places back was sent (nil: there were fewer, or it is older
     /// than any window); and how many requests are in flight now.
-    public struct Record: Sendable, Equatable {
-        public var limitBack: [Int64?]
-        public var inFlight: Int
+    package struct Record: Sendable, Equatable {
+        package var limitBack: [Int64?]
+        package var inFlight: Int
 
-        public init(limitBack: [Int64?], inFlight: Int) {
+        package init(limitBack: [Int64?], inFlight: Int) {
             self.limitBack = limitBack
             self.inFlight = inFlight
         }
@@ -67,7 +67,7 @@ public struct RequestBudget: Sendable, Equatable {
     /// Whether one more request may go at `now` (ms): every window holds
     /// fewer than `limit` requests since `now - seconds`, and a slot is free.
     /// The longest wait among the full windows is the one reported.
-    public func decide(now: Int64, record: Record) -> Admission {
+    package func decide(now: Int64, record: Record) -> Admission {
         var longest: (milliseconds: Int64, budget: String)?
         for (window, sentAt) in zip(windows, record.limitBack) {
             guard let sentAt else { continue }

@@ -3,7 +3,7 @@
 /// derived from what the store records (see `ClaimedEvent.keySeed` and
 /// `ClaimedEvent.unansweredKey`), so any process re-sending the events
 /// derives the same one.
-public enum RequestKeyChange: Sendable, Equatable {
+package enum RequestKeyChange: Sendable, Equatable {
     /// No request left (a token failure, a release): the keys stay as
     /// they were.
     case unchanged
@@ -16,7 +16,7 @@ public enum RequestKeyChange: Sendable, Equatable {
     case unanswered(key: String)
 
     /// Zuora answered: a seed drawn at random, so no two answers share one.
-    public static func answeredWithFreshSeed() -> RequestKeyChange {
+    package static func answeredWithFreshSeed() -> RequestKeyChange {
         .answered(seed: Int64.random(in: .min ... .max))
     }
 }

@@ -7,15 +7,15 @@
 /// turns them into due times with its own clock: PostgreSQL with the
 /// server's, so that hosts whose clocks disagree still agree on when an
 /// event is due.
-public struct Settlement: Sendable, Equatable {
-    public struct Row: Sendable, Equatable {
-        public let rowID: Int64
-        public let outcome: EventOutcome
+package struct Settlement: Sendable, Equatable {
+    package struct Row: Sendable, Equatable {
+        package let rowID: Int64
+        package let outcome: EventOutcome
         /// Requests that carried the event, this answer's included: kept on
         /// its retry row, and shown as a dead letter's attempts.
-        public let tries: Int
+        package let tries: Int
 
-        public init(rowID: Int64, outcome: EventOutcome, tries: Int = 0) {
+        package init(rowID: Int64, outcome: EventOutcome, tries: Int = 0) {
             self.rowID = rowID
             self.outcome = outcome
             self.tries = tries
@@ -23,16 +23,16 @@ public struct Settlement: Sendable, Equatable {
     }
 
     /// What to record about the answer that led here.
-    public struct Record: Sendable, Equatable {
+    package struct Record: Sendable, Equatable {
         /// HTTP status, when Zuora answered.
-        public var status: Int?
+        package var status: Int?
         /// Zuora's response body, kept on dead letters.
-        public var responseBody: String?
-        public var trackID: String?
+        package var responseBody: String?
+        package var trackID: String?
         /// `Zuora-Request-Id` of the answer (what Zuora support asks for).
-        public var requestID: String?
+        package var requestID: String?
 
-        public init(status: Int? = nil, responseBody: String? = nil, trackID: String? = nil, requestID: String? = nil) {
+        package init(status: Int? = nil, responseBody: String? = nil, trackID: String? = nil, requestID: String? = nil) {
             self.status = status
             self.responseBody = responseBody
             self.trackID = trackID
@@ -40,23 +40,23 @@ public struct Settlement: Sendable, Equatable {
         }
     }
 
-    public let meter: String
-    public let rows: [Row]
-    public let record: Record
+    package let meter: String
+    package let rows: [Row]
+    package let record: Record
     /// The failure to show on the meter (`outbox status`), nil when accepted.
-    public let meterFailure: String?
+    package let meterFailure: String?
     /// Whether the answer was a success (the meter's last success time moves).
-    public let isSuccess: Bool
+    package let isSuccess: Bool
     /// What becomes of the idempotency keys of the rows written for retried
     /// events.
-    public let keys: RequestKeyChange
+    package let keys: RequestKeyChange
     /// Whether the events that are not sent keep this answer in their
     /// history (`AnswerHistory`): a failure or a rejection always, a
     /// deferral only when Zuora answered something (a rate limit, "retry
     /// later"), never when the events were given back unsent.
-    public let recordsAnswer: Bool
+    package let recordsAnswer: Bool
 
-    public init(
+    package init(
         meter: String, rows: [Row], record: Record, meterFailure: String?, isSuccess: Bool, keys: RequestKeyChange = .unchanged,
         recordsAnswer: Bool = true
     ) {
@@ -73,7 +73,7 @@ public struct Settlement: Sendable, Equatable {
     /// the arguments is `random`, which draws the backoff's jitter once per
     /// batch (so the events of a batch come due together and go out
     /// together again).
-    public static func plan<G: RandomNumberGenerator>(
+    package static func plan<G: RandomNumberGenerator>(
         _ verdict: BatchVerdict, events: [ClaimedEvent], meter: String, policy: RetryPolicy,
         record: Record = Record(), keys: RequestKeyChange = .unchanged, random: inout G
     ) -> Settlement {
@@ -112,14 +112,14 @@ public struct Settlement: Sendable, Equatable {
     }
 
     /// The reason on an event whose attempts ran out.
-    public static func givenUpReason(attempts: Int, lastFailure: String) -> String {
+    package static func givenUpReason(attempts: Int, lastFailure: String) -> String {
         "gave up after \(attempts) attempts (the retry limit); last failure: \(lastFailure)"
     }
 
     /// How the meter's counters move when the store applied the rows in
     /// `applied` (the rows still held by the claim: the others were taken
     /// over, and their new owner counts them). Every row leaves `inflight`.
-    public func counterChange(applied: some Sequence<Int64>) -> StateCounts {
+    package func counterChange(applied: some Sequence<Int64>) -> StateCounts {
         let outcomes = Dictionary(rows.map { ($0.rowID, $0.outcome) }, uniquingKeysWith: { first, _ in first })
         var change = StateCounts()
         for rowID in applied {
@@ -131,20 +131,20 @@ public struct Settlement: Sendable, Equatable {
 
     /// The same settlement for only the rows `keep` picks (a part of the
     /// batch that one range of the claim still holds).
-    public func restricted(to keep: (Row) -> Bool) -> Settlement {
+    package func restricted(to keep: (Row) -> Bool) -> Settlement {
         Settlement(
             meter: meter, rows: rows.filter(keep), record: record, meterFailure: meterFailure, isSuccess: isSuccess, keys: keys,
             recordsAnswer: recordsAnswer)
     }
 
     /// Seconds (a backoff draw, a Retry-After) as whole milliseconds, rounded up.
-    public static func milliseconds(_ seconds: Double) -> Int64 {
+    package static func milliseconds(_ seconds: Double) -> Int64 {
         guard seconds.isFinite, seconds > 0 else { return 0 }
         return Int64((seconds * 1000).rounded(.up))
     }
 
     /// `delay` in whole milliseconds, rounded up; zero when it is not positive.
-    public static func milliseconds(_ delay: Duration) -> Int64 {
+    package static func milliseconds(_ delay: Duration) -> Int64 {
         guard delay > .zero else { return 0 }
         let (seconds, attoseconds) = delay.components
         let (whole, rest) = attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000_000)

@@ -1,13 +1,13 @@
 /// What a store did with a settlement.
-public struct SettlementResult: Sendable, Equatable {
-    public var sent = 0
-    public var retried = 0
-    public var dead = 0
+package struct SettlementResult: Sendable, Equatable {
+    package var sent = 0
+    package var retried = 0
+    package var dead = 0
     /// Rows no longer held by the claim (taken over after the lease lapsed):
     /// left as their new owner has them.
-    public var lost = 0
+    package var lost = 0
 
-    public init(sent: Int = 0, retried: Int = 0, dead: Int = 0, lost: Int = 0) {
+    package init(sent: Int = 0, retried: Int = 0, dead: Int = 0, lost: Int = 0) {
         self.sent = sent
         self.retried = retried
         self.dead = dead
@@ -15,7 +15,7 @@ public struct SettlementResult: Sendable, Equatable {
     }
 
     /// Tallies the states the applied rows moved to; `planned` rows in all.
-    public init(appliedStates: some Sequence<EventState>, planned: Int) {
+    package init(appliedStates: some Sequence<EventState>, planned: Int) {
         var applied = 0
         for state in appliedStates {
             applied += 1
@@ -30,7 +30,7 @@ public struct SettlementResult: Sendable, Equatable {
     }
 
     /// Two parts' results together.
-    public static func + (lhs: SettlementResult, rhs: SettlementResult) -> SettlementResult {
+    package static func + (lhs: SettlementResult, rhs: SettlementResult) -> SettlementResult {
         SettlementResult(sent: lhs.sent + rhs.sent, retried: lhs.retried + rhs.retried, dead: lhs.dead + rhs.dead, lost: lhs.lost + rhs.lost)
     }
 }

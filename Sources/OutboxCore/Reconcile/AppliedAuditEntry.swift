@@ -1,10 +1,10 @@
 /// An audit entry reconcile acted on (a late rejection applied, or its
 /// event found dead already), remembered so it is never applied again.
-public struct AppliedAuditEntry: Sendable, Equatable {
-    public let traceID: String
-    public let eventID: String
+package struct AppliedAuditEntry: Sendable, Equatable {
+    package let traceID: String
+    package let eventID: String
 
-    public init(traceID: String, eventID: String) {
+    package init(traceID: String, eventID: String) {
         self.traceID = traceID
         self.eventID = eventID
     }

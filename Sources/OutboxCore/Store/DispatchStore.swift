@@ -3,6 +3,10 @@
 /// the PostgreSQL store implement it, and the dispatcher works the same on
 /// both.
 ///
+/// It is `package`: the stores and the dispatcher are its only parties, so
+/// its plumbing types (claims, settlements, budgets) can change without
+/// breaking an app. Apps hand the dispatcher an ``OutboxStore``.
+///
 /// Each claim carries its own ``ClaimToken``. `renewLease`, `settle` and
 /// `release` change a row only while it still carries that token: once a
 /// lease has lapsed and another dispatcher claimed the rows, the first
@@ -11,7 +15,7 @@
 /// Times are the store's own: leases and retry delays are durations, which
 /// the store turns into due times with its clock (PostgreSQL uses the
 /// server's, so hosts whose clocks disagree still agree on a lease).
-public protocol DispatchStore: Sendable {
+package protocol DispatchStore: Sendable {
     /// Meters that have events still to deliver (pending, inflight or
     /// failed), leaving out paused meters.
     func metersWithWork() async throws -> [String]

@@ -1,8 +1,10 @@
 /// Everything the CLI and an app need from an outbox, whatever holds it:
 /// the SQLite `Outbox` (the embedded default, one per app host), or the
 /// PostgreSQL store in the `OutboxPostgres` module (many hosts, one queue).
-/// The dispatcher's part is `DispatchStore`.
-public protocol OutboxStore: DispatchStore {
+/// The dispatcher's part (`DispatchStore`) and reconcile's
+/// (`ReconcileStore`) are package protocols that both stores also conform
+/// to, so the types they trade in stay out of the public API.
+public protocol OutboxStore: Sendable {
     /// Where the events live, for messages: a path, or a URL without its password.
     var location: String { get }
 
@@ -55,17 +57,6 @@ public protocol OutboxStore: DispatchStore {
     func pauseMeter(_ meter: String, reason: String?) async throws
     /// Lets dispatchers claim `meter`'s events again.
     func resumeMeter(_ meter: String) async throws
-
-    // MARK: Reconcile (late rejections from Zuora's audit trail)
-
-    /// The sent or dead events of a meter that may match audit entries.
-    func reconcileCandidates(_ query: ReconcileQuery) async throws -> [StoredEvent]
-    /// Which of these trace ids reconcile has acted on already.
-    func appliedAuditEntries(meter: String, traceIDs: [String]) async throws -> Set<String>
-    /// Moves each rejected event from sent to dead (only while it is still
-    /// sent), keeps the counters, and remembers the entries; one
-    /// transaction. Returns the events moved.
-    func applyLateRejections(_ rejections: [LateRejection], meter: String, remember entries: [AppliedAuditEntry]) async throws -> Int
 
     /// Yields after appends made through this instance (an in-process
     /// dispatcher wakes on it instead of waiting for its next poll).

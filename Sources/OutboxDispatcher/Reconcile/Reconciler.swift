@@ -29,7 +29,7 @@ public final class Reconciler: Sendable {
         }
     }
 
-    private let store: any OutboxStore
+    private let store: any OperatedStore
     let configuration: DispatcherConfiguration
     let meterIDs: [String: Int64]
     private let eventIdField: String?
@@ -52,6 +52,7 @@ public final class Reconciler: Sendable {
             credentials: configuration.credentials, endpoint: endpoint,
             timeout: configuration.requestTimeout, trackIDPrefix: configuration.trackIDPrefix,
             logger: configuration.logger)
+        let store = try OutboxError.operated(store)
         self.store = store
         budget = SharedRequestBudget(store: store, configuration: configuration)
         self.configuration = configuration

@@ -9,11 +9,11 @@
 /// transactions (and syncs) with concurrent appends. Every write that acts
 /// on a claim is fenced by its token.
 extension Outbox: DispatchStore {
-    public func metersWithWork() async throws -> [String] {
+    package func metersWithWork() async throws -> [String] {
         try await database.withConnection { connection in try Outbox.metersWithWork(connection) }
     }
 
-    public func outboxID() async throws -> String {
+    package func outboxID() async throws -> String {
         try await database.withConnection { connection in
             guard let id = try connection.scalarString("SELECT outbox_id FROM outbox_identity WHERE singleton = 1") else {
                 throw OutboxError(
@@ -44,7 +44,7 @@ extension Outbox: DispatchStore {
     /// Takes, in one write transaction, the meter's next events in
     /// `ClaimSource`'s order (a lapsed range, else due retry rows, else a
     /// new range), cut at the byte budget (`ClaimBudget`).
-    public func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
+    package func claim(meter: String, owner: String, limit: Int, maxBytes: Int, leaseMilliseconds: Int64) async throws -> Claim? {
         let token = ClaimToken.make(owner: owner)
         let clock = configuration.clock
         let (events, mayHaveBeenSent): ([ClaimedEvent], Bool) = try await database.write(isolated: false) { context in
@@ -67,7 +67,7 @@ extension Outbox: DispatchStore {
         return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds, mayHaveBeenSent: mayHaveBeenSent)
     }
 
-    public func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {
+    package func renewLease(_ rowIDs: [Int64], token: ClaimToken, leaseMilliseconds: Int64) async throws -> Set<Int64> {
         let clock = configuration.clock
         return try await database.write(isolated: false) { context in
             let until = clock.wallMilliseconds() + leaseMilliseconds
@@ -79,7 +79,7 @@ extension Outbox: DispatchStore {
         }
     }
 
-    public func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult {
+    package func settle(_ settlement: Settlement, token: ClaimToken) async throws -> SettlementResult {
         let clock = configuration.clock
         return try await database.write(isolated: false) { context in
             let connection = context.connection
@@ -113,7 +113,7 @@ extension Outbox: DispatchStore {
         }
     }
 
-    public func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int {
+    package func release(_ rowIDs: [Int64], meter: String, token: ClaimToken) async throws -> Int {
         let clock = configuration.clock
         return try await database.write(isolated: false) { context in
             let now = clock.wallMilliseconds()
@@ -123,7 +123,7 @@ extension Outbox: DispatchStore {
         }
     }
 
-    public func nextDueDelay() async throws -> Int64? {
+    package func nextDueDelay() async throws -> Int64? {
         let clock = configuration.clock
         return try await database.withConnection { connection in
             let now = clock.wallMilliseconds()
@@ -147,11 +147,11 @@ extension Outbox: DispatchStore {
         }
     }
 
-    public func undeliveredCount() async throws -> Int {
+    package func undeliveredCount() async throws -> Int {
         MeterBacklog.undelivered(try await database.withConnection { try Outbox.meterBacklogs($0) }, paused: false)
     }
 
-    public func pausedCount() async throws -> Int {
+    package func pausedCount() async throws -> Int {
         MeterBacklog.undelivered(try await database.withConnection { try Outbox.meterBacklogs($0) }, paused: true)
     }
 

@@ -10,7 +10,7 @@ extension Outbox {
              ELSE 3 END
         """
 
-    public func reconcileCandidates(_ query: ReconcileQuery) async throws -> [StoredEvent] {
+    package func reconcileCandidates(_ query: ReconcileQuery) async throws -> [StoredEvent] {
         let ids = Outbox.jsonStrings(query.eventIDs)
         let customers = Outbox.jsonStrings(query.customers)
         // `$."field"`: the field name quoted, whatever it holds.
@@ -41,7 +41,7 @@ extension Outbox {
         }
     }
 
-    public func appliedAuditEntries(meter: String, traceIDs: [String]) async throws -> Set<String> {
+    package func appliedAuditEntries(meter: String, traceIDs: [String]) async throws -> Set<String> {
         let ids = Outbox.jsonStrings(traceIDs)
         return try await database.withConnection { connection in
             let statement = try connection.cached(
@@ -55,7 +55,7 @@ extension Outbox {
         }
     }
 
-    public func applyLateRejections(_ rejections: [LateRejection], meter: String, remember entries: [AppliedAuditEntry]) async throws -> Int {
+    package func applyLateRejections(_ rejections: [LateRejection], meter: String, remember entries: [AppliedAuditEntry]) async throws -> Int {
         let clock = configuration.clock
         return try await database.write(isolated: false) { context in
             let connection = context.connection

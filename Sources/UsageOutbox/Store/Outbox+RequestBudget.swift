@@ -2,7 +2,7 @@
 /// admits its requests here, in group-committed writes (`RequestBudget`
 /// decides; this reads and records).
 extension Outbox {
-    public func admitRequest(holder: String, budget: RequestBudget, leaseMilliseconds: Int64) async throws -> RequestBudget.Admission {
+    package func admitRequest(holder: String, budget: RequestBudget, leaseMilliseconds: Int64) async throws -> RequestBudget.Admission {
         guard !budget.isUnlimited else { return .admitted }
         let clock = configuration.clock
         return try await database.write(isolated: false) { context in
@@ -47,14 +47,14 @@ extension Outbox {
     }
 
     /// The request of `holder` was answered (or failed): its slot is free.
-    public func finishRequest(holder: String) async throws {
+    package func finishRequest(holder: String) async throws {
         try await database.write(isolated: false) { context in
             try context.connection.execute("DELETE FROM outbox_request_slots WHERE holder = ?1", .text(holder))
         }
     }
 
     /// Budgets holding requests back now.
-    public func budgetHolds() async throws -> [BudgetHold] {
+    package func budgetHolds() async throws -> [BudgetHold] {
         let now = configuration.clock.wallMilliseconds()
         return try await database.withConnection { connection in
             let statement = try connection.cached("SELECT budget, until_at FROM outbox_budget_holds WHERE until_at > ?1 ORDER BY until_at DESC")

@@ -37,7 +37,7 @@ final class ModelRun {
         self.subject = subject
     }
 
-    private var store: any OutboxStore { subject.store }
+    private var store: any OperatedStore { subject.store }
 
     /// The run's own id of a claimed event: its `EventId` field (the
     /// outbox's public id is its own UUID, learned here).

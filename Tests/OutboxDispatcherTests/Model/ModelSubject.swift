@@ -20,9 +20,9 @@ final class ModelSubject {
     /// SQLite's stored times (PostgreSQL's come from the server).
     let clock: ManualClock
     let defects: Set<InjectedDefect>
-    private(set) var store: any OutboxStore
+    private(set) var store: any OperatedStore
 
-    private init(place: TestStore, clock: ManualClock, defects: Set<InjectedDefect>, store: any OutboxStore) {
+    private init(place: TestStore, clock: ManualClock, defects: Set<InjectedDefect>, store: any OperatedStore) {
         self.place = place
         self.clock = clock
         self.defects = defects
@@ -43,7 +43,7 @@ final class ModelSubject {
         return ModelSubject(place: place, clock: clock, defects: defects, store: store)
     }
 
-    private static func open(_ place: TestStore, clock: ManualClock, defects: Set<InjectedDefect>) async throws -> any OutboxStore {
+    private static func open(_ place: TestStore, clock: ManualClock, defects: Set<InjectedDefect>) async throws -> any OperatedStore {
         switch place.kind {
         case .sqlite:
             var configuration = OutboxConfiguration(path: place.location, eventIdField: eventIdField, clock: clock)

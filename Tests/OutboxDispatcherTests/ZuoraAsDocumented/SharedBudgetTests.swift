@@ -28,7 +28,7 @@ struct SharedBudgetTests {
                     await second.close()
                 }
             }
-            func dispatcher(_ store: any OutboxStore) throws -> Dispatcher {
+            func dispatcher(_ store: any OperatedStore) throws -> Dispatcher {
                 try h.dispatcher(store: store) {
                     $0.clock = clock
                     $0.batchSize = 1
@@ -77,7 +77,7 @@ struct SharedBudgetTests {
             try await h.append(24)
             let other = try await h.openAnother()
             defer { Task { await other.close() } }
-            func dispatcher(_ store: any OutboxStore) throws -> Dispatcher {
+            func dispatcher(_ store: any OperatedStore) throws -> Dispatcher {
                 try h.dispatcher(store: store) {
                     $0.batchSize = 2
                     $0.concurrency = 4
