@@ -185,39 +185,37 @@ extension PostgresOutbox {
         }
     }
 
-    /// How long until a meter has work: events past its position are due at
-    /// once, unless a transaction still running holds them back (then soon);
-    /// else the earliest lease to lapse or retry to fall due.
+    /// How long until a meter has work (`NextDue` decides). Events past a
+    /// meter's position that a transaction still running holds back count
+    /// as held back, not ready.
     package func nextDueDelay() async throws -> Int64? {
         let meters = try await metersWithWork()
         return try await read { connection in
-            var earliest: Int64?
+            var dueTimes: [MeterDueTimes] = []
+            var now: Int64 = 0
             for meter in meters {
-                for try await (unclaimed, final, range, retry) in try await connection.query(
+                for try await (unclaimed, final, lease, retry, serverNow) in try await connection.query(
                     """
                     WITH p AS (SELECT coalesce((SELECT claimed_xact FROM outbox_positions WHERE meter = \(meter)), 0) AS xact,
                                       coalesce((SELECT claimed_id FROM outbox_positions WHERE meter = \(meter)), 0) AS id),
                          next AS (SELECT l.xact FROM outbox_log l WHERE l.meter = \(meter) AND (l.xact, l.id) > ((SELECT xact FROM p), (SELECT id FROM p))
-                                  ORDER BY l.xact, l.id LIMIT 1),
-                         c AS (SELECT \(unescaped: Self.serverNow) AS now)
+                                  ORDER BY l.xact, l.id LIMIT 1)
                     SELECT EXISTS (SELECT 1 FROM next),
                            coalesce((SELECT xact FROM next) < \(unescaped: PostgresRangeClaims.horizon), false),
-                           (SELECT min(lease_until) FROM outbox_ranges WHERE meter = \(meter) AND settled_at IS NULL) - (SELECT now FROM c),
-                           (SELECT min(due_at) FROM outbox_retries WHERE meter = \(meter)) - (SELECT now FROM c)
+                           (SELECT min(lease_until) FROM outbox_ranges WHERE meter = \(meter) AND settled_at IS NULL),
+                           (SELECT min(due_at) FROM outbox_retries WHERE meter = \(meter)),
+                           \(unescaped: Self.serverNow)
                     """, logger: logger
-                ).decode((Bool, Bool, Int64?, Int64?).self) {
-                    if final { return 0 }
-                    for delay in [unclaimed ? Self.heldBackPoll : nil, range, retry].compactMap({ $0 }) {
-                        earliest = min(earliest ?? delay, delay)
-                    }
+                ).decode((Bool, Bool, Int64?, Int64?, Int64).self) {
+                    now = serverNow
+                    dueTimes.append(
+                        MeterDueTimes(
+                            unclaimed: !unclaimed ? .none : final ? .ready : .heldBack, earliestLeaseLapse: lease, earliestRetryDue: retry))
                 }
             }
-            return earliest
+            return NextDue.delay(dueTimes, now: now)
         }
     }
-
-    /// How soon to look again at events a running transaction holds back.
-    static let heldBackPoll: Int64 = 20
 
     package func undeliveredCount() async throws -> Int {
         try await backlog(paused: false)

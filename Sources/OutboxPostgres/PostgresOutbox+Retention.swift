@@ -33,9 +33,8 @@ extension PostgresOutbox {
                         SELECT l.id FROM outbox_log l
                         WHERE l.meter = r.meter AND (l.xact, l.id) >= (r.first_xact, r.first_id) AND (l.xact, l.id) <= (r.last_xact, r.last_id)
                         ORDER BY l.xact, l.id LIMIT r.events) AS inside
-                    WHERE NOT EXISTS (SELECT 1 FROM outbox_retries x WHERE x.id = inside.id)
-                      AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = inside.id)) AS kept
-                WHERE r.settled_at IS NOT NULL AND r.settled_at < \(sentBefore)
+                    WHERE \(unescaped: SentRetention.eventIsDeletedSQL(idColumn: "inside.id"))) AS kept
+                WHERE r.settled_at < \(sentBefore)
                 """, logger: logger
             ).decode(Int64.self) {
                 return Int(count)
@@ -44,7 +43,8 @@ extension PostgresOutbox {
         }
     }
 
-    /// One batch of retention: settled ranges, oldest first, until about
+    /// One batch of retention (`SentRetention` says what goes): settled
+    /// ranges, oldest first, until about
     /// `size` events went. Returns the events deleted, and whether more
     /// ranges are due.
     static func purgeSettledRanges(before cutoff: Int64, about size: Int, on connection: PostgresConnection, logger: Logger) async throws
@@ -54,7 +54,7 @@ extension PostgresOutbox {
         for try await (meter, fx, fi, lx, li, count) in try await connection.query(
             """
             SELECT meter, first_xact, first_id, last_xact, last_id, events FROM outbox_ranges
-            WHERE settled_at IS NOT NULL AND settled_at < \(cutoff) ORDER BY settled_at LIMIT \(Purging.rangesPerBatch + 1)
+            WHERE settled_at < \(cutoff) ORDER BY settled_at LIMIT \(Purging.rangesPerBatch + 1)
             FOR UPDATE SKIP LOCKED
             """, logger: logger
         ).decode((String, Int64, Int64, Int64, Int64, Int32).self) {
@@ -82,8 +82,7 @@ extension PostgresOutbox {
                           AND (xact, id) >= (\(range.first.xact), \(range.first.id))
                           AND (xact, id) <= (\(range.last.xact), \(range.last.id))
                         ORDER BY xact, id LIMIT \(range.events))
-                      AND NOT EXISTS (SELECT 1 FROM outbox_retries r WHERE r.id = l.id)
-                      AND NOT EXISTS (SELECT 1 FROM outbox_dead d WHERE d.id = l.id)
+                      AND \(unescaped: SentRetention.eventIsDeletedSQL(idColumn: "l.id"))
                     RETURNING l.id),
                 -- A history of answers whose event is gone goes with it.
                 answers AS (DELETE FROM outbox_answers a USING gone WHERE a.id = gone.id)

@@ -50,7 +50,7 @@ struct PostgresLogOrderTests {
                 // The late event is committed, but the early one's
                 // transaction is still running: nothing can be claimed yet.
                 #expect(try await outbox.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) == nil)
-                #expect(try await outbox.nextDueDelay() == PostgresOutbox.heldBackPoll)
+                #expect(try await outbox.nextDueDelay() == NextDue.heldBackPollMilliseconds)
             }
             // Other tests' transactions may hold the horizon back a while:
             // claim through a store that waits for it.
@@ -100,7 +100,7 @@ struct PostgresLogOrderTests {
             #expect(
                 try await outbox.claim(meter: "m", owner: "o", limit: 10, maxBytes: 1 << 20, leaseMilliseconds: 60_000) == nil,
                 "an older transaction of this database may still append before the event: it must wait")
-            #expect(try await outbox.nextDueDelay() == PostgresOutbox.heldBackPoll)
+            #expect(try await outbox.nextDueDelay() == NextDue.heldBackPollMilliseconds)
             try await local.query("COMMIT", logger: Self.logger)
             try await neighbour.query("COMMIT", logger: Self.logger)
             let patient = try await TestStore.openPostgres(place.location)

@@ -127,24 +127,22 @@ extension Outbox: DispatchStore {
         let clock = configuration.clock
         return try await database.withConnection { connection in
             let now = clock.wallMilliseconds()
-            var earliest: Int64?
-            for meter in try Outbox.metersWithWork(connection) {
-                // Events past the meter's position are due at once.
-                if try connection.scalarInt(
-                    "SELECT 1 FROM outbox_log WHERE meter = ?1 AND id > (SELECT claimed_through FROM outbox_meters WHERE meter = ?1) LIMIT 1",
-                    .text(meter)) != nil
-                {
-                    return 0
-                }
-                for sql in [
-                    "SELECT min(lease_until) FROM outbox_ranges WHERE meter = ?1 AND settled_at IS NULL",
-                    "SELECT min(due_at) FROM outbox_retries WHERE meter = ?1",
-                ] {
-                    if let due = try connection.scalarInt(sql, .text(meter)) { earliest = min(earliest ?? due, due) }
-                }
-            }
-            return earliest.map { $0 - now }
+            let meters = try Outbox.metersWithWork(connection).map { try Outbox.dueTimes(of: $0, on: connection) }
+            return NextDue.delay(meters, now: now)
         }
+    }
+
+    /// What `NextDue` needs of one meter: whether events wait past its
+    /// position, its earliest lease to lapse and retry to fall due.
+    static func dueTimes(of meter: String, on connection: SQLiteConnection) throws -> MeterDueTimes {
+        let unclaimed = try connection.scalarInt(
+            "SELECT 1 FROM outbox_log WHERE meter = ?1 AND id > (SELECT claimed_through FROM outbox_meters WHERE meter = ?1) LIMIT 1",
+            .text(meter))
+        return MeterDueTimes(
+            unclaimed: unclaimed == nil ? .none : .ready,
+            earliestLeaseLapse: try connection.scalarInt(
+                "SELECT min(lease_until) FROM outbox_ranges WHERE meter = ?1 AND settled_at IS NULL", .text(meter)),
+            earliestRetryDue: try connection.scalarInt("SELECT min(due_at) FROM outbox_retries WHERE meter = ?1", .text(meter)))
     }
 
     package func undeliveredCount() async throws -> Int {

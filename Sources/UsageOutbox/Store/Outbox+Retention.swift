@@ -24,9 +24,9 @@ extension Outbox {
             Int(
                 try connection.scalarInt(
                     """
-                    SELECT count(*) FROM outbox_ranges r JOIN outbox_log l ON l.meter = r.meter AND l.id BETWEEN r.first_id AND r.last_id
-                    WHERE r.settled_at IS NOT NULL AND r.settled_at < ?1
-                      AND l.id NOT IN (SELECT id FROM outbox_retries) AND l.id NOT IN (SELECT id FROM outbox_dead)
+                    SELECT count(*) FROM outbox_ranges r
+                    JOIN outbox_log ON outbox_log.meter = r.meter AND outbox_log.id BETWEEN r.first_id AND r.last_id
+                    WHERE r.settled_at < ?1 AND \(Outbox.retentionDeletes)
                     """, .integer(sentBefore)) ?? 0)
         }
     }
@@ -65,6 +65,11 @@ extension Outbox {
 }
 
 extension Outbox {
+    /// Which events of a due range retention deletes (`SentRetention`), over
+    /// `outbox_log.id`. A range is due once `settled_at < cutoff` (an
+    /// unsettled range's NULL never compares).
+    static let retentionDeletes = SentRetention.eventIsDeletedSQL(idColumn: "outbox_log.id")
+
     /// One batch of retention: settled ranges, oldest first, until about
     /// `size` events went. Returns the events deleted, and whether more
     /// ranges are due.
@@ -73,7 +78,7 @@ extension Outbox {
         let ranges = try connection.cached(
             """
             SELECT meter, first_id, last_id, events FROM outbox_ranges
-            WHERE settled_at IS NOT NULL AND settled_at < ?1 ORDER BY settled_at LIMIT ?2
+            WHERE settled_at < ?1 ORDER BY settled_at LIMIT ?2
             """)
         try ranges.bind(cutoff, at: 1)
         try ranges.bind(Int64(Purging.rangesPerBatch + 1), at: 2)
@@ -86,8 +91,7 @@ extension Outbox {
         let chosen = candidates.prefix(count)
         let delete = try connection.cached(
             """
-            DELETE FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3
-                AND id NOT IN (SELECT id FROM outbox_retries) AND id NOT IN (SELECT id FROM outbox_dead)
+            DELETE FROM outbox_log WHERE meter = ?1 AND id BETWEEN ?2 AND ?3 AND \(Outbox.retentionDeletes)
             """)
         // A history of answers whose event is gone goes with it (a send by
         // a drain from before schema 8 leaves one behind).
