@@ -30,7 +30,7 @@ struct BatchDelivery: Sendable {
     func deliver(_ claim: Claim, claimedAt: ContinuousClock.Instant) async {
         let settings = DeliveryMachine.Settings(
             outboxID: outboxID, idempotencyKeys: configuration.idempotencyKeys, trackIDPrefix: configuration.trackIDPrefix,
-            backoffBaseSeconds: configuration.backoff.baseSeconds, logLevel: logger.logLevel)
+            backoffBaseSeconds: configuration.backoff.base.seconds, logLevel: logger.logLevel)
         let fence = ClaimFence(claim: claim, claimedAt: claimedAt, requestTimeout: configuration.requestTimeout)
         var machine = DeliveryMachine(claim: claim, fence: fence, settings: settings)
         var action = machine.start()

@@ -184,19 +184,3 @@ public struct DispatcherConfiguration: Sendable {
         _ = try ZuoraEndpoint(baseURL: baseURL, allowInsecureHTTP: allowInsecureHTTP)
     }
 }
-
-enum HeaderValue {
-    static func isSafe(_ value: String) -> Bool {
-        !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }
-    }
-
-    /// One item of a comma-separated header value.
-    static func isSafeListItem(_ value: String) -> Bool {
-        isSafe(value) && !value.contains(",")
-    }
-
-    /// `items` joined by commas; nil when there are none.
-    static func list(_ items: [String]) -> String? {
-        items.isEmpty ? nil : items.joined(separator: ",")
-    }
-}

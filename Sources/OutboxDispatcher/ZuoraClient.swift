@@ -164,14 +164,3 @@ final class ZuoraClient: Sendable {
         }
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds, saturating (a duration from a setting is checked
-    /// to be sane long before this).
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : product + attoseconds / 1_000_000_000
-    }
-}

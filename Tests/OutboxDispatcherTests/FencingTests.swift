@@ -190,7 +190,7 @@ struct FencingTests {
             async let summary = dispatcher.drainOnce(maxTime: .seconds(30))
             // The worker holding the batch waits at the closed gate (until
             // the deadline, which comes first); the idle ones poll.
-            let waiting = await eventually { clock.sleepers(atLeast: .seconds(29)) == 1 }
+            let waiting = await clock.sleepersArrive(atLeast: .seconds(29)) { $0 == 1 }
             clock.advance(by: .seconds(30))
             let result = try await summary
             #expect(waiting, "no worker waited at the gate")
@@ -221,7 +221,7 @@ struct FencingTests {
             async let summary = dispatcher.drainOnce(maxTime: .seconds(15))
             var steps = 0
             // Step time on whenever the worker sleeps (at the gate, or idle).
-            while steps < 150, await eventually({ clock.sleepers() >= 1 }) {
+            while steps < 150, await clock.sleepersArrive({ $0 >= 1 }) {
                 clock.advance(by: .milliseconds(100))
                 steps += 1
             }

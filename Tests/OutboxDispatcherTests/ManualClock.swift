@@ -27,7 +27,7 @@ final class ManualClock: OutboxClock {
     private let state = ObservedLock(State())
 
     func wallMilliseconds() -> Int64 {
-        wallOrigin + state.withLock { $0.offset }.totalMilliseconds
+        wallOrigin + state.withLock { $0.offset }.milliseconds
     }
 
     func monotonicNow() -> ContinuousClock.Instant {
@@ -87,10 +87,17 @@ final class ManualClock: OutboxClock {
     func waitForSleepers(
         _ count: Int, atLeast: Duration = .zero, _ message: @autoclosure () -> String = "sleepers", timeout: Duration = .seconds(20)
     ) async throws {
-        let origin = origin
-        if await state.waitUntil(timeout: timeout, observe: { Self.sleepers(in: $0, origin: origin, atLeast: atLeast) }, { $0 >= count }) { return }
+        if await sleepersArrive(atLeast: atLeast, timeout: timeout, { $0 >= count }) { return }
         Issue.record("timed out waiting for \(count) sleeper(s): \(message())")
         throw CancellationError()
+    }
+
+    /// Whether the number of sleepers waiting at least `atLeast` comes to
+    /// satisfy `count` within `timeout`, woken as sleepers come and go; for
+    /// tests that must clean up (move the clock on) before they report.
+    func sleepersArrive(atLeast: Duration = .zero, timeout: Duration = .seconds(20), _ count: @escaping @Sendable (Int) -> Bool) async -> Bool {
+        let origin = origin
+        return await state.waitUntil(timeout: timeout, observe: { Self.sleepers(in: $0, origin: origin, atLeast: atLeast) }, count)
     }
 }
 
@@ -103,13 +110,6 @@ func waitForMock(
     if await mock.waitUntil(timeout: timeout, condition) { return }
     Issue.record("timed out waiting: \(message())")
     throw CancellationError()
-}
-
-extension Duration {
-    var totalMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }
 
 /// Waits (in real time, briefly polling) until `condition` holds; fails the

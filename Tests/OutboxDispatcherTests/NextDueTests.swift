@@ -12,16 +12,17 @@ struct NextDueTests {
         MeterDueTimes(unclaimed: unclaimed, earliestLeaseLapse: lease.map { now + $0 }, earliestRetryDue: retry.map { now + $0 })
     }
 
-    @Test(arguments: [
-        // (meters, delay)
-        ([], nil),
-        ([meter()], nil),
-        ([meter(.ready, lease: 500)], 0),
-        ([meter(.heldBack, lease: 500)], NextDue.heldBackPollMilliseconds),
-        ([meter(lease: 500, retry: 300)], 300),
-        ([meter(retry: 1000), meter(lease: -5)], -5),
-        ([meter(.heldBack), meter(retry: 5)], 5),
-    ] as [([MeterDueTimes], Int64?)])
+    @Test(
+        arguments: [
+            // (meters, delay)
+            ([], nil),
+            ([meter()], nil),
+            ([meter(.ready, lease: 500)], 0),
+            ([meter(.heldBack, lease: 500)], NextDue.heldBackPollMilliseconds),
+            ([meter(lease: 500, retry: 300)], 300),
+            ([meter(retry: 1000), meter(lease: -5)], -5),
+            ([meter(.heldBack), meter(retry: 5)], 5),
+        ] as [([MeterDueTimes], Int64?)])
     func theEarliestDueTimeOfAnyMeterWins(meters: [MeterDueTimes], delay: Int64?) {
         #expect(NextDue.delay(meters, now: Self.now) == delay)
     }

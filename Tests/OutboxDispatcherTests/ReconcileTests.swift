@@ -81,16 +81,16 @@ struct ReconcileTests {
             async let summary = dispatcher.drainOnce(maxTime: .seconds(600))
             // Each window's answers are recorded before the clock moves: moving it
             // past a lease while an answer is unrecorded would lapse that claim.
-            let firstWindow = await eventually {
-                let sent = try await h.status().totals.sent
-                return h.mock.statistics.usageRequests == 3 && clock.sleepers(atLeast: .seconds(59)) >= 1 && sent == 3
-            }
+            // The mock and the clock signal; only the store's count is polled.
+            var firstWindow = await h.mock.waitUntil(timeout: .seconds(20)) { $0.usageRequests == 3 }
+            if firstWindow { firstWindow = await clock.sleepersArrive(atLeast: .seconds(59)) { $0 >= 1 } }
+            if firstWindow { firstWindow = await eventually { try await h.status().totals.sent == 3 } }
             let requestsBefore = h.mock.statistics.usageRequests
             clock.advance(by: .seconds(60))
-            let secondWindow = await eventually {
-                let sent = try await h.status().totals.sent
-                return h.mock.statistics.usageRequests == 6 && clock.sleepers(atLeast: .seconds(59)) >= 1 && sent == 6
-            }
+            // The mock and the clock signal; only the store's count is polled.
+            var secondWindow = await h.mock.waitUntil(timeout: .seconds(20)) { $0.usageRequests == 6 }
+            if secondWindow { secondWindow = await clock.sleepersArrive(atLeast: .seconds(59)) { $0 >= 1 } }
+            if secondWindow { secondWindow = await eventually { try await h.status().totals.sent == 6 } }
             let requestsAfter = h.mock.statistics.usageRequests
             clock.advance(by: .seconds(600))
             let result = try await summary
@@ -114,10 +114,10 @@ struct ReconcileTests {
                 $0.concurrency = 1
             }
             async let summary = dispatcher.drainOnce(maxTime: .seconds(600))
-            let paused = await eventually { clock.sleepers(atLeast: .seconds(29)) >= 1 }
+            let paused = await clock.sleepersArrive(atLeast: .seconds(29)) { $0 >= 1 }
             let requests = h.mock.statistics.usageRequests
             clock.advance(by: .seconds(30))
-            let resumed = await eventually { h.mock.statistics.usageRequests == 2 }
+            let resumed = await h.mock.waitUntil(timeout: .seconds(20)) { $0.usageRequests == 2 }
             clock.advance(by: .seconds(600))
             _ = try await summary
             #expect(paused && requests == 1, "\(requests) requests before the quota reset")

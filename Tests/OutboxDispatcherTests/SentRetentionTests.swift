@@ -14,9 +14,10 @@ struct SentRetentionTests {
         #expect(SentRetention.rangeIsDue(settledAt: settledAt, cutoff: cutoff) == due)
     }
 
-    @Test(arguments: [
-        ([], true), ([.retry], false), ([.deadLetter], false), ([.retry, .deadLetter], false),
-    ] as [(Set<SentRetention.OwnRow>, Bool)])
+    @Test(
+        arguments: [
+            ([], true), ([.retry], false), ([.deadLetter], false), ([.retry, .deadLetter], false),
+        ] as [(Set<SentRetention.OwnRow>, Bool)])
     func anEventWithARowOfItsOwnIsKept(ownRows: Set<SentRetention.OwnRow>, deleted: Bool) {
         #expect(SentRetention.deletes(eventWith: ownRows) == deleted)
     }

@@ -95,7 +95,7 @@ struct DemoCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             let summary = try await DrainRunner(dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: nil, purgeSentAfter: nil, reconcile: nil)
                 .run(once: true, maxTime: .seconds(120), showProgress: true)
-            let seconds = max(started.duration(to: .now).inSeconds, 0.001)
+            let seconds = max(started.duration(to: .now).seconds, 0.001)
             let stats = mock.statistics
             say(
                 """

@@ -95,7 +95,7 @@ struct DrainCommand: AsyncParsableCommand {
     }
 
     private func report(_ summary: DrainSummary, elapsed: Duration, logger: Logger, jsonLogs: Bool) {
-        let seconds = max(elapsed.inSeconds, 0.001)
+        let seconds = max(elapsed.seconds, 0.001)
         let rate = Double(summary.sent) / seconds
         if jsonLogs {
             // With JSON logs, stderr stays one JSON object per line: the
@@ -149,12 +149,5 @@ struct DrainCommand: AsyncParsableCommand {
                 "drain: \(summary.droppedAfterLeaseLoss) claimed events were dropped unsent: their lease lapsed during a wait and another dispatcher took them over"
             )
         }
-    }
-}
-
-extension Duration {
-    var inSeconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

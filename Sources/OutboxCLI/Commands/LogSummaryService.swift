@@ -34,7 +34,7 @@ struct LogSummaryService: Service {
             ("token_refreshes", now.tokenRefreshes - last.tokenRefreshes),
         ]
         guard changes.contains(where: { $0.1 != 0 }) else { return nil }
-        var metadata: Logger.Metadata = ["interval_s": .stringConvertible(every.inSeconds)]
+        var metadata: Logger.Metadata = ["interval_s": .stringConvertible(every.seconds)]
         for (key, change) in changes { metadata[key] = .stringConvertible(change) }
         return metadata
     }

@@ -15,12 +15,12 @@ public struct BackoffPolicy: Sendable, Equatable {
     public func ceiling(attempt: Int) -> Duration {
         let exponent = min(max(attempt - 1, 0), 62)
         // Doubled in floating point first: `base * 2^62` would overflow.
-        return seconds(base) * pow2(exponent) < seconds(cap) ? base * (1 << exponent) : cap
+        return base.seconds * pow2(exponent) < cap.seconds ? base * (1 << exponent) : cap
     }
 
     /// A delay for the `attempt`-th retry, drawn with `generator`.
     public func delay<G: RandomNumberGenerator>(attempt: Int, using generator: inout G) -> Duration {
-        let ceiling = seconds(ceiling(attempt: attempt))
+        let ceiling = ceiling(attempt: attempt).seconds
         guard ceiling > 0 else { return .zero }
         return .seconds(Double.random(in: 0...ceiling, using: &generator))
     }
@@ -28,14 +28,6 @@ public struct BackoffPolicy: Sendable, Equatable {
     public func delay(attempt: Int) -> Duration {
         var generator = SystemRandomNumberGenerator()
         return delay(attempt: attempt, using: &generator)
-    }
-
-    /// `base` in seconds, for waits the dispatcher keeps in seconds.
-    package var baseSeconds: Double { seconds(base) }
-
-    private func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     private func pow2(_ exponent: Int) -> Double {

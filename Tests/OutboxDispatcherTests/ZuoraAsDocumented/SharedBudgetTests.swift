@@ -40,18 +40,19 @@ struct SharedBudgetTests {
             async let drainedA = a.drainOnce(maxTime: .seconds(600))
             async let drainedB = b.drainOnce(maxTime: .seconds(600))
             // Both wait for the window (a sleeper each, far out), after four requests.
-            let held = await eventually {
-                let sent = try await h.status().totals.sent
-                return h.mock.statistics.usageRequests == 4 && sent == 4 && clock.sleepers(atLeast: .seconds(30)) >= 2
-            }
+            // The mock and the clock signal; only the store's count is polled.
+            var held = await h.mock.waitUntil(timeout: .seconds(20)) { $0.usageRequests == 4 }
+            if held { held = await clock.sleepersArrive(atLeast: .seconds(30)) { $0 >= 2 } }
+            if held { held = await eventually { try await h.status().totals.sent == 4 } }
             let inTheFirstMinute = h.mock.statistics.usageRequests
             let holds = try await h.outbox.budgetHolds()
             var inTheSecondMinute = inTheFirstMinute
             if kind == .sqlite {
                 clock.advance(by: .seconds(60))
-                _ = await eventually {
-                    let sent = try await h.status().totals.sent
-                    return h.mock.statistics.usageRequests == 8 && sent == 8 && clock.sleepers(atLeast: .seconds(30)) >= 2
+                if await h.mock.waitUntil(timeout: .seconds(20), { $0.usageRequests == 8 }),
+                    await clock.sleepersArrive(atLeast: .seconds(30), { $0 >= 2 })
+                {
+                    _ = await eventually { try await h.status().totals.sent == 8 }
                 }
                 inTheSecondMinute = h.mock.statistics.usageRequests
             }
