@@ -33,7 +33,7 @@ extension PostgresOutbox {
                         SELECT l.id FROM outbox_log l
                         WHERE l.meter = r.meter AND (l.xact, l.id) >= (r.first_xact, r.first_id) AND (l.xact, l.id) <= (r.last_xact, r.last_id)
                         ORDER BY l.xact, l.id LIMIT r.events) AS inside
-                    WHERE \(unescaped: SentRetention.eventIsDeletedSQL(idColumn: "inside.id"))) AS kept
+                    WHERE \(unescaped: SentRetention.eventIsDeletedSQL(idColumn: "inside.id", .postgres))) AS kept
                 WHERE r.settled_at < \(sentBefore)
                 """, logger: logger
             ).decode(Int64.self) {
@@ -82,7 +82,7 @@ extension PostgresOutbox {
                           AND (xact, id) >= (\(range.first.xact), \(range.first.id))
                           AND (xact, id) <= (\(range.last.xact), \(range.last.id))
                         ORDER BY xact, id LIMIT \(range.events))
-                      AND \(unescaped: SentRetention.eventIsDeletedSQL(idColumn: "l.id"))
+                      AND \(unescaped: SentRetention.eventIsDeletedSQL(idColumn: "l.id", .postgres))
                     RETURNING l.id),
                 -- A history of answers whose event is gone goes with it.
                 answers AS (DELETE FROM outbox_answers a USING gone WHERE a.id = gone.id)

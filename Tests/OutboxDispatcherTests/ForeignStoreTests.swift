@@ -15,7 +15,7 @@ import UsageOutbox
 
             let refused = #expect(throws: OutboxError.self) { try Dispatcher(outbox: wrapper, configuration: harness.configuration()) }
             #expect(refused?.code == .invalidConfiguration)
-            #expect(refused?.message.contains("ForwardingStore cannot be dispatched") == true)
+            #expect(refused?.message.contains("ForwardingStore cannot be dispatched or reconciled") == true)
             #expect(refused?.hint?.contains("PostgresOutbox") == true)
 
             let reconcile = #expect(throws: OutboxError.self) {

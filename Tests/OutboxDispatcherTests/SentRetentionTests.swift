@@ -24,8 +24,11 @@ struct SentRetentionTests {
 
     @Test func theSQLIsTheRule() {
         #expect(
-            SentRetention.eventIsDeletedSQL(idColumn: "l.id")
+            SentRetention.eventIsDeletedSQL(idColumn: "l.id", .postgres)
                 == "NOT EXISTS (SELECT 1 FROM outbox_retries own WHERE l.id = own.id) AND NOT EXISTS (SELECT 1 FROM outbox_dead own WHERE l.id = own.id)")
+        #expect(
+            SentRetention.eventIsDeletedSQL(idColumn: "l.id", .sqlite)
+                == "l.id NOT IN (SELECT own.id FROM outbox_retries own) AND l.id NOT IN (SELECT own.id FROM outbox_dead own)")
     }
 
     /// One settled range of six: four sent, one to retry, one dead.
@@ -35,8 +38,9 @@ struct SentRetentionTests {
     func bothStoresDeleteWhatTheRuleSays(kind: StoreKind) async throws {
         try await StoreBehaviourTests().withStore(kind) { (store: any OperatedStore, _: TestStore) async throws in
             _ = try await store.append(jsonEvents: (0..<6).map { StoreBehaviourTests.event("C-\($0)") }, meter: "m")
-            let claim = try #require(try await LogNeverGoesBackwardsTests.claim(store))
+            let claim = try #require(try await StoreBehaviourTests.claimWhenDue(store))
             let rows = claim.events.map(\.rowID)
+            try #require(rows.count == 6)
             let settlement = Settlement(
                 meter: "m",
                 rows: rows[0..<4].map { .init(rowID: $0, outcome: .sent) } + [

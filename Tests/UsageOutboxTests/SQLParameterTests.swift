@@ -14,7 +14,7 @@ struct SQLParameterTests {
         "Outbox.deadLetterSelection",  // a condition constant, its values bound by `Outbox.bind(_:to:)`
         "configuration.durability == .full ? \"FULL\" : \"NORMAL\"",  // an enum mapped to a keyword
         "RetryRowState.afterReleaseSQL", "RetryRowState.claimedFromOnClaimSQL",  // built from Swift rules: column names and integer literals
-        "Outbox.retentionDeletes", "$0.table", "idColumn",  // built from a Swift rule (SentRetention): table and column names
+        "Outbox.retentionDeletes", "row.table", "idColumn",  // built from a Swift rule (SentRetention): table and column names
     ]
     static let sqlKeywords = try! NSRegularExpression(pattern: #"\b(SELECT|INSERT|UPDATE|DELETE|PRAGMA|CREATE|VACUUM|WHERE|VALUES)\b"#)
     static let literals = try! NSRegularExpression(pattern: #"\"\"\"[\s\S]*?\"\"\"|\"(?:[^\"\\\n]|\\.)*\""#)

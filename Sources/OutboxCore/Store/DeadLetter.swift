@@ -23,7 +23,7 @@ public struct DeadLetter: Sendable, Equatable {
     public let updatedAt: Int64
     public let deadAt: Int64
     /// The answers its event got, oldest first (at most the last
-    /// `AnswerHistory.limit`); empty unless asked for.
+    /// 20); empty unless asked for.
     public var history: [EventAnswer]
 
     public init(

@@ -8,7 +8,7 @@ public struct EventAnswer: Sendable, Equatable {
     public let status: Int?
     /// `Zuora-Request-Id` of the answer, when it had one.
     public let requestID: String?
-    /// The reason, cut to its first `AnswerHistory.reasonBytes` bytes.
+    /// The reason, cut to its first 200 bytes.
     public let reason: String
 
     public init(at: Int64, status: Int?, requestID: String?, reason: String) {

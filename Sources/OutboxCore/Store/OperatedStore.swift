@@ -9,8 +9,8 @@ extension OutboxError {
     package static func operated(_ store: any OutboxStore) throws -> any OperatedStore {
         guard let operated = store as? any OperatedStore else {
             throw OutboxError(
-                .invalidConfiguration, "\(type(of: store)) cannot be dispatched: only the outbox's own stores can",
-                hint: "open the outbox with Outbox(configuration:) or PostgresOutbox, and hand that to the dispatcher")
+                .invalidConfiguration, "\(type(of: store)) cannot be dispatched or reconciled: only the outbox's own stores can be",
+                hint: "open the outbox with Outbox(path:) or PostgresOutbox.open(url:), and hand that store itself over")
         }
         return operated
     }

@@ -68,7 +68,7 @@ extension Outbox {
     /// Which events of a due range retention deletes (`SentRetention`), over
     /// `outbox_log.id`. A range is due once `settled_at < cutoff` (an
     /// unsettled range's NULL never compares).
-    static let retentionDeletes = SentRetention.eventIsDeletedSQL(idColumn: "outbox_log.id")
+    static let retentionDeletes = SentRetention.eventIsDeletedSQL(idColumn: "outbox_log.id", .sqlite)
 
     /// One batch of retention: settled ranges, oldest first, until about
     /// `size` events went. Returns the events deleted, and whether more
