@@ -66,22 +66,33 @@ extension PostgresOutbox {
             let outcome = try await transaction { connection -> ClaimOutcome in
                 // Paused since the meter was picked: leave it alone.
                 if try await Self.isPaused(meter, on: connection, logger: logger) { return .nothing(heldBack: false) }
-                if let taken = try await PostgresRangeClaims.takeOverLapsed(
-                    meter: meter, token: token, budget: ClaimBudget(limit: limit, maxBytes: maxBytes), leaseMilliseconds: leaseMilliseconds,
-                    on: connection, logger: logger)
-                {
-                    return .events(taken, mayHaveBeenSent: ClaimSource.lapsedRange.mayHaveBeenSent)
+                var heldBack = false
+                for place in ClaimSource.order {
+                    switch place {
+                    case .lapsedRange:
+                        if let taken = try await PostgresRangeClaims.takeOverLapsed(
+                            meter: meter, token: token, budget: ClaimBudget(limit: limit, maxBytes: maxBytes), leaseMilliseconds: leaseMilliseconds,
+                            on: connection, logger: logger)
+                        {
+                            return .events(taken, mayHaveBeenSent: ClaimSource.lapsedRange.mayHaveBeenSent)
+                        }
+                    case .dueRetries:
+                        let (retries, group) = try await PostgresRetryClaims.claim(
+                            meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection,
+                            logger: logger)
+                        if !retries.isEmpty { return .events(retries, mayHaveBeenSent: ClaimSource.dueRetries(group).mayHaveBeenSent) }
+                    case .nextRange:
+                        switch try await PostgresRangeClaims.claimNext(
+                            meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection,
+                            logger: logger)
+                        {
+                        case .claimed(let range): return .range(range)
+                        case .heldBack: heldBack = true
+                        case .nothing: break
+                        }
+                    }
                 }
-                let (retries, group) = try await PostgresRetryClaims.claim(
-                    meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
-                if !retries.isEmpty { return .events(retries, mayHaveBeenSent: ClaimSource.dueRetries(group).mayHaveBeenSent) }
-                switch try await PostgresRangeClaims.claimNext(
-                    meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseMilliseconds: leaseMilliseconds, on: connection, logger: logger)
-                {
-                case .claimed(let range): return .range(range)
-                case .heldBack: return .nothing(heldBack: true)
-                case .nothing: return .nothing(heldBack: false)
-                }
+                return .nothing(heldBack: heldBack)
             }
             let heldBack: Bool
             switch outcome {

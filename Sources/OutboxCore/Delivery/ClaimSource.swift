@@ -1,6 +1,6 @@
 /// Where a claim's events came from. A claim of one meter looks in this
-/// order, on both stores, and the first place that has events gives the
-/// claim:
+/// order (`order`: both stores walk it), and the first place that has
+/// events gives the claim:
 ///
 /// 1. A lapsed range: a claim whose dispatcher was killed or stalled. Its
 ///    events may have been sent, so they go again first, soon, under the
@@ -14,6 +14,14 @@ package enum ClaimSource: Sendable, Equatable {
     case lapsedRange
     case dueRetries(RetryGroup)
     case nextRange
+
+    /// A place a claim looks in.
+    package enum Place: Sendable, Equatable, CaseIterable {
+        case lapsedRange, dueRetries, nextRange
+    }
+
+    /// The order a claim looks in; each store carries out one step per place.
+    package static let order: [Place] = [.lapsedRange, .dueRetries, .nextRange]
 
     /// Whether the events may have gone to Zuora before without an answer
     /// recorded: a claim that gives them back unsent then keeps them

@@ -54,14 +54,22 @@ extension Outbox: DispatchStore {
             let now = clock.wallMilliseconds()
             let lease = now + leaseMilliseconds
             let budget = ClaimBudget(limit: limit, maxBytes: maxBytes)
-            if let taken = try RangeClaims.takeOverLapsed(meter: meter, token: token, budget: budget, leaseUntil: lease, now: now, on: connection) {
-                return (taken, ClaimSource.lapsedRange.mayHaveBeenSent)
+            for place in ClaimSource.order {
+                switch place {
+                case .lapsedRange:
+                    if let taken = try RangeClaims.takeOverLapsed(meter: meter, token: token, budget: budget, leaseUntil: lease, now: now, on: connection) {
+                        return (taken, ClaimSource.lapsedRange.mayHaveBeenSent)
+                    }
+                case .dueRetries:
+                    let (retries, group) = try RetryClaims.claim(
+                        meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, now: now, context: context)
+                    if !retries.isEmpty { return (retries, ClaimSource.dueRetries(group).mayHaveBeenSent) }
+                case .nextRange:
+                    let next = try RangeClaims.claimNext(meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, context: context)
+                    if !next.isEmpty { return (next, ClaimSource.nextRange.mayHaveBeenSent) }
+                }
             }
-            let (retries, group) = try RetryClaims.claim(
-                meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, now: now, context: context)
-            if !retries.isEmpty { return (retries, ClaimSource.dueRetries(group).mayHaveBeenSent) }
-            let next = try RangeClaims.claimNext(meter: meter, token: token, limit: limit, maxBytes: maxBytes, leaseUntil: lease, context: context)
-            return (next, ClaimSource.nextRange.mayHaveBeenSent)
+            return ([], false)
         }
         if events.isEmpty { return nil }
         return Claim(token: token, meter: meter, events: events, leaseMilliseconds: leaseMilliseconds, mayHaveBeenSent: mayHaveBeenSent)
