@@ -22,6 +22,10 @@ extension Dispatcher {
         await Self.check(tokens: tokens, configuration: configuration)
     }
 
+    /// The latest word on the credentials: the last token request's
+    /// outcome (`/readyz` follows it).
+    package var tokenStanding: TokenStanding { tokens.standing }
+
     /// The same check without a dispatcher (nor a database).
     package static func checkCredentials(configuration: DispatcherConfiguration) async throws -> CredentialCheck {
         try configuration.validate()

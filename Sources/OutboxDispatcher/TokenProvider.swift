@@ -27,9 +27,13 @@ actor TokenProvider {
     private var current: Token?
     private var refreshing: Task<Token, Error>?
     private let refreshes = Atomic<Int>(0)
+    private let latest = Mutex<TokenStanding>(.untried)
 
     /// Tokens fetched so far.
     nonisolated var refreshCount: Int { refreshes.load(ordering: .relaxed) }
+
+    /// The latest word on the credentials (`/readyz`).
+    nonisolated var standing: TokenStanding { latest.withLock { $0 } }
 
     /// One provider lives as long as its dispatcher, so a token outlives the
     /// HTTP client of one run; each call passes the client to fetch with.
@@ -41,6 +45,8 @@ actor TokenProvider {
         self.logger = logger
         if case .bearer(let token) = credentials {
             current = Token(value: token, refreshAt: nil)
+            // Zuora judges a fixed token only when a request carries it.
+            latest.withLock { $0 = .good }
         }
     }
 
@@ -56,8 +62,9 @@ actor TokenProvider {
     /// replaced it) and fetch another.
     func tokenRejected(_ token: Token, client: HTTPClient) async throws -> Token {
         guard case .oauth = credentials else {
-            throw TokenError.rejected(
-                "Zuora rejected the fixed bearer token (HTTP 401)", hint: "set a valid ZUORA_BEARER_TOKEN, or use ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET")
+            let message = "Zuora rejected the fixed bearer token (HTTP 401)"
+            latest.withLock { $0 = .refused(message) }
+            throw TokenError.rejected(message, hint: "set a valid ZUORA_BEARER_TOKEN, or use ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET")
         }
         if current == token { current = nil }
         return try await self.token(client: client)
@@ -74,7 +81,20 @@ actor TokenProvider {
         }
         refreshing = task
         defer { refreshing = nil }
-        let token = try await task.value
+        let token: Token
+        do {
+            token = try await task.value
+        } catch {
+            latest.withLock { latest in
+                switch error {
+                case TokenError.rejected(let message, _): latest = .refused(message)
+                case TokenError.unavailable(let message, _): latest = .unavailable(message)
+                default: latest = .unavailable("\(error)")
+                }
+            }
+            throw error
+        }
+        latest.withLock { $0 = .good }
         current = token
         refreshes.add(1, ordering: .relaxed)
         Counter(label: "outbox_token_refreshes_total").increment()

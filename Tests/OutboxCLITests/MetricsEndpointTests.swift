@@ -62,6 +62,33 @@ import Testing
         }
     }
 
+    /// Readiness is not sticky: a drain whose fixed bearer token Zuora
+    /// refuses at its first send stops being ready, and `/readyz` says why.
+    @Test func aDrainWhoseTokenIsRefusedStopsBeingReady() throws {
+        try withTemporaryDirectory { dir in
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            let db = dir + "/o.sqlite"
+            let environment = ["ZUORA_BASE_URL": mock.baseURL, "ZUORA_BEARER_TOKEN": "not-a-token-zuora-knows"]
+            let (drain, base) = try Self.startDrain(db: db, environment: environment)
+            defer {
+                drain.terminate()
+                drain.waitUntilExit()
+            }
+            let before = try LoopbackGET.fetchResponse(base + "/readyz")
+            #expect(before.status == 200, "a fixed token is judged at its first send: \(before)")
+            let event = #"{"CustomerId":"A","UsageIdentifier":"u","UsageDate":"2026-11-29T10:00:00Z","Quantity":1}"#
+            #expect(try CLI.run(["append", "--db", db, "--meter", "m"], stdin: event).status == 0)
+            var after = before
+            let refused = waitFor {
+                after = (try? LoopbackGET.fetchResponse(base + "/readyz")) ?? after
+                return after.status == 503
+            }
+            #expect(refused && after.body.contains("rejected the fixed bearer token"), "\(after)")
+            #expect(!after.body.contains("not-a-token-zuora-knows"), "the token stays secret")
+        }
+    }
+
     @Test func aBadMetricsAddressIsAUsageError() throws {
         try withTemporaryDirectory { dir in
             let result = try CLI.run(["drain", "--once", "--db", dir + "/o.sqlite", "--metrics-port", "0", "--metrics-address", "not an address"])

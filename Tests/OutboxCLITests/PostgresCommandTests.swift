@@ -28,6 +28,37 @@ import Testing
         if process.terminationStatus != 0 { throw CocoaError(.executableLoad) }
     }
 
+    /// A drain whose database goes away keeps serving: `/metrics` says
+    /// `outbox_store_up 0` (its queue gauges are stale), and `/readyz`
+    /// answers 503 and why.
+    @Test func aDrainWhoseDatabaseGoesAwaySaysSo() throws {
+        guard let base = Self.baseURL else { return }
+        try Self.withDatabase { db in
+            #expect(try CLI.run(["migrate", "--db", db]).status == 0)
+            let mock = try MockProcess()
+            defer { mock.stop() }
+            let (drain, endpoint) = try MetricsEndpointTests.startDrain(db: db, environment: mock.environment)
+            defer {
+                // Killed: a graceful stop waits out the connection pool's
+                // one-minute circuit breaker while the database is gone.
+                kill(drain.processIdentifier, SIGKILL)
+                drain.waitUntilExit()
+            }
+            #expect(MetricsScrapeTests.value(of: "outbox_store_up", in: try LoopbackGET.fetch(endpoint + "/metrics")) == 1)
+            #expect(try LoopbackGET.fetchResponse(endpoint + "/readyz").status == 200)
+            let name = String(URLComponents(string: db)!.path.dropFirst())
+            try Self.psql(base, "DROP DATABASE \(name) WITH (FORCE)")
+            var scrape = ""
+            let unreadable = waitFor {
+                scrape = (try? LoopbackGET.fetch(endpoint + "/metrics")) ?? scrape
+                return MetricsScrapeTests.value(of: "outbox_store_up", in: scrape) == 0
+            }
+            #expect(unreadable, "\(scrape.prefix(2000))")
+            let ready = try LoopbackGET.fetchResponse(endpoint + "/readyz")
+            #expect(ready.status == 503 && ready.body.contains("database does not answer"), "\(ready)")
+        }
+    }
+
     @Test func theContractHoldsOnPostgres() throws {
         try Self.withDatabase { db in
             let appended = try CLI.run(["append", "--meter", "api-calls", "--db", db, "--json"], stdin: ndjson(500))

@@ -59,15 +59,13 @@ struct DrainCommand: AsyncParsableCommand {
                 // What `outbox check` checks, before the first event: a
                 // refused secret stops the drain (no retry can fix it); a
                 // token endpoint out of reach is retried like any request.
-                let checked: Bool
                 switch await dispatcher.checkCredentials() {
                 case .refused(let message, let hint):
                     throw CheckCommand.refusal(message, hint: hint)
                 case .unavailable(let message):
                     logger.warning("cannot get a token from Zuora yet; retrying as requests go", metadata: ["reason": "\(message)"])
-                    checked = false
                 case .tokenObtained, .fixedBearerToken:
-                    checked = true
+                    break
                 }
                 var reconcile: ReconcileService?
                 if let every = drainSettings.reconcileEvery.value {
@@ -78,8 +76,9 @@ struct DrainCommand: AsyncParsableCommand {
                 let summary = try await DrainRunner(
                     dispatcher: dispatcher, outbox: outbox, logger: logger, metricsPort: metricsPort,
                     metricsAddress: drainSettings.metricsAddress.value,
-                    // Ready once a token came: at the check, or since.
-                    credentialsChecked: { checked || dispatcher.summary.tokenRefreshes > 0 },
+                    // Ready while the last token request gave one: not
+                    // once a refusal or an outage followed it.
+                    credentialsProblem: { dispatcher.tokenStanding.notReadyReason },
                     purgeSentAfter: drainSettings.purgeSentAfter.value, reconcile: reconcile,
                     logSummaryEvery: drainSettings.logSummaryEvery.value
                 )

@@ -12,8 +12,9 @@ struct DrainRunner {
     let logger: Logger
     let metricsPort: Int?
     var metricsAddress = "127.0.0.1"
-    /// Whether Zuora gave a token (or a fixed one is set): `/readyz`.
-    var credentialsChecked: @Sendable () -> Bool = { true }
+    /// Why Zuora's credentials keep the drain from being ready, if they do:
+    /// `/readyz`.
+    var credentialsProblem: @Sendable () -> String? = { nil }
     let purgeSentAfter: Double?
     let reconcile: ReconcileService?
     /// Seconds between summary log lines while running; 0: none.
@@ -37,7 +38,7 @@ struct DrainRunner {
             services.append(
                 try await MetricsService.start(
                     port: metricsPort, host: metricsAddress, outbox: outbox, dispatcher: dispatcher, logger: logger,
-                    credentialsChecked: credentialsChecked))
+                    credentialsProblem: credentialsProblem))
         }
         let group = ServiceGroup(
             configuration: .init(

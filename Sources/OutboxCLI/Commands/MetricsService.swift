@@ -11,7 +11,9 @@ import UsageOutbox
 /// swift-metrics; queue depths and the appended total are read from the
 /// database at each scrape, so they include other processes' appends.
 /// `/healthz` answers 200 while the process serves; `/readyz` answers 200
-/// once the database answers and Zuora gave a token, else 503 and why.
+/// while the database answers and the last token request gave a token, else
+/// 503 and why. `outbox_store_up` says whether the last scrape could read
+/// the database (0: the queue gauges hold older values).
 final class MetricsService: Service, Sendable {
     private let server: LoopbackHTTPServer
 
@@ -21,7 +23,7 @@ final class MetricsService: Service, Sendable {
 
     static func start(
         port: Int, host: String = "127.0.0.1", outbox: any OperatedStore, dispatcher: Dispatcher, logger: Logger,
-        credentialsChecked: @escaping @Sendable () -> Bool = { true }
+        credentialsProblem: @escaping @Sendable () -> String? = { nil }
     ) async throws -> MetricsService {
         let registry = PrometheusMetricsBootstrap.registry()
         let gauges = QueueGauges(registry: registry)
@@ -29,7 +31,7 @@ final class MetricsService: Service, Sendable {
         let server: LoopbackHTTPServer
         do {
             server = try await startServer(
-                host: host, port: port, registry: registry, gauges: gauges, meterGauges: meterGauges, outbox: outbox, credentialsChecked: credentialsChecked)
+                host: host, port: port, registry: registry, gauges: gauges, meterGauges: meterGauges, outbox: outbox, credentialsProblem: credentialsProblem)
         } catch {
             throw CommandFailure(
                 "cannot serve metrics on \(host):\(port) (--metrics-port \(port), --metrics-address \(host)): \(MetricsService.describe(error))",
@@ -46,28 +48,39 @@ final class MetricsService: Service, Sendable {
 
     private static func startServer(
         host: String, port: Int, registry: PrometheusCollectorRegistry, gauges: QueueGauges, meterGauges: MeterGauges,
-        outbox: any OperatedStore, credentialsChecked: @escaping @Sendable () -> Bool
+        outbox: any OperatedStore, credentialsProblem: @escaping @Sendable () -> String?
     ) async throws -> LoopbackHTTPServer {
         try await LoopbackHTTPServer.start(host: host, port: port, limits: .scrapeEndpoint) { request in
             guard request.method == "GET" else { return .text(405, "only GET\n") }
             switch request.path {
             case "/metrics":
-                if let status = try? await outbox.status() {
+                // A failed read keeps the last values, and says so.
+                if let status = try? await RequestDeadline.run(within: Self.readLimit, { try await outbox.status() }) {
                     gauges.update(status)
                     meterGauges.update(status)
+                } else {
+                    gauges.markUnreadable()
                 }
                 return .response(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: registry.emitToBuffer())
             case "/healthz":
                 return .text(200, "ok\n")
             case "/readyz":
-                guard (try? await outbox.status()) != nil else { return .text(503, "not ready: the database does not answer\n") }
-                guard credentialsChecked() else { return .text(503, "not ready: no token from Zuora yet\n") }
+                // The counters only: a probe every few seconds stays cheap.
+                guard (try? await RequestDeadline.run(within: Self.readLimit, { try await outbox.undeliveredCount() })) != nil else {
+                    return .text(503, "not ready: the database does not answer\n")
+                }
+                if let problem = credentialsProblem() { return .text(503, "not ready: \(problem)\n") }
                 return .text(200, "ready\n")
             default:
                 return .text(404, "not found; try /metrics, /healthz or /readyz\n")
             }
         }
     }
+
+    /// How long a scrape or probe waits for the database: a database out of
+    /// reach (its pool reconnecting) gives an answer that says so, within a
+    /// prober's usual timeout, instead of no answer.
+    static let readLimit: Duration = .seconds(3)
 
     /// NIO's bind errors name the syscall; a person needs the reason.
     static func describe(_ error: Error) -> String {

@@ -11,6 +11,9 @@ struct QueueGauges: Sendable {
     let pausedMeters: Prometheus.Gauge
     let lateRejected: Prometheus.Gauge
     let buildInfo: Prometheus.Gauge
+    /// 1 when the last scrape read the outbox, 0 when it could not (the
+    /// other gauges then keep older values).
+    let storeUp: Prometheus.Gauge
 
     init(registry: PrometheusCollectorRegistry) {
         depth = Dictionary(
@@ -46,6 +49,10 @@ struct QueueGauges: Sendable {
             descriptor: MetricNameDescriptor(namespace: "outbox", metricName: "build_info", unitName: "", helpText: "The running outbox's version (always 1)"),
             labels: [("version", OutboxVersion.current)])
         buildInfo.set(Double(1))
+        storeUp = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "outbox", metricName: "store_up", unitName: "",
+                helpText: "Whether the last scrape read the outbox (1) or not (0: the queue gauges hold older values)"))
     }
 
     func update(_ status: OutboxStatus) {
@@ -55,5 +62,11 @@ struct QueueGauges: Sendable {
         appended.set(Double(status.totals.appended))
         pausedMeters.set(Double(status.meters.values.count { $0.pause != nil }))
         lateRejected.set(Double(status.meters.values.reduce(0) { $0 + $1.lateRejected }))
+        storeUp.set(Double(1))
+    }
+
+    /// The outbox did not answer this scrape.
+    func markUnreadable() {
+        storeUp.set(Double(0))
     }
 }
