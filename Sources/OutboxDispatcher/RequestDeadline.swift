@@ -4,15 +4,15 @@
 /// seconds) or never ends would hold the worker, and its claim, past the
 /// lease: here the request is cancelled at the deadline, whatever it is
 /// doing (AsyncHTTPClient then drops the connection).
-package enum RequestDeadline {
-    package struct Exceeded: Error, CustomStringConvertible {
+enum RequestDeadline {
+    struct Exceeded: Error, CustomStringConvertible {
         let limit: Duration
-        package var description: String { "no complete answer within \(limit.seconds.formatted)s (the request timeout)" }
+        var description: String { "no complete answer within \(limit.seconds.formatted)s (the request timeout)" }
     }
 
     /// Runs `operation`; past `limit` it is cancelled and `Exceeded` thrown.
     /// Real time, never a test's clock: it bounds real I/O.
-    package static func run<T: Sendable>(within limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func run<T: Sendable>(within limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await operation() }
             group.addTask {

@@ -35,6 +35,18 @@ actor TokenProvider {
     /// The latest word on the credentials (`/readyz`).
     nonisolated var standing: TokenStanding { latest.withLock { $0 } }
 
+    /// Zuora's answer to a usage request is a word on its token too: a 2xx
+    /// took it (a fixed token refused once is good again), a 401 refused it
+    /// (a fresh token that Zuora still refuses leaves the drain not ready).
+    /// Other answers say nothing about the token.
+    nonisolated func usageAnswered(status: Int) {
+        switch status {
+        case 200..<300: latest.withLock { $0 = .good }
+        case 401: latest.withLock { $0 = .refused("Zuora answered HTTP 401 to the usage request's token") }
+        default: break
+        }
+    }
+
     /// One provider lives as long as its dispatcher, so a token outlives the
     /// HTTP client of one run; each call passes the client to fetch with.
     init(credentials: ZuoraCredentials, endpoint: ZuoraEndpoint, timeout: Duration, trackIDPrefix: String = "outbox", logger: Logger) {

@@ -124,6 +124,7 @@ final class ZuoraClient: Sendable {
             return .transportFailed(TransportFailure.describe(error))
         }
         let (status, kept, success) = (read.status, read.kept, read.success)
+        tokens.usageAnswered(status: status)
         let headers = read.headers
         let wait = RetryAfter.seconds(
             retryAfter: headers.first(name: "Retry-After"),

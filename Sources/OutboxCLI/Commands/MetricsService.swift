@@ -55,7 +55,7 @@ final class MetricsService: Service, Sendable {
             switch request.path {
             case "/metrics":
                 // A failed read keeps the last values, and says so.
-                if let status = try? await RequestDeadline.run(within: Self.readLimit, { try await outbox.status() }) {
+                if let status = await AnswerWithin.run(Self.readLimit, { try await outbox.status() }) {
                     gauges.update(status)
                     meterGauges.update(status)
                 } else {
@@ -66,7 +66,7 @@ final class MetricsService: Service, Sendable {
                 return .text(200, "ok\n")
             case "/readyz":
                 // The counters only: a probe every few seconds stays cheap.
-                guard (try? await RequestDeadline.run(within: Self.readLimit, { try await outbox.undeliveredCount() })) != nil else {
+                guard await AnswerWithin.run(Self.readLimit, { try await outbox.undeliveredCount() }) != nil else {
                     return .text(503, "not ready: the database does not answer\n")
                 }
                 if let problem = credentialsProblem() { return .text(503, "not ready: \(problem)\n") }
