@@ -12,24 +12,48 @@ enum AnswerWithin {
         return await withCheckedContinuation { continuation in
             answer.wait(continuation)
             let work = Task { answer.give(try? await read()) }
-            Task {
-                try? await Task.sleep(for: limit)
-                answer.give(nil)
-                work.cancel()
-            }
+            answer.timeOut(
+                Task {
+                    try? await Task.sleep(for: limit)
+                    guard !Task.isCancelled else { return }
+                    answer.give(nil)
+                    work.cancel()
+                })
         }
     }
 }
 
-/// Resumes a continuation with the first answer given; later ones are dropped.
+/// Resumes a continuation with the first answer given; later ones are
+/// dropped. An answer in time stops the timer, so no task outlives it.
 private final class FirstAnswer<T: Sendable>: Sendable {
-    private let waiting = Mutex<CheckedContinuation<T?, Never>?>(nil)
+    private struct State {
+        var continuation: CheckedContinuation<T?, Never>?
+        var timer: Task<Void, Never>?
+        var answered = false
+    }
+
+    private let state = Mutex(State())
 
     func wait(_ continuation: CheckedContinuation<T?, Never>) {
-        waiting.withLock { $0 = continuation }
+        state.withLock { $0.continuation = continuation }
+    }
+
+    /// The timer to stop once an answer comes (at once, if one came first).
+    func timeOut(_ timer: Task<Void, Never>) {
+        let answered = state.withLock { state in
+            state.timer = timer
+            return state.answered
+        }
+        if answered { timer.cancel() }
     }
 
     func give(_ value: T?) {
-        waiting.withLock { $0.take() }?.resume(returning: value)
+        let (continuation, timer) = state.withLock { state in
+            state.answered = true
+            defer { state.continuation = nil }
+            return (state.continuation, state.timer)
+        }
+        continuation?.resume(returning: value)
+        timer?.cancel()
     }
 }
